@@ -1,0 +1,12 @@
+"""trialsim: discrete-event feasibility simulation of single-arm oncology trials.
+
+The pipeline is scenario -> simulate -> cut at data cutoff -> analyse -> summarise:
+``sim.load_scenario`` reads and validates a scenario, ``sim.run`` simulates and analyses many
+replicates and returns their operating characteristics with Monte Carlo standard errors.
+"""
+
+from .runner import RunResult, run
+from .scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
+__version__ = "0.1.0"

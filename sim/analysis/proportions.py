@@ -1,0 +1,209 @@
+"""Exact inference for a response rate: one-sided binomial test, confidence intervals, AE incidence.
+
+Every p-value is the exact binomial tail from scipy (never a normal approximation). The simulator
+decides millions of replicates with the same (n, p0, alpha), so :func:`critical_responders` turns
+the test into one integer: reject H0 exactly when ``responders >= critical_responders(n, p0, alpha)``,
+which is the same decision as ``binomtest(k, n, p0, alternative="greater").pvalue <= alpha``
+because both read the same ``scipy.stats.binom.sf`` tail.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "CI_METHODS",
+    "ProportionResult",
+    "proportion_ci",
+    "one_sided_p_value",
+    "analyse_proportion",
+    "critical_responders",
+    "incidence_table",
+]
+
+CI_METHODS: tuple[str, ...] = ("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull")
+"""Interval methods accepted by :func:`proportion_ci`; "exact" is Clopper-Pearson."""
+
+_SCIPY_METHODS: dict[str, Literal["exact", "wilson", "wilsoncc"]] = {
+    "exact": "exact",
+    "wilson": "wilson",
+    "wilsoncc": "wilsoncc",
+}
+
+
+def _check_counts(k: int, n: int) -> tuple[int, int]:
+    """Validate a responders / patients pair and return it as Python ints."""
+    if isinstance(k, bool) or isinstance(n, bool) or int(k) != k or int(n) != n:
+        raise ValueError(f"k and n must be integers, got k={k!r}, n={n!r}")
+    k, n = int(k), int(n)
+    if n < 0 or not 0 <= k <= max(n, 0):
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    return k, n
+
+
+def _check_probability(name: str, value: float, *, closed: bool) -> float:
+    """A probability in [0, 1] (closed) or (0, 1) (open)."""
+    value = float(value)
+    inside = 0.0 <= value <= 1.0 if closed else 0.0 < value < 1.0
+    if not inside:
+        interval = "[0, 1]" if closed else "(0, 1)"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return value
+
+
+def _jeffreys_ci(k: int, n: int, conf_level: float) -> tuple[float, float]:
+    """Equal-tailed Beta(k + 1/2, n - k + 1/2) interval; lower 0 at k = 0, upper 1 at k = n."""
+    tail = (1.0 - conf_level) / 2.0
+    posterior = stats.beta(k + 0.5, n - k + 0.5)
+    low = 0.0 if k == 0 else float(posterior.ppf(tail))
+    high = 1.0 if k == n else float(posterior.isf(tail))
+    return low, high
+
+
+def _agresti_coull_ci(k: int, n: int, conf_level: float) -> tuple[float, float]:
+    """Wald interval after adding z^2/2 successes and z^2/2 failures, clipped to [0, 1]."""
+    z = float(stats.norm.isf((1.0 - conf_level) / 2.0))
+    n_tilde = n + z * z
+    p_tilde = (k + z * z / 2.0) / n_tilde
+    half = z * math.sqrt(p_tilde * (1.0 - p_tilde) / n_tilde)
+    return max(0.0, p_tilde - half), min(1.0, p_tilde + half)
+
+
+def proportion_ci(k: int, n: int, method: str = "exact", conf_level: float = 0.95) -> tuple[float, float]:
+    """Two-sided confidence interval for a binomial proportion ``k / n``.
+
+    Parameters
+    ----------
+    k, n
+        Responders and patients, ``0 <= k <= n``. ``n = 0`` gives ``(nan, nan)``.
+    method
+        One of :data:`CI_METHODS`: "exact" (Clopper-Pearson), "wilson", "wilsoncc" (Wilson with
+        continuity correction), "jeffreys", "agresti-coull". The first three are scipy's
+        ``binomtest(...).proportion_ci``.
+    conf_level
+        Two-sided confidence level in (0, 1).
+
+    Returns
+    -------
+    (low, high)
+    """
+    if method not in CI_METHODS:
+        raise ValueError(f"method must be one of {', '.join(CI_METHODS)}; got {method!r}")
+    conf_level = _check_probability("conf_level", conf_level, closed=False)
+    k, n = _check_counts(k, n)
+    if n == 0:
+        return math.nan, math.nan
+    if method in _SCIPY_METHODS:
+        ci = stats.binomtest(k, n).proportion_ci(confidence_level=conf_level, method=_SCIPY_METHODS[method])
+        return float(ci.low), float(ci.high)
+    if method == "jeffreys":
+        return _jeffreys_ci(k, n, conf_level)
+    return _agresti_coull_ci(k, n, conf_level)
+
+
+def one_sided_p_value(k: int, n: int, p0: float) -> float:
+    """Exact p-value of H0: p <= p0 against p > p0, i.e. P(Bin(n, p0) >= k); NaN when n = 0."""
+    p0 = _check_probability("p0", p0, closed=True)
+    k, n = _check_counts(k, n)
+    if n == 0:
+        return math.nan
+    return float(stats.binomtest(k, n, p0, alternative="greater").pvalue)
+
+
+@dataclass(frozen=True)
+class ProportionResult:
+    """A response-rate analysis: estimate, two-sided CI and exact one-sided p-value against p0."""
+
+    k: int
+    n: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p0: float
+    method: str
+    conf_level: float
+
+    def rejects(self, alpha: float) -> bool:
+        """True when the one-sided p-value is at most ``alpha`` (False when n = 0)."""
+        return bool(self.p_value <= alpha)
+
+
+def analyse_proportion(k: int, n: int, p0: float, conf_level: float = 0.95, method: str = "exact") -> ProportionResult:
+    """Estimate, CI (see :func:`proportion_ci`) and exact one-sided p-value of ``k`` of ``n`` vs ``p0``.
+
+    ``n = 0`` (nobody analysed) yields NaN estimate, bounds and p-value instead of an error.
+    """
+    low, high = proportion_ci(k, n, method=method, conf_level=conf_level)
+    p_value = one_sided_p_value(k, n, p0)
+    estimate = k / n if n else math.nan
+    return ProportionResult(
+        k=int(k),
+        n=int(n),
+        estimate=estimate,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
+        p0=float(p0),
+        method=method,
+        conf_level=float(conf_level),
+    )
+
+
+def critical_responders(n: int, p0: float, alpha: float) -> int:
+    """Smallest r with P(Bin(n, p0) >= r) <= alpha; ``n + 1`` when even r = n is not significant.
+
+    ``k >= critical_responders(n, p0, alpha)`` is exactly ``binomtest(k, n, p0, "greater").pvalue
+    <= alpha``: scipy's p-value is the same ``binom.sf(k - 1, n, p0)`` evaluated here, and that tail
+    is non-increasing in k, so the first r that passes marks every k that passes.
+    """
+    _, n = _check_counts(0, n)
+    p0 = _check_probability("p0", p0, closed=True)
+    alpha = _check_probability("alpha", alpha, closed=False)
+    tails = stats.binom.sf(np.arange(-1, n + 1), n, p0)  # tails[r] = P(X >= r), r = 0..n+1
+    tails = np.minimum(tails, 1.0)  # binomtest clips its p-value at 1
+    passing = np.flatnonzero(tails <= alpha)
+    return int(passing[0]) if passing.size else n + 1
+
+
+def incidence_table(counts_by_grade: Mapping[str, int], n: int, conf_level: float = 0.95) -> pd.DataFrame:
+    """Patients with an adverse event of each grade, with the rate and its Clopper-Pearson CI.
+
+    Parameters
+    ----------
+    counts_by_grade
+        Patients (not events) per grade label, e.g. ``{"grade >= 3": 7, "grade 5": 0}``;
+        the row order follows the mapping.
+    n
+        Patients at risk (the safety population); ``n = 0`` gives NaN rates and bounds.
+    conf_level
+        Two-sided confidence level of the exact intervals.
+
+    Returns
+    -------
+    DataFrame with columns grade, patients, n, rate, ci_low, ci_high.
+    """
+    rows = []
+    for grade, patients in counts_by_grade.items():
+        k, n_checked = _check_counts(patients, n)
+        low, high = proportion_ci(k, n_checked, method="exact", conf_level=conf_level)
+        rows.append(
+            {
+                "grade": str(grade),
+                "patients": k,
+                "n": n_checked,
+                "rate": k / n_checked if n_checked else math.nan,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    columns = ["grade", "patients", "n", "rate", "ci_low", "ci_high"]
+    dtypes = {"patients": "int64", "n": "int64", "rate": float, "ci_low": float, "ci_high": float}
+    return pd.DataFrame(rows, columns=columns).astype(dtypes)

@@ -1,0 +1,295 @@
+"""Parametric time-to-event families, each defined by its cumulative hazard.
+
+Times are in months, the unit in which survival benchmarks are published. Every family knows its
+closed forms (``sf``, ``quantile``, ``median``, ``mean``) and samples by inversion, so one uniform
+draw maps to one time; that is what lets the patient model couple PFS with response through ranks.
+
+Where scipy.stats has the family, ``scipy`` returns the frozen equivalent: the tests check every
+closed form here against it. The hot path (``quantile``) is written out in numpy because a frozen
+scipy ``ppf`` costs ~85 us per call against ~5 us here, and it runs several times per replicate.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import special, stats
+
+__all__ = [
+    "SurvivalDistribution",
+    "Exponential",
+    "Weibull",
+    "LogLogistic",
+    "LogNormal",
+    "PiecewiseExponential",
+    "FAMILIES",
+    "DistributionError",
+]
+
+LN2 = math.log(2.0)
+
+
+class DistributionError(ValueError):
+    """A distribution was given a parameter outside its allowed range."""
+
+
+def _require_positive(name: str, value: float) -> float:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise DistributionError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+class SurvivalDistribution(ABC):
+    """A distribution of a positive event time, in months."""
+
+    family: str = ""
+
+    @abstractmethod
+    def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
+        """H(t) = -log S(t)."""
+
+    @abstractmethod
+    def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
+        """Inverse of the CDF: the time by which a share ``p`` has had the event."""
+
+    @abstractmethod
+    def mean(self) -> float:
+        """Expected event time in months."""
+
+    def sf(self, t: ArrayLike) -> NDArray[np.float64]:
+        """Survival function S(t) = exp(-H(t))."""
+        return np.exp(-self.cumulative_hazard(t))
+
+    def cdf(self, t: ArrayLike) -> NDArray[np.float64]:
+        """P(T <= t)."""
+        return -np.expm1(-self.cumulative_hazard(t))
+
+    @property
+    def median(self) -> float:
+        """The time by which half have had the event."""
+        return float(self.quantile(0.5))
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> NDArray[np.float64]:
+        """Draw event times by inversion of one uniform each."""
+        return self.quantile(rng.random(size))
+
+    @property
+    def scipy(self) -> Any:
+        """The frozen scipy.stats equivalent, or None where scipy has no such family."""
+        return None
+
+    def parameters(self) -> dict[str, Any]:
+        """The natural-unit parameters as a scenario file spells them."""
+        return {"family": self.family}
+
+
+@dataclass(frozen=True, repr=False)
+class _Base(SurvivalDistribution):
+    median_months: float
+
+    def __post_init__(self) -> None:
+        _require_positive("median_months", self.median_months)
+
+    def parameters(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"family": self.family}
+        for name in self.__dataclass_fields__:
+            params[name] = getattr(self, name)
+        return params
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.parameters().items() if k != "family")
+        return f"{type(self).__name__}({args})"
+
+
+@dataclass(frozen=True, repr=False)
+class Exponential(_Base):
+    """Constant hazard ln(2)/median."""
+
+    family = "exponential"
+
+    @property
+    def rate(self) -> float:
+        return LN2 / self.median_months
+
+    def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
+        return self.rate * np.asarray(t, dtype=float)
+
+    def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
+        return -np.log1p(-np.asarray(p, dtype=float)) / self.rate
+
+    def mean(self) -> float:
+        return 1.0 / self.rate
+
+    @property
+    def scipy(self) -> Any:
+        return stats.expon(scale=1.0 / self.rate)
+
+
+@dataclass(frozen=True, repr=False)
+class Weibull(_Base):
+    """H(t) = (t/scale)^shape; shape > 1 means a hazard that rises with time."""
+
+    shape: float = 1.0
+    family = "weibull"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_positive("shape", self.shape)
+
+    @property
+    def scale(self) -> float:
+        return self.median_months / LN2 ** (1.0 / self.shape)
+
+    def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
+        return (np.asarray(t, dtype=float) / self.scale) ** self.shape
+
+    def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
+        return self.scale * (-np.log1p(-np.asarray(p, dtype=float))) ** (1.0 / self.shape)
+
+    def mean(self) -> float:
+        return self.scale * math.gamma(1.0 + 1.0 / self.shape)
+
+    @property
+    def scipy(self) -> Any:
+        return stats.weibull_min(self.shape, scale=self.scale)
+
+
+@dataclass(frozen=True, repr=False)
+class LogLogistic(_Base):
+    """S(t) = 1 / (1 + (t/median)^shape); the hazard rises then falls when shape > 1."""
+
+    shape: float = 1.0
+    family = "loglogistic"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_positive("shape", self.shape)
+
+    def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
+        return np.log1p((np.asarray(t, dtype=float) / self.median_months) ** self.shape)
+
+    def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
+        p = np.asarray(p, dtype=float)
+        return self.median_months * (p / (1.0 - p)) ** (1.0 / self.shape)
+
+    def mean(self) -> float:
+        if self.shape <= 1.0:
+            return math.inf
+        b = math.pi / self.shape
+        return self.median_months * b / math.sin(b)
+
+    @property
+    def scipy(self) -> Any:
+        return stats.fisk(self.shape, scale=self.median_months)
+
+
+@dataclass(frozen=True, repr=False)
+class LogNormal(_Base):
+    """log T ~ Normal(log median, shape^2)."""
+
+    shape: float = 1.0
+    family = "lognormal"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_positive("shape", self.shape)
+
+    def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
+        t = np.asarray(t, dtype=float)
+        with np.errstate(divide="ignore"):
+            z = (np.log(t) - math.log(self.median_months)) / self.shape
+        return -special.log_ndtr(-z)
+
+    def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
+        return self.median_months * np.exp(self.shape * special.ndtri(np.asarray(p, dtype=float)))
+
+    def mean(self) -> float:
+        return self.median_months * math.exp(self.shape**2 / 2.0)
+
+    @property
+    def scipy(self) -> Any:
+        return stats.lognorm(self.shape, scale=self.median_months)
+
+
+@dataclass(frozen=True, repr=False)
+class PiecewiseExponential(_Base):
+    """Constant hazard within intervals cut at ``cuts_months``, scaled so the median is exact.
+
+    ``relative_hazards`` has one entry per interval (len(cuts) + 1); only their ratios matter.
+    """
+
+    cuts_months: tuple[float, ...] = ()
+    relative_hazards: tuple[float, ...] = (1.0,)
+    family = "piecewise_exponential"
+    _hazards: NDArray[np.float64] = field(init=False, compare=False)
+    _starts: NDArray[np.float64] = field(init=False, compare=False)
+    _h_at_start: NDArray[np.float64] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        cuts = tuple(float(c) for c in self.cuts_months)
+        rel = tuple(float(h) for h in self.relative_hazards)
+        object.__setattr__(self, "cuts_months", cuts)
+        object.__setattr__(self, "relative_hazards", rel)
+        if any(c <= 0 for c in cuts) or any(b <= a for a, b in zip(cuts, cuts[1:])):
+            raise DistributionError(
+                f"cuts_months must be positive and strictly increasing, got {list(cuts)}"
+            )
+        if len(rel) != len(cuts) + 1:
+            raise DistributionError(
+                f"relative_hazards needs len(cuts_months) + 1 = {len(cuts) + 1} entries, got {len(rel)}"
+            )
+        for h in rel:
+            _require_positive("relative_hazards entries", h)
+        starts = np.array((0.0,) + cuts)
+        widths = np.diff(np.append(starts, np.inf))
+        rel_arr = np.array(rel)
+        h_rel_start = np.concatenate(([0.0], np.cumsum(rel_arr[:-1] * widths[:-1])))
+        # H is linear in a common scale factor, so the median fixes it exactly.
+        idx = np.searchsorted(starts, self.median_months, side="right") - 1
+        h_rel_median = h_rel_start[idx] + rel_arr[idx] * (self.median_months - starts[idx])
+        scale = LN2 / h_rel_median
+        object.__setattr__(self, "_hazards", rel_arr * scale)
+        object.__setattr__(self, "_starts", starts)
+        object.__setattr__(self, "_h_at_start", h_rel_start * scale)
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "median_months": self.median_months,
+            "cuts_months": list(self.cuts_months),
+            "relative_hazards": list(self.relative_hazards),
+        }
+
+    @property
+    def hazards_per_month(self) -> NDArray[np.float64]:
+        """The hazard in each interval, per month."""
+        return self._hazards.copy()
+
+    def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
+        t = np.asarray(t, dtype=float)
+        idx = np.searchsorted(self._starts, t, side="right") - 1
+        idx = np.clip(idx, 0, None)
+        return self._h_at_start[idx] + self._hazards[idx] * (t - self._starts[idx])
+
+    def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
+        h = -np.log1p(-np.asarray(p, dtype=float))
+        idx = np.searchsorted(self._h_at_start, h, side="right") - 1
+        idx = np.clip(idx, 0, None)
+        return self._starts[idx] + (h - self._h_at_start[idx]) / self._hazards[idx]
+
+    def mean(self) -> float:
+        ends = np.append(self._starts[1:], np.inf)
+        s_start = np.exp(-self._h_at_start)
+        s_end = np.exp(-(self._h_at_start + self._hazards * (ends - self._starts)))
+        return float(np.sum((s_start - s_end) / self._hazards))
+
+
+FAMILIES: dict[str, type[SurvivalDistribution]] = {
+    cls.family: cls for cls in (Exponential, Weibull, LogLogistic, LogNormal, PiecewiseExponential)
+}

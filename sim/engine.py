@@ -1,0 +1,207 @@
+"""The SimPy engine: one environment per replicate, simulating the trial in calendar time.
+
+Only events that change the trial's state are scheduled: screening arrivals, enrolment, first dose
+and the day a patient's evaluability is known (which may call for a replacement). Everything a
+patient's body and the scan schedule decide is computed in one vectorised pass per block of
+patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the engine fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from numpy.typing import NDArray
+
+from .journey import PatientJourneys, plan_journeys
+from .patient_model import PatientModel
+from .recruitment import CalendarRates, arrival_days, screening_arrivals, site_rates
+from .scenario.model import Scenario
+
+__all__ = ["TrialModel", "TrialHistory", "simulate_trial"]
+
+
+@dataclass(frozen=True)
+class TrialModel:
+    """A scenario with its derived constants (days from study start), built once per run."""
+
+    scenario: Scenario
+    patients: PatientModel
+    calendar: CalendarRates
+    open_day: float
+    close_day: float
+    horizon_day: float
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> TrialModel:
+        t = scenario.trial
+        horizon = float((t.study_end - t.study_start).days)
+        return cls(
+            scenario=scenario,
+            patients=PatientModel.from_scenario(scenario.efficacy, scenario.safety, scenario.schedule, horizon),
+            calendar=CalendarRates.from_recruitment(scenario.recruitment, t.study_start),
+            open_day=float((t.recruitment_open - t.study_start).days),
+            # Enrolment is allowed through the whole closing day.
+            close_day=float((t.recruitment_close - t.study_start).days + 1),
+            horizon_day=horizon,
+        )
+
+
+@dataclass(frozen=True)
+class TrialHistory:
+    """Everything that happened in one replicate up to the study end, before any cutoff.
+
+    Patient arrays are in enrolment order; days count from the study start.
+    """
+
+    sample_size: int
+    enrollment_target: int
+    n_screened: int
+    n_screen_failed: int
+    n_turned_away: int
+    site: NDArray[np.int64]
+    consent_day: NDArray[np.float64]
+    enrollment_day: NDArray[np.float64]
+    first_dose_day: NDArray[np.float64]
+    journeys: PatientJourneys
+    enrollment_complete_day: float
+
+    @property
+    def n_enrolled(self) -> int:
+        return int(self.enrollment_day.shape[0])
+
+
+class _PatientPool:
+    """Latent outcomes and journeys drawn in fixed-size blocks, handed out in enrolment order."""
+
+    def __init__(self, model: PatientModel, rng: np.random.Generator, block: int) -> None:
+        self._model, self._rng, self._block = model, rng, block
+        self._parts: list[PatientJourneys] = []
+        self._evaluable: list[bool] = []
+        self._evaluability_day: list[float] = []
+
+    def evaluability(self, i: int) -> tuple[bool, float]:
+        """Whether patient ``i`` reaches a post-baseline scan, and the day (from first dose) it is known."""
+        while i >= len(self._evaluable):
+            j = plan_journeys(self._model, self._model.draw(self._rng, self._block))
+            self._parts.append(j)
+            self._evaluable.extend(j.evaluable.tolist())
+            self._evaluability_day.extend(j.evaluability_day.tolist())
+        return self._evaluable[i], self._evaluability_day[i]
+
+    def journeys(self, n: int) -> PatientJourneys:
+        if n:
+            self.evaluability(n - 1)
+        if not self._parts:
+            return plan_journeys(self._model, self._model.draw(self._rng, 0))
+        return PatientJourneys.concatenate(self._parts).take(np.arange(n))
+
+
+class _Enrollment:
+    """The trial's enrolment log and the rule that stops and reopens screening.
+
+    Screened patients need no process of their own: their screening outcome and delays are drawn
+    up front (one row per arrival, in arrival order) and their enrolment decision is a timeout
+    with a callback, which is several times cheaper than a SimPy process.
+    """
+
+    def __init__(self, env: simpy.Environment, model: TrialModel, rng: np.random.Generator,
+                 pool: _PatientPool, max_arrivals: int) -> None:
+        self.env, self.model, self.pool = env, model, pool
+        rec = model.scenario.recruitment
+        self.fails = (rng.random(max_arrivals) < rec.screen_failure_probability).tolist()
+        low, high = rec.screening_days
+        self.screening_days = rng.integers(low, high + 1, max_arrivals).tolist()
+        low, high = rec.enrollment_to_first_dose_days
+        self.dose_days = rng.integers(low, high + 1, max_arrivals).tolist()
+        self.replace = model.scenario.trial.replace_non_evaluable
+        self.target = model.scenario.trial.sample_size
+        self.n_screened = self.n_failed = self.n_turned_away = 0
+        self.site: list[int] = []
+        self.consent: list[float] = []
+        self.enrolled: list[float] = []
+        self.first_dose: list[float] = []
+        self.complete_day = math.nan
+        self._reopened: simpy.Event | None = None
+
+    def paused(self) -> simpy.Event | None:
+        """An event that fires when screening may resume, or None while it is open."""
+        if len(self.enrolled) < self.target:
+            return None
+        if self._reopened is None or self._reopened.triggered:
+            self._reopened = self.env.event()
+        return self._reopened
+
+    def on_arrival(self, site: int) -> None:
+        """A patient consents to screening; a screen failure is known when screening ends."""
+        i = self.n_screened
+        self.n_screened += 1
+        if self.fails[i]:
+            self.n_failed += 1
+            return
+        decision = self.env.timeout(self.screening_days[i], value=(site, i, self.env.now))
+        decision.callbacks.append(self._decide)
+
+    def _decide(self, event: simpy.Event) -> None:
+        """End of screening for an eligible patient: enrol if a place is free and recruitment open."""
+        site, i, consent = event.value
+        now = self.env.now
+        if len(self.enrolled) >= self.target or now >= self.model.close_day:
+            self.n_turned_away += 1
+            return
+        index = len(self.enrolled)
+        self.site.append(site)
+        self.consent.append(consent)
+        self.enrolled.append(now)
+        self.first_dose.append(now + self.dose_days[i])
+        if len(self.enrolled) == self.target:
+            self.complete_day = now
+        if self.replace:
+            evaluable, known_after = self.pool.evaluability(index)
+            if not evaluable:
+                known = self.env.timeout(self.dose_days[i] + known_after)
+                known.callbacks.append(self._replace)
+
+    def _replace(self, event: simpy.Event) -> None:
+        """Raise the target by one so that a new patient takes the non-evaluable one's place.
+
+        Only while recruitment is open: after it closes nobody can be replaced.
+        """
+        if self.env.now >= self.model.close_day:
+            return
+        self.target += 1
+        self.complete_day = math.nan
+        if self._reopened is not None and not self._reopened.triggered:
+            self._reopened.succeed()
+
+
+def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHistory:
+    """Simulate one replicate from recruitment opening to the study end."""
+    site_seed, screening_seed, patient_seed = seed.spawn(3)
+    rec = model.scenario.recruitment
+    arrivals = []
+    for index, (site, site_rng) in enumerate(zip(rec.sites, map(np.random.default_rng, site_seed.spawn(len(rec.sites))))):
+        rates = site_rates(site, index, model.scenario.trial.study_start, model.open_day, rec.rate_cv, site_rng)
+        arrivals.append(arrival_days(rates, model.calendar, model.close_day, site_rng))
+    pool = _PatientPool(model.patients, np.random.default_rng(patient_seed), model.scenario.trial.sample_size)
+    env = simpy.Environment()
+    desk = _Enrollment(env, model, np.random.default_rng(screening_seed), pool, sum(a.size for a in arrivals))
+    for index, days in enumerate(arrivals):
+        env.process(screening_arrivals(env, days, index, desk.paused, desk.on_arrival))
+    env.run(until=model.horizon_day)
+    n = len(desk.enrolled)
+    return TrialHistory(
+        sample_size=model.scenario.trial.sample_size,
+        enrollment_target=desk.target,
+        n_screened=desk.n_screened,
+        n_screen_failed=desk.n_failed,
+        n_turned_away=desk.n_turned_away,
+        site=np.asarray(desk.site, dtype=np.int64),
+        consent_day=np.asarray(desk.consent, dtype=float),
+        enrollment_day=np.asarray(desk.enrolled, dtype=float),
+        first_dose_day=np.asarray(desk.first_dose, dtype=float),
+        journeys=pool.journeys(n),
+        enrollment_complete_day=desk.complete_day if n >= desk.target else math.nan,
+    )

@@ -1,0 +1,146 @@
+"""What happens to each patient after first dose: cycles, scans and how treatment ends.
+
+Pure, vectorised rules over a block of patients, in days from first dose. Nothing here knows the
+calendar or a data cutoff, so the SimPy engine and a vectorised engine can share it; what is
+*seen* at a cutoff is :mod:`sim.observe`'s job.
+
+Rules (RECIST 1.1 as the protocol applies it):
+
+* Cycles start every ``cycle_days``; a grade >= 3 AE that interrupts delays the next cycle, one
+  that discontinues ends treatment when the next cycle would have started.
+* Scans fall on the grid ``k * scan_interval_days`` from first dose (cycle delays do not shift it),
+  each moved by its own offset inside the window. Scanning goes on after treatment ends, until
+  progression, death, withdrawal, loss to follow-up or the end of follow-up.
+* Progression is dated at the first scan on or after the latent progression day.
+* Treatment ends at the first of progression, death, AE discontinuation, withdrawal, loss to
+  follow-up or the maximum number of cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .patient_model import DAYS_PER_MONTH, LatentOutcomes, PatientModel
+
+__all__ = [
+    "NO_SCAN",
+    "CR",
+    "PR",
+    "SD",
+    "PD",
+    "STATUS_NAMES",
+    "END_REASONS",
+    "PatientJourneys",
+    "plan_journeys",
+]
+
+NO_SCAN, CR, PR, SD, PD = 0, 1, 2, 3, 4
+STATUS_NAMES = ("", "CR", "PR", "SD", "PD")
+END_REASONS = ("progression", "death", "adverse_event", "withdrawal", "lost_to_follow_up", "max_duration")
+
+
+@dataclass(frozen=True)
+class PatientJourneys:
+    """Each patient's full course from first dose (days), one row per patient.
+
+    ``scan_status`` holds CR/PR/SD/PD codes, NO_SCAN where no scan was done;
+    infinite days mean "never".
+    """
+
+    scan_day: NDArray[np.float64]
+    scan_status: NDArray[np.int8]
+    cycle_start_day: NDArray[np.float64]
+    ae_in_cycle: NDArray[np.bool_]
+    progression_day: NDArray[np.float64]
+    death_day: NDArray[np.float64]
+    treatment_end_day: NDArray[np.float64]
+    treatment_end_reason: NDArray[np.int8]
+    follow_up_end_day: NDArray[np.float64]
+    evaluable: NDArray[np.bool_]
+    evaluability_day: NDArray[np.float64]
+
+    @property
+    def size(self) -> int:
+        return int(self.death_day.shape[0])
+
+    def take(self, index: NDArray[np.intp]) -> PatientJourneys:
+        """The journeys of the patients at ``index``, in that order."""
+        return PatientJourneys(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concatenate(parts: list[PatientJourneys]) -> PatientJourneys:
+        """Stack blocks of journeys drawn one after another."""
+        return PatientJourneys(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(PatientJourneys)}
+        )
+
+
+def _first_true(mask: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+    """Whether each row has a True, and the column of its first one."""
+    return mask.any(axis=1), mask.argmax(axis=1)
+
+
+def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourneys:
+    """Apply the schedule's rules to a block of latent outcomes."""
+    sc = model.schedule
+    n = latent.size
+    rows = np.arange(n)
+
+    gaps = sc.cycle_days + latent.interruption_days
+    ends = np.cumsum(gaps, axis=1, dtype=float)
+    cycle_start = np.zeros_like(ends)
+    cycle_start[:, 1:] = ends[:, :-1]
+    has_disc, disc_cycle = _first_true(latent.ae_discontinues)
+    ae_stop = np.where(has_disc, cycle_start[rows, disc_cycle] + sc.cycle_days, np.inf)
+    max_duration_end = ends[:, -1]
+
+    k = np.arange(1, model.max_scans + 1, dtype=float)
+    scan_day = k * sc.scan_interval_days + latent.scan_offset_days
+    exit_day = np.minimum(latent.death_day, np.minimum(latent.withdrawal_day, latent.lost_to_follow_up_day))
+    alive_scan = scan_day < exit_day[:, None]
+    progression_latent = np.where(latent.death_first, np.inf, latent.pfs_event_day)
+    has_pd, pd_col = _first_true(alive_scan & (scan_day >= progression_latent[:, None]))
+    pd_day = np.where(has_pd, scan_day[rows, pd_col], np.inf)
+
+    candidates = np.stack(
+        [pd_day, latent.death_day, ae_stop, latent.withdrawal_day, latent.lost_to_follow_up_day, max_duration_end]
+    )
+    reason = candidates.argmin(axis=0).astype(np.int8)
+    treatment_end = candidates[reason, rows]
+    follow_up_end = np.minimum(
+        np.minimum(latent.withdrawal_day, latent.lost_to_follow_up_day),
+        treatment_end + sc.survival_follow_up_months * DAYS_PER_MONTH,
+    )
+    seen_pd = has_pd & (pd_day <= follow_up_end)
+    pd_day = np.where(seen_pd, pd_day, np.inf)
+
+    performed = alive_scan & (scan_day <= follow_up_end[:, None]) & (scan_day <= pd_day[:, None])
+    responding = (
+        latent.responder[:, None]
+        & (scan_day >= latent.response_onset_day[:, None])
+        & (scan_day < latent.pfs_event_day[:, None])
+    )
+    response_code = np.where(latent.complete_response, CR, PR)[:, None]
+    status = np.where(responding, response_code, SD)
+    status = np.where(performed, status, NO_SCAN)
+    status[rows[seen_pd], pd_col[seen_pd]] = PD
+
+    evaluable = performed[:, 0] if model.max_scans else np.zeros(n, bool)
+    evaluability_day = np.where(evaluable, scan_day[:, 0], np.minimum(exit_day, follow_up_end))
+    received = cycle_start < treatment_end[:, None]
+    return PatientJourneys(
+        scan_day=scan_day,
+        scan_status=status.astype(np.int8),
+        cycle_start_day=np.where(received, cycle_start, np.inf),
+        ae_in_cycle=latent.ae_occurs & received,
+        progression_day=pd_day,
+        death_day=latent.death_day,
+        treatment_end_day=treatment_end,
+        treatment_end_reason=reason,
+        follow_up_end_day=follow_up_end,
+        evaluable=evaluable,
+        evaluability_day=evaluability_day,
+    )

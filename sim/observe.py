@@ -1,0 +1,137 @@
+"""What the trial database holds at a data cutoff: the cutoff rules and the observed patient data.
+
+A replicate's history runs to the study end; a cutoff hides everything after its date. Best
+overall response, PFS and OS are derived only from what is visible then, exactly as the trial's
+statisticians would derive them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .engine import TrialHistory, TrialModel
+from .journey import CR, END_REASONS, NO_SCAN, PD, PR, SD
+from .patient_model import DAYS_PER_MONTH
+from .scenario.model import Cutoff
+
+__all__ = ["BOR_NAMES", "NE", "ObservedData", "cutoff_day", "observe"]
+
+NE = 5
+_AE_STOP = END_REASONS.index("adverse_event")
+BOR_NAMES = ("", "CR", "PR", "SD", "PD", "NE")
+
+
+def _observed_death_days(history: TrialHistory) -> NDArray[np.float64]:
+    """Death days (from study start) that follow-up captures, sorted."""
+    j = history.journeys
+    seen = j.death_day <= j.follow_up_end_day
+    return np.sort(history.first_dose_day[seen] + j.death_day[seen])
+
+
+def cutoff_day(rule: Cutoff, history: TrialHistory, model: TrialModel) -> float:
+    """The cutoff's day from study start, never after the study end; NaN if nobody was enrolled."""
+    if rule.rule == "date":
+        assert rule.date is not None
+        day = float((rule.date - model.scenario.trial.study_start).days)
+    elif history.n_enrolled == 0:
+        return math.nan
+    elif rule.rule == "after_last_first_dose":
+        assert rule.months is not None
+        day = float(history.first_dose_day.max()) + rule.months * DAYS_PER_MONTH
+    else:
+        assert rule.events is not None
+        deaths = _observed_death_days(history)
+        day = float(deaths[rule.events - 1]) if deaths.size >= rule.events else math.inf
+    return min(day, model.horizon_day)
+
+
+@dataclass(frozen=True)
+class ObservedData:
+    """Per-patient data visible at one cutoff, for the patients treated by then (months for times)."""
+
+    cutoff_day: float
+    patient: NDArray[np.intp]
+    best_overall_response: NDArray[np.int8]
+    evaluable: NDArray[np.bool_]
+    pfs_months: NDArray[np.float64]
+    pfs_event: NDArray[np.bool_]
+    os_months: NDArray[np.float64]
+    os_event: NDArray[np.bool_]
+    cycles_received: NDArray[np.int64]
+    ae_count: NDArray[np.int64]
+    ae_discontinued: NDArray[np.bool_]
+    on_treatment: NDArray[np.bool_]
+    known_scans: NDArray[np.bool_]
+
+    @property
+    def n_treated(self) -> int:
+        return int(self.patient.shape[0])
+
+
+def _best_overall_response(
+    scan_day: NDArray[np.float64], status: NDArray[np.int8], confirmation: bool, confirm_days: float, sd_days: float
+) -> NDArray[np.int8]:
+    """RECIST 1.1 best overall response from the scans visible at the cutoff.
+
+    A response needs a later responding scan at least ``confirm_days`` on when confirmation is
+    required (an unconfirmed response counts as SD); SD needs a scan at least ``sd_days`` after
+    first dose; otherwise PD if progression was seen, else NE.
+    """
+    n = status.shape[0]
+    responding = (status == CR) | (status == PR)
+    any_resp = responding.any(axis=1)
+    if confirmation:
+        first = np.where(responding, scan_day, np.inf).min(axis=1)
+        last = np.where(responding, scan_day, -np.inf).max(axis=1)
+        confirmed = any_resp & (last - first >= confirm_days)
+    else:
+        confirmed = any_resp
+    complete = (status == CR).any(axis=1)
+    stable = ((status != NO_SCAN) & (status != PD) & (scan_day >= sd_days)).any(axis=1)
+    progressed = (status == PD).any(axis=1)
+    bor = np.full(n, NE, dtype=np.int8)
+    bor[progressed] = PD
+    bor[stable] = SD
+    bor[confirmed] = np.where(complete[confirmed], CR, PR)
+    return bor
+
+
+def observe(history: TrialHistory, model: TrialModel, day: float) -> ObservedData:
+    """The data visible at cutoff ``day`` (from study start) for every patient dosed by then."""
+    sc = model.scenario.schedule
+    treated = np.flatnonzero(history.first_dose_day <= day) if not math.isnan(day) else np.zeros(0, np.intp)
+    j = history.journeys.take(treated)
+    window = day - history.first_dose_day[treated]
+    known = (j.scan_status != NO_SCAN) & (j.scan_day <= window[:, None])
+    status = np.where(known, j.scan_status, NO_SCAN).astype(np.int8)
+    bor = _best_overall_response(j.scan_day, status, sc.confirmation_required, sc.confirmation_min_days, sc.sd_min_days)
+
+    contact_end = np.minimum(window, j.follow_up_end_day)
+    death_seen = j.death_day <= contact_end
+    pd_seen = j.progression_day <= window
+    last_scan = np.where(known, j.scan_day, 0.0).max(axis=1, initial=0.0)
+    pfs_event = pd_seen | death_seen
+    pfs_day = np.where(pd_seen, j.progression_day, np.where(death_seen, j.death_day, last_scan))
+    os_day = np.where(death_seen, j.death_day, contact_end)
+
+    started = j.cycle_start_day <= window[:, None]
+    ended = j.treatment_end_day <= window
+    return ObservedData(
+        cutoff_day=day,
+        patient=treated,
+        best_overall_response=bor,
+        evaluable=known.any(axis=1),
+        pfs_months=pfs_day / DAYS_PER_MONTH,
+        pfs_event=pfs_event,
+        os_months=os_day / DAYS_PER_MONTH,
+        os_event=death_seen,
+        cycles_received=started.sum(axis=1),
+        ae_count=(j.ae_in_cycle & started).sum(axis=1),
+        ae_discontinued=ended & (j.treatment_end_reason == _AE_STOP),
+        on_treatment=~ended,
+        known_scans=known,
+    )

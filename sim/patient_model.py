@@ -1,0 +1,248 @@
+"""Each patient's latent outcomes, drawn up front, before any scheduling.
+
+This module is the patient model both engines share: it says what *would* happen to a patient
+(when the tumour progresses, whether and when it responds, when the patient dies, when adverse
+events strike), never when anything is observed. Observation belongs to :mod:`sim.journey` and
+:mod:`sim.observe`.
+
+The joint model, in days from first dose (see docs/model.md for the derivation):
+
+* ``U ~ Uniform(0, 1)`` and the latent PFS event time is ``T = F^{-1}(U)``, so the PFS
+  marginal is exactly the scenario's distribution ``F`` whatever else is drawn.
+* Responders (probability ``orr``) take ``U`` from a density ``g_R`` on ``[u_L, 1]``, where
+  ``u_L = F(L)`` and ``L`` is the latest day a response present from the first scan is surely
+  confirmed; non-responders take ``U`` from ``(1 - orr g_R) / (1 - orr)``. The mixture is
+  Uniform(0, 1), so ``F`` and ``orr`` both hold exactly; ``g_R`` blends "any PFS long enough to
+  confirm" (association 0) with "the longest PFS" (association 1).
+* A responder's onset ``tau`` follows the time-to-response distribution truncated so that the
+  confirmation scan falls before ``T``: a responder never progresses before confirmation.
+* The PFS event is a death with probability ``death_without_progression_share``; otherwise a
+  progression followed by post-progression survival. Hence PFS <= OS always.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import integrate, optimize
+
+from .distributions import Exponential, SurvivalDistribution
+from .scenario.model import Efficacy, Safety, Schedule
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "PatientModel",
+    "LatentOutcomes",
+    "ModelError",
+    "earliest_sure_confirmation_day",
+    "solve_post_progression_survival",
+]
+
+DAYS_PER_MONTH = 365.25 / 12.0
+
+
+class ModelError(ValueError):
+    """The scenario's efficacy numbers cannot hold together; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class LatentOutcomes:
+    """Latent outcomes of a block of patients (days from first dose; arrays of one row each)."""
+
+    pfs_event_day: NDArray[np.float64]
+    death_first: NDArray[np.bool_]
+    death_day: NDArray[np.float64]
+    responder: NDArray[np.bool_]
+    complete_response: NDArray[np.bool_]
+    response_onset_day: NDArray[np.float64]
+    withdrawal_day: NDArray[np.float64]
+    lost_to_follow_up_day: NDArray[np.float64]
+    ae_occurs: NDArray[np.bool_]
+    ae_interrupts: NDArray[np.bool_]
+    ae_discontinues: NDArray[np.bool_]
+    interruption_days: NDArray[np.int64]
+    scan_offset_days: NDArray[np.int64]
+
+    @property
+    def size(self) -> int:
+        return int(self.pfs_event_day.shape[0])
+
+
+def _confirmation_lag_scans(schedule: Schedule) -> int:
+    """Scans after the first responding one by which confirmation is sure, whatever the windows."""
+    if not schedule.confirmation_required:
+        return 0
+    gap = schedule.confirmation_min_days + 2 * schedule.scan_window_days
+    return max(1, math.ceil(gap / schedule.scan_interval_days))
+
+
+def earliest_sure_confirmation_day(schedule: Schedule) -> float:
+    """Latest day on which a response present at the first scan is confirmed, for any scan offsets.
+
+    A responder's PFS must exceed this; ``orr`` cannot exceed the share still progression-free then.
+    """
+    lag = _confirmation_lag_scans(schedule)
+    return float((1 + lag) * schedule.scan_interval_days + schedule.scan_window_days)
+
+
+def _overall_survival_sf(pfs: SurvivalDistribution, pps: SurvivalDistribution, death_share: float, t: float) -> float:
+    """P(OS > t) when OS = T for deaths first and T + PPS otherwise (months).
+
+    The convolution is integrated over u = F(s), which needs only the PFS quantile function.
+    """
+    if t <= 0:
+        return 1.0
+    reach = float(pfs.cdf(t))
+    conv, _ = integrate.quad(lambda u: float(pps.sf(t - float(pfs.quantile(u)))), 0.0, reach, limit=200)
+    return float(pfs.sf(t)) + (1.0 - death_share) * conv
+
+
+def solve_post_progression_survival(
+    pfs: SurvivalDistribution, os_median_months: float, death_share: float
+) -> SurvivalDistribution:
+    """The exponential post-progression survival that makes the OS median exactly ``os_median_months``."""
+    if os_median_months <= pfs.median:
+        raise ModelError(
+            f"efficacy.os_median_months ({os_median_months:g}) must exceed the PFS median "
+            f"({pfs.median:g}): OS includes PFS"
+        )
+    if death_share >= 1.0:
+        raise ModelError(
+            "efficacy.os_median_months cannot be met when death_without_progression_share is 1 "
+            "(then OS equals PFS); lower the share or give post_progression_survival"
+        )
+
+    def gap(log_median: float) -> float:
+        pps = Exponential(math.exp(log_median))
+        return _overall_survival_sf(pfs, pps, death_share, os_median_months) - 0.5
+
+    lo, hi = math.log(1e-3), math.log(1e3)
+    if gap(lo) > 0 or gap(hi) < 0:
+        raise ModelError(
+            f"no post-progression survival gives a median OS of {os_median_months:g} months with this "
+            "PFS and death_without_progression_share; lower the share or change efficacy.os_median_months"
+        )
+    return Exponential(math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12)))
+
+
+def _piecewise_uniform(rng_u: NDArray[np.float64], knots: NDArray[np.float64], mass: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Map uniforms through the inverse CDF of a density that is constant between ``knots``."""
+    cdf = np.concatenate(([0.0], np.cumsum(mass)))
+    cdf /= cdf[-1]
+    return np.interp(rng_u, cdf, knots)
+
+
+@dataclass(frozen=True)
+class PatientModel:
+    """The scenario's latent model, with derived constants computed once per run."""
+
+    efficacy: Efficacy
+    safety: Safety
+    schedule: Schedule
+    post_progression_survival: SurvivalDistribution
+    max_cycles: int
+    max_scans: int
+
+    @classmethod
+    def from_scenario(cls, efficacy: Efficacy, safety: Safety, schedule: Schedule, horizon_days: float) -> PatientModel:
+        """Check the efficacy numbers fit together and derive what every draw needs."""
+        pps = efficacy.post_progression_survival
+        if pps is None:
+            assert efficacy.os_median_months is not None
+            pps = solve_post_progression_survival(
+                efficacy.pfs, efficacy.os_median_months, efficacy.death_without_progression_share
+            )
+        confirm_day = earliest_sure_confirmation_day(schedule)
+        still_free = float(efficacy.pfs.sf(confirm_day / DAYS_PER_MONTH))
+        if efficacy.orr > 0 and efficacy.orr >= still_free:
+            raise ModelError(
+                f"efficacy.orr ({efficacy.orr:g}) must be below the share of patients still "
+                f"progression-free on day {confirm_day:g}, when a response seen at the first scan is "
+                f"surely confirmed ({still_free:.3f}); lower efficacy.orr, lengthen "
+                "efficacy.pfs.median_months or shorten schedule.scan_interval_days"
+            )
+        max_cycles = max(1, int(schedule.max_treatment_months * DAYS_PER_MONTH // schedule.cycle_days))
+        max_scans = int(math.ceil((horizon_days + schedule.scan_window_days) / schedule.scan_interval_days)) + 1
+        return cls(efficacy, safety, schedule, pps, max_cycles, max_scans)
+
+    @property
+    def pfs_u_lower(self) -> float:
+        """u_L: the PFS quantile below which nobody can be a confirmed responder."""
+        return float(self.efficacy.pfs.cdf(earliest_sure_confirmation_day(self.schedule) / DAYS_PER_MONTH))
+
+    def _pfs_uniforms(self, rng: np.random.Generator, responder: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """U for each patient from g_R (responders) or g_N (the rest), as set out in the module doc."""
+        orr = self.efficacy.orr
+        a = self.efficacy.response_pfs_association
+        u_l = self.pfs_u_lower
+        top = 1.0 - orr
+        knots = np.array([0.0, u_l, top, 1.0])
+        widths = np.diff(knots)
+        base = (1.0 - a) / (1.0 - u_l)
+        g_r = np.array([0.0, base, base + a / orr]) if orr > 0 else np.zeros(3)
+        g_n = (1.0 - orr * g_r) / (1.0 - orr)
+        uniforms = rng.random(responder.shape[0])
+        out = np.empty_like(uniforms)
+        out[responder] = _piecewise_uniform(uniforms[responder], knots, g_r * widths)
+        out[~responder] = _piecewise_uniform(uniforms[~responder], knots, g_n * widths)
+        return out
+
+    def _response_onset(self, rng: np.random.Generator, pfs_day: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Onset day truncated so that a confirmation scan surely precedes the PFS event."""
+        s = self.schedule
+        lag = _confirmation_lag_scans(s)
+        last_scan = np.ceil((pfs_day - s.scan_window_days) / s.scan_interval_days) - 1 - lag
+        latest_onset = np.maximum(last_scan, 1) * s.scan_interval_days - s.scan_window_days
+        ttr = self.efficacy.time_to_response
+        reach = ttr.cdf(latest_onset / DAYS_PER_MONTH)
+        return ttr.quantile(rng.random(pfs_day.shape[0]) * reach) * DAYS_PER_MONTH
+
+    def _exit_day(self, rng: np.random.Generator, per_month: float, n: int) -> NDArray[np.float64]:
+        """Exponential time to withdrawal or loss to follow-up; never when the rate is zero."""
+        draws = rng.exponential(1.0, n)
+        if per_month <= 0:
+            return np.full(n, np.inf)
+        return draws / per_month * DAYS_PER_MONTH
+
+    def draw(self, rng: np.random.Generator, n: int) -> LatentOutcomes:
+        """Draw ``n`` patients' latent outcomes; the order of draws is fixed for reproducibility."""
+        e, sa, sc = self.efficacy, self.safety, self.schedule
+        responder = rng.random(n) < e.orr
+        u = self._pfs_uniforms(rng, responder)
+        pfs_day = e.pfs.quantile(u) * DAYS_PER_MONTH
+        onset = np.where(responder, self._response_onset(rng, pfs_day), np.inf)
+        complete = responder & (rng.random(n) < e.complete_response_share)
+        death_first = rng.random(n) < e.death_without_progression_share
+        pps_day = self.post_progression_survival.sample(rng, n) * DAYS_PER_MONTH
+        death_day = np.where(death_first, pfs_day, pfs_day + pps_day)
+        withdrawal = self._exit_day(rng, sa.withdrawal_per_month, n)
+        lost = self._exit_day(rng, sa.loss_to_follow_up_per_month, n)
+
+        probs = np.asarray(sa.ae_probability_by_cycle)
+        per_cycle = np.concatenate((probs, np.full(max(0, self.max_cycles - probs.size), probs[-1])))[: self.max_cycles]
+        ae_occurs = rng.random((n, self.max_cycles)) < per_cycle
+        consequence = rng.random((n, self.max_cycles))
+        discontinues = ae_occurs & (consequence < sa.ae_discontinuation_share)
+        interrupts = ae_occurs & ~discontinues & (consequence < sa.ae_discontinuation_share + sa.ae_interruption_share)
+        low, high = sa.interruption_days
+        delay = rng.integers(low, high + 1, (n, self.max_cycles))
+        w = sc.scan_window_days
+        offsets = rng.integers(-w, w + 1, (n, self.max_scans))
+        return LatentOutcomes(
+            pfs_event_day=pfs_day,
+            death_first=death_first,
+            death_day=death_day,
+            responder=responder,
+            complete_response=complete,
+            response_onset_day=onset,
+            withdrawal_day=withdrawal,
+            lost_to_follow_up_day=lost,
+            ae_occurs=ae_occurs,
+            ae_interrupts=interrupts,
+            ae_discontinues=discontinues,
+            interruption_days=np.where(interrupts, delay, 0),
+            scan_offset_days=offsets,
+        )

@@ -1,0 +1,169 @@
+"""Read a scenario file, apply ``--set`` overrides, and validate everything before any compute."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .checks import FieldError, ScenarioProblems, convert_table
+from .model import Cutoff, Scenario
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["ScenarioError", "load_scenario", "parse_scenario", "apply_overrides", "scenario_path", "builtin_scenarios"]
+
+
+class ScenarioError(ValueError):
+    """The scenario cannot be used; the message names each bad field and what it allows."""
+
+
+def _shipped_folder() -> Path | None:
+    """Where the shipped scenarios are: installed as package data, or the clone's ``scenarios/``."""
+    package = Path(__file__).resolve().parent.parent
+    for folder in (package / "scenarios_data", package.parent / "scenarios"):
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def builtin_scenarios() -> dict[str, Path]:
+    """The scenarios shipped with the package, by name."""
+    folder = _shipped_folder()
+    if folder is None:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A scenario file path from a path or the name of a shipped scenario (``base``, ...)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = builtin_scenarios()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    names = ", ".join(sorted(shipped))
+    raise ScenarioError(f"scenario {str(name_or_path)!r} is neither a file nor a shipped scenario ({names})")
+
+
+def _parse_value(text: str) -> Any:
+    """A ``--set`` value read as TOML (numbers, booleans, dates, lists, tables), else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``raw`` with each ``dotted.path=value`` set; list entries by index (``sites.0.name``)."""
+    data: dict[str, Any] = copy.deepcopy(dict(raw))
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError(f"--set expects dotted.path=value, got {item!r}")
+        path, text = item.split("=", 1)
+        keys = path.strip().split(".")
+        if not all(keys):
+            raise ScenarioError(f"--set expects dotted.path=value, got {item!r}")
+        node: Any = data
+        for depth, key in enumerate(keys[:-1]):
+            where = ".".join(keys[: depth + 1])
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ScenarioError(f"--set {path}: {where} must be a list index below {len(node)}")
+                node = node[int(key)]
+            else:
+                node = node.setdefault(key, {})
+            if not isinstance(node, (dict, list)):
+                raise ScenarioError(f"--set {path}: {where} is a value, not a table")
+        last = keys[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ScenarioError(f"--set {path}: {path} must be a list index below {len(node)}")
+            node[int(last)] = _parse_value(text.strip())
+        else:
+            node[last] = _parse_value(text.strip())
+    return data
+
+
+def _cutoff_problems(name: str, cut: Cutoff, start: dt.date, end: dt.date) -> list[str]:
+    needs = {"after_last_first_dose": "months", "os_events": "events", "date": "date"}[cut.rule]
+    problems = []
+    if getattr(cut, needs) is None:
+        problems.append(f"analysis.{name}.{needs} is required when analysis.{name}.rule is {cut.rule!r}")
+    if cut.rule == "date" and cut.date is not None and not start <= cut.date <= end:
+        problems.append(f"analysis.{name}.date must lie between trial.study_start and trial.study_end, got {cut.date}")
+    return problems
+
+
+def _cross_field_problems(s: Scenario) -> list[str]:
+    """Checks that involve more than one field; all of them live here."""
+    t, r, sc, e, sa = s.trial, s.recruitment, s.schedule, s.efficacy, s.safety
+    problems = []
+    if not t.study_start <= t.recruitment_open:
+        problems.append(f"trial.recruitment_open ({t.recruitment_open}) must not be before trial.study_start ({t.study_start})")
+    if not t.recruitment_open < t.recruitment_close:
+        problems.append(f"trial.recruitment_close ({t.recruitment_close}) must be after trial.recruitment_open ({t.recruitment_open})")
+    if not t.recruitment_close < t.study_end:
+        problems.append(f"trial.study_end ({t.study_end}) must be after trial.recruitment_close ({t.recruitment_close})")
+    for i, site in enumerate(r.sites):
+        if site.activation > t.recruitment_close:
+            problems.append(f"recruitment.sites[{i}].activation ({site.activation}) must not be after trial.recruitment_close ({t.recruitment_close})")
+    for i, period in enumerate(r.periods):
+        if period.end < period.start:
+            problems.append(f"recruitment.periods[{i}].end ({period.end}) must not be before its start ({period.start})")
+    if 2 * sc.scan_window_days >= sc.scan_interval_days:
+        problems.append(f"schedule.scan_window_days ({sc.scan_window_days}) must be less than half of schedule.scan_interval_days ({sc.scan_interval_days}) so scans keep their order")
+    if sa.ae_interruption_share + sa.ae_discontinuation_share > 1:
+        problems.append(f"safety.ae_interruption_share + safety.ae_discontinuation_share must not exceed 1, got {sa.ae_interruption_share + sa.ae_discontinuation_share:g}")
+    if (e.os_median_months is None) == (e.post_progression_survival is None):
+        problems.append("efficacy needs exactly one of os_median_months and post_progression_survival")
+    problems += _cutoff_problems("primary_cutoff", s.analysis.primary_cutoff, t.study_start, t.study_end)
+    problems += _cutoff_problems("final_cutoff", s.analysis.final_cutoff, t.study_start, t.study_end)
+    if s.analysis.final_cutoff.rule == "os_events" and s.analysis.final_cutoff.events and s.analysis.final_cutoff.events > t.sample_size:
+        problems.append(f"analysis.final_cutoff.events ({s.analysis.final_cutoff.events}) cannot exceed trial.sample_size ({t.sample_size})")
+    return problems
+
+
+def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
+    """Validate a scenario table; raise ScenarioError listing every problem found."""
+    from ..engine import TrialModel
+    from ..patient_model import ModelError
+
+    try:
+        scenario = convert_table(Scenario, dict(raw), "")
+    except ScenarioProblems as exc:
+        raise ScenarioError(str(exc)) from None
+    except FieldError as exc:
+        raise ScenarioError(str(exc)) from None
+    problems = _cross_field_problems(scenario)
+    if not problems:
+        try:
+            TrialModel.from_scenario(scenario)
+        except ModelError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ScenarioError(str(ScenarioProblems(problems)))
+    return scenario
+
+
+def read_scenario_file(path: str | Path) -> dict[str, Any]:
+    """The raw TOML table of a scenario file."""
+    path = scenario_path(path)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_scenario(name_or_path: str | Path = "base", overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file (or a shipped scenario by name)."""
+    raw = apply_overrides(read_scenario_file(name_or_path), overrides)
+    return parse_scenario(raw)

@@ -1,0 +1,169 @@
+"""Operating characteristics of a run: power, timeline and ORR precision, each with its MCSE."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
+from .scenario.model import Scenario
+
+__all__ = ["OperatingCharacteristics", "TIMELINE_COLUMNS", "QUANTILES"]
+
+TIMELINE_COLUMNS = {
+    "last_patient_in": "last_patient_in_date",
+    "primary_cutoff": "primary_cutoff_date",
+    "final_cutoff": "final_cutoff_date",
+}
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def _days(dates: pd.Series, origin: dt.date) -> np.ndarray:
+    """Dates as days since ``origin`` (NaN for missing), so quantiles and MCSEs are in days."""
+    values = pd.to_datetime(dates).to_numpy(dtype="datetime64[D]")
+    out = (values - np.datetime64(origin, "D")).astype("timedelta64[D]").astype(float)
+    out[np.isnat(values)] = math.nan
+    return out
+
+
+def _iso(origin: dt.date, days: float) -> str | None:
+    if not math.isfinite(days):
+        return None
+    return (origin + dt.timedelta(days=int(round(days)))).isoformat()
+
+
+@dataclass(frozen=True)
+class OperatingCharacteristics:
+    """What a steering committee reads from a run; built from the replicate table alone."""
+
+    scenario_name: str
+    replicates: int
+    true_orr: float
+    power: Estimate
+    enrollment_complete: Estimate
+    timeline: dict[str, dict[float, Estimate]]
+    orr_mean: Estimate
+    orr_bias: Estimate
+    ci_width_median: Estimate
+    ci_width_mean: Estimate
+    coverage: Estimate
+    n_analysed: Estimate
+    n_enrolled: Estimate
+    ae_discontinuation_rate: Estimate
+    median_pfs: Estimate
+    median_os: Estimate
+    origin: dt.date
+
+    @classmethod
+    def from_replicates(cls, table: pd.DataFrame, scenario: Scenario) -> OperatingCharacteristics:
+        true_orr = scenario.efficacy.orr
+        origin = scenario.trial.study_start
+        orr = table["orr"].to_numpy(dtype=float)
+        low = table["orr_ci_low"].to_numpy(dtype=float)
+        high = table["orr_ci_high"].to_numpy(dtype=float)
+        timeline = {
+            name: {q: quantile_estimate(_days(table[col], origin), q) for q in QUANTILES}
+            for name, col in TIMELINE_COLUMNS.items()
+        }
+        bias = mean_estimate(orr - true_orr)
+        return cls(
+            scenario_name=scenario.trial.name,
+            replicates=len(table),
+            true_orr=true_orr,
+            power=proportion_estimate(table["reject_h0"].to_numpy(dtype=bool)),
+            enrollment_complete=proportion_estimate(~table["closed_short"].to_numpy(dtype=bool)),
+            timeline=timeline,
+            orr_mean=mean_estimate(orr),
+            orr_bias=bias,
+            ci_width_median=quantile_estimate(high - low, 0.5),
+            ci_width_mean=mean_estimate(high - low),
+            coverage=proportion_estimate((low <= true_orr) & (true_orr <= high)),
+            n_analysed=mean_estimate(table["n_analysed"]),
+            n_enrolled=mean_estimate(table["n_enrolled"]),
+            ae_discontinuation_rate=mean_estimate(table["ae_discontinuation_rate"]),
+            median_pfs=mean_estimate(table["median_pfs_months"]),
+            median_os=mean_estimate(table["median_os_months"]),
+            origin=origin,
+        )
+
+    def table(self) -> pd.DataFrame:
+        """One row per figure: estimate, MCSE and unit, in reading order."""
+        rows: list[tuple[str, Any, float, str]] = [
+            ("Power: P(reject H0)", self.power.value, self.power.mcse, "probability"),
+            ("P(enrolment complete by recruitment close)", self.enrollment_complete.value, self.enrollment_complete.mcse, "probability"),
+            ("Patients enrolled (mean)", self.n_enrolled.value, self.n_enrolled.mcse, "patients"),
+            ("Patients analysed for ORR (mean)", self.n_analysed.value, self.n_analysed.mcse, "patients"),
+        ]
+        for name, per_q in self.timeline.items():
+            label = name.replace("_", " ")
+            for q, est in per_q.items():
+                rows.append((f"{label.capitalize()} date, {int(q * 100)}% quantile", _iso(self.origin, est.value), est.mcse, "date (MCSE in days)"))
+        rows += [
+            ("ORR estimate (mean)", self.orr_mean.value, self.orr_mean.mcse, "proportion"),
+            (f"ORR bias vs true {self.true_orr:g}", self.orr_bias.value, self.orr_bias.mcse, "proportion"),
+            ("ORR CI width (median)", self.ci_width_median.value, self.ci_width_median.mcse, "proportion"),
+            ("ORR CI width (mean)", self.ci_width_mean.value, self.ci_width_mean.mcse, "proportion"),
+            ("Coverage of the true ORR", self.coverage.value, self.coverage.mcse, "probability"),
+            ("AE discontinuation rate (mean)", self.ae_discontinuation_rate.value, self.ae_discontinuation_rate.mcse, "proportion"),
+            (f"Median PFS (mean of {self.median_pfs.n} reached)", self.median_pfs.value, self.median_pfs.mcse, "months"),
+            (f"Median OS (mean of {self.median_os.n} reached)", self.median_os.value, self.median_os.mcse, "months"),
+        ]
+        return pd.DataFrame(rows, columns=["figure", "estimate", "mcse", "unit"])
+
+    def to_text(self) -> str:
+        """A readable table for the terminal."""
+        lines = [f"{self.scenario_name}: {self.replicates} replicates", ""]
+        t = self.table()
+        width = max(len(f) for f in t["figure"])
+        lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
+        for row in t.itertuples(index=False):
+            est = row.estimate if isinstance(row.estimate, str) else ("n/a" if row.estimate is None or not math.isfinite(row.estimate) else f"{row.estimate:.4f}")
+            mcse = "n/a" if not math.isfinite(row.mcse) else (f"{row.mcse:.1f}" if "date" in row.unit else f"{row.mcse:.4f}")
+            lines.append(f"{row.figure:<{width}}  {est:>12}  {mcse:>9}  {row.unit}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document ``summary.json`` holds."""
+
+        def est(e: Estimate) -> dict[str, Any]:
+            return {"estimate": _clean(e.value), "mcse": _clean(e.mcse), "replicates": e.n}
+
+        return {
+            "scenario": self.scenario_name,
+            "replicates": self.replicates,
+            "power": est(self.power),
+            "enrollment_complete_by_close": est(self.enrollment_complete),
+            "timeline": {
+                name: {
+                    f"q{int(q * 100)}": {"date": _iso(self.origin, e.value), "mcse_days": _clean(e.mcse)}
+                    for q, e in per_q.items()
+                }
+                for name, per_q in self.timeline.items()
+            },
+            "orr": {
+                "true": self.true_orr,
+                "mean": est(self.orr_mean),
+                "bias": est(self.orr_bias),
+                "median_ci_width": est(self.ci_width_median),
+                "mean_ci_width": est(self.ci_width_mean),
+                "coverage": est(self.coverage),
+            },
+            "n_enrolled": est(self.n_enrolled),
+            "n_analysed": est(self.n_analysed),
+            "ae_discontinuation_rate": est(self.ae_discontinuation_rate),
+            "median_pfs_months": est(self.median_pfs),
+            "median_os_months": est(self.median_os),
+        }
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _clean(x: float) -> float | None:
+    """JSON has no NaN: missing figures become null."""
+    return None if x is None or not math.isfinite(x) else float(x)

@@ -1,0 +1,71 @@
+"""The ``trialsim`` command: outputs, overrides and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+
+def test_run_writes_summary_and_tables(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    status = main(["run", "--replicates", "30", "--seed", "5", "--out", str(out), "--keep-patients",
+                   "--set", "efficacy.orr=0.2", "--no-progress"])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "Power: P(reject H0)" in printed and "MCSE" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0.0 <= summary["power"]["estimate"] <= 1.0
+    assert summary["power"]["mcse"] > 0
+    assert summary["replicates"] == 30 and summary["overrides"] == ["efficacy.orr=0.2"]
+    assert summary["orr"]["true"] == 0.2
+    for name in ("last_patient_in", "primary_cutoff", "final_cutoff"):
+        for q in ("q10", "q50", "q90"):
+            entry = summary["timeline"][name][q]
+            assert len(entry["date"]) == 10 and entry["date"][4] == "-"
+            assert entry["mcse_days"] >= 0
+    for key in ("mean", "bias", "median_ci_width", "coverage"):
+        assert "estimate" in summary["orr"][key]
+    replicates = pd.read_parquet(out / "replicates.parquet")
+    assert len(replicates) == 30
+    assert {"responders", "n_analysed", "orr", "reject_h0", "enrollment_complete_date"} <= set(replicates.columns)
+    patients = pd.read_parquet(out / "patients.parquet")
+    assert set(patients["cutoff"]) == {"primary", "final"}
+    assert set(patients["replicate"]) == set(range(30))
+
+
+def test_rerun_into_the_same_folder_resumes(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", "--replicates", "12", "--chunk-size", "4", "--out", str(out), "--no-progress"]) == 0
+    first = pd.read_parquet(out / "replicates.parquet")
+    assert main(["run", "--replicates", "12", "--chunk-size", "4", "--out", str(out), "--no-progress"]) == 0
+    pd.testing.assert_frame_equal(first, pd.read_parquet(out / "replicates.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--set", "efficacy.orr=1.3"], "trialsim: error: efficacy.orr must be a probability in [0, 1], got 1.3"),
+        (["run", "--replicates", "0"], "trialsim: error: argument --replicates: must be at least 1, got 0"),
+        (["run", "--jobs", "0"], "trialsim: error: argument --jobs: must be a positive number of workers or -1 for all cores, got 0"),
+        (["run", "nowhere.toml"], "trialsim: error: scenario 'nowhere.toml' is neither a file nor a shipped scenario (base, optimistic, pessimistic, slow_recruitment)"),
+        (["run", "--set", "efficacy.orr"], "trialsim: error: --set expects dotted.path=value, got 'efficacy.orr'"),
+    ],
+)
+def test_bad_input_is_one_line_with_status_2(argv, message, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == message + "\n"
+
+
+def test_console_entry_point_has_no_traceback() -> None:
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--set", "trial.sample_size=-1"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "trialsim: error: trial.sample_size must be a whole number in [1, 10000], got -1"
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,143 @@
+"""Engine invariants: what must hold in every simulated trial, whatever the seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.engine import TrialModel, simulate_trial
+from sim.observe import cutoff_day, observe
+from sim.patient_model import DAYS_PER_MONTH
+from sim.runner import replicate_seeds
+from sim.tables import patient_table
+
+
+def _simulate(scenario, replicates: int, seed: int = 7):
+    model = TrialModel.from_scenario(scenario)
+    out = []
+    for i, ss in enumerate(replicate_seeds(seed, 0, replicates)):
+        history = simulate_trial(model, ss)
+        tables = {}
+        for name, rule in (("primary", scenario.analysis.primary_cutoff), ("final", scenario.analysis.final_cutoff)):
+            obs = observe(history, model, cutoff_day(rule, history, model))
+            tables[name] = patient_table(history, model, obs, i, name)
+        out.append((history, tables))
+    return model, out
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["no-replacement", "replacement"])
+def simulated(request, scenario_with):
+    scenario = scenario_with(f"trial.replace_non_evaluable={str(request.param).lower()}", "safety.withdrawal_per_month=0.05")
+    return scenario, *_simulate(scenario, 150)
+
+
+def _all_patients(runs) -> pd.DataFrame:
+    return pd.concat([t[name] for _, t in runs for name in t], ignore_index=True)
+
+
+def test_enrolment_never_beyond_sample_size_or_after_close(simulated) -> None:
+    scenario, model, runs = simulated
+    close = np.datetime64(scenario.trial.recruitment_close, "D")
+    for history, tables in runs:
+        assert history.n_enrolled <= history.enrollment_target
+        if not scenario.trial.replace_non_evaluable:
+            assert history.n_enrolled <= scenario.trial.sample_size
+        else:
+            evaluable = int(history.journeys.evaluable.sum())
+            assert evaluable <= scenario.trial.sample_size
+            assert history.enrollment_target - scenario.trial.sample_size <= history.n_enrolled - evaluable
+        assert np.all(history.enrollment_day < model.close_day)
+        assert np.all(history.enrollment_day >= model.open_day)
+        assert (tables["final"]["enrollment_date"].to_numpy(dtype="datetime64[D]") <= close).all()
+
+
+def test_no_scan_before_first_dose_or_after_cutoff(simulated) -> None:
+    _, _, runs = simulated
+    patients = _all_patients(runs)
+    for row in patients.itertuples():
+        scans = np.array(row.scan_dates, dtype="datetime64[D]")
+        assert (scans > np.datetime64(row.first_dose_date, "D")).all()
+        assert (scans <= np.datetime64(row.cutoff_date, "D")).all()
+        assert (np.diff(scans.astype(int)) > 0).all()
+
+
+def test_pfs_never_exceeds_os(simulated) -> None:
+    _, _, runs = simulated
+    patients = _all_patients(runs)
+    assert (patients["pfs_months"] <= patients["os_months"] + 1e-12).all()
+    assert (patients["pfs_months"] >= 0).all()
+
+
+def test_progression_dated_at_a_scan_or_at_death(simulated) -> None:
+    _, _, runs = simulated
+    patients = _all_patients(runs)
+    events = patients[patients["pfs_event"]]
+    assert len(events) > 500
+    for row in events.itertuples():
+        if "PD" in row.scan_results:
+            pd_scan = np.datetime64(row.scan_dates[row.scan_results.index("PD")], "D")
+            day = np.datetime64(row.first_dose_date, "D") + np.timedelta64(int(np.floor(row.pfs_months * DAYS_PER_MONTH)), "D")
+            assert abs((pd_scan - day).astype(int)) <= 1
+            assert row.scan_results.index("PD") == len(row.scan_results) - 1
+        else:
+            assert row.os_event and row.os_months == row.pfs_months
+
+
+def test_responses_are_confirmed_by_a_later_scan(simulated) -> None:
+    scenario, _, runs = simulated
+    patients = _all_patients(runs)
+    responders = patients[patients["best_overall_response"].isin(["CR", "PR"])]
+    assert len(responders) > 50
+    for row in responders.itertuples():
+        days = [d for d, r in zip(row.scan_dates, row.scan_results) if r in ("CR", "PR")]
+        assert (days[-1] - days[0]).days >= scenario.schedule.confirmation_min_days
+
+
+def test_treatment_and_safety_records_are_consistent(simulated) -> None:
+    scenario, _, runs = simulated
+    patients = _all_patients(runs)
+    assert (patients["grade3_ae_count"] <= patients["cycles_received"]).all()
+    assert (patients["cycles_received"] >= 1).all()
+    ended = patients[patients["treatment_end_reason"] != "ongoing"]
+    assert (ended["treatment_end_date"].notna()).all()
+    assert set(patients["treatment_end_reason"]) <= {
+        "ongoing", "progression", "death", "adverse_event", "withdrawal", "lost_to_follow_up", "max_duration"
+    }
+    ae_stop = patients[patients["ae_discontinued"]]
+    assert (ae_stop["treatment_end_reason"] == "adverse_event").all()
+    assert (ae_stop["grade3_ae_count"] >= 1).all()
+
+
+def test_replacement_raises_the_target_for_each_early_loss(scenario_with) -> None:
+    scenario = scenario_with("trial.replace_non_evaluable=true", "safety.withdrawal_per_month=0.3",
+                             "recruitment.sites.0.screened_per_month=10")
+    model, runs = _simulate(scenario, 60, seed=3)
+    replaced = 0
+    for history, _ in runs:
+        lost_early = int((~history.journeys.evaluable).sum())
+        assert history.enrollment_target - scenario.trial.sample_size <= lost_early
+        replaced += history.enrollment_target - scenario.trial.sample_size
+        if not np.isnan(history.enrollment_complete_day):
+            assert int(history.journeys.evaluable.sum()) >= scenario.trial.sample_size - lost_early
+    assert replaced > 30
+
+
+def test_recruitment_stops_at_close_when_short(scenario_with) -> None:
+    scenario = scenario_with("recruitment.sites.0.screened_per_month=0.5")
+    model, runs = _simulate(scenario, 20, seed=11)
+    for history, _ in runs:
+        assert history.n_enrolled < scenario.trial.sample_size
+        assert np.isnan(history.enrollment_complete_day)
+        assert history.enrollment_day.max() < model.close_day
+
+
+def test_same_seed_same_history(base) -> None:
+    model = TrialModel.from_scenario(base)
+    a = simulate_trial(model, replicate_seeds(5, 3, 4)[0])
+    b = simulate_trial(model, np.random.SeedSequence(5).spawn(4)[3])
+    np.testing.assert_array_equal(a.enrollment_day, b.enrollment_day)
+    np.testing.assert_array_equal(a.journeys.scan_status, b.journeys.scan_status)
+    assert dt.date.fromisoformat("2025-11-15") == base.trial.recruitment_open

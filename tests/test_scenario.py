@@ -1,0 +1,82 @@
+"""Scenario files: shipped scenarios load, and bad input gets a pinned, field-naming message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sim.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_scenario, read_scenario_file
+
+
+def test_shipped_scenarios_load() -> None:
+    names = set(builtin_scenarios())
+    assert {"base", "optimistic", "pessimistic", "slow_recruitment"} <= names
+    for name in names:
+        scenario = load_scenario(name)
+        assert scenario.trial.sample_size == 35
+
+
+def test_contract_keys(base) -> None:
+    assert base.trial.sample_size == 35
+    assert base.efficacy.orr == 0.15
+    assert base.analysis.p0 == 0.10
+    assert base.analysis.alpha == 0.05
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("efficacy.orr=1.3", "efficacy.orr must be a probability in [0, 1], got 1.3"),
+        ("trial.sample_size=0", "trial.sample_size must be a whole number in [1, 10000], got 0"),
+        ("trial.sample_size=3.5", "trial.sample_size must be a whole number in [1, 10000], got 3.5"),
+        ("analysis.alpha=0.7", "analysis.alpha must be a number in (0, 0.5], got 0.7"),
+        ("analysis.population='itt'", "analysis.population must be one of 'all_treated', 'evaluable', got 'itt'"),
+        ("trial.study_start='soon'", "trial.study_start must be a date like 2026-01-31, got 'soon'"),
+        ("efficacy.pfs.family='gompertz'", "efficacy.pfs.family must be one of 'exponential', 'weibull', 'loglogistic', 'lognormal', 'piecewise_exponential', got 'gompertz'"),
+        ("efficacy.pfs.scale=3", "efficacy.pfs.scale is not a parameter of the weibull family; allowed: median_months, shape"),
+        ("efficacy.pfs.median_months=-1", "efficacy.pfs.median_months must be a positive number, got -1"),
+        ("trial.sample_sise=30", "trial.sample_sise is not a known field; allowed: name, sample_size, study_start, recruitment_open, recruitment_close, study_end, registry_id, replace_non_evaluable"),
+        ("recruitment.sites.0.screened_per_month=0", "recruitment.sites[0].screened_per_month must be a positive number, got 0"),
+        ("recruitment.screening_days=[9, 3]", "recruitment.screening_days must be a [min, max] pair of whole days with 0 <= min <= max, got [9, 3]"),
+        ("trial.recruitment_close=2025-10-01", "2 problems: trial.recruitment_close (2025-10-01) must be after trial.recruitment_open (2025-11-15); recruitment.sites[0].activation (2025-11-15) must not be after trial.recruitment_close (2025-10-01)"),
+        ("safety.ae_discontinuation_share=0.5", "safety.ae_interruption_share + safety.ae_discontinuation_share must not exceed 1, got 1.1"),
+        ("analysis.final_cutoff.rule='os_events'", "analysis.final_cutoff.events is required when analysis.final_cutoff.rule is 'os_events'"),
+        ("schedule.scan_window_days=21", "schedule.scan_window_days (21) must be less than half of schedule.scan_interval_days (42) so scans keep their order"),
+        ("efficacy.orr=0.7", "efficacy.orr (0.7) must be below the share of patients still progression-free on day 91, when a response seen at the first scan is surely confirmed (0.613); lower efficacy.orr, lengthen efficacy.pfs.median_months or shorten schedule.scan_interval_days"),
+        ("efficacy.os_median_months=3", "efficacy.os_median_months (3) must exceed the PFS median (4): OS includes PFS"),
+    ],
+)
+def test_validation_messages(override: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("base", [override])
+    assert str(info.value) == message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ScenarioError, match=re.escape("2 problems: trial.sample_size must be a whole number in [1, 10000], got -2; efficacy.orr must be a probability in [0, 1], got 2")):
+        load_scenario("base", ["efficacy.orr=2", "trial.sample_size=-2"])
+
+
+def test_missing_field_and_exclusive_os() -> None:
+    with pytest.raises(ScenarioError, match=r"^efficacy needs exactly one of os_median_months and post_progression_survival$"):
+        load_scenario("base", ["efficacy.post_progression_survival={family='exponential', median_months=8}"])
+    raw = read_scenario_file("base")
+    del raw["trial"]["sample_size"]
+    with pytest.raises(ScenarioError, match=r"^trial\.sample_size is required$"):
+        parse_scenario(raw)
+
+
+def test_overrides_reach_lists_and_tables() -> None:
+    scenario = load_scenario("base", ["recruitment.sites.0.screened_per_month=3.5", "efficacy.pfs={family='exponential', median_months=5}"])
+    assert scenario.recruitment.sites[0].screened_per_month == 3.5
+    assert scenario.efficacy.pfs.median == pytest.approx(5.0, rel=1e-14)
+    with pytest.raises(ScenarioError, match=r"^--set recruitment\.sites\.4\.name: recruitment\.sites\.4 must be a list index below 1$"):
+        load_scenario("base", ["recruitment.sites.4.name='x'"])
+    with pytest.raises(ScenarioError, match=r"^--set expects dotted\.path=value, got 'efficacy\.orr'$"):
+        load_scenario("base", ["efficacy.orr"])
+
+
+def test_unknown_scenario_name() -> None:
+    with pytest.raises(ScenarioError, match=r"^scenario 'basic' is neither a file nor a shipped scenario \(base"):
+        load_scenario("basic")
