@@ -47,7 +47,9 @@ class ResponseTest:
                 high = np.where(k == n, 1.0, stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
         else:
             limits = [
-                stats.binomtest(int(j), n).proportion_ci(confidence_level=self.plan.ci_level, method=self.plan.ci_method)
+                stats.binomtest(int(j), n).proportion_ci(
+                    confidence_level=self.plan.ci_level, method=self.plan.ci_method
+                )
                 for j in k
             ]
             low = np.array([c.low for c in limits])
@@ -143,9 +145,7 @@ def analyse_replicate(
         "first_patient_in_date": day_to_date(model, float(history.enrollment_day.min()) if n else math.nan),
         "last_patient_in_date": day_to_date(model, float(history.enrollment_day.max()) if n else math.nan),
         "enrollment_complete_date": day_to_date(model, history.enrollment_complete_day),
-        "enrollment_months": (float(history.enrollment_day.max()) - model.open_day) / DAYS_PER_MONTH
-        if n
-        else math.nan,
+        "enrollment_months": (float(history.enrollment_day.max()) - model.open_day) / DAYS_PER_MONTH if n else math.nan,
         "primary_cutoff_date": day_to_date(model, primary_day),
         "final_cutoff_date": day_to_date(model, final_day),
     }

@@ -58,16 +58,33 @@ def _seed(text: str) -> int:
 def _add_run(sub: argparse._SubParsersAction) -> None:
     shipped = ", ".join(sorted(builtin_scenarios()))
     p = sub.add_parser("run", help="simulate a scenario many times and print its operating characteristics")
-    p.add_argument("scenario", nargs="?", default="base", help=f"a scenario file or a shipped scenario ({shipped}); default base")
+    p.add_argument(
+        "scenario", nargs="?", default="base", help=f"a scenario file or a shipped scenario ({shipped}); default base"
+    )
     p.add_argument("--replicates", type=_positive_int, default=1000, help="number of simulated trials (default 1000)")
     p.add_argument("--seed", type=_seed, default=20251115, help="root random seed (default 20251115)")
     p.add_argument("--jobs", type=_jobs, default=1, help="worker processes, -1 for all cores (default 1)")
     p.add_argument("--chunk-size", type=_positive_int, default=None, help="replicates per task (default 250)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="dotted.path=value",
-                   help="override a scenario field, e.g. --set efficacy.orr=0.2 (repeatable)")
-    p.add_argument("--out", type=Path, default=None, help="folder for summary.json, replicates.parquet (and checkpoints)")
-    p.add_argument("--keep-patients", action="store_true", help="also write patients.parquet (one row per patient and cutoff)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="show a progress bar (default: on a terminal)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="dotted.path=value",
+        help="override a scenario field, e.g. --set efficacy.orr=0.2 (repeatable)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="folder for summary.json, replicates.parquet (and checkpoints)"
+    )
+    p.add_argument(
+        "--keep-patients", action="store_true", help="also write patients.parquet (one row per patient and cutoff)"
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: on a terminal)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,14 +110,20 @@ def _run(args: argparse.Namespace) -> int:
     print(result.summary.to_text())
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        doc = {"seed": args.seed, "scenario_file": str(args.scenario), "overrides": args.overrides,
-               **result.summary.to_dict()}
+        doc = {
+            "seed": args.seed,
+            "scenario_file": str(args.scenario),
+            "overrides": args.overrides,
+            **result.summary.to_dict(),
+        }
         (args.out / "summary.json").write_text(json.dumps(doc, indent=2))
         result.replicates.to_parquet(args.out / "replicates.parquet", index=False)
         if result.patients is not None:
             result.patients.to_parquet(args.out / "patients.parquet", index=False)
-        print(f"\nWrote {args.out / 'summary.json'} and {args.out / 'replicates.parquet'}"
-              + (f" and {args.out / 'patients.parquet'}" if result.patients is not None else ""))
+        print(
+            f"\nWrote {args.out / 'summary.json'} and {args.out / 'replicates.parquet'}"
+            + (f" and {args.out / 'patients.parquet'}" if result.patients is not None else "")
+        )
     return 0
 
 

@@ -58,6 +58,7 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _single_stage_record(design: SingleStageDesign, p1: float) -> dict[str, Any]:
+    """The single-stage design in the Simon columns: r = (responders needed) - 1, no stage 1."""
     return {
         "r1": None,
         "n1": None,
@@ -74,6 +75,7 @@ def _single_stage_record(design: SingleStageDesign, p1: float) -> dict[str, Any]
 
 
 def _simon_record(design: SimonDesign) -> dict[str, Any]:
+    """A Simon design as a JSON-ready record."""
     return {
         "r1": design.r1,
         "n1": design.n1,

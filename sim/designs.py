@@ -40,6 +40,7 @@ _EN_TIE = 1e-12
 
 
 def _check_open_unit(name: str, value: float) -> float:
+    """A probability strictly between 0 and 1."""
     value = float(value)
     if not 0.0 < value < 1.0:
         raise ValueError(f"{name} must be in (0, 1), got {value!r}")
@@ -47,6 +48,7 @@ def _check_open_unit(name: str, value: float) -> float:
 
 
 def _check_size(name: str, value: int, minimum: int = 1) -> int:
+    """An integer count of at least ``minimum``."""
     if isinstance(value, bool) or int(value) != value or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
@@ -257,6 +259,7 @@ def simon_designs(p0: float, p1: float, alpha: float = 0.05, power: float = 0.8,
 
 
 def _check_prior(a: float, b: float) -> tuple[float, float]:
+    """Finite positive Beta prior parameters."""
     a, b = float(a), float(b)
     if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
         raise ValueError(f"prior parameters a and b must be positive, got a={a!r}, b={b!r}")
@@ -266,6 +269,7 @@ def _check_prior(a: float, b: float) -> tuple[float, float]:
 def posterior_prob_above(p0: float, k: int, n: int, a: float, b: float) -> float:
     """P(ORR > p0 | k responders of n) under a Beta(a, b) prior: the Beta(a + k, b + n - k) tail."""
     a, b = _check_prior(a, b)
+    p0 = _check_open_unit("p0", p0)
     _check_size("n", n, minimum=0)
     if not 0 <= k <= n:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")

@@ -237,9 +237,7 @@ class PiecewiseExponential(_Base):
         object.__setattr__(self, "cuts_months", cuts)
         object.__setattr__(self, "relative_hazards", rel)
         if any(c <= 0 for c in cuts) or any(b <= a for a, b in zip(cuts, cuts[1:])):
-            raise DistributionError(
-                f"cuts_months must be positive and strictly increasing, got {list(cuts)}"
-            )
+            raise DistributionError(f"cuts_months must be positive and strictly increasing, got {list(cuts)}")
         if len(rel) != len(cuts) + 1:
             raise DistributionError(
                 f"relative_hazards needs len(cuts_months) + 1 = {len(cuts) + 1} entries, got {len(rel)}"

@@ -9,6 +9,7 @@ patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the
 from __future__ import annotations
 
 import math
+from typing import cast
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +108,9 @@ class _Enrollment:
     with a callback, which is several times cheaper than a SimPy process.
     """
 
-    def __init__(self, env: simpy.Environment, model: TrialModel, rng: np.random.Generator,
-                 pool: _PatientPool, max_arrivals: int) -> None:
+    def __init__(
+        self, env: simpy.Environment, model: TrialModel, rng: np.random.Generator, pool: _PatientPool, max_arrivals: int
+    ) -> None:
         self.env, self.model, self.pool = env, model, pool
         rec = model.scenario.recruitment
         self.fails = (rng.random(max_arrivals) < rec.screen_failure_probability).tolist()
@@ -146,7 +148,7 @@ class _Enrollment:
 
     def _decide(self, event: simpy.Event) -> None:
         """End of screening for an eligible patient: enrol if a place is free and recruitment open."""
-        site, i, consent = event.value
+        site, i, consent = cast(tuple[int, int, float], event.value)
         now = self.env.now
         if len(self.enrolled) >= self.target or now >= self.model.close_day:
             self.n_turned_away += 1
@@ -182,7 +184,9 @@ def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHist
     site_seed, screening_seed, patient_seed = seed.spawn(3)
     rec = model.scenario.recruitment
     arrivals = []
-    for index, (site, site_rng) in enumerate(zip(rec.sites, map(np.random.default_rng, site_seed.spawn(len(rec.sites))))):
+    for index, (site, site_rng) in enumerate(
+        zip(rec.sites, map(np.random.default_rng, site_seed.spawn(len(rec.sites))))
+    ):
         rates = site_rates(site, index, model.scenario.trial.study_start, model.open_day, rec.rate_cv, site_rng)
         arrivals.append(arrival_days(rates, model.calendar, model.close_day, site_rng))
     pool = _PatientPool(model.patients, np.random.default_rng(patient_seed), model.scenario.trial.sample_size)

@@ -80,7 +80,7 @@ class PatientJourneys:
 
 def _first_true(mask: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
     """Whether each row has a True, and the column of its first one."""
-    return mask.any(axis=1), mask.argmax(axis=1)
+    return np.asarray(mask.any(axis=1)), np.asarray(mask.argmax(axis=1))
 
 
 def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourneys:

@@ -105,21 +105,24 @@ def observe(history: TrialHistory, model: TrialModel, day: float) -> ObservedDat
     sc = model.scenario.schedule
     treated = np.flatnonzero(history.first_dose_day <= day) if not math.isnan(day) else np.zeros(0, np.intp)
     j = history.journeys.take(treated)
-    window = day - history.first_dose_day[treated]
-    known = (j.scan_status != NO_SCAN) & (j.scan_day <= window[:, None])
+    dose = history.first_dose_day[treated]
+    # Compare on the calendar (dose + time <= day) so an event-driven cutoff set at an event's
+    # own day sees that event, with no floating-point doubt.
+    window = day - dose
+    known = (j.scan_status != NO_SCAN) & (dose[:, None] + j.scan_day <= day)
     status = np.where(known, j.scan_status, NO_SCAN).astype(np.int8)
     bor = _best_overall_response(j.scan_day, status, sc.confirmation_required, sc.confirmation_min_days, sc.sd_min_days)
 
     contact_end = np.minimum(window, j.follow_up_end_day)
-    death_seen = j.death_day <= contact_end
-    pd_seen = j.progression_day <= window
+    death_seen = (dose + j.death_day <= day) & (j.death_day <= j.follow_up_end_day)
+    pd_seen = dose + j.progression_day <= day
     last_scan = np.where(known, j.scan_day, 0.0).max(axis=1, initial=0.0)
     pfs_event = pd_seen | death_seen
     pfs_day = np.where(pd_seen, j.progression_day, np.where(death_seen, j.death_day, last_scan))
     os_day = np.where(death_seen, j.death_day, contact_end)
 
-    started = j.cycle_start_day <= window[:, None]
-    ended = j.treatment_end_day <= window
+    started = dose[:, None] + j.cycle_start_day <= day
+    ended = dose + j.treatment_end_day <= day
     return ObservedData(
         cutoff_day=day,
         patient=treated,

@@ -128,7 +128,9 @@ def solve_post_progression_survival(
     return Exponential(math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12)))
 
 
-def _piecewise_uniform(rng_u: NDArray[np.float64], knots: NDArray[np.float64], mass: NDArray[np.float64]) -> NDArray[np.float64]:
+def _piecewise_uniform(
+    rng_u: NDArray[np.float64], knots: NDArray[np.float64], mass: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Map uniforms through the inverse CDF of a density that is constant between ``knots``."""
     cdf = np.concatenate(([0.0], np.cumsum(mass)))
     cdf /= cdf[-1]
@@ -184,7 +186,7 @@ class PatientModel:
         base = (1.0 - a) / (1.0 - u_l)
         g_r = np.array([0.0, base, base + a / orr]) if orr > 0 else np.zeros(3)
         g_n = (1.0 - orr * g_r) / (1.0 - orr)
-        uniforms = rng.random(responder.shape[0])
+        uniforms = rng.random(size=(responder.shape[0],))
         out = np.empty_like(uniforms)
         out[responder] = _piecewise_uniform(uniforms[responder], knots, g_r * widths)
         out[~responder] = _piecewise_uniform(uniforms[~responder], knots, g_n * widths)

@@ -68,8 +68,9 @@ class SiteRates:
         return np.clip((days - self.activation_day) / self.ramp_days, 0.0, 1.0)
 
 
-def site_rates(site: Site, index: int, study_start: dt.date, open_day: float, rate_cv: float,
-               rng: np.random.Generator) -> SiteRates:
+def site_rates(
+    site: Site, index: int, study_start: dt.date, open_day: float, rate_cv: float, rng: np.random.Generator
+) -> SiteRates:
     """A site's rate for one replicate, with its Poisson-gamma multiplier when ``rate_cv`` > 0."""
     multiplier = 1.0
     if rate_cv > 0:
@@ -83,7 +84,9 @@ def site_rates(site: Site, index: int, study_start: dt.date, open_day: float, ra
     )
 
 
-def arrival_days(site: SiteRates, calendar: CalendarRates, close_day: float, rng: np.random.Generator) -> NDArray[np.float64]:
+def arrival_days(
+    site: SiteRates, calendar: CalendarRates, close_day: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
     """All screening arrivals of a site that never pauses, by thinning at the peak rate.
 
     Drawing the whole stream at once is exact for a Poisson process and far cheaper than one

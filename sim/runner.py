@@ -65,7 +65,9 @@ def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequ
     return [np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,)) for i in range(start, stop)]
 
 
-def _run_chunk(model: TrialModel, seed: int, start: int, stop: int, keep_patients: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _run_chunk(
+    model: TrialModel, seed: int, start: int, stop: int, keep_patients: bool
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Simulate and analyse replicates ``start..stop-1``."""
     test = ResponseTest(model.scenario.analysis)
     rows: list[dict[str, Any]] = []
@@ -196,8 +198,9 @@ def run(
     return RunResult(scenario=scenario, seed=seed, summary=summary, replicates=table, patients=patients)
 
 
-def _dispatch(model: TrialModel, seed: int, spans: list[tuple[int, int]], keep_patients: bool,
-              n_jobs: int, backend: str | None) -> Iterator[tuple[pd.DataFrame, pd.DataFrame | None]]:
+def _dispatch(
+    model: TrialModel, seed: int, spans: list[tuple[int, int]], keep_patients: bool, n_jobs: int, backend: str | None
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame | None]]:
     """Chunk results in submission order, as they finish."""
     if n_jobs == 1 and backend is None:
         for start, stop in spans:

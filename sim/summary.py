@@ -95,22 +95,44 @@ class OperatingCharacteristics:
         """One row per figure: estimate, MCSE and unit, in reading order."""
         rows: list[tuple[str, Any, float, str]] = [
             ("Power: P(reject H0)", self.power.value, self.power.mcse, "probability"),
-            ("P(enrolment complete by recruitment close)", self.enrollment_complete.value, self.enrollment_complete.mcse, "probability"),
+            (
+                "P(enrolment complete by recruitment close)",
+                self.enrollment_complete.value,
+                self.enrollment_complete.mcse,
+                "probability",
+            ),
             ("Patients enrolled (mean)", self.n_enrolled.value, self.n_enrolled.mcse, "patients"),
             ("Patients analysed for ORR (mean)", self.n_analysed.value, self.n_analysed.mcse, "patients"),
         ]
         for name, per_q in self.timeline.items():
             label = name.replace("_", " ")
             for q, est in per_q.items():
-                rows.append((f"{label.capitalize()} date, {int(q * 100)}% quantile", _iso(self.origin, est.value), est.mcse, "date (MCSE in days)"))
+                rows.append(
+                    (
+                        f"{label.capitalize()} date, {int(q * 100)}% quantile",
+                        _iso(self.origin, est.value),
+                        est.mcse,
+                        "date (MCSE in days)",
+                    )
+                )
         rows += [
             ("ORR estimate (mean)", self.orr_mean.value, self.orr_mean.mcse, "proportion"),
             (f"ORR bias vs true {self.true_orr:g}", self.orr_bias.value, self.orr_bias.mcse, "proportion"),
             ("ORR CI width (median)", self.ci_width_median.value, self.ci_width_median.mcse, "proportion"),
             ("ORR CI width (mean)", self.ci_width_mean.value, self.ci_width_mean.mcse, "proportion"),
             ("Coverage of the true ORR", self.coverage.value, self.coverage.mcse, "probability"),
-            ("AE discontinuation rate (mean)", self.ae_discontinuation_rate.value, self.ae_discontinuation_rate.mcse, "proportion"),
-            (f"Median PFS (mean of {self.median_pfs.n} reached)", self.median_pfs.value, self.median_pfs.mcse, "months"),
+            (
+                "AE discontinuation rate (mean)",
+                self.ae_discontinuation_rate.value,
+                self.ae_discontinuation_rate.mcse,
+                "proportion",
+            ),
+            (
+                f"Median PFS (mean of {self.median_pfs.n} reached)",
+                self.median_pfs.value,
+                self.median_pfs.mcse,
+                "months",
+            ),
             (f"Median OS (mean of {self.median_os.n} reached)", self.median_os.value, self.median_os.mcse, "months"),
         ]
         return pd.DataFrame(rows, columns=["figure", "estimate", "mcse", "unit"])
@@ -122,8 +144,16 @@ class OperatingCharacteristics:
         width = max(len(f) for f in t["figure"])
         lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
         for row in t.itertuples(index=False):
-            est = row.estimate if isinstance(row.estimate, str) else ("n/a" if row.estimate is None or not math.isfinite(row.estimate) else f"{row.estimate:.4f}")
-            mcse = "n/a" if not math.isfinite(row.mcse) else (f"{row.mcse:.1f}" if "date" in row.unit else f"{row.mcse:.4f}")
+            est = (
+                row.estimate
+                if isinstance(row.estimate, str)
+                else ("n/a" if row.estimate is None or not math.isfinite(row.estimate) else f"{row.estimate:.4f}")
+            )
+            mcse = (
+                "n/a"
+                if not math.isfinite(row.mcse)
+                else (f"{row.mcse:.1f}" if "date" in row.unit else f"{row.mcse:.4f}")
+            )
             lines.append(f"{row.figure:<{width}}  {est:>12}  {mcse:>9}  {row.unit}")
         return "\n".join(lines)
 

@@ -21,7 +21,9 @@ def _dates(model: TrialModel, days: np.ndarray) -> np.ndarray:
     return out
 
 
-def patient_table(history: TrialHistory, model: TrialModel, obs: ObservedData, replicate: int, cutoff: str) -> pd.DataFrame:
+def patient_table(
+    history: TrialHistory, model: TrialModel, obs: ObservedData, replicate: int, cutoff: str
+) -> pd.DataFrame:
     """The patients treated by the cutoff, as the trial database shows them at that date."""
     idx = obs.patient
     j = history.journeys.take(idx)
@@ -54,7 +56,9 @@ def patient_table(history: TrialHistory, model: TrialModel, obs: ObservedData, r
             "os_event": obs.os_event,
             "cycles_received": obs.cycles_received,
             "treatment_end_reason": reason,
-            "treatment_end_date": _dates(model, np.where(j.treatment_end_day <= window, first_dose + j.treatment_end_day, np.nan)),
+            "treatment_end_date": _dates(
+                model, np.where(j.treatment_end_day <= window, first_dose + j.treatment_end_day, np.nan)
+            ),
             "grade3_ae_count": obs.ae_count,
             "ae_discontinued": obs.ae_discontinued,
         }

@@ -93,6 +93,7 @@ def _crossing_time(times: NDArray[np.float64], curve: NDArray[np.float64], level
 
 
 def _check_q(q: float) -> float:
+    """A quantile probability strictly between 0 and 1."""
     q = float(q)
     if not 0.0 < q < 1.0:
         raise ValueError(f"q must be in (0, 1), got {q!r}")

@@ -185,15 +185,13 @@ def distribution(value: Any, path: str) -> SurvivalDistribution:
     if family not in FAMILIES:
         raise FieldError(f"{path}.family must be one of {families}, got {_show(family)}")
     cls = FAMILIES[family]
-    allowed = [f.name for f in dataclasses.fields(cls) if f.init]
+    allowed = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, raw in value.items():
         if key == "family":
             continue
         if key not in allowed:
-            raise FieldError(
-                f"{path}.{key} is not a parameter of the {family} family; allowed: {', '.join(allowed)}"
-            )
+            raise FieldError(f"{path}.{key} is not a parameter of the {family} family; allowed: {', '.join(allowed)}")
         kwargs[key] = _DISTRIBUTION_FIELDS[key](raw, f"{path}.{key}")
     missing = [name for name in allowed if name not in kwargs]
     if missing:

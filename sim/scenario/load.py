@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .checks import FieldError, ScenarioProblems, convert_table
-from .model import Cutoff, Scenario
+from .model import Cutoff, Monitoring, Scenario, Trial
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,42 +91,103 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
     return data
 
 
-def _cutoff_problems(name: str, cut: Cutoff, start: dt.date, end: dt.date) -> list[str]:
+def _cutoff_problems(name: str, cut: Cutoff, trial: Trial) -> list[str]:
+    """A cutoff rule has the parameter it needs, within the trial's limits."""
+    field = f"analysis.{name}"
     needs = {"after_last_first_dose": "months", "os_events": "events", "date": "date"}[cut.rule]
     problems = []
     if getattr(cut, needs) is None:
-        problems.append(f"analysis.{name}.{needs} is required when analysis.{name}.rule is {cut.rule!r}")
-    if cut.rule == "date" and cut.date is not None and not start <= cut.date <= end:
-        problems.append(f"analysis.{name}.date must lie between trial.study_start and trial.study_end, got {cut.date}")
+        problems.append(f"{field}.{needs} is required when {field}.rule is {cut.rule!r}")
+    if cut.rule == "date" and cut.date is not None and not trial.study_start <= cut.date <= trial.study_end:
+        problems.append(f"{field}.date must lie between trial.study_start and trial.study_end, got {cut.date}")
+    if cut.rule == "os_events" and cut.events is not None and cut.events > trial.sample_size:
+        problems.append(f"{field}.events ({cut.events}) cannot exceed trial.sample_size ({trial.sample_size})")
+    return problems
+
+
+def _order_problems(t: Trial) -> list[str]:
+    """The trial's calendar runs start <= open < close < end."""
+    problems = []
+    if not t.study_start <= t.recruitment_open:
+        problems.append(
+            f"trial.recruitment_open ({t.recruitment_open}) must not be before trial.study_start ({t.study_start})"
+        )
+    if not t.recruitment_open < t.recruitment_close:
+        problems.append(
+            f"trial.recruitment_close ({t.recruitment_close}) must be after "
+            f"trial.recruitment_open ({t.recruitment_open})"
+        )
+    if not t.recruitment_close < t.study_end:
+        problems.append(
+            f"trial.study_end ({t.study_end}) must be after trial.recruitment_close ({t.recruitment_close})"
+        )
+    return problems
+
+
+def _monitoring_problems(m: Monitoring, sample_size: int) -> list[str]:
+    """An interim rule has every number it needs, consistent with the sample size."""
+    needed = {
+        "simon": ("stage1_patients", "stage1_max_responders", "final_max_responders"),
+        "bayesian": ("looks", "futility_predictive", "success_posterior"),
+    }.get(m.rule, ())
+    problems = [
+        f"monitoring.{name} is required when monitoring.rule is {m.rule!r}"
+        for name in needed
+        if not getattr(m, name) and getattr(m, name) != 0
+    ]
+    if problems:
+        return problems
+    if m.rule == "simon":
+        n1, r1, r = m.stage1_patients, m.stage1_max_responders, m.final_max_responders
+        assert n1 is not None and r1 is not None and r is not None
+        if not n1 < sample_size:
+            problems.append(f"monitoring.stage1_patients ({n1}) must be below trial.sample_size ({sample_size})")
+        if not r1 < n1:
+            problems.append(f"monitoring.stage1_max_responders ({r1}) must be below monitoring.stage1_patients ({n1})")
+        if not r1 <= r < sample_size:
+            problems.append(
+                f"monitoring.final_max_responders ({r}) must lie between monitoring.stage1_max_responders ({r1}) "
+                f"and trial.sample_size - 1 ({sample_size - 1})"
+            )
+    if m.rule == "bayesian":
+        if any(b <= a for a, b in zip(m.looks, m.looks[1:])) or m.looks[-1] >= sample_size:
+            problems.append(
+                f"monitoring.looks must increase strictly and stay below trial.sample_size ({sample_size}), "
+                f"got {list(m.looks)}"
+            )
     return problems
 
 
 def _cross_field_problems(s: Scenario) -> list[str]:
-    """Checks that involve more than one field; all of them live here."""
+    """Checks that involve more than one field; all of them live here (bar the efficacy model's own)."""
     t, r, sc, e, sa = s.trial, s.recruitment, s.schedule, s.efficacy, s.safety
-    problems = []
-    if not t.study_start <= t.recruitment_open:
-        problems.append(f"trial.recruitment_open ({t.recruitment_open}) must not be before trial.study_start ({t.study_start})")
-    if not t.recruitment_open < t.recruitment_close:
-        problems.append(f"trial.recruitment_close ({t.recruitment_close}) must be after trial.recruitment_open ({t.recruitment_open})")
-    if not t.recruitment_close < t.study_end:
-        problems.append(f"trial.study_end ({t.study_end}) must be after trial.recruitment_close ({t.recruitment_close})")
+    problems = _order_problems(t)
     for i, site in enumerate(r.sites):
         if site.activation > t.recruitment_close:
-            problems.append(f"recruitment.sites[{i}].activation ({site.activation}) must not be after trial.recruitment_close ({t.recruitment_close})")
+            problems.append(
+                f"recruitment.sites[{i}].activation ({site.activation}) must not be after "
+                f"trial.recruitment_close ({t.recruitment_close})"
+            )
     for i, period in enumerate(r.periods):
         if period.end < period.start:
-            problems.append(f"recruitment.periods[{i}].end ({period.end}) must not be before its start ({period.start})")
+            problems.append(
+                f"recruitment.periods[{i}].end ({period.end}) must not be before its start ({period.start})"
+            )
     if 2 * sc.scan_window_days >= sc.scan_interval_days:
-        problems.append(f"schedule.scan_window_days ({sc.scan_window_days}) must be less than half of schedule.scan_interval_days ({sc.scan_interval_days}) so scans keep their order")
-    if sa.ae_interruption_share + sa.ae_discontinuation_share > 1:
-        problems.append(f"safety.ae_interruption_share + safety.ae_discontinuation_share must not exceed 1, got {sa.ae_interruption_share + sa.ae_discontinuation_share:g}")
+        problems.append(
+            f"schedule.scan_window_days ({sc.scan_window_days}) must be less than half of "
+            f"schedule.scan_interval_days ({sc.scan_interval_days}) so scans keep their order"
+        )
+    shares = sa.ae_interruption_share + sa.ae_discontinuation_share
+    if shares > 1:
+        problems.append(
+            f"safety.ae_interruption_share + safety.ae_discontinuation_share must not exceed 1, got {shares:g}"
+        )
     if (e.os_median_months is None) == (e.post_progression_survival is None):
         problems.append("efficacy needs exactly one of os_median_months and post_progression_survival")
-    problems += _cutoff_problems("primary_cutoff", s.analysis.primary_cutoff, t.study_start, t.study_end)
-    problems += _cutoff_problems("final_cutoff", s.analysis.final_cutoff, t.study_start, t.study_end)
-    if s.analysis.final_cutoff.rule == "os_events" and s.analysis.final_cutoff.events and s.analysis.final_cutoff.events > t.sample_size:
-        problems.append(f"analysis.final_cutoff.events ({s.analysis.final_cutoff.events}) cannot exceed trial.sample_size ({t.sample_size})")
+    problems += _cutoff_problems("primary_cutoff", s.analysis.primary_cutoff, t)
+    problems += _cutoff_problems("final_cutoff", s.analysis.final_cutoff, t)
+    problems += _monitoring_problems(s.monitoring, t.sample_size)
     return problems
 
 

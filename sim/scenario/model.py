@@ -23,6 +23,7 @@ __all__ = [
     "Safety",
     "Cutoff",
     "Analysis",
+    "Monitoring",
     "Scenario",
 ]
 
@@ -153,6 +154,38 @@ class Analysis:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """Interim monitoring of the response rate in calendar time (absent: a single-stage design).
+
+    A patient's response is *judged* at the first of: a confirmed response, the end of follow-up
+    for response (progression, death, withdrawal, loss), or ``judgement_days`` after first dose
+    (default: the day a response seen at the first scan is surely confirmed). A look happens when
+    the first ``n`` enrolled patients have all been judged.
+    """
+
+    rule: str = _f(c.choice("none", "simon", "bayesian"), "none")
+    pause_enrollment: bool = _f(c.boolean, False)
+    judgement_days: int | None = _f(c.integer(1, 3650), None)
+    stage1_patients: int | None = _f(c.integer(1), None)
+    stage1_max_responders: int | None = _f(c.integer(0), None)
+    final_max_responders: int | None = _f(c.integer(0), None)
+    looks: tuple[int, ...] = _f(c.list_of(c.integer(1), min_length=1), ())
+    prior_a: float = _f(c.number(0, strict_min=True), 0.5)
+    prior_b: float = _f(c.number(0, strict_min=True), 0.5)
+    futility_predictive: float | None = _f(c.probability, None)
+    success_posterior: float | None = _f(c.probability, None)
+
+    @property
+    def look_sizes(self) -> tuple[int, ...]:
+        """Patients judged at each interim look."""
+        if self.rule == "simon":
+            return (self.stage1_patients,) if self.stage1_patients else ()
+        if self.rule == "bayesian":
+            return self.looks
+        return ()
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario."""
 
@@ -162,3 +195,4 @@ class Scenario:
     efficacy: Efficacy = _f(c.nested(Efficacy))
     safety: Safety = _f(c.nested(Safety))
     analysis: Analysis = _f(c.nested(Analysis))
+    monitoring: Monitoring = _f(c.nested(Monitoring), Monitoring())
