@@ -89,7 +89,6 @@ def _primary(obs: ObservedData, plan: Analysis, test: ResponseTest) -> dict[str,
         "orr_ci_low": low,
         "orr_ci_high": high,
         "p_value": p_value,
-        "reject_h0": bool(p_value <= plan.alpha),
         "disease_control": controlled,
         "dcr": controlled / n if n else math.nan,
     }
@@ -125,6 +124,30 @@ def _final(obs: ObservedData, plan: Analysis) -> dict[str, Any]:
     return out
 
 
+def _decision(history: TrialHistory, model: TrialModel, primary: dict[str, Any], primary_day: float) -> dict[str, Any]:
+    """The design's verdict: an interim futility stop, or the final rule at the primary analysis.
+
+    ``reject_h0`` is the protocol's decision: the exact binomial test for a single-stage design,
+    Simon's ``responders > r``, or the Bayesian posterior rule; never a success after a stop.
+    """
+    stop_day = history.stop_day
+    stopped = not math.isnan(stop_day)
+    binomial = bool(primary["p_value"] <= model.scenario.analysis.alpha)
+    success = not stopped and model.rule.succeeds(primary["responders"], primary["n_analysed"], binomial)
+    decision_day = stop_day if stopped else primary_day
+    first = history.looks[0] if history.looks else None
+    return {
+        "reject_h0": success,
+        "interim_looks": len(history.looks),
+        "first_look_responders": first.responders if first else -1,
+        "first_look_date": day_to_date(model, first.day if first else math.nan),
+        "stopped_early": stopped,
+        "stop_date": day_to_date(model, stop_day),
+        "decision_date": day_to_date(model, decision_day),
+        "decision_months": (decision_day - model.open_day) / DAYS_PER_MONTH,
+    }
+
+
 def analyse_replicate(
     history: TrialHistory, model: TrialModel, test: ResponseTest
 ) -> tuple[dict[str, Any], ObservedData, ObservedData]:
@@ -150,5 +173,6 @@ def analyse_replicate(
         "final_cutoff_date": day_to_date(model, final_day),
     }
     row.update(_primary(primary, plan, test))
+    row.update(_decision(history, model, row, primary_day))
     row.update(_final(final, plan))
     return row, primary, final

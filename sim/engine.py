@@ -1,7 +1,7 @@
 """The SimPy engine: one environment per replicate, simulating the trial in calendar time.
 
-Only events that change the trial's state are scheduled: screening arrivals, enrolment, first dose
-and the day a patient's evaluability is known (which may call for a replacement). Everything a
+Only events that change the trial's state are scheduled: screening arrivals, enrolment decisions,
+the day a patient's evaluability is known (which may call for a replacement) and interim looks. Everything a
 patient's body and the scan schedule decide is computed in one vectorised pass per block of
 patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the engine fast.
 """
@@ -9,14 +9,15 @@ patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the
 from __future__ import annotations
 
 import math
-from typing import cast
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
 
 from .journey import PatientJourneys, plan_journeys
+from .monitoring import DecisionRule, Look, judgement_days, monitor_process
 from .patient_model import PatientModel
 from .recruitment import CalendarRates, arrival_days, screening_arrivals, site_rates
 from .scenario.model import Scenario
@@ -34,6 +35,8 @@ class TrialModel:
     open_day: float
     close_day: float
     horizon_day: float
+    rule: DecisionRule
+    judgement_days: float
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> TrialModel:
@@ -47,6 +50,8 @@ class TrialModel:
             # Enrolment is allowed through the whole closing day.
             close_day=float((t.recruitment_close - t.study_start).days + 1),
             horizon_day=horizon,
+            rule=DecisionRule(scenario.monitoring, scenario.analysis, t.sample_size),
+            judgement_days=judgement_days(scenario.monitoring, scenario.schedule),
         )
 
 
@@ -68,10 +73,16 @@ class TrialHistory:
     first_dose_day: NDArray[np.float64]
     journeys: PatientJourneys
     enrollment_complete_day: float
+    looks: tuple[Look, ...] = ()
 
     @property
     def n_enrolled(self) -> int:
         return int(self.enrollment_day.shape[0])
+
+    @property
+    def stop_day(self) -> float:
+        """The day an interim look stopped the trial, NaN if none did."""
+        return next((look.day for look in self.looks if look.stop), math.nan)
 
 
 class _PatientPool:
@@ -80,24 +91,32 @@ class _PatientPool:
     def __init__(self, model: PatientModel, rng: np.random.Generator, block: int) -> None:
         self._model, self._rng, self._block = model, rng, block
         self._parts: list[PatientJourneys] = []
-        self._evaluable: list[bool] = []
-        self._evaluability_day: list[float] = []
+        self._size = 0
+        self._all: PatientJourneys | None = None
+
+    def _draw_until(self, n: int) -> PatientJourneys:
+        while self._size < n or not self._parts:
+            self._parts.append(plan_journeys(self._model, self._model.draw(self._rng, self._block)))
+            self._size += self._block
+            self._all = None
+        if self._all is None:
+            self._all = self._parts[0] if len(self._parts) == 1 else PatientJourneys.concatenate(self._parts)
+        return self._all
 
     def evaluability(self, i: int) -> tuple[bool, float]:
         """Whether patient ``i`` reaches a post-baseline scan, and the day (from first dose) it is known."""
-        while i >= len(self._evaluable):
-            j = plan_journeys(self._model, self._model.draw(self._rng, self._block))
-            self._parts.append(j)
-            self._evaluable.extend(j.evaluable.tolist())
-            self._evaluability_day.extend(j.evaluability_day.tolist())
-        return self._evaluable[i], self._evaluability_day[i]
+        j = self._draw_until(i + 1)
+        return bool(j.evaluable[i]), float(j.evaluability_day[i])
+
+    def response_days(self, n: int, horizon: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Days from first dose on which the first ``n`` patients' responses are judged and confirmed."""
+        j = self._draw_until(n)
+        judged = np.minimum(np.minimum(j.confirmation_day[:n], j.response_closed_day[:n]), horizon)
+        return judged, j.confirmation_day[:n]
 
     def journeys(self, n: int) -> PatientJourneys:
-        if n:
-            self.evaluability(n - 1)
-        if not self._parts:
-            return plan_journeys(self._model, self._model.draw(self._rng, 0))
-        return PatientJourneys.concatenate(self._parts).take(np.arange(n))
+        """The first ``n`` patients' journeys."""
+        return self._draw_until(n).take(np.arange(n))
 
 
 class _Enrollment:
@@ -126,15 +145,46 @@ class _Enrollment:
         self.enrolled: list[float] = []
         self.first_dose: list[float] = []
         self.complete_day = math.nan
+        self.held = self.closed = False
+        self.looks: list[Look] = []
         self._reopened: simpy.Event | None = None
+        self._count_reached: dict[int, simpy.Event] = {}
+
+    def _open(self) -> bool:
+        return not (self.held or self.closed) and len(self.enrolled) < self.target
 
     def paused(self) -> simpy.Event | None:
         """An event that fires when screening may resume, or None while it is open."""
-        if len(self.enrolled) < self.target:
+        if self._open():
             return None
         if self._reopened is None or self._reopened.triggered:
             self._reopened = self.env.event()
         return self._reopened
+
+    def _resume(self) -> None:
+        if self._open() and self._reopened is not None and not self._reopened.triggered:
+            self._reopened.succeed()
+
+    def hold(self, on: bool) -> None:
+        """Pause (or resume) enrolment while an interim look waits for its patients' responses."""
+        self.held = on
+        self._resume()
+
+    def close(self) -> None:
+        """Stop recruitment for good (a futility stop)."""
+        self.closed = True
+
+    def enrolled_event(self, n: int) -> simpy.Event | None:
+        """An event that fires when the n-th patient is enrolled, or None if that has happened."""
+        if len(self.enrolled) >= n:
+            return None
+        return self._count_reached.setdefault(n, self.env.event())
+
+    def response_days(self, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Judgement and confirmation days (from study start) of the first ``n`` patients."""
+        judged, confirmed = self.pool.response_days(n, self.model.judgement_days)
+        dose = np.asarray(self.first_dose[:n])
+        return dose + judged, dose + confirmed
 
     def on_arrival(self, site: int) -> None:
         """A patient consents to screening; a screen failure is known when screening ends."""
@@ -150,7 +200,7 @@ class _Enrollment:
         """End of screening for an eligible patient: enrol if a place is free and recruitment open."""
         site, i, consent = cast(tuple[int, int, float], event.value)
         now = self.env.now
-        if len(self.enrolled) >= self.target or now >= self.model.close_day:
+        if not self._open() or now >= self.model.close_day:
             self.n_turned_away += 1
             return
         index = len(self.enrolled)
@@ -160,6 +210,9 @@ class _Enrollment:
         self.first_dose.append(now + self.dose_days[i])
         if len(self.enrolled) == self.target:
             self.complete_day = now
+        reached = self._count_reached.pop(len(self.enrolled), None)
+        if reached is not None:
+            reached.succeed()
         if self.replace:
             evaluable, known_after = self.pool.evaluability(index)
             if not evaluable:
@@ -175,8 +228,7 @@ class _Enrollment:
             return
         self.target += 1
         self.complete_day = math.nan
-        if self._reopened is not None and not self._reopened.triggered:
-            self._reopened.succeed()
+        self._resume()
 
 
 def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHistory:
@@ -194,6 +246,12 @@ def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHist
     desk = _Enrollment(env, model, np.random.default_rng(screening_seed), pool, sum(a.size for a in arrivals))
     for index, days in enumerate(arrivals):
         env.process(screening_arrivals(env, days, index, desk.paused, desk.on_arrival))
+    if model.rule.monitoring.look_sizes:
+        env.process(
+            monitor_process(
+                env, model.rule, desk.enrolled_event, desk.response_days, desk.hold, desk.close, desk.looks.append
+            )
+        )
     env.run(until=model.horizon_day)
     n = len(desk.enrolled)
     return TrialHistory(
@@ -208,4 +266,5 @@ def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHist
         first_dose_day=np.asarray(desk.first_dose, dtype=float),
         journeys=pool.journeys(n),
         enrollment_complete_day=desk.complete_day if n >= desk.target else math.nan,
+        looks=tuple(desk.looks),
     )

@@ -47,7 +47,8 @@ class PatientJourneys:
     """Each patient's full course from first dose (days), one row per patient.
 
     ``scan_status`` holds CR/PR/SD/PD codes, NO_SCAN where no scan was done;
-    infinite days mean "never".
+    infinite days mean "never". ``confirmation_day`` is the scan that confirms a response;
+    ``response_closed_day`` the day no new response can be seen (progression, death, exit).
     """
 
     scan_day: NDArray[np.float64]
@@ -61,6 +62,8 @@ class PatientJourneys:
     follow_up_end_day: NDArray[np.float64]
     evaluable: NDArray[np.bool_]
     evaluability_day: NDArray[np.float64]
+    confirmation_day: NDArray[np.float64]
+    response_closed_day: NDArray[np.float64]
 
     @property
     def size(self) -> int:
@@ -128,6 +131,7 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     status = np.where(performed, status, NO_SCAN)
     status[rows[seen_pd], pd_col[seen_pd]] = PD
 
+    confirmation_day = _confirmation_day(scan_day, status, sc.confirmation_required, sc.confirmation_min_days)
     evaluable = performed[:, 0] if model.max_scans else np.zeros(n, bool)
     evaluability_day = np.where(evaluable, scan_day[:, 0], np.minimum(exit_day, follow_up_end))
     received = cycle_start < treatment_end[:, None]
@@ -143,4 +147,18 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
         follow_up_end_day=follow_up_end,
         evaluable=evaluable,
         evaluability_day=evaluability_day,
+        confirmation_day=confirmation_day,
+        response_closed_day=np.minimum(np.minimum(pd_day, exit_day), follow_up_end),
     )
+
+
+def _confirmation_day(
+    scan_day: NDArray[np.float64], status: NDArray[np.int64], required: bool, min_days: float
+) -> NDArray[np.float64]:
+    """Day of the scan that confirms a response (the first responding scan when none is required)."""
+    responding = (status == CR) | (status == PR)
+    first = np.where(responding, scan_day, np.inf).min(axis=1)
+    if not required:
+        return first
+    confirming = responding & (scan_day - first[:, None] >= min_days)
+    return np.where(confirming, scan_day, np.inf).min(axis=1)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .analyse import ResponseTest, analyse_replicate
 from .engine import TrialModel, simulate_trial
+from .mcse import proportion_estimate
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
 from .tables import patient_table
@@ -138,8 +139,9 @@ def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _chunks(replicates: int, chunk_size: int) -> list[tuple[int, int]]:
-    return [(s, min(s + chunk_size, replicates)) for s in range(0, replicates, chunk_size)]
+def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Consecutive spans of at most ``chunk_size`` replicates covering ``start..stop-1``."""
+    return [(s, min(s + chunk_size, stop)) for s in range(start, stop, chunk_size)]
 
 
 def run(
@@ -153,6 +155,8 @@ def run(
     progress: bool | None = None,
     checkpoint_dir: str | Path | None = None,
     backend: str | None = None,
+    mcse_target: float | None = None,
+    max_replicates: int = 1_000_000,
 ) -> RunResult:
     """Simulate ``replicates`` trials of ``scenario`` and summarise their operating characteristics.
 
@@ -164,38 +168,77 @@ def run(
     progress : show a progress bar; None shows it on an interactive terminal only.
     checkpoint_dir : save each finished chunk there and reuse chunks already saved.
     backend : a joblib backend name (e.g. "loky", "threading", "dask"); None for joblib's default.
+    mcse_target : keep adding batches of ``replicates`` until the MCSE of power is at most this
+        (or ``max_replicates`` is reached). The same seed always stops at the same count.
     """
+    _check_settings(replicates, seed, chunk_size, mcse_target, max_replicates)
+    chunk = DEFAULT_CHUNK if chunk_size is None else chunk_size
+    model = TrialModel.from_scenario(scenario)
+    store = None
+    if checkpoint_dir is not None:
+        store = _Checkpoints(Path(checkpoint_dir), _fingerprint(scenario, seed, chunk, keep_patients))
+    bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
+    parts: list[tuple[pd.DataFrame, pd.DataFrame | None]] = []
+    total = 0
+    try:
+        while True:
+            stop = min(total + replicates, max_replicates) if total else replicates
+            parts += _simulate_range(model, seed, total, stop, chunk, keep_patients, n_jobs, backend, store, bar)
+            total = stop
+            if mcse_target is None or total >= max_replicates:
+                break
+            flags = pd.concat([p[0]["reject_h0"] for p in parts]).to_numpy(dtype=bool)
+            if proportion_estimate(flags).mcse <= mcse_target:
+                break
+            bar.total = min(total + replicates, max_replicates)
+            bar.refresh()
+    finally:
+        bar.close()
+    table = pd.concat([p[0] for p in parts], ignore_index=True)
+    patients = pd.concat([p[1] for p in parts], ignore_index=True) if keep_patients else None
+    summary = OperatingCharacteristics.from_replicates(table, scenario)
+    return RunResult(scenario=scenario, seed=seed, summary=summary, replicates=table, patients=patients)
+
+
+def _check_settings(
+    replicates: int, seed: int, chunk_size: int | None, mcse_target: float | None, max_replicates: int
+) -> None:
+    """Refuse settings a run cannot use, naming the setting and what it allows."""
     if not isinstance(replicates, int) or replicates < 1:
         raise RunError(f"replicates must be a whole number of at least 1, got {replicates!r}")
     if not isinstance(seed, int) or seed < 0:
         raise RunError(f"seed must be a non-negative whole number, got {seed!r}")
-    chunk_size = DEFAULT_CHUNK if chunk_size is None else chunk_size
-    if not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise RunError(f"chunk_size must be a whole number of at least 1, got {chunk_size!r}")
-    model = TrialModel.from_scenario(scenario)
-    spans = _chunks(replicates, chunk_size)
-    store = None
-    if checkpoint_dir is not None:
-        store = _Checkpoints(Path(checkpoint_dir), _fingerprint(scenario, seed, chunk_size, keep_patients))
-    done = {span: store.load(*span, keep_patients) for span in spans} if store else {}
-    todo = [span for span in spans if done.get(span) is None]
+    if mcse_target is not None and not 0 < mcse_target < 0.5:
+        raise RunError(f"mcse_target must be in (0, 0.5), got {mcse_target!r}")
+    if max_replicates < replicates:
+        raise RunError(f"max_replicates ({max_replicates}) must be at least replicates ({replicates})")
 
-    bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
-    bar.update(sum(b - a for a, b in spans if done.get((a, b)) is not None))
-    results = {span: value for span, value in done.items() if value is not None}
-    try:
-        for span, result in zip(todo, _dispatch(model, seed, todo, keep_patients, n_jobs, backend)):
-            if store is not None:
-                store.save(*span, result)
-            results[span] = result
-            bar.update(span[1] - span[0])
-    finally:
-        bar.close()
 
-    table = pd.concat([results[span][0] for span in spans], ignore_index=True)
-    patients = pd.concat([results[span][1] for span in spans], ignore_index=True) if keep_patients else None
-    summary = OperatingCharacteristics.from_replicates(table, scenario)
-    return RunResult(scenario=scenario, seed=seed, summary=summary, replicates=table, patients=patients)
+def _simulate_range(
+    model: TrialModel,
+    seed: int,
+    start: int,
+    stop: int,
+    chunk: int,
+    keep_patients: bool,
+    n_jobs: int,
+    backend: str | None,
+    store: _Checkpoints | None,
+    bar: Any,
+) -> list[tuple[pd.DataFrame, pd.DataFrame | None]]:
+    """Replicates ``start..stop-1`` in chunks, reusing checkpoints and saving new chunks."""
+    spans = _chunks(start, stop, chunk)
+    results = {span: store.load(*span, keep_patients) for span in spans} if store else {}
+    bar.update(sum(b - a for (a, b), value in results.items() if value is not None))
+    todo = [span for span in spans if results.get(span) is None]
+    for span, result in zip(todo, _dispatch(model, seed, todo, keep_patients, n_jobs, backend)):
+        if store is not None:
+            store.save(*span, result)
+        results[span] = result
+        bar.update(span[1] - span[0])
+    return [results[span] for span in spans]  # type: ignore[misc]
 
 
 def _dispatch(

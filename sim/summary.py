@@ -45,6 +45,8 @@ class OperatingCharacteristics:
     replicates: int
     true_orr: float
     power: Estimate
+    early_stop: Estimate
+    decision_months: Estimate
     enrollment_complete: Estimate
     timeline: dict[str, dict[float, Estimate]]
     orr_mean: Estimate
@@ -76,6 +78,8 @@ class OperatingCharacteristics:
             replicates=len(table),
             true_orr=true_orr,
             power=proportion_estimate(table["reject_h0"].to_numpy(dtype=bool)),
+            early_stop=proportion_estimate(table["stopped_early"].to_numpy(dtype=bool)),
+            decision_months=mean_estimate(table["decision_months"]),
             enrollment_complete=proportion_estimate(~table["closed_short"].to_numpy(dtype=bool)),
             timeline=timeline,
             orr_mean=mean_estimate(orr),
@@ -95,6 +99,13 @@ class OperatingCharacteristics:
         """One row per figure: estimate, MCSE and unit, in reading order."""
         rows: list[tuple[str, Any, float, str]] = [
             ("Power: P(reject H0)", self.power.value, self.power.mcse, "probability"),
+            ("P(stopped early at an interim look)", self.early_stop.value, self.early_stop.mcse, "probability"),
+            (
+                "Months from opening to the decision (mean)",
+                self.decision_months.value,
+                self.decision_months.mcse,
+                "months",
+            ),
             (
                 "P(enrolment complete by recruitment close)",
                 self.enrollment_complete.value,
@@ -167,6 +178,8 @@ class OperatingCharacteristics:
             "scenario": self.scenario_name,
             "replicates": self.replicates,
             "power": est(self.power),
+            "early_stop": est(self.early_stop),
+            "decision_months": est(self.decision_months),
             "enrollment_complete_by_close": est(self.enrollment_complete),
             "timeline": {
                 name: {

@@ -69,3 +69,51 @@ def test_console_entry_point_has_no_traceback() -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == "trialsim: error: trial.sample_size must be a whole number in [1, 10000], got -1"
     assert "Traceback" not in proc.stderr
+
+
+def test_oc_reports_type_one_error_and_grid(tmp_path, capsys) -> None:
+    out = tmp_path / "oc.csv"
+    assert main(["oc", "--replicates", "40", "--orr", "0.2,0.3", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "Type I error at p0 = 0.1:" in printed
+    table = pd.read_csv(out)
+    assert table["efficacy.orr"].tolist() == [0.1, 0.2, 0.3]
+    assert table["is_null"].tolist() == [True, False, False]
+    assert {"power", "power_mcse", "early_stop", "n_enrolled", "decision_months_mcse"} <= set(table.columns)
+    # common random numbers: a higher true ORR never lowers the estimated power here
+    assert table["power"].is_monotonic_increasing
+
+
+def test_sweep_two_way_grid(capsys) -> None:
+    argv = ["sweep", "--replicates", "20", "--vary", "recruitment.sites.0.screened_per_month=1.5,3",
+            "--vary", "efficacy.orr=0.1,0.25", "--json", "--no-progress"]
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 4
+    assert {(r["recruitment.sites.0.screened_per_month"], r["efficacy.orr"]) for r in rows} == {
+        ("1.5", "0.1"), ("1.5", "0.25"), ("3", "0.1"), ("3", "0.25")}
+    fast = [r for r in rows if r["recruitment.sites.0.screened_per_month"] == "3"]
+    slow = [r for r in rows if r["recruitment.sites.0.screened_per_month"] == "1.5"]
+    assert min(r["enrollment_complete"] for r in fast) > max(r["enrollment_complete"] for r in slow)
+
+
+def test_design_command(capsys) -> None:
+    assert main(["design", "--p0", "0.10", "--p1", "0.30", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    optimal = doc["designs"]["simon_optimal"]
+    assert (optimal["r1"], optimal["n1"], optimal["r"], optimal["n"]) == (1, 10, 5, 29)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["oc", "--orr", "0.4:0.1:0.1"], "trialsim: error: --orr must be start:stop:step with step > 0 or a comma list, got '0.4:0.1:0.1'"),
+        (["sweep", "--vary", "efficacy.orr"], "trialsim: error: --vary expects dotted.path=value1,value2,..., got 'efficacy.orr'"),
+        (["sweep", "--vary", "efficacy.orr=0.1,1.5"], "trialsim: error: in the cell efficacy.orr=1.5: efficacy.orr must be a probability in [0, 1], got 1.5"),
+        (["design", "--p0", "0.3", "--p1", "0.2"], "trialsim: error: --p1 must be greater than --p0 (0.3), got 0.2"),
+        (["run", "--mcse-target", "0.7"], "trialsim: error: mcse_target must be in (0, 0.5), got 0.7"),
+    ],
+)
+def test_grid_and_design_input_errors(argv, message, capsys) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err == message + "\n"

@@ -72,3 +72,21 @@ def test_bad_run_settings(base, kwargs, message) -> None:
     with pytest.raises(RunError) as info:
         run(base, **kwargs)
     assert str(info.value) == message
+
+
+def test_mcse_target_adds_batches_until_met(base) -> None:
+    result = run(base, replicates=40, seed=6, mcse_target=0.03, progress=False)
+    n = len(result.replicates)
+    assert n % 40 == 0 and n > 40
+    assert result.summary.power.mcse <= 0.03
+    # one batch fewer would not have met the target, and the same seed stops at the same count
+    flags = result.replicates["reject_h0"].to_numpy()[: n - 40]
+    p = flags.mean()
+    assert np.sqrt(p * (1 - p) / flags.size) > 0.03
+    again = run(base, replicates=40, seed=6, mcse_target=0.03, progress=False, n_jobs=2, chunk_size=15)
+    pd.testing.assert_frame_equal(result.replicates, again.replicates)
+
+
+def test_mcse_target_respects_the_cap(base) -> None:
+    result = run(base, replicates=20, seed=6, mcse_target=0.001, max_replicates=50, progress=False)
+    assert len(result.replicates) == 50

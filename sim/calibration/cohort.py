@@ -1,0 +1,131 @@
+"""The synthetic cohort a calibration reads its statistics from, seen on the source's scan grid.
+
+The cohort is drawn by the project's own patient model, journey rules and observation code
+(:mod:`sim.patient_model`, :mod:`sim.journey`, :mod:`sim.observe`), so a calibrated efficacy block
+reproduces in the simulator exactly what it was fitted to. Everyone starts on day 0, nobody drops
+out, no adverse events stop treatment and follow-up runs to a long horizon: what is left is the
+efficacy model seen through the assessment schedule. A fixed seed gives common random numbers, so
+the statistics are deterministic functions of the parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis.survival import KaplanMeier, kaplan_meier
+from ..engine import TrialHistory, TrialModel
+from ..journey import CR, PR, SD, plan_journeys
+from ..observe import observe
+from ..patient_model import DAYS_PER_MONTH
+from ..scenario.model import Efficacy, Scenario
+from .medians import expected_km_median, interpolated_median
+
+__all__ = [
+    "DEFAULT_COHORT_SIZE",
+    "DEFAULT_SEED",
+    "MIN_HORIZON_MONTHS",
+    "CohortStatistics",
+    "horizon_months",
+    "observe_cohort",
+    "source_scenario",
+]
+
+DEFAULT_COHORT_SIZE = 40_000
+DEFAULT_SEED = 20251115
+MIN_HORIZON_MONTHS = 60.0
+
+
+def horizon_months(longest_target_months: float) -> float:
+    """Follow-up of the cohort: five years, or three times the longest target time if that is later."""
+    return max(MIN_HORIZON_MONTHS, 3.0 * longest_target_months)
+
+
+def source_scenario(
+    template: Scenario, efficacy: Efficacy, scan_interval_days: int, confirmed: bool, follow_up_months: float
+) -> Scenario:
+    """The template scenario turned into the source study's assessment schedule, without dropout or AEs.
+
+    Scans every ``scan_interval_days`` from first dose with the template's window (narrowed to
+    below half the interval if needed); SD counts from the first scan. Treatment is one cycle long
+    because in this model treatment does not change efficacy and scanning continues to progression.
+    """
+    sc = template.schedule
+    window = min(sc.scan_window_days, (scan_interval_days - 1) // 2)
+    schedule = dataclasses.replace(
+        sc,
+        scan_interval_days=scan_interval_days,
+        scan_window_days=window,
+        confirmation_required=confirmed,
+        sd_min_days=scan_interval_days - window,
+        max_treatment_months=sc.cycle_days / DAYS_PER_MONTH,
+        survival_follow_up_months=follow_up_months,
+    )
+    safety = dataclasses.replace(
+        template.safety, ae_probability_by_cycle=(0.0,), withdrawal_per_month=0.0, loss_to_follow_up_per_month=0.0
+    )
+    end = template.trial.study_start + dt.timedelta(days=math.ceil(follow_up_months * DAYS_PER_MONTH))
+    trial = dataclasses.replace(template.trial, study_end=end)
+    return dataclasses.replace(template, trial=trial, schedule=schedule, safety=safety, efficacy=efficacy)
+
+
+@dataclass(frozen=True)
+class CohortStatistics:
+    """What a study of the cohort's patients reports, in months: best-response rates and KM curves."""
+
+    size: int
+    orr: float
+    dcr: float
+    pfs: KaplanMeier
+    os: KaplanMeier
+
+    def curve(self, endpoint: str) -> KaplanMeier:
+        """The KM curve of ``"pfs"`` or ``"os"``."""
+        return self.pfs if endpoint == "pfs" else self.os
+
+    def median(self, endpoint: str, source_n: int | None) -> float:
+        """Expected KM median in a study of ``source_n`` patients, or the large-study median if None."""
+        fit = self.curve(endpoint)
+        return interpolated_median(fit) if source_n is None else expected_km_median(fit, source_n)
+
+    def rate_at(self, endpoint: str, months: float) -> float:
+        """KM event-free rate at ``months``."""
+        return self.curve(endpoint).survival_at(months).estimate
+
+
+def observe_cohort(scenario: Scenario, size: int, seed: int) -> CohortStatistics:
+    """Draw ``size`` patients with ``seed``, schedule their scans and observe them at the horizon.
+
+    Raises the model's ModelError when the efficacy numbers cannot hold together.
+    """
+    model = TrialModel.from_scenario(scenario)
+    latent = model.patients.draw(np.random.default_rng(seed), size)
+    journeys = plan_journeys(model.patients, latent)
+    day0 = np.zeros(size)
+    history = TrialHistory(
+        sample_size=size,
+        enrollment_target=size,
+        n_screened=size,
+        n_screen_failed=0,
+        n_turned_away=0,
+        site=np.zeros(size, dtype=np.int64),
+        consent_day=day0,
+        enrollment_day=day0,
+        first_dose_day=day0,
+        journeys=journeys,
+        enrollment_complete_day=0.0,
+    )
+    seen = observe(history, model, model.horizon_day)
+    bor = seen.best_overall_response
+    responders = (bor == CR) | (bor == PR)
+    return CohortStatistics(
+        size=size,
+        orr=float(responders.mean()),
+        dcr=float((responders | (bor == SD)).mean()),
+        pfs=kaplan_meier(seen.pfs_months, seen.pfs_event),
+        os=kaplan_meier(seen.os_months, seen.os_event),
+    )

@@ -1,0 +1,80 @@
+"""Interim monitoring in calendar time against exact results.
+
+In the idealised trial (no dropout, responses present at the first scan, certain enrolment) the
+stage-1 responder count is Binomial(n1, ORR), so Simon's PET, E[N] and rejection probability, and
+a Bayesian look's stopping probability, are known exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.designs import predictive_probability, simon_characteristics
+from sim.runner import run
+from sim.scenario import ScenarioError, load_scenario
+
+from .conftest import IDEAL
+
+R = 1500
+SIMON = "monitoring={rule='simon', stage1_patients=10, stage1_max_responders=1, final_max_responders=5, pause_enrollment=true}"
+
+
+def _within(estimate: float, exact: float, se: float) -> bool:
+    return abs(estimate - exact) <= 4 * se
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("orr", [0.10, 0.30])
+def test_simon_optimal_matches_exact_pet_en_and_rejection(scenario_with, orr: float) -> None:
+    scenario = scenario_with(*IDEAL, "trial.sample_size=29", SIMON, f"efficacy.orr={orr}")
+    table = run(scenario, replicates=R, seed=31, progress=False).replicates
+    pet, en, reject = simon_characteristics(1, 10, 5, 29, orr)
+    stopped = table["stopped_early"].to_numpy()
+    assert (table["interim_looks"] == 1).all()
+    assert _within(stopped.mean(), pet, math.sqrt(pet * (1 - pet) / R))
+    n = table["n_enrolled"].to_numpy()
+    assert (n[stopped] == 10).all() and (n[~stopped] == 29).all()
+    assert _within(n.mean(), en, math.sqrt(19**2 * pet * (1 - pet) / R))
+    assert _within(table["reject_h0"].mean(), reject, math.sqrt(reject * (1 - reject) / R))
+    # A futility stop comes months before the primary analysis would have.
+    assert table.loc[stopped, "decision_months"].mean() < table.loc[~stopped, "decision_months"].mean() - 6
+
+
+def test_without_pause_enrolment_overruns_the_look(scenario_with) -> None:
+    scenario = scenario_with(*IDEAL, "trial.sample_size=29", SIMON.replace("true", "false"), "efficacy.orr=0.1")
+    table = run(scenario, replicates=100, seed=5, progress=False).replicates
+    stopped = table[table["stopped_early"]]
+    assert len(stopped) > 50
+    assert (stopped["n_enrolled"] > 10).mean() > 0.9
+
+
+@pytest.mark.slow
+def test_bayesian_look_stops_with_the_exact_probability(scenario_with) -> None:
+    rule = "monitoring={rule='bayesian', looks=[10], prior_a=0.5, prior_b=0.5, futility_predictive=0.10, success_posterior=0.90}"
+    scenario = scenario_with(*IDEAL, rule, "efficacy.orr=0.15")
+    table = run(scenario, replicates=R, seed=41, progress=False).replicates
+    pp = np.array([predictive_probability(k, 10, 35, 0.10, 0.90, 0.5, 0.5) for k in range(11)])
+    exact = float(stats.binom.pmf(np.arange(11), 10, 0.15)[pp < 0.10].sum())
+    assert _within(table["stopped_early"].mean(), exact, math.sqrt(exact * (1 - exact) / R))
+    # each stop follows the rule applied to the responders seen at the look
+    k = table["first_look_responders"].to_numpy()
+    np.testing.assert_array_equal(table["stopped_early"].to_numpy(), pp[k] < 0.10)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("monitoring.rule='simon'", "3 problems: monitoring.stage1_patients is required when monitoring.rule is 'simon'; monitoring.stage1_max_responders is required when monitoring.rule is 'simon'; monitoring.final_max_responders is required when monitoring.rule is 'simon'"),
+        ("monitoring={rule='simon', stage1_patients=40, stage1_max_responders=1, final_max_responders=5}", "monitoring.stage1_patients (40) must be below trial.sample_size (35)"),
+        ("monitoring={rule='bayesian', looks=[10, 5], futility_predictive=0.05, success_posterior=0.9}", "monitoring.looks must increase strictly and stay below trial.sample_size (35), got [10, 5]"),
+        ("monitoring={rule='group'}", "monitoring.rule must be one of 'none', 'simon', 'bayesian', got 'group'"),
+    ],
+)
+def test_monitoring_validation(override: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("base", [override])
+    assert str(info.value) == message
