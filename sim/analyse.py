@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .analysis.survival import kaplan_meier
+from .analysis.proportions import proportion_ci
+from .analysis.survival import kaplan_meier, median_follow_up
 from .engine import TrialHistory, TrialModel
 from .journey import CR, PR, SD
 from .observe import ObservedData, cutoff_day, observe
@@ -46,14 +47,8 @@ class ResponseTest:
                 low = np.where(k == 0, 0.0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1))
                 high = np.where(k == n, 1.0, stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
         else:
-            limits = [
-                stats.binomtest(int(j), n).proportion_ci(
-                    confidence_level=self.plan.ci_level, method=self.plan.ci_method
-                )
-                for j in k
-            ]
-            low = np.array([c.low for c in limits])
-            high = np.array([c.high for c in limits])
+            limits = np.array([proportion_ci(int(j), n, self.plan.ci_method, self.plan.ci_level) for j in k])
+            low, high = limits[:, 0], limits[:, 1]
         return p_value, low, high
 
     def __call__(self, k: int, n: int) -> tuple[float, float, float]:
@@ -119,6 +114,7 @@ def _final(obs: ObservedData, plan: Analysis) -> dict[str, Any]:
             "ae_discontinuations": ae_stops,
             "ae_discontinuation_rate": ae_stops / n if n else math.nan,
             "mean_cycles": float(obs.cycles_received.mean()) if n else math.nan,
+            "median_follow_up_months": median_follow_up(obs.os_months, obs.os_event) if n else math.nan,
         }
     )
     return out

@@ -100,7 +100,7 @@ class CalibrationTargets:
         weeks = self.scan_weeks
         if not (_is_number(weeks) and 0.5 <= weeks <= 52 and abs(weeks * 7 - round(weeks * 7)) < 1e-9):
             problems.append(f"--scan-weeks must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), got {weeks!r}")
-        problems += _proportion_problem("--orr", self.orr, allow_zero=True)
+        problems += _proportion_problem("--orr", self.orr)
         problems += _proportion_problem("--dcr", self.dcr)
         problems += _positive_problem("--median-pfs", self.median_pfs_months)
         problems += _positive_problem("--median-os", self.median_os_months)

@@ -148,7 +148,7 @@ class Analysis:
     primary_cutoff: Cutoff = _f(c.nested(Cutoff))
     final_cutoff: Cutoff = _f(c.nested(Cutoff))
     population: str = _f(c.choice("all_treated", "evaluable"), "all_treated")
-    ci_method: str = _f(c.choice("exact", "wilson", "wilsoncc"), "exact")
+    ci_method: str = _f(c.choice("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull"), "exact")
     ci_level: float = _f(c.number(0, 1, strict_min=True), 0.95)
     landmark_months: float = _f(c.number(0, strict_min=True), 6.0)
 

@@ -1,0 +1,58 @@
+"""The calibrated ``[efficacy]`` block as TOML text that drops into a scenario file."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .fit import CalibrationResult
+
+__all__ = ["efficacy_toml"]
+
+
+def _value(value: Any) -> str:
+    """A TOML literal for a number, string, boolean or list of numbers."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} to TOML")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _table(name: str, entries: dict[str, Any]) -> list[str]:
+    return [f"[{name}]"] + [f"{key} = {_value(value)}" for key, value in entries.items()] + [""]
+
+
+def _header(result: CalibrationResult, command: str) -> list[str]:
+    """Comment lines: the command, the source design and every target next to its achieved value."""
+    t = result.targets
+    lines = [
+        "# Calibrated efficacy block (trialsim calibrate; see docs/calibration.md). Paste into a scenario.",
+        f"# command: {command}",
+        f"# source design: scans every {result.scan_interval_days} days (+/- {result.scan_window_days}) from first dose, "
+        f"{'confirmed' if t.confirmed else 'unconfirmed'} responses"
+        + (f", n = {t.source_n}" if t.source_n else ", large study")
+        + f"; cohort {result.cohort_size} patients, seed {result.seed}",
+        "# target -> achieved:",
+    ]
+    lines += [f"#   {f.name:<20} {f.target:<8g} -> {f.achieved:.4f}  ({f.statistic})" for f in result.fits]
+    lines += [f"# note: {note}" for note in result.notes]
+    return lines
+
+
+def efficacy_toml(result: CalibrationResult, command: str) -> str:
+    """The ``[efficacy]`` tables of ``result``, headed by comments recording ``command`` and the fit."""
+    params = result.parameters()
+    scalars = {k: v for k, v in params.items() if not isinstance(v, dict)}
+    lines = _header(result, command) + [""] + _table("efficacy", scalars)
+    for key in ("pfs", "time_to_response", "post_progression_survival"):
+        if key in params:
+            lines += _table(f"efficacy.{key}", params[key])
+    return "\n".join(lines).rstrip("\n") + "\n"
