@@ -107,6 +107,17 @@ class _Base(SurvivalDistribution):
 
 
 @dataclass(frozen=True, repr=False)
+class _Shaped(_Base):
+    """A family with a median and one positive shape parameter."""
+
+    shape: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_positive("shape", self.shape)
+
+
+@dataclass(frozen=True, repr=False)
 class Exponential(_Base):
     """Constant hazard ln(2)/median."""
 
@@ -131,15 +142,10 @@ class Exponential(_Base):
 
 
 @dataclass(frozen=True, repr=False)
-class Weibull(_Base):
+class Weibull(_Shaped):
     """H(t) = (t/scale)^shape; shape > 1 means a hazard that rises with time."""
 
-    shape: float = 1.0
     family = "weibull"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require_positive("shape", self.shape)
 
     @property
     def scale(self) -> float:
@@ -160,15 +166,10 @@ class Weibull(_Base):
 
 
 @dataclass(frozen=True, repr=False)
-class LogLogistic(_Base):
+class LogLogistic(_Shaped):
     """S(t) = 1 / (1 + (t/median)^shape); the hazard rises then falls when shape > 1."""
 
-    shape: float = 1.0
     family = "loglogistic"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require_positive("shape", self.shape)
 
     def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
         return np.log1p((np.asarray(t, dtype=float) / self.median_months) ** self.shape)
@@ -189,15 +190,10 @@ class LogLogistic(_Base):
 
 
 @dataclass(frozen=True, repr=False)
-class LogNormal(_Base):
+class LogNormal(_Shaped):
     """log T ~ Normal(log median, shape^2)."""
 
-    shape: float = 1.0
     family = "lognormal"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require_positive("shape", self.shape)
 
     def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
         t = np.asarray(t, dtype=float)

@@ -56,7 +56,7 @@ MEDIAN_WEIGHT = 0.5 * math.log(2.0)
 PARAMETER_DECIMALS = 4
 """Fitted medians and shapes are written with this many decimals, and evaluated as written."""
 
-_STAGE1_SIZE = 10_000
+_STAGE1_SIZE = 40_000
 _STAGE1_ORR = 1e-6  # stage 1 fits PFS with (almost) no responders, so the ORR ceiling cannot interfere
 _LOG_MEDIAN_BOUNDS = (math.log(0.03), math.log(600.0))
 _LOG_SHAPE_BOUNDS = (math.log(0.1), math.log(10.0))
@@ -379,7 +379,7 @@ def calibrate(
         x0 += _pps_start(targets, math.exp(x0[0]), pps_family)
     x1 = _least_squares(setup, _STAGE1_ORR, fitted, x0, min(_STAGE1_SIZE, cohort_size), xtol=1e-3)
     _check_orr_fits(setup, orr, setup.efficacy(orr, x1))
-    x2 = _least_squares(setup, orr, fitted, list(x1), cohort_size, xtol=1e-5)
+    x2 = _least_squares(setup, orr, fitted, list(x1), cohort_size, xtol=1e-4)
 
     efficacy = setup.efficacy(orr, x2)
     efficacy = dataclasses.replace(
