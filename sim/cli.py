@@ -1,4 +1,4 @@
-"""The ``trialsim`` command line: ``run``, ``oc``, ``sweep`` and ``design``."""
+"""The ``trialsim`` command line: ``run``, ``oc``, ``sweep``, ``design``, ``benchmarks`` and ``calibrate``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from .calibration import BenchmarkError, CalibrationError
+from .calibration_cli import add_calibration_parsers
 from .design_cli import add_design_parser, run_design
 from .runner import RunError, run
 from .scenario import ScenarioError, builtin_scenarios, load_scenario
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_oc(sub)
     _add_sweep(sub)
     add_design_parser(sub).set_defaults(handler=_design)
+    add_calibration_parsers(sub)
     return parser
 
 
@@ -214,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         return int(args.handler(args))
-    except (_UsageError, ScenarioError, RunError, InputError) as exc:
+    except (_UsageError, ScenarioError, RunError, InputError, CalibrationError, BenchmarkError) as exc:
         print(f"trialsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

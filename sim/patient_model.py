@@ -132,6 +132,8 @@ def _piecewise_uniform(
     rng_u: NDArray[np.float64], knots: NDArray[np.float64], mass: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Map uniforms through the inverse CDF of a density that is constant between ``knots``."""
+    if rng_u.size == 0:
+        return rng_u
     cdf = np.concatenate(([0.0], np.cumsum(mass)))
     cdf /= cdf[-1]
     return np.interp(rng_u, cdf, knots)

@@ -43,8 +43,8 @@ def test_contract_keys(base) -> None:
         ("safety.ae_discontinuation_share=0.5", "safety.ae_interruption_share + safety.ae_discontinuation_share must not exceed 1, got 1.1"),
         ("analysis.final_cutoff.rule='os_events'", "analysis.final_cutoff.events is required when analysis.final_cutoff.rule is 'os_events'"),
         ("schedule.scan_window_days=21", "schedule.scan_window_days (21) must be less than half of schedule.scan_interval_days (42) so scans keep their order"),
-        ("efficacy.orr=0.7", "efficacy.orr (0.7) must be below the share of patients still progression-free on day 91, when a response seen at the first scan is surely confirmed (0.613); lower efficacy.orr, lengthen efficacy.pfs.median_months or shorten schedule.scan_interval_days"),
-        ("efficacy.os_median_months=3", "efficacy.os_median_months (3) must exceed the PFS median (4): OS includes PFS"),
+        ("efficacy.orr=0.6", "efficacy.orr (0.6) must be below the share of patients still progression-free on day 91, when a response seen at the first scan is surely confirmed (0.512); lower efficacy.orr, lengthen efficacy.pfs.median_months or shorten schedule.scan_interval_days"),
+        ("efficacy.os_median_months=3", "efficacy.os_median_months (3) must exceed the PFS median (3.1829): OS includes PFS"),
     ],
 )
 def test_validation_messages(override: str, message: str) -> None:

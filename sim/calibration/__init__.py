@@ -17,10 +17,12 @@ from .benchmarks import (
     select_benchmarks,
 )
 from .cohort import DEFAULT_COHORT_SIZE, DEFAULT_SEED, CohortStatistics, observe_cohort, source_scenario
+from .criteria import TargetFit
 from .efficacy_toml import efficacy_toml
 from .errors import CalibrationError
-from .fit import DEFAULT_TOLERANCE, FITTABLE_FAMILIES, CalibrationResult, TargetFit, calibrate
-from .medians import expected_km_median, interpolated_median
+from .fit import DEFAULT_TOLERANCE, CalibrationResult, calibrate
+from .medians import expected_km_median, interpolated_median, interpolated_survival
+from .parameters import FITTABLE_FAMILIES, SHAPE_BOUNDS
 from .targets import CalibrationTargets, Landmark
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "FITTABLE_FAMILIES",
     "RESPONSE_CRITERIA",
+    "SHAPE_BOUNDS",
     "Benchmark",
     "BenchmarkError",
     "CalibrationError",
@@ -44,6 +47,7 @@ __all__ = [
     "expected_km_median",
     "get_benchmark",
     "interpolated_median",
+    "interpolated_survival",
     "load_benchmarks",
     "observe_cohort",
     "select_benchmarks",

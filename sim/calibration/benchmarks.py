@@ -195,7 +195,9 @@ def _cross_checks(row: dict[str, Any]) -> list[tuple[str, str]]:
     """(column, problem) pairs for values that contradict each other within a row."""
     problems = []
     if row["orr"] is not None and row["dcr"] is not None and row["dcr"] < row["orr"]:
-        problems.append(("dcr", f"({row['dcr']:g}) must not be below orr ({row['orr']:g}): responders are in disease control"))
+        problems.append(
+            ("dcr", f"({row['dcr']:g}) must not be below orr ({row['orr']:g}): responders are in disease control")
+        )
     pfs, os_ = row["median_pfs_months"], row["median_os_months"]
     if pfs is not None and os_ is not None and os_ < pfs:
         problems.append(("median_os_months", f"({os_:g}) must not be below median_pfs_months ({pfs:g})"))
@@ -215,7 +217,9 @@ def _parse_row(raw: dict[str, str], where: str) -> Benchmark:
             values[column] = parse(raw.get(column) or "")
         except ValueError as exc:
             raise BenchmarkError(f"{where} row {rid}, column {column}: {exc}") from None
-    for column, problem in _cross_checks(values):
+    problems = _cross_checks(values)
+    if problems:
+        column, problem = problems[0]
         raise BenchmarkError(f"{where} row {rid}, column {column}: {problem}")
     values["setting"] = values["setting"] or ""
     values["design"] = values["design"] or ""
@@ -255,7 +259,9 @@ def load_benchmarks(path: str | Path | None = None) -> tuple[Benchmark, ...]:
         seen: set[str] = set()
         for raw in reader:
             if None in raw:
-                raise BenchmarkError(f"{where} row {raw.get('id') or '?'}: more cells than columns (line {reader.line_num})")
+                raise BenchmarkError(
+                    f"{where} row {raw.get('id') or '?'}: more cells than columns (line {reader.line_num})"
+                )
             row = _parse_row(raw, where)
             if row.id in seen:
                 raise BenchmarkError(f"{where} row {row.id}, column id: duplicate id")

@@ -23,7 +23,7 @@ from ..journey import CR, PR, SD, plan_journeys
 from ..observe import observe
 from ..patient_model import DAYS_PER_MONTH
 from ..scenario.model import Efficacy, Scenario
-from .medians import expected_km_median, interpolated_median
+from .medians import expected_km_median, interpolated_median, interpolated_survival
 
 __all__ = [
     "DEFAULT_COHORT_SIZE",
@@ -95,6 +95,10 @@ class CohortStatistics:
     def rate_at(self, endpoint: str, months: float) -> float:
         """KM event-free rate at ``months``."""
         return self.curve(endpoint).survival_at(months).estimate
+
+    def joined_rate_at(self, endpoint: str, months: float) -> float:
+        """The KM curve joined linearly between its event times, at ``months``."""
+        return interpolated_survival(self.curve(endpoint), months)
 
 
 def observe_cohort(scenario: Scenario, size: int, seed: int) -> CohortStatistics:

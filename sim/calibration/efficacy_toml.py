@@ -36,13 +36,16 @@ def _header(result: CalibrationResult, command: str) -> list[str]:
     lines = [
         "# Calibrated efficacy block (trialsim calibrate; see docs/calibration.md). Paste into a scenario.",
         f"# command: {command}",
-        f"# source design: scans every {result.scan_interval_days} days (+/- {result.scan_window_days}) from first dose, "
-        f"{'confirmed' if t.confirmed else 'unconfirmed'} responses"
+        f"# source design: scans every {result.scan_interval_days} days (+/- {result.scan_window_days}) "
+        f"from first dose, {'confirmed' if t.confirmed else 'unconfirmed'} responses"
         + (f", n = {t.source_n}" if t.source_n else ", large study")
         + f"; cohort {result.cohort_size} patients, seed {result.seed}",
         "# target -> achieved:",
     ]
-    lines += [f"#   {f.name:<20} {f.target:<8g} -> {f.achieved:.4f}  ({f.statistic})" for f in result.fits]
+    lines += [
+        f"#   {f.name:<18} {f.target:<6g} -> {f.achieved:<8.4f} miss {round(f.miss, 4) + 0.0:+.4f}  ({f.statistic})"
+        for f in result.fits
+    ]
     lines += [f"# note: {note}" for note in result.notes]
     return lines
 

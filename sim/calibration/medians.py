@@ -6,7 +6,9 @@ from the KM curve of a large synthetic cohort:
 
 * :func:`interpolated_median` -- the large-trial median: where the curve, joined linearly between
   its event times, crosses 0.5. It differs from R's KM median of the same cohort by less than the
-  gap between neighbouring event times (under a day inside a cluster of scan dates).
+  gap between neighbouring event times (under a day inside a cluster of scan dates). Between
+  clusters only deaths without progression lower the curve, so there the crossing moves fast
+  with the parameters: a median target that falls between two scan clusters is met less finely.
 * :func:`expected_km_median` -- the mean KM median of a trial of ``n`` patients drawn from that
   curve. With no censoring before the median (true of a published median with mature follow-up)
   the KM median of ``n`` patients is an order statistic, the ((n+1)/2)-th for odd n and the mean
@@ -24,16 +26,26 @@ from scipy import stats
 
 from ..analysis.survival import KaplanMeier
 
-__all__ = ["interpolated_median", "expected_km_median", "TAIL_WEIGHT_LIMIT"]
+__all__ = ["interpolated_median", "interpolated_survival", "expected_km_median", "TAIL_WEIGHT_LIMIT"]
 
 TAIL_WEIGHT_LIMIT = 1e-9
 """Largest weight the expected median may put beyond the cohort curve's last event time."""
 
 
+def _joined(fit: KaplanMeier) -> tuple[np.ndarray, np.ndarray]:
+    """The curve's corners (0, 1), (t_j, S_j), to be joined by straight lines."""
+    return np.concatenate(([0.0], fit.time)), np.concatenate(([1.0], fit.survival))
+
+
+def interpolated_survival(fit: KaplanMeier, t: float) -> float:
+    """The KM curve, joined linearly between its event times, at ``t``."""
+    times, survival = _joined(fit)
+    return float(np.interp(t, times, survival))
+
+
 def interpolated_median(fit: KaplanMeier) -> float:
     """Where the KM curve, joined linearly between (0, 1) and its event times, reaches 0.5; NaN if never."""
-    times = np.concatenate(([0.0], fit.time))
-    survival = np.concatenate(([1.0], fit.survival))
+    times, survival = _joined(fit)
     below = np.flatnonzero(survival <= 0.5)
     if below.size == 0:
         return math.nan

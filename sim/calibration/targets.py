@@ -46,7 +46,9 @@ def _landmark_problems(option: str, landmarks: tuple[Landmark, ...]) -> list[str
     problems = []
     for lm in landmarks:
         if not (_is_number(lm.months) and lm.months > 0 and _is_number(lm.rate) and 0 < lm.rate < 1):
-            problems.append(f"{option} needs MONTHS:RATE with MONTHS > 0 and 0 < RATE < 1, got {lm.months!r}:{lm.rate!r}")
+            problems.append(
+                f"{option} needs MONTHS:RATE with MONTHS > 0 and 0 < RATE < 1, got {lm.months!r}:{lm.rate!r}"
+            )
     months = [lm.months for lm in landmarks]
     if len(set(months)) < len(months):
         problems.append(f"{option} names the same month twice: {sorted(months)}")
@@ -99,26 +101,36 @@ class CalibrationTargets:
         problems = []
         weeks = self.scan_weeks
         if not (_is_number(weeks) and 0.5 <= weeks <= 52 and abs(weeks * 7 - round(weeks * 7)) < 1e-9):
-            problems.append(f"--scan-weeks must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), got {weeks!r}")
+            problems.append(
+                "--scan-weeks must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), "
+                f"got {weeks!r}"
+            )
         problems += _proportion_problem("--orr", self.orr)
         problems += _proportion_problem("--dcr", self.dcr)
         problems += _positive_problem("--median-pfs", self.median_pfs_months)
         problems += _positive_problem("--median-os", self.median_os_months)
         problems += _landmark_problems("--pfs-at", self.pfs_at)
         problems += _landmark_problems("--os-at", self.os_at)
-        if self.source_n is not None and not (isinstance(self.source_n, int) and not isinstance(self.source_n, bool) and self.source_n >= 1):
+        if self.source_n is not None and not (
+            isinstance(self.source_n, int) and not isinstance(self.source_n, bool) and self.source_n >= 1
+        ):
             problems.append(f"--n must be a whole number of patients of at least 1, got {self.source_n!r}")
         if problems:
             return problems
         if self.orr is not None and self.dcr is not None and self.dcr < self.orr:
-            problems.append(f"--dcr ({self.dcr:g}) must not be below --orr ({self.orr:g}): responders are part of disease control")
+            problems.append(
+                f"--dcr ({self.dcr:g}) must not be below --orr ({self.orr:g}): responders are part of disease control"
+            )
         pfs, os_ = self.median_pfs_months, self.median_os_months
         if pfs is not None and os_ is not None and os_ <= pfs:
             problems.append(f"--median-os ({os_:g}) must exceed --median-pfs ({pfs:g}): OS includes PFS")
         pfs_rates = {lm.months: lm.rate for lm in self.pfs_at}
         for lm in self.os_at:
             if lm.months in pfs_rates and lm.rate < pfs_rates[lm.months]:
-                problems.append(f"--os-at {lm.months:g}:{lm.rate:g} must not be below --pfs-at {lm.months:g}:{pfs_rates[lm.months]:g}: PFS <= OS")
+                problems.append(
+                    f"--os-at {lm.months:g}:{lm.rate:g} must not be below "
+                    f"--pfs-at {lm.months:g}:{pfs_rates[lm.months]:g}: PFS <= OS"
+                )
         if self.pfs_target_count + self.os_target_count == 0 and self.orr is None:
             problems.append("give at least one target: --orr, --dcr, --median-pfs, --median-os, --pfs-at or --os-at")
         return problems

@@ -1,0 +1,192 @@
+"""``trialsim benchmarks`` and ``trialsim calibrate``: output shapes, the TOML block, option errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import pytest
+
+from sim.calibration import CalibrationError
+from sim.calibration_cli import add_calibration_parsers, calibrate_command, run_benchmarks, run_calibrate
+from sim.scenario import parse_scenario, read_scenario_file
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FAST = ["--cohort", "8000"]
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="trialsim")
+    add_calibration_parsers(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+def _run(argv: list[str]) -> int:
+    args = _parse(argv)
+    return args.handler(args)
+
+
+def test_handlers_are_set() -> None:
+    assert _parse(["benchmarks"]).handler is run_benchmarks
+    assert _parse(["calibrate", "--median-pfs", "3"]).handler is run_calibrate
+
+
+def test_benchmarks_table_and_json_filters(capsys) -> None:
+    assert _run(["benchmarks", "--regimen", "regorafenib", "--setting", "lenvatinib"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["id", "regimen", "setting"]
+    assert {line.split()[0] for line in table[2:-1]} >= {"L-3", "L-4"}
+    assert table[-1].startswith(f"{len(table) - 3} row(s)")
+    assert _run(["benchmarks", "--id", "T1-1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == ["T1-1"]
+    assert rows[0]["orr"] == 0.11 and rows[0]["response_criteria"] == "mRECIST" and rows[0]["consensus_ref"] == "51"
+
+
+def test_unknown_benchmark_id_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="no benchmark with id 'T9-9'; `trialsim benchmarks` lists the ids"):
+        _run(["benchmarks", "--id", "T9-9"])
+
+
+def test_calibrate_json_and_toml_block(tmp_path, capsys) -> None:
+    out = tmp_path / "efficacy.toml"
+    argv = [
+        "calibrate",
+        "--orr",
+        "0.15",
+        "--dcr",
+        "0.65",
+        "--median-pfs",
+        "4",
+        "--median-os",
+        "12",
+        "--scan-weeks",
+        "6",
+        "--out",
+        str(out),
+        "--json",
+        *FAST,
+    ]
+    assert _run(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [t["name"] for t in doc["targets"]] == ["orr", "dcr", "median_pfs_months", "median_os_months"]
+    for entry in doc["targets"]:
+        assert set(entry) == {"name", "target", "achieved", "miss", "statistic"}
+        assert abs(entry["miss"]) <= 0.01
+        assert abs(entry["achieved"] - entry["target"]) <= 0.05 * entry["target"]
+    assert doc["parameters"]["pfs"]["family"] == "weibull"
+    assert set(doc["parameters"]["pfs"]) == {"family", "median_months", "shape"}
+    assert doc["parameters"]["os_median_months"] == 12
+    assert (doc["scan_interval_days"], doc["confirmed"], doc["source_n"], doc["cohort_size"]) == (42, True, None, 8000)
+    assert doc["out"] == str(out)
+
+    text = out.read_text()
+    assert text == doc["toml"]
+    assert f"# command: {doc['command']}" in text.splitlines()
+    assert doc["command"].startswith(
+        "trialsim calibrate --orr 0.15 --dcr 0.65 --median-pfs 4 --median-os 12 --scan-weeks 6"
+    )
+    block = tomllib.loads(text)["efficacy"]
+    assert set(block) >= {"orr", "pfs", "time_to_response", "os_median_months"}
+    raw = read_scenario_file("base")
+    raw["efficacy"] = block
+    assert parse_scenario(raw).efficacy.pfs.parameters() == doc["parameters"]["pfs"]
+
+
+def test_calibrate_text_prints_targets_and_the_block(capsys) -> None:
+    assert (
+        _run(
+            [
+                "calibrate",
+                "--median-pfs",
+                "2.8",
+                "--median-os",
+                "9",
+                "--scan-weeks",
+                "6",
+                "--family",
+                "exponential",
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "median_pfs_months" in out and "target" in out and "achieved" in out
+    assert '\n[efficacy.pfs]\nfamily = "exponential"\n' in out
+
+
+def test_benchmark_targets_with_the_missing_scan_interval(capsys) -> None:
+    with pytest.raises(CalibrationError) as info:
+        _run(["calibrate", "--benchmark", "T1-1"])
+    assert str(info.value) == (
+        "benchmark T1-1 does not record its scan interval; --scan-weeks is required: published medians and DCR are read "
+        "on the source's scan grid (e.g. --scan-weeks 6 or 8; the consensus recommends imaging every 6-8 weeks)"
+    )
+    assert _run(["calibrate", "--benchmark", "T1-1", "--scan-weeks", "6", "--json", *FAST]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {t["name"]: t["target"] for t in doc["targets"]} == {
+        "orr": 0.11,
+        "dcr": 0.65,
+        "median_pfs_months": 3.1,
+        "median_os_months": 10.6,
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--os-at", "12"], "--os-at expects MONTHS:RATE such as 12:0.55, got '12'"),
+        (["--pfs-at", "6:x"], "--pfs-at expects MONTHS:RATE such as 12:0.55, got '6:x'"),
+        (
+            ["--median-pfs", "3", "--dcr", "1.5", "--scan-weeks", "6"],
+            "--dcr must be a proportion strictly between 0 and 1 (0.147 for 14.7%), got 1.5",
+        ),
+        (
+            ["--median-pfs", "3"],
+            "--scan-weeks is required: published medians and DCR are read on the source's scan grid (e.g. --scan-weeks 6 or 8; the consensus recommends imaging every 6-8 weeks)",
+        ),
+        (
+            ["--median-pfs", "3", "--scan-weeks", "6", "--family", "gamma"],
+            "--family must be one of exponential, weibull, loglogistic, lognormal, got 'gamma'",
+        ),
+        (
+            ["--median-pfs", "3", "--scan-weeks", "6", "--cohort", "10"],
+            "--cohort must be a whole number of at least 1000 patients, got 10",
+        ),
+    ],
+)
+def test_bad_options_raise_value_errors_naming_them(argv: list[str], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        _run(["calibrate", *argv])
+    assert str(info.value) == message
+
+
+def test_command_is_canonical() -> None:
+    args = _parse(
+        [
+            "calibrate",
+            "--scan-weeks",
+            "8",
+            "--os-at",
+            "12:0.55",
+            "--median-os",
+            "13.8",
+            "--no-confirmed",
+            "--dcr",
+            "0.442",
+            "--n",
+            "217",
+            "--seed",
+            "3",
+        ]
+    )
+    assert calibrate_command(args) == (
+        "trialsim calibrate --dcr 0.442 --median-os 13.8 --os-at 12:0.55 --scan-weeks 8 --n 217 --no-confirmed "
+        "--family weibull --seed 3"
+    )
