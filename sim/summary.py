@@ -43,6 +43,7 @@ class OperatingCharacteristics:
 
     scenario_name: str
     replicates: int
+    monitored: bool
     true_orr: float
     power: Estimate
     early_stop: Estimate
@@ -76,6 +77,7 @@ class OperatingCharacteristics:
         return cls(
             scenario_name=scenario.trial.name,
             replicates=len(table),
+            monitored=scenario.monitoring.rule != "none",
             true_orr=true_orr,
             power=proportion_estimate(table["reject_h0"].to_numpy(dtype=bool)),
             early_stop=proportion_estimate(table["stopped_early"].to_numpy(dtype=bool)),
@@ -98,8 +100,13 @@ class OperatingCharacteristics:
     def table(self) -> pd.DataFrame:
         """One row per figure: estimate, MCSE and unit, in reading order."""
         rows: list[tuple[str, Any, float, str]] = [
-            ("Power: P(reject H0)", self.power.value, self.power.mcse, "probability"),
-            ("P(stopped early at an interim look)", self.early_stop.value, self.early_stop.mcse, "probability"),
+            ("Power: P(reject H0)", self.power.value, self.power.mcse, "probability")
+        ]
+        if self.monitored:
+            rows.append(
+                ("P(stopped early at an interim look)", self.early_stop.value, self.early_stop.mcse, "probability")
+            )
+        rows += [
             (
                 "Months from opening to the decision (mean)",
                 self.decision_months.value,
