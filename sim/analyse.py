@@ -154,7 +154,8 @@ def analyse_replicate(
     primary = observe(history, model, primary_day)
     final = observe(history, model, final_day)
     n = history.n_enrolled
-    short = n < history.enrollment_target
+    # A futility stop ends recruitment by decision, not by running out of time.
+    short = n < history.enrollment_target and math.isnan(history.stop_day)
     row: dict[str, Any] = {
         "n_screened": history.n_screened,
         "n_screen_failed": history.n_screen_failed,

@@ -48,7 +48,7 @@ def _whole_number(allowed: str, ok: Callable[[int], bool]) -> Callable[[str], in
 
 
 _positive_int = _whole_number("a whole number of at least 1", lambda v: v >= 1)
-_jobs = _whole_number("a positive number of workers or -1 for all cores", lambda v: v >= 1 or v == -1)
+_jobs = _whole_number("a number of workers from 1 to 256, or -1 for all cores", lambda v: 1 <= v <= 256 or v == -1)
 _seed = _whole_number("a non-negative whole number", lambda v: v >= 0)
 
 
@@ -140,8 +140,27 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _output_folder(path: Path) -> Path:
+    """Create the --out folder before any compute, so a bad path fails at once."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {path}: cannot create the folder: {exc.strerror}") from None
+    return path
+
+
+def _output_file(path: Path) -> Path:
+    """Check that --out names a writable file before any compute."""
+    if path.is_dir():
+        raise InputError(f"--out {path}: is a folder; give a file name such as results.csv")
+    _output_folder(path.parent)
+    return path
+
+
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
+    if args.out:
+        _output_folder(args.out)
     result = run(
         scenario,
         keep_patients=args.keep_patients,
@@ -152,7 +171,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(result.summary.to_text())
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         doc = {
             "seed": args.seed,
             "scenario_file": str(args.scenario),
@@ -171,7 +189,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_grid(table: pd.DataFrame, args: argparse.Namespace, title: str) -> None:
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
     if args.json:
         print(table.to_json(orient="records", indent=2))
@@ -187,6 +204,8 @@ def _print_grid(table: pd.DataFrame, args: argparse.Namespace, title: str) -> No
 
 def _oc(args: argparse.Namespace) -> int:
     values = parse_range(args.orr)
+    if args.out:
+        _output_file(args.out)
     table = oc_grid(args.scenario, args.overrides, values, **_run_options(args))
     _print_grid(table, args, f"Operating characteristics over the true ORR ({args.replicates} replicates per row)")
     null = table[table["is_null"]].iloc[0]
@@ -205,6 +224,8 @@ def _design(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     axes = dict(parse_axis(text) for text in args.vary)
+    if args.out:
+        _output_file(args.out)
     cells = build_cells(args.scenario, args.overrides, axes)
     table = run_grid(cells, **_run_options(args))
     _print_grid(table, args, f"Sensitivity grid ({args.replicates} replicates per cell)")

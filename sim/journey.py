@@ -98,7 +98,8 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     cycle_start[:, 1:] = ends[:, :-1]
     has_disc, disc_cycle = _first_true(latent.ae_discontinues)
     ae_stop = np.where(has_disc, cycle_start[rows, disc_cycle] + sc.cycle_days, np.inf)
-    max_duration_end = ends[:, -1]
+    # The last allowed cycle ends cycle_days after it starts; a delay after it starts nothing.
+    max_duration_end = cycle_start[:, -1] + sc.cycle_days
 
     k = np.arange(1, model.max_scans + 1, dtype=float)
     scan_day = k * sc.scan_interval_days + latent.scan_offset_days

@@ -185,8 +185,10 @@ class PatientModel:
         top = 1.0 - orr
         knots = np.array([0.0, u_l, top, 1.0])
         widths = np.diff(knots)
-        base = (1.0 - a) / (1.0 - u_l)
-        g_r = np.array([0.0, base, base + a / orr]) if orr > 0 else np.zeros(3)
+        g_r = np.zeros(3)
+        if orr > 0:
+            base = (1.0 - a) / (1.0 - u_l)
+            g_r = np.array([0.0, base, base + a / orr])
         g_n = (1.0 - orr * g_r) / (1.0 - orr)
         uniforms = rng.random(size=(responder.shape[0],))
         out = np.empty_like(uniforms)

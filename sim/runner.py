@@ -22,7 +22,6 @@ from tqdm.auto import tqdm
 
 from .analyse import ResponseTest, analyse_replicate
 from .engine import TrialModel, simulate_trial
-from .mcse import proportion_estimate
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
 from .tables import patient_table
@@ -89,7 +88,12 @@ def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     buffer.seek(0)
-    return pd.read_parquet(buffer)
+    return _read(buffer)
+
+
+def _read(source: Path | io.BytesIO) -> pd.DataFrame:
+    """Read parquet without Arrow's thread pool: its threads could abort the interpreter at exit."""
+    return pd.read_parquet(source, use_threads=False)
 
 
 def _fingerprint(scenario: Scenario, seed: int, chunk_size: int, keep_patients: bool) -> str:
@@ -103,7 +107,10 @@ class _Checkpoints:
 
     def __init__(self, folder: Path, fingerprint: str) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CheckpointError(f"{folder}: cannot create the checkpoint folder: {exc.strerror}") from None
         manifest = folder / "manifest.json"
         if manifest.exists():
             found = json.loads(manifest.read_text()).get("fingerprint")
@@ -123,7 +130,7 @@ class _Checkpoints:
         table, patients = self._paths(start, stop)
         if not table.exists() or (keep_patients and not patients.exists()):
             return None
-        return pd.read_parquet(table), (pd.read_parquet(patients) if keep_patients else None)
+        return _read(table), (_read(patients) if keep_patients else None)
 
     def save(self, start: int, stop: int, result: tuple[pd.DataFrame, pd.DataFrame | None]) -> None:
         table, patients = self._paths(start, stop)
@@ -188,7 +195,7 @@ def run(
             if mcse_target is None or total >= max_replicates:
                 break
             flags = pd.concat([p[0]["reject_h0"] for p in parts]).to_numpy(dtype=bool)
-            if proportion_estimate(flags).mcse <= mcse_target:
+            if _stopping_mcse(flags) <= mcse_target:
                 break
             bar.total = min(total + replicates, max_replicates)
             bar.refresh()
@@ -198,6 +205,16 @@ def run(
     patients = pd.concat([p[1] for p in parts], ignore_index=True) if keep_patients else None
     summary = OperatingCharacteristics.from_replicates(table, scenario)
     return RunResult(scenario=scenario, seed=seed, summary=summary, replicates=table, patients=patients)
+
+
+def _stopping_mcse(flags: np.ndarray) -> float:
+    """A power MCSE that cannot be 0 by luck: p is shrunk to (k + 0.5) / (R + 1).
+
+    The plain binomial MCSE is 0 when no (or every) replicate rejects, which would stop
+    ``mcse_target`` after the first batch however small it is.
+    """
+    shrunk = (flags.sum() + 0.5) / (flags.size + 1.0)
+    return float(np.sqrt(shrunk * (1.0 - shrunk) / flags.size))
 
 
 def _check_settings(

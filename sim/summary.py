@@ -74,6 +74,7 @@ class OperatingCharacteristics:
             for name, col in TIMELINE_COLUMNS.items()
         }
         bias = mean_estimate(orr - true_orr)
+        stopped = table["stopped_early"].to_numpy(dtype=bool)
         return cls(
             scenario_name=scenario.trial.name,
             replicates=len(table),
@@ -82,13 +83,15 @@ class OperatingCharacteristics:
             power=proportion_estimate(table["reject_h0"].to_numpy(dtype=bool)),
             early_stop=proportion_estimate(table["stopped_early"].to_numpy(dtype=bool)),
             decision_months=mean_estimate(table["decision_months"]),
-            enrollment_complete=proportion_estimate(~table["closed_short"].to_numpy(dtype=bool)),
+            enrollment_complete=proportion_estimate(~table["closed_short"].to_numpy(dtype=bool)[~stopped]),
             timeline=timeline,
             orr_mean=mean_estimate(orr),
             orr_bias=bias,
             ci_width_median=quantile_estimate(high - low, 0.5),
             ci_width_mean=mean_estimate(high - low),
-            coverage=proportion_estimate((low <= true_orr) & (true_orr <= high)),
+            coverage=proportion_estimate(
+                ((low <= true_orr) & (true_orr <= high))[np.isfinite(low) & np.isfinite(high)]
+            ),
             n_analysed=mean_estimate(table["n_analysed"]),
             n_enrolled=mean_estimate(table["n_enrolled"]),
             ae_discontinuation_rate=mean_estimate(table["ae_discontinuation_rate"]),
@@ -114,7 +117,7 @@ class OperatingCharacteristics:
                 "months",
             ),
             (
-                "P(enrolment complete by recruitment close)",
+                "P(enrolment complete by recruitment close)" + (" | no stop" if self.monitored else ""),
                 self.enrollment_complete.value,
                 self.enrollment_complete.mcse,
                 "probability",
@@ -138,7 +141,12 @@ class OperatingCharacteristics:
             (f"ORR bias vs true {self.true_orr:g}", self.orr_bias.value, self.orr_bias.mcse, "proportion"),
             ("ORR CI width (median)", self.ci_width_median.value, self.ci_width_median.mcse, "proportion"),
             ("ORR CI width (mean)", self.ci_width_mean.value, self.ci_width_mean.mcse, "proportion"),
-            ("Coverage of the true ORR", self.coverage.value, self.coverage.mcse, "probability"),
+            (
+                f"Coverage of the true ORR ({self.coverage.n} with a CI)",
+                self.coverage.value,
+                self.coverage.mcse,
+                "probability",
+            ),
             (
                 "AE discontinuation rate (mean)",
                 self.ae_discontinuation_rate.value,

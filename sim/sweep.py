@@ -23,6 +23,7 @@ from .summary import OperatingCharacteristics
 
 __all__ = ["InputError", "parse_axis", "parse_range", "build_cells", "run_grid", "oc_grid"]
 
+MAX_CELLS = 200
 FIGURES = ("power", "early_stop", "enrollment_complete", "n_enrolled", "decision_months")
 
 
@@ -35,13 +36,19 @@ def parse_range(text: str, name: str = "--orr") -> list[float]:
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0 or stop < start:
+            if not all(map(math.isfinite, (start, stop, step))) or step <= 0 or stop < start:
                 raise ValueError(text)
             count = int(math.floor((stop - start) / step + 1e-9)) + 1
-            return [round(start + i * step, 12) for i in range(count)]
-        return [float(x) for x in text.split(",") if x.strip()]
+            values = [round(start + i * step, 12) for i in range(min(count, MAX_CELLS + 1))]
+        else:
+            values = [float(x) for x in text.split(",") if x.strip()]
+        if not values or not all(map(math.isfinite, values)):
+            raise ValueError(text)
     except ValueError:
         raise InputError(f"{name} must be start:stop:step with step > 0 or a comma list, got {text!r}") from None
+    if len(values) > MAX_CELLS:
+        raise InputError(f"{name} gives more than {MAX_CELLS} values; use a coarser step")
+    return values
 
 
 def parse_axis(text: str) -> tuple[str, list[str]]:
@@ -58,6 +65,8 @@ def build_cells(
 ) -> list[tuple[dict[str, str], Scenario]]:
     """Every combination of axis values as a validated scenario; all are checked before any run."""
     raw = apply_overrides(read_scenario_file(scenario), overrides)
+    if math.prod(len(v) for v in axes.values()) > MAX_CELLS:
+        raise InputError(f"--vary gives more than {MAX_CELLS} cells; use fewer values")
     cells = []
     for combo in itertools.product(*axes.values()):
         setting = dict(zip(axes, combo))

@@ -9,6 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
+import sim.runner as runner
 from sim.cli import main
 
 
@@ -39,11 +40,16 @@ def test_run_writes_summary_and_tables(tmp_path, capsys) -> None:
     assert set(patients["replicate"]) == set(range(30))
 
 
-def test_rerun_into_the_same_folder_resumes(tmp_path, capsys) -> None:
+def test_rerun_into_the_same_folder_resumes(tmp_path, capsys, monkeypatch) -> None:
     out = tmp_path / "out"
     assert main(["run", "--replicates", "12", "--chunk-size", "4", "--out", str(out), "--no-progress"]) == 0
     first = pd.read_parquet(out / "replicates.parquet")
+    (out / "chunks" / "chunk-000000004-000000008.parquet").unlink()
+    calls = []
+    real = runner._run_chunk
+    monkeypatch.setattr(runner, "_run_chunk", lambda *a: calls.append(a[2:4]) or real(*a))
     assert main(["run", "--replicates", "12", "--chunk-size", "4", "--out", str(out), "--no-progress"]) == 0
+    assert calls == [(4, 8)]
     pd.testing.assert_frame_equal(first, pd.read_parquet(out / "replicates.parquet"))
 
 
@@ -52,7 +58,7 @@ def test_rerun_into_the_same_folder_resumes(tmp_path, capsys) -> None:
     [
         (["run", "--set", "efficacy.orr=1.3"], "trialsim: error: efficacy.orr must be a probability in [0, 1], got 1.3"),
         (["run", "--replicates", "0"], "trialsim: error: argument --replicates: must be a whole number of at least 1, got 0"),
-        (["run", "--jobs", "0"], "trialsim: error: argument --jobs: must be a positive number of workers or -1 for all cores, got 0"),
+        (["run", "--jobs", "0"], "trialsim: error: argument --jobs: must be a number of workers from 1 to 256, or -1 for all cores, got 0"),
         (["run", "nowhere.toml"], "trialsim: error: scenario 'nowhere.toml' is neither a file nor a shipped scenario (base, optimistic, pessimistic, slow_recruitment)"),
         (["run", "--set", "efficacy.orr"], "trialsim: error: --set expects dotted.path=value, got 'efficacy.orr'"),
     ],
@@ -112,6 +118,8 @@ def test_design_command(capsys) -> None:
         (["sweep", "--vary", "efficacy.orr=0.1,1.5"], "trialsim: error: in the cell efficacy.orr=1.5: efficacy.orr must be a probability in [0, 1], got 1.5"),
         (["design", "--p0", "0.3", "--p1", "0.2"], "trialsim: error: --p1 must be greater than --p0 (0.3), got 0.2"),
         (["run", "--mcse-target", "0.7"], "trialsim: error: mcse_target must be in (0, 0.5), got 0.7"),
+        (["oc", "--orr", "0.05:inf:0.05"], "trialsim: error: --orr must be start:stop:step with step > 0 or a comma list, got '0.05:inf:0.05'"),
+        (["oc", "--orr", "0:0.1:1e-9"], "trialsim: error: --orr gives more than 200 values; use a coarser step"),
     ],
 )
 def test_grid_and_design_input_errors(argv, message, capsys) -> None:

@@ -87,6 +87,14 @@ def test_mcse_target_adds_batches_until_met(base) -> None:
     pd.testing.assert_frame_equal(result.replicates, again.replicates)
 
 
+def test_mcse_target_is_not_fooled_by_zero_power(scenario_with) -> None:
+    scenario = scenario_with("efficacy.orr=0.0")
+    result = run(scenario, replicates=10, seed=6, mcse_target=0.01, progress=False)
+    assert result.summary.power.value == 0.0
+    # p shrunk to (0 + 0.5) / (R + 1): sqrt(p (1 - p) / R) is 0.0116 at R = 60 and 0.0100 at R = 70
+    assert len(result.replicates) == 70
+
+
 def test_mcse_target_respects_the_cap(base) -> None:
     result = run(base, replicates=20, seed=6, mcse_target=0.001, max_replicates=50, progress=False)
     assert len(result.replicates) == 50

@@ -59,12 +59,15 @@ def probability(value: Any, path: str) -> float:
     return float(value)
 
 
-def number(minimum: float | None = None, maximum: float | None = None, *, strict_min: bool = False) -> Check:
+def number(
+    minimum: float | None = None, maximum: float | None = None, *, strict_min: bool = False, strict_max: bool = False
+) -> Check:
     """A finite real number within optional bounds."""
     low = "-inf" if minimum is None else f"{minimum:g}"
     high = "inf" if maximum is None else f"{maximum:g}"
     bracket = "(" if strict_min or minimum is None else "["
-    allowed = f"a number in {bracket}{low}, {high}]" if maximum is not None else f"a number in {bracket}{low}, inf)"
+    closing = ")" if strict_max or maximum is None else "]"
+    allowed = f"a number in {bracket}{low}, {high}{closing}"
     if minimum == 0 and strict_min and maximum is None:
         allowed = "a positive number"
 
@@ -73,7 +76,7 @@ def number(minimum: float | None = None, maximum: float | None = None, *, strict
         if ok and minimum is not None:
             ok = value > minimum if strict_min else value >= minimum
         if ok and maximum is not None:
-            ok = value <= maximum
+            ok = value < maximum if strict_max else value <= maximum
         if not ok:
             raise FieldError(f"{path} must be {allowed}, got {_show(value)}")
         return float(value)

@@ -98,8 +98,10 @@ def _cutoff_problems(name: str, cut: Cutoff, trial: Trial) -> list[str]:
     problems = []
     if getattr(cut, needs) is None:
         problems.append(f"{field}.{needs} is required when {field}.rule is {cut.rule!r}")
-    if cut.rule == "date" and cut.date is not None and not trial.study_start <= cut.date <= trial.study_end:
-        problems.append(f"{field}.date must lie between trial.study_start and trial.study_end, got {cut.date}")
+    if cut.rule == "date" and cut.date is not None and not trial.recruitment_open < cut.date <= trial.study_end:
+        problems.append(
+            f"{field}.date must lie after trial.recruitment_open and not after trial.study_end, got {cut.date}"
+        )
     if cut.rule == "os_events" and cut.events is not None and cut.events > trial.sample_size:
         problems.append(f"{field}.events ({cut.events}) cannot exceed trial.sample_size ({trial.sample_size})")
     return problems
@@ -187,6 +189,12 @@ def _cross_field_problems(s: Scenario) -> list[str]:
         problems.append("efficacy needs exactly one of os_median_months and post_progression_survival")
     problems += _cutoff_problems("primary_cutoff", s.analysis.primary_cutoff, t)
     problems += _cutoff_problems("final_cutoff", s.analysis.final_cutoff, t)
+    primary, final = s.analysis.primary_cutoff, s.analysis.final_cutoff
+    if primary.rule == final.rule == "date" and primary.date and final.date and final.date < primary.date:
+        problems.append(
+            f"analysis.final_cutoff.date ({final.date}) must not be before "
+            f"analysis.primary_cutoff.date ({primary.date})"
+        )
     problems += _monitoring_problems(s.monitoring, t.sample_size)
     return problems
 
@@ -221,6 +229,10 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 def load_scenario(name_or_path: str | Path = "base", overrides: Iterable[str] = ()) -> Scenario:

@@ -58,7 +58,7 @@ class Site:
 
     name: str = _f(c.text)
     activation: dt.date = _f(c.date)
-    screened_per_month: float = _f(c.number(0, strict_min=True))
+    screened_per_month: float = _f(c.number(0, 1000, strict_min=True))
     ramp_up_months: float = _f(c.number(0), 0.0)
 
 
@@ -89,7 +89,7 @@ class Schedule:
     """Treatment cycles, tumour assessments and follow-up, in days from first dose."""
 
     cycle_days: int = _f(c.integer(1, 365))
-    max_treatment_months: float = _f(c.number(0, strict_min=True))
+    max_treatment_months: float = _f(c.number(0, 120, strict_min=True))
     scan_interval_days: int = _f(c.integer(1, 365))
     scan_window_days: int = _f(c.integer(0, 60))
     confirmation_required: bool = _f(c.boolean)
@@ -149,7 +149,7 @@ class Analysis:
     final_cutoff: Cutoff = _f(c.nested(Cutoff))
     population: str = _f(c.choice("all_treated", "evaluable"), "all_treated")
     ci_method: str = _f(c.choice("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull"), "exact")
-    ci_level: float = _f(c.number(0, 1, strict_min=True), 0.95)
+    ci_level: float = _f(c.number(0, 1, strict_min=True, strict_max=True), 0.95)
     landmark_months: float = _f(c.number(0, strict_min=True), 6.0)
 
 
