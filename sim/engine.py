@@ -108,10 +108,10 @@ class _PatientPool:
         j = self._draw_until(i + 1)
         return bool(j.evaluable[i]), float(j.evaluability_day[i])
 
-    def response_days(self, n: int, horizon: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def response_days(self, n: int, judgement_days: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Days from first dose on which the first ``n`` patients' responses are judged and confirmed."""
         j = self._draw_until(n)
-        judged = np.minimum(np.minimum(j.confirmation_day[:n], j.response_closed_day[:n]), horizon)
+        judged = np.minimum(np.minimum(j.confirmation_day[:n], j.response_closed_day[:n]), judgement_days)
         return judged, j.confirmation_day[:n]
 
     def journeys(self, n: int) -> PatientJourneys:
