@@ -17,12 +17,11 @@ from scipy import stats
 from .analysis.proportions import proportion_ci
 from .analysis.survival import kaplan_meier, median_follow_up
 from .engine import TrialHistory, TrialModel
-from .journey import CR, PR, SD
-from .observe import ObservedData, cutoff_day, observe
+from .observe import ObservedData, cutoff_day, disease_controlled, observe, responded
 from .patient_model import DAYS_PER_MONTH
 from .scenario.model import Analysis
 
-__all__ = ["ResponseTest", "analyse_replicate", "day_to_date"]
+__all__ = ["ResponseTest", "analyse_replicate"]
 
 
 @dataclass
@@ -61,11 +60,9 @@ class ResponseTest:
         return float(p_value[k]), float(low[k]), float(high[k])
 
 
-def day_to_date(model: TrialModel, day: float) -> np.datetime64:
-    """Calendar date of a day counted from the study start (NaT for NaN)."""
-    if not math.isfinite(day):
-        return np.datetime64("NaT", "D")
-    return np.datetime64(model.scenario.trial.study_start, "D") + np.timedelta64(int(math.floor(day)), "D")
+def _date(model: TrialModel, day: float) -> np.datetime64:
+    """One date for the replicate table (NaT for a day that never came)."""
+    return model.dates(day).reshape(1)[0]
 
 
 def _primary(obs: ObservedData, plan: Analysis, test: ResponseTest) -> dict[str, Any]:
@@ -73,8 +70,8 @@ def _primary(obs: ObservedData, plan: Analysis, test: ResponseTest) -> dict[str,
     analysed = obs.evaluable if plan.population == "evaluable" else np.ones(obs.n_treated, bool)
     bor = obs.best_overall_response[analysed]
     n = int(bor.shape[0])
-    responders = int(np.count_nonzero((bor == CR) | (bor == PR)))
-    controlled = responders + int(np.count_nonzero(bor == SD))
+    responders = int(np.count_nonzero(responded(bor)))
+    controlled = int(np.count_nonzero(disease_controlled(bor)))
     p_value, low, high = test(responders, n)
     return {
         "n_treated": obs.n_treated,
@@ -136,10 +133,10 @@ def _decision(history: TrialHistory, model: TrialModel, primary: dict[str, Any],
         "reject_h0": success,
         "interim_looks": len(history.looks),
         "first_look_responders": first.responders if first else -1,
-        "first_look_date": day_to_date(model, first.day if first else math.nan),
+        "first_look_date": _date(model, first.day if first else math.nan),
         "stopped_early": stopped,
-        "stop_date": day_to_date(model, stop_day),
-        "decision_date": day_to_date(model, decision_day),
+        "stop_date": _date(model, stop_day),
+        "decision_date": _date(model, decision_day),
         "decision_months": (decision_day - model.open_day) / DAYS_PER_MONTH,
     }
 
@@ -162,12 +159,12 @@ def analyse_replicate(
         "n_enrolled": n,
         "enrollment_target": history.enrollment_target,
         "closed_short": short,
-        "first_patient_in_date": day_to_date(model, float(history.enrollment_day.min()) if n else math.nan),
-        "last_patient_in_date": day_to_date(model, float(history.enrollment_day.max()) if n else math.nan),
-        "enrollment_complete_date": day_to_date(model, history.enrollment_complete_day),
+        "first_patient_in_date": _date(model, float(history.enrollment_day.min()) if n else math.nan),
+        "last_patient_in_date": _date(model, float(history.enrollment_day.max()) if n else math.nan),
+        "enrollment_complete_date": _date(model, history.enrollment_complete_day),
         "enrollment_months": (float(history.enrollment_day.max()) - model.open_day) / DAYS_PER_MONTH if n else math.nan,
-        "primary_cutoff_date": day_to_date(model, primary_day),
-        "final_cutoff_date": day_to_date(model, final_day),
+        "primary_cutoff_date": _date(model, primary_day),
+        "final_cutoff_date": _date(model, final_day),
     }
     row.update(_primary(primary, plan, test))
     row.update(_decision(history, model, row, primary_day))

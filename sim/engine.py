@@ -54,6 +54,14 @@ class TrialModel:
             judgement_days=judgement_days(scenario.monitoring, scenario.schedule),
         )
 
+    def dates(self, days: NDArray[np.float64] | float) -> NDArray[np.datetime64]:
+        """Calendar dates (day resolution) of days counted from the study start; NaT where not finite."""
+        days = np.asarray(days, dtype=float)
+        out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+        ok = np.isfinite(days)
+        out[ok] = np.datetime64(self.scenario.trial.study_start, "D") + np.floor(days[ok]).astype("timedelta64[D]")
+        return out
+
 
 @dataclass(frozen=True)
 class TrialHistory:

@@ -18,7 +18,7 @@ from .journey import CR, END_REASONS, NO_SCAN, PD, PR, SD
 from .patient_model import DAYS_PER_MONTH
 from .scenario.model import Cutoff
 
-__all__ = ["BOR_NAMES", "NE", "ObservedData", "cutoff_day", "observe"]
+__all__ = ["BOR_NAMES", "NE", "ObservedData", "cutoff_day", "disease_controlled", "observe", "responded"]
 
 NE = 5
 _AE_STOP = END_REASONS.index("adverse_event")
@@ -73,31 +73,32 @@ class ObservedData:
 
 
 def _best_overall_response(
-    scan_day: NDArray[np.float64], status: NDArray[np.int8], confirmation: bool, confirm_days: float, sd_days: float
+    scan_day: NDArray[np.float64], status: NDArray[np.int8], confirmed: NDArray[np.bool_], sd_days: float
 ) -> NDArray[np.int8]:
     """RECIST 1.1 best overall response from the scans visible at the cutoff.
 
-    A response needs a later responding scan at least ``confirm_days`` on when confirmation is
-    required (an unconfirmed response counts as SD); SD needs a scan at least ``sd_days`` after
-    first dose; otherwise PD if progression was seen, else NE.
+    ``confirmed`` marks responses whose confirming scan (see :mod:`sim.journey`) is visible; an
+    unconfirmed response counts as SD. SD needs a scan at least ``sd_days`` after first dose;
+    otherwise PD if progression was seen, else NE.
     """
-    n = status.shape[0]
-    responding = (status == CR) | (status == PR)
-    any_resp = responding.any(axis=1)
-    if confirmation:
-        first = np.where(responding, scan_day, np.inf).min(axis=1)
-        last = np.where(responding, scan_day, -np.inf).max(axis=1)
-        confirmed = any_resp & (last - first >= confirm_days)
-    else:
-        confirmed = any_resp
     complete = (status == CR).any(axis=1)
     stable = ((status != NO_SCAN) & (status != PD) & (scan_day >= sd_days)).any(axis=1)
     progressed = (status == PD).any(axis=1)
-    bor = np.full(n, NE, dtype=np.int8)
+    bor = np.full(status.shape[0], NE, dtype=np.int8)
     bor[progressed] = PD
     bor[stable] = SD
     bor[confirmed] = np.where(complete[confirmed], CR, PR)
     return bor
+
+
+def responded(bor: NDArray[np.int8]) -> NDArray[np.bool_]:
+    """Confirmed CR or PR: the ORR numerator."""
+    return (bor == CR) | (bor == PR)
+
+
+def disease_controlled(bor: NDArray[np.int8]) -> NDArray[np.bool_]:
+    """CR, PR or SD: the DCR numerator."""
+    return responded(bor) | (bor == SD)
 
 
 def observe(history: TrialHistory, model: TrialModel, day: float) -> ObservedData:
@@ -111,7 +112,7 @@ def observe(history: TrialHistory, model: TrialModel, day: float) -> ObservedDat
     window = day - dose
     known = (j.scan_status != NO_SCAN) & (dose[:, None] + j.scan_day <= day)
     status = np.where(known, j.scan_status, NO_SCAN).astype(np.int8)
-    bor = _best_overall_response(j.scan_day, status, sc.confirmation_required, sc.confirmation_min_days, sc.sd_min_days)
+    bor = _best_overall_response(j.scan_day, status, dose + j.confirmation_day <= day, sc.sd_min_days)
 
     contact_end = np.minimum(window, j.follow_up_end_day)
     death_seen = (dose + j.death_day <= day) & (j.death_day <= j.follow_up_end_day)

@@ -12,15 +12,6 @@ from .observe import BOR_NAMES, ObservedData
 __all__ = ["patient_table"]
 
 
-def _dates(model: TrialModel, days: np.ndarray) -> np.ndarray:
-    """Calendar dates (day resolution) of days from the study start; NaT where not finite."""
-    origin = np.datetime64(model.scenario.trial.study_start, "D")
-    out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = np.isfinite(days)
-    out[ok] = origin + np.floor(days[ok]).astype("timedelta64[D]")
-    return out
-
-
 def patient_table(
     history: TrialHistory, model: TrialModel, obs: ObservedData, replicate: int, cutoff: str
 ) -> pd.DataFrame:
@@ -28,7 +19,7 @@ def patient_table(
     idx = obs.patient
     j = history.journeys.take(idx)
     first_dose = history.first_dose_day[idx]
-    scan_dates = _dates(model, first_dose[:, None] + j.scan_day)
+    scan_dates = model.dates(first_dose[:, None] + j.scan_day)
     scans = [
         (scan_dates[r, known].tolist(), [STATUS_NAMES[s] for s in j.scan_status[r, known]])
         for r, known in enumerate(obs.known_scans)
@@ -40,12 +31,12 @@ def patient_table(
         {
             "replicate": replicate,
             "cutoff": cutoff,
-            "cutoff_date": _dates(model, np.full(idx.shape, obs.cutoff_day)),
+            "cutoff_date": model.dates(np.full(idx.shape, obs.cutoff_day)),
             "patient": idx + 1,
             "site": history.site[idx] + 1,
-            "screening_date": _dates(model, history.consent_day[idx]),
-            "enrollment_date": _dates(model, history.enrollment_day[idx]),
-            "first_dose_date": _dates(model, first_dose),
+            "screening_date": model.dates(history.consent_day[idx]),
+            "enrollment_date": model.dates(history.enrollment_day[idx]),
+            "first_dose_date": model.dates(first_dose),
             "scan_dates": [s[0] for s in scans],
             "scan_results": [s[1] for s in scans],
             "evaluable": obs.evaluable,
@@ -56,8 +47,8 @@ def patient_table(
             "os_event": obs.os_event,
             "cycles_received": obs.cycles_received,
             "treatment_end_reason": reason,
-            "treatment_end_date": _dates(
-                model, np.where(j.treatment_end_day <= window, first_dose + j.treatment_end_day, np.nan)
+            "treatment_end_date": model.dates(
+                np.where(j.treatment_end_day <= window, first_dose + j.treatment_end_day, np.nan)
             ),
             "grade3_ae_count": obs.ae_count,
             "ae_discontinued": obs.ae_discontinued,

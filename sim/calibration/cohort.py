@@ -19,8 +19,8 @@ import numpy as np
 
 from ..analysis.survival import KaplanMeier, kaplan_meier
 from ..engine import TrialHistory, TrialModel
-from ..journey import CR, PR, SD, plan_journeys
-from ..observe import observe
+from ..journey import plan_journeys
+from ..observe import disease_controlled, observe, responded
 from ..patient_model import DAYS_PER_MONTH
 from ..scenario.model import Efficacy, Scenario
 from .medians import expected_km_median, interpolated_median, interpolated_survival
@@ -125,11 +125,11 @@ def observe_cohort(scenario: Scenario, size: int, seed: int) -> CohortStatistics
     )
     seen = observe(history, model, model.horizon_day)
     bor = seen.best_overall_response
-    responders = (bor == CR) | (bor == PR)
+    responders = responded(bor)
     return CohortStatistics(
         size=size,
         orr=float(responders.mean()),
-        dcr=float((responders | (bor == SD)).mean()),
+        dcr=float(disease_controlled(bor).mean()),
         pfs=kaplan_meier(seen.pfs_months, seen.pfs_event),
         os=kaplan_meier(seen.os_months, seen.os_event),
     )
