@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .analysis.proportions import proportion_ci
-from .analysis.survival import kaplan_meier, median_follow_up
+from .stats.proportions import proportion_ci
+from .stats.survival import kaplan_meier, median_follow_up
 from .engine import TrialHistory, TrialModel
 from .observe import ObservedData, cutoff_day, disease_controlled, observe, responded
-from .patient_model import DAYS_PER_MONTH
+from .units import DAYS_PER_MONTH
 from .scenario.model import Analysis
 
 __all__ = ["ResponseTest", "analyse_replicate"]

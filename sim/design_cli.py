@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from .designs import SimonDesign, SingleStageDesign, simon_designs, smallest_single_stage
+from .stats.designs import SimonDesign, SingleStageDesign, simon_designs, smallest_single_stage
 
 __all__ = ["NMAX_LIMIT", "add_design_parser", "run_design", "design_summary"]
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from .patient_model import DAYS_PER_MONTH, LatentOutcomes, PatientModel
+from .patient_model import LatentOutcomes, PatientModel
+from .units import DAYS_PER_MONTH
 
 __all__ = [
     "NO_SCAN",

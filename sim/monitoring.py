@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from .designs import posterior_prob_above, predictive_probability
+from .stats.designs import posterior_prob_above, predictive_probability
 from .patient_model import earliest_sure_confirmation_day
 from .scenario.model import Analysis, Monitoring, Schedule
 

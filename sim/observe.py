@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from .engine import TrialHistory, TrialModel
 from .journey import CR, END_REASONS, NO_SCAN, PD, PR, SD
-from .patient_model import DAYS_PER_MONTH
+from .units import DAYS_PER_MONTH
 from .scenario.model import Cutoff
 
 __all__ = ["BOR_NAMES", "NE", "ObservedData", "cutoff_day", "disease_controlled", "observe", "responded"]

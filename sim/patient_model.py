@@ -31,18 +31,15 @@ from scipy import integrate, optimize
 
 from .distributions import Exponential, SurvivalDistribution
 from .scenario.model import Efficacy, Safety, Schedule
+from .units import DAYS_PER_MONTH
 
 __all__ = [
-    "DAYS_PER_MONTH",
     "PatientModel",
     "LatentOutcomes",
     "ModelError",
     "earliest_sure_confirmation_day",
     "solve_post_progression_survival",
 ]
-
-DAYS_PER_MONTH = 365.25 / 12.0
-
 
 class ModelError(ValueError):
     """The scenario's efficacy numbers cannot hold together; the message says what to change."""

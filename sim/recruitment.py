@@ -18,7 +18,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from .patient_model import DAYS_PER_MONTH
+from .units import DAYS_PER_MONTH
 from .scenario.model import Recruitment, Site
 
 __all__ = ["CalendarRates", "SiteRates", "site_rates", "arrival_days", "screening_arrivals"]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
+from .stats.mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
 from .scenario.model import Scenario
 
 __all__ = ["OperatingCharacteristics", "TIMELINE_COLUMNS", "QUANTILES"]

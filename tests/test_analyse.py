@@ -9,7 +9,7 @@ from scipy import stats
 from sim.analyse import ResponseTest, analyse_replicate
 from sim.engine import TrialModel, simulate_trial
 from sim.observe import cutoff_day, observe
-from sim.patient_model import DAYS_PER_MONTH
+from sim.units import DAYS_PER_MONTH
 from sim.runner import replicate_seeds, run
 from sim.tables import patient_table
 

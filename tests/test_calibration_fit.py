@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from sim.analysis.survival import kaplan_meier, km_median
+from sim.stats.survival import kaplan_meier, km_median
 from sim.calibration import (
     CalibrationError,
     CalibrationTargets,

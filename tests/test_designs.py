@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from scipy import integrate, special, stats
 
-from sim import designs
+from sim.stats import designs
 from sim.design_cli import add_design_parser, run_design
-from sim.designs import (
+from sim.stats.designs import (
     min_detectable_orr,
     posterior_prob_above,
     predictive_probability,

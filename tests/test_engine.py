@@ -10,7 +10,7 @@ import pytest
 
 from sim.engine import TrialModel, simulate_trial
 from sim.observe import cutoff_day, observe
-from sim.patient_model import DAYS_PER_MONTH
+from sim.units import DAYS_PER_MONTH
 from sim.runner import replicate_seeds
 from sim.tables import patient_table
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.patient_model import DAYS_PER_MONTH
+from sim.units import DAYS_PER_MONTH
 from sim.runner import run
 
 R = 2000

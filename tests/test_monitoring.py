@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.designs import predictive_probability, simon_characteristics
+from sim.stats.designs import predictive_probability, simon_characteristics
 from sim.runner import run
 from sim.scenario import ScenarioError, load_scenario
 

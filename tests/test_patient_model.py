@@ -9,7 +9,8 @@ import pytest
 
 from sim.engine import TrialModel
 from sim.journey import plan_journeys
-from sim.patient_model import DAYS_PER_MONTH, earliest_sure_confirmation_day
+from sim.patient_model import earliest_sure_confirmation_day
+from sim.units import DAYS_PER_MONTH
 
 N = 60_000
 

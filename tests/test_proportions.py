@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analysis import proportions
-from sim.analysis.proportions import (
+from sim.stats import proportions
+from sim.stats.proportions import (
     CI_METHODS,
     ProportionResult,
     analyse_proportion,

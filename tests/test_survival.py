@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import survival as survival_module
-from sim.analysis.survival import (
+from sim.stats import survival as survival_module
+from sim.stats.survival import (
     KaplanMeier,
     duration_of_response,
     kaplan_meier,

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.survival import KaplanMeier, kaplan_meier
+from ..stats.survival import KaplanMeier, kaplan_meier
 from ..engine import TrialHistory, TrialModel
 from ..journey import plan_journeys
 from ..observe import disease_controlled, observe, responded
-from ..patient_model import DAYS_PER_MONTH
+from ..units import DAYS_PER_MONTH
 from ..scenario.model import Efficacy, Scenario
 from .medians import expected_km_median, interpolated_median, interpolated_survival
 

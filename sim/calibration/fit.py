@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..patient_model import DAYS_PER_MONTH, ModelError, earliest_sure_confirmation_day
+from ..patient_model import ModelError, earliest_sure_confirmation_day
+from ..units import DAYS_PER_MONTH
 from ..scenario import load_scenario
 from ..scenario.model import Efficacy, Scenario
 from .cohort import DEFAULT_COHORT_SIZE, DEFAULT_SEED, CohortStatistics, horizon_months, observe_cohort, source_scenario

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from ..analysis.survival import KaplanMeier
+from ..stats.survival import KaplanMeier
 
 __all__ = ["interpolated_median", "interpolated_survival", "expected_km_median", "TAIL_WEIGHT_LIMIT"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..patient_model import DAYS_PER_MONTH
+from ..units import DAYS_PER_MONTH
 from ..scenario.model import Efficacy
 from .criteria import TargetFit
 from .parameters import FITTABLE_FAMILIES

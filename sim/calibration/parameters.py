@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..distributions import FAMILIES, Exponential, SurvivalDistribution
-from ..patient_model import DAYS_PER_MONTH
+from ..units import DAYS_PER_MONTH
 from .targets import CalibrationTargets
 
 __all__ = [

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, stats
 
-from .analysis.proportions import critical_responders
+from .proportions import critical_responders
 
 __all__ = [
     "SingleStageDesign",

@@ -1,0 +1,69 @@
+"""The statistics package: exact inference for one trial's data and for the simulation itself.
+
+``proportions`` (response-rate test and intervals), ``survival`` (Kaplan-Meier as R computes it),
+``designs`` (exact single-stage, Simon two-stage and Bayesian rules) and ``mcse`` (Monte Carlo
+standard errors of the figures a run prints). Nothing here knows about trials or scenarios.
+"""
+
+from .designs import (
+    SimonDesign,
+    SimonSearch,
+    SingleStageDesign,
+    min_detectable_orr,
+    posterior_prob_above,
+    predictive_probability,
+    simon_characteristics,
+    simon_designs,
+    single_stage,
+    smallest_single_stage,
+)
+from .mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
+from .proportions import (
+    CI_METHODS,
+    ProportionResult,
+    analyse_proportion,
+    critical_responders,
+    incidence_table,
+    one_sided_p_value,
+    proportion_ci,
+)
+from .survival import (
+    CONF_TYPES,
+    KaplanMeier,
+    SurvivalEstimate,
+    duration_of_response,
+    kaplan_meier,
+    km_median,
+    median_follow_up,
+)
+
+__all__ = [
+    "CI_METHODS",
+    "CONF_TYPES",
+    "Estimate",
+    "KaplanMeier",
+    "ProportionResult",
+    "SimonDesign",
+    "SimonSearch",
+    "SingleStageDesign",
+    "SurvivalEstimate",
+    "analyse_proportion",
+    "critical_responders",
+    "duration_of_response",
+    "incidence_table",
+    "kaplan_meier",
+    "km_median",
+    "mean_estimate",
+    "median_follow_up",
+    "min_detectable_orr",
+    "one_sided_p_value",
+    "posterior_prob_above",
+    "predictive_probability",
+    "proportion_ci",
+    "proportion_estimate",
+    "quantile_estimate",
+    "simon_characteristics",
+    "simon_designs",
+    "single_stage",
+    "smallest_single_stage",
+]
