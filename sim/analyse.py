@@ -16,10 +16,12 @@ from scipy import stats
 
 from .stats.proportions import proportion_ci
 from .stats.survival import kaplan_meier, median_follow_up
-from .engine import TrialHistory, TrialModel
-from .observe import ObservedData, cutoff_day, disease_controlled, observe, responded
+from .history import TrialHistory
+from .observe import ObservedData, cutoff_day, observe
+from .recist import disease_controlled, responded
 from .units import DAYS_PER_MONTH
 from .scenario.model import Analysis
+from .trial_model import TrialModel
 
 __all__ = ["ResponseTest", "analyse_replicate"]
 
@@ -148,8 +150,9 @@ def analyse_replicate(
     plan = model.scenario.analysis
     primary_day = cutoff_day(plan.primary_cutoff, history, model)
     final_day = cutoff_day(plan.final_cutoff, history, model)
-    primary = observe(history, model, primary_day)
-    final = observe(history, model, final_day)
+    sd_days = model.scenario.schedule.sd_min_days
+    primary = observe(history.journeys, history.first_dose_day, primary_day, sd_days)
+    final = observe(history.journeys, history.first_dose_day, final_day, sd_days)
     n = history.n_enrolled
     # A futility stop ends recruitment by decision, not by running out of time.
     short = n < history.enrollment_target and math.isnan(history.stop_day)

@@ -9,88 +9,20 @@ patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from .history import TrialHistory
 from .journey import PatientJourneys, plan_journeys
-from .monitoring import DecisionRule, Look, judgement_days, monitor_process
+from .monitoring import Look, monitor_process
 from .patient_model import PatientModel
-from .recruitment import CalendarRates, arrival_days, screening_arrivals, site_rates
-from .scenario.model import Scenario
+from .recruitment import arrival_days, screening_arrivals, site_rates
+from .trial_model import TrialModel
 
-__all__ = ["TrialModel", "TrialHistory", "simulate_trial"]
-
-
-@dataclass(frozen=True)
-class TrialModel:
-    """A scenario with its derived constants (days from study start), built once per run."""
-
-    scenario: Scenario
-    patients: PatientModel
-    calendar: CalendarRates
-    open_day: float
-    close_day: float
-    horizon_day: float
-    rule: DecisionRule
-    judgement_days: float
-
-    @classmethod
-    def from_scenario(cls, scenario: Scenario) -> TrialModel:
-        t = scenario.trial
-        horizon = float((t.study_end - t.study_start).days)
-        return cls(
-            scenario=scenario,
-            patients=PatientModel.from_scenario(scenario.efficacy, scenario.safety, scenario.schedule, horizon),
-            calendar=CalendarRates.from_recruitment(scenario.recruitment, t.study_start),
-            open_day=float((t.recruitment_open - t.study_start).days),
-            # Enrolment is allowed through the whole closing day.
-            close_day=float((t.recruitment_close - t.study_start).days + 1),
-            horizon_day=horizon,
-            rule=DecisionRule(scenario.monitoring, scenario.analysis, t.sample_size),
-            judgement_days=judgement_days(scenario.monitoring, scenario.schedule),
-        )
-
-    def dates(self, days: NDArray[np.float64] | float) -> NDArray[np.datetime64]:
-        """Calendar dates (day resolution) of days counted from the study start; NaT where not finite."""
-        days = np.asarray(days, dtype=float)
-        out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[D]")
-        ok = np.isfinite(days)
-        out[ok] = np.datetime64(self.scenario.trial.study_start, "D") + np.floor(days[ok]).astype("timedelta64[D]")
-        return out
-
-
-@dataclass(frozen=True)
-class TrialHistory:
-    """Everything that happened in one replicate up to the study end, before any cutoff.
-
-    Patient arrays are in enrolment order; days count from the study start.
-    """
-
-    sample_size: int
-    enrollment_target: int
-    n_screened: int
-    n_screen_failed: int
-    n_turned_away: int
-    site: NDArray[np.int64]
-    consent_day: NDArray[np.float64]
-    enrollment_day: NDArray[np.float64]
-    first_dose_day: NDArray[np.float64]
-    journeys: PatientJourneys
-    enrollment_complete_day: float
-    looks: tuple[Look, ...] = ()
-
-    @property
-    def n_enrolled(self) -> int:
-        return int(self.enrollment_day.shape[0])
-
-    @property
-    def stop_day(self) -> float:
-        """The day an interim look stopped the trial, NaN if none did."""
-        return next((look.day for look in self.looks if look.stop), math.nan)
+__all__ = ["simulate_trial"]
 
 
 class _PatientPool:

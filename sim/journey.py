@@ -24,22 +24,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .patient_model import LatentOutcomes, PatientModel
+from .recist import Response, confirmation_day
 from .units import DAYS_PER_MONTH
 
-__all__ = [
-    "NO_SCAN",
-    "CR",
-    "PR",
-    "SD",
-    "PD",
-    "STATUS_NAMES",
-    "END_REASONS",
-    "PatientJourneys",
-    "plan_journeys",
-]
+__all__ = ["END_REASONS", "PatientJourneys", "plan_journeys"]
 
-NO_SCAN, CR, PR, SD, PD = 0, 1, 2, 3, 4
-STATUS_NAMES = ("", "CR", "PR", "SD", "PD")
 END_REASONS = ("progression", "death", "adverse_event", "withdrawal", "lost_to_follow_up", "max_duration")
 
 
@@ -47,7 +36,7 @@ END_REASONS = ("progression", "death", "adverse_event", "withdrawal", "lost_to_f
 class PatientJourneys:
     """Each patient's full course from first dose (days), one row per patient.
 
-    ``scan_status`` holds CR/PR/SD/PD codes, NO_SCAN where no scan was done;
+    ``scan_status`` holds :class:`~sim.recist.Response` codes, NO_SCAN where no scan was done;
     infinite days mean "never". ``confirmation_day`` is the scan that confirms a response;
     ``response_closed_day`` the day no new response can be seen (progression, death, exit).
     """
@@ -128,12 +117,12 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
         & (scan_day >= latent.response_onset_day[:, None])
         & (scan_day < latent.pfs_event_day[:, None])
     )
-    response_code = np.where(latent.complete_response, CR, PR)[:, None]
-    status = np.where(responding, response_code, SD)
-    status = np.where(performed, status, NO_SCAN)
-    status[rows[seen_pd], pd_col[seen_pd]] = PD
+    response_code = np.where(latent.complete_response, Response.CR, Response.PR)[:, None]
+    status = np.where(responding, response_code, Response.SD)
+    status = np.where(performed, status, Response.NO_SCAN)
+    status[rows[seen_pd], pd_col[seen_pd]] = Response.PD
 
-    confirmation_day = _confirmation_day(scan_day, status, sc.confirmation_required, sc.confirmation_min_days)
+    confirmed_day = confirmation_day(scan_day, status, sc.confirmation_required, sc.confirmation_min_days)
     evaluable = performed[:, 0] if model.max_scans else np.zeros(n, bool)
     evaluability_day = np.where(evaluable, scan_day[:, 0], np.minimum(exit_day, follow_up_end))
     received = cycle_start < treatment_end[:, None]
@@ -149,18 +138,7 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
         follow_up_end_day=follow_up_end,
         evaluable=evaluable,
         evaluability_day=evaluability_day,
-        confirmation_day=confirmation_day,
+        confirmation_day=confirmed_day,
         response_closed_day=np.minimum(np.minimum(pd_day, exit_day), follow_up_end),
     )
 
-
-def _confirmation_day(
-    scan_day: NDArray[np.float64], status: NDArray[np.int64], required: bool, min_days: float
-) -> NDArray[np.float64]:
-    """Day of the scan that confirms a response (the first responding scan when none is required)."""
-    responding = (status == CR) | (status == PR)
-    first = np.where(responding, scan_day, np.inf).min(axis=1)
-    if not required:
-        return first
-    confirming = responding & (scan_day - first[:, None] >= min_days)
-    return np.where(confirming, scan_day, np.inf).min(axis=1)

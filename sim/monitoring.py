@@ -17,10 +17,9 @@ import simpy
 from numpy.typing import NDArray
 
 from .stats.designs import posterior_prob_above, predictive_probability
-from .patient_model import earliest_sure_confirmation_day
-from .scenario.model import Analysis, Monitoring, Schedule
+from .scenario.model import Analysis, Monitoring
 
-__all__ = ["Look", "DecisionRule", "monitor_process", "judgement_days"]
+__all__ = ["Look", "DecisionRule", "monitor_process"]
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,6 @@ class DecisionRule:
             posterior = posterior_prob_above(self.analysis.p0, responders, analysed, m.prior_a, m.prior_b)
             return posterior > m.success_posterior
         return binomial_rejects
-
-
-def judgement_days(monitoring: Monitoring, schedule: Schedule) -> float:
-    """Days from first dose by which a response is judged if nothing settles it earlier."""
-    if monitoring.judgement_days is not None:
-        return float(monitoring.judgement_days)
-    return earliest_sure_confirmation_day(schedule)
 
 
 def monitor_process(

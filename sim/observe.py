@@ -1,8 +1,8 @@
 """What the trial database holds at a data cutoff: the cutoff rules and the observed patient data.
 
 A replicate's history runs to the study end; a cutoff hides everything after its date. Best
-overall response, PFS and OS are derived only from what is visible then, exactly as the trial's
-statisticians would derive them.
+overall response (by the rules of :mod:`sim.recist`), PFS and OS are derived only from what is
+visible then, exactly as the trial's statisticians would derive them.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .engine import TrialHistory, TrialModel
-from .journey import CR, END_REASONS, NO_SCAN, PD, PR, SD
-from .units import DAYS_PER_MONTH
+from .history import TrialHistory
+from .journey import END_REASONS, PatientJourneys
+from .recist import Response, best_overall_response
 from .scenario.model import Cutoff
+from .trial_model import TrialModel
+from .units import DAYS_PER_MONTH, day_number
 
-__all__ = ["BOR_NAMES", "NE", "ObservedData", "cutoff_day", "disease_controlled", "observe", "responded"]
+__all__ = ["ObservedData", "cutoff_day", "observe"]
 
-NE = 5
 _AE_STOP = END_REASONS.index("adverse_event")
-BOR_NAMES = ("", "CR", "PR", "SD", "PD", "NE")
 
 
 def _observed_death_days(history: TrialHistory) -> NDArray[np.float64]:
@@ -36,7 +36,7 @@ def cutoff_day(rule: Cutoff, history: TrialHistory, model: TrialModel) -> float:
     """The cutoff's day from study start, never after the study end; NaN if nobody was enrolled."""
     if rule.rule == "date":
         assert rule.date is not None
-        day = float((rule.date - model.scenario.trial.study_start).days)
+        day = day_number(rule.date, model.scenario.trial.study_start)
     elif history.n_enrolled == 0:
         return math.nan
     elif rule.rule == "after_last_first_dose":
@@ -72,47 +72,23 @@ class ObservedData:
         return int(self.patient.shape[0])
 
 
-def _best_overall_response(
-    scan_day: NDArray[np.float64], status: NDArray[np.int8], confirmed: NDArray[np.bool_], sd_days: float
-) -> NDArray[np.int8]:
-    """RECIST 1.1 best overall response from the scans visible at the cutoff.
+def observe(
+    journeys: PatientJourneys, first_dose_day: NDArray[np.float64], day: float, sd_min_days: float
+) -> ObservedData:
+    """The data visible at cutoff ``day`` for every patient dosed by then.
 
-    ``confirmed`` marks responses whose confirming scan (see :mod:`sim.journey`) is visible; an
-    unconfirmed response counts as SD. SD needs a scan at least ``sd_days`` after first dose;
-    otherwise PD if progression was seen, else NE.
+    ``first_dose_day`` and ``day`` count from the same origin (the study start in a trial);
+    ``sd_min_days`` is the protocol's minimum time from first dose for stable disease.
     """
-    complete = (status == CR).any(axis=1)
-    stable = ((status != NO_SCAN) & (status != PD) & (scan_day >= sd_days)).any(axis=1)
-    progressed = (status == PD).any(axis=1)
-    bor = np.full(status.shape[0], NE, dtype=np.int8)
-    bor[progressed] = PD
-    bor[stable] = SD
-    bor[confirmed] = np.where(complete[confirmed], CR, PR)
-    return bor
-
-
-def responded(bor: NDArray[np.int8]) -> NDArray[np.bool_]:
-    """Confirmed CR or PR: the ORR numerator."""
-    return (bor == CR) | (bor == PR)
-
-
-def disease_controlled(bor: NDArray[np.int8]) -> NDArray[np.bool_]:
-    """CR, PR or SD: the DCR numerator."""
-    return responded(bor) | (bor == SD)
-
-
-def observe(history: TrialHistory, model: TrialModel, day: float) -> ObservedData:
-    """The data visible at cutoff ``day`` (from study start) for every patient dosed by then."""
-    sc = model.scenario.schedule
-    treated = np.flatnonzero(history.first_dose_day <= day) if not math.isnan(day) else np.zeros(0, np.intp)
-    j = history.journeys.take(treated)
-    dose = history.first_dose_day[treated]
+    treated = np.flatnonzero(first_dose_day <= day) if not math.isnan(day) else np.zeros(0, np.intp)
+    j = journeys.take(treated)
+    dose = first_dose_day[treated]
     # Compare on the calendar (dose + time <= day) so an event-driven cutoff set at an event's
     # own day sees that event, with no floating-point doubt.
     window = day - dose
-    known = (j.scan_status != NO_SCAN) & (dose[:, None] + j.scan_day <= day)
-    status = np.where(known, j.scan_status, NO_SCAN).astype(np.int8)
-    bor = _best_overall_response(j.scan_day, status, dose + j.confirmation_day <= day, sc.sd_min_days)
+    known = (j.scan_status != Response.NO_SCAN) & (dose[:, None] + j.scan_day <= day)
+    status = np.where(known, j.scan_status, Response.NO_SCAN).astype(np.int8)
+    bor = best_overall_response(j.scan_day, status, dose + j.confirmation_day <= day, sd_min_days)
 
     contact_end = np.minimum(window, j.follow_up_end_day)
     death_seen = (dose + j.death_day <= day) & (j.death_day <= j.follow_up_end_day)

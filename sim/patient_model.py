@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from scipy import integrate, optimize
 
 from .distributions import Exponential, SurvivalDistribution
+from .recist import confirmation_lag_scans, earliest_sure_confirmation_day
 from .scenario.model import Efficacy, Safety, Schedule
 from .units import DAYS_PER_MONTH
 
@@ -37,12 +38,18 @@ __all__ = [
     "PatientModel",
     "LatentOutcomes",
     "ModelError",
-    "earliest_sure_confirmation_day",
     "solve_post_progression_survival",
 ]
 
 class ModelError(ValueError):
-    """The scenario's efficacy numbers cannot hold together; the message says what to change."""
+    """The scenario's efficacy numbers cannot hold together; the message says what to change.
+
+    ``field`` is the scenario field the message starts from (the one a user would change first).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -68,23 +75,6 @@ class LatentOutcomes:
         return int(self.pfs_event_day.shape[0])
 
 
-def _confirmation_lag_scans(schedule: Schedule) -> int:
-    """Scans after the first responding one by which confirmation is sure, whatever the windows."""
-    if not schedule.confirmation_required:
-        return 0
-    gap = schedule.confirmation_min_days + 2 * schedule.scan_window_days
-    return max(1, math.ceil(gap / schedule.scan_interval_days))
-
-
-def earliest_sure_confirmation_day(schedule: Schedule) -> float:
-    """Latest day on which a response present at the first scan is confirmed, for any scan offsets.
-
-    A responder's PFS must exceed this; ``orr`` cannot exceed the share still progression-free then.
-    """
-    lag = _confirmation_lag_scans(schedule)
-    return float((1 + lag) * schedule.scan_interval_days + schedule.scan_window_days)
-
-
 def _overall_survival_sf(pfs: SurvivalDistribution, pps: SurvivalDistribution, death_share: float, t: float) -> float:
     """P(OS > t) when OS = T for deaths first and T + PPS otherwise (months).
 
@@ -103,11 +93,13 @@ def solve_post_progression_survival(
     """The exponential post-progression survival that makes the OS median exactly ``os_median_months``."""
     if os_median_months <= pfs.median:
         raise ModelError(
+            "efficacy.os_median_months",
             f"efficacy.os_median_months ({os_median_months:g}) must exceed the PFS median "
             f"({pfs.median:g}): OS includes PFS"
         )
     if death_share >= 1.0:
         raise ModelError(
+            "efficacy.os_median_months",
             "efficacy.os_median_months cannot be met when death_without_progression_share is 1 "
             "(then OS equals PFS); lower the share or give post_progression_survival"
         )
@@ -119,6 +111,7 @@ def solve_post_progression_survival(
     lo, hi = math.log(1e-3), math.log(1e3)
     if gap(lo) > 0 or gap(hi) < 0:
         raise ModelError(
+            "efficacy.os_median_months",
             f"no post-progression survival gives a median OS of {os_median_months:g} months with this "
             "PFS and death_without_progression_share; lower the share or change efficacy.os_median_months"
         )
@@ -160,6 +153,7 @@ class PatientModel:
         still_free = float(efficacy.pfs.sf(confirm_day / DAYS_PER_MONTH))
         if efficacy.orr > 0 and efficacy.orr >= still_free:
             raise ModelError(
+                "efficacy.orr",
                 f"efficacy.orr ({efficacy.orr:g}) must be below the share of patients still "
                 f"progression-free on day {confirm_day:g}, when a response seen at the first scan is "
                 f"surely confirmed ({still_free:.3f}); lower efficacy.orr, lengthen "
@@ -196,7 +190,7 @@ class PatientModel:
     def _response_onset(self, rng: np.random.Generator, pfs_day: NDArray[np.float64]) -> NDArray[np.float64]:
         """Onset day truncated so that a confirmation scan surely precedes the PFS event."""
         s = self.schedule
-        lag = _confirmation_lag_scans(s)
+        lag = confirmation_lag_scans(s)
         last_scan = np.ceil((pfs_day - s.scan_window_days) / s.scan_interval_days) - 1 - lag
         latest_onset = np.maximum(last_scan, 1) * s.scan_interval_days - s.scan_window_days
         ttr = self.efficacy.time_to_response

@@ -21,10 +21,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .analyse import ResponseTest, analyse_replicate
-from .engine import TrialModel, simulate_trial
+from .engine import simulate_trial
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
 from .tables import patient_table
+from .trial_model import TrialModel
 
 __all__ = ["RunResult", "run", "replicate_seeds", "CheckpointError", "RunError"]
 

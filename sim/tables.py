@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .engine import TrialHistory, TrialModel
-from .journey import END_REASONS, STATUS_NAMES
-from .observe import BOR_NAMES, ObservedData
+from .history import TrialHistory
+from .journey import END_REASONS
+from .observe import ObservedData
+from .recist import RESPONSE_NAMES
+from .trial_model import TrialModel
 
 __all__ = ["patient_table"]
 
@@ -21,7 +23,7 @@ def patient_table(
     first_dose = history.first_dose_day[idx]
     scan_dates = model.dates(first_dose[:, None] + j.scan_day)
     scans = [
-        (scan_dates[r, known].tolist(), [STATUS_NAMES[s] for s in j.scan_status[r, known]])
+        (scan_dates[r, known].tolist(), [RESPONSE_NAMES[s] for s in j.scan_status[r, known]])
         for r, known in enumerate(obs.known_scans)
     ]
     window = obs.cutoff_day - first_dose
@@ -40,7 +42,7 @@ def patient_table(
             "scan_dates": [s[0] for s in scans],
             "scan_results": [s[1] for s in scans],
             "evaluable": obs.evaluable,
-            "best_overall_response": np.array(BOR_NAMES, dtype=object)[obs.best_overall_response],
+            "best_overall_response": np.array(RESPONSE_NAMES, dtype=object)[obs.best_overall_response],
             "pfs_months": obs.pfs_months,
             "pfs_event": obs.pfs_event,
             "os_months": obs.os_months,

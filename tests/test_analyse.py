@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from sim.analyse import ResponseTest, analyse_replicate
-from sim.engine import TrialModel, simulate_trial
+from sim.engine import simulate_trial
+from sim.trial_model import TrialModel
 from sim.observe import cutoff_day, observe
 from sim.units import DAYS_PER_MONTH
 from sim.runner import replicate_seeds, run
@@ -69,7 +70,7 @@ def test_os_events_cutoff_falls_on_the_kth_death(scenario_with) -> None:
     for seed in replicate_seeds(4, 0, 10):
         history = simulate_trial(model, seed)
         day = cutoff_day(scenario.analysis.final_cutoff, history, model)
-        obs = observe(history, model, day)
+        obs = observe(history.journeys, history.first_dose_day, day, model.scenario.schedule.sd_min_days)
         deaths = int(obs.os_event.sum())
         if day < model.horizon_day:
             assert deaths == 20

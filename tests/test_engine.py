@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import TrialModel, simulate_trial
+from sim.engine import simulate_trial
+from sim.trial_model import TrialModel
 from sim.observe import cutoff_day, observe
 from sim.units import DAYS_PER_MONTH
 from sim.runner import replicate_seeds
@@ -22,7 +23,7 @@ def _simulate(scenario, replicates: int, seed: int = 7):
         history = simulate_trial(model, ss)
         tables = {}
         for name, rule in (("primary", scenario.analysis.primary_cutoff), ("final", scenario.analysis.final_cutoff)):
-            obs = observe(history, model, cutoff_day(rule, history, model))
+            obs = observe(history.journeys, history.first_dose_day, cutoff_day(rule, history, model), model.scenario.schedule.sd_min_days)
             tables[name] = patient_table(history, model, obs, i, name)
         out.append((history, tables))
     return model, out

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from sim.engine import TrialModel
+from sim.trial_model import TrialModel
 from sim.journey import plan_journeys
-from sim.patient_model import earliest_sure_confirmation_day
+from sim.recist import earliest_sure_confirmation_day
 from sim.units import DAYS_PER_MONTH
 
 N = 60_000

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from sim.trial_model import TrialModel
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_scenario, read_scenario_file
 
 
@@ -43,17 +44,29 @@ def test_contract_keys(base) -> None:
         ("safety.ae_discontinuation_share=0.5", "safety.ae_interruption_share + safety.ae_discontinuation_share must not exceed 1, got 1.1"),
         ("analysis.final_cutoff.rule='os_events'", "analysis.final_cutoff.events is required when analysis.final_cutoff.rule is 'os_events'"),
         ("schedule.scan_window_days=21", "schedule.scan_window_days (21) must be less than half of schedule.scan_interval_days (42) so scans keep their order"),
-        ("efficacy.orr=0.6", "efficacy.orr (0.6) must be below the share of patients still progression-free on day 91, when a response seen at the first scan is surely confirmed (0.512); lower efficacy.orr, lengthen efficacy.pfs.median_months or shorten schedule.scan_interval_days"),
         ("analysis.ci_level=1", "analysis.ci_level must be a number in (0, 1), got 1"),
         ("schedule.max_treatment_months=1e7", "schedule.max_treatment_months must be a number in (0, 120], got 10000000.0"),
         ("recruitment.sites.0.screened_per_month=1e9", "recruitment.sites[0].screened_per_month must be a number in (0, 1000], got 1000000000.0"),
         ("analysis.primary_cutoff={rule='date', date=2025-11-02}", "analysis.primary_cutoff.date must lie after trial.recruitment_open and not after trial.study_end, got 2025-11-02"),
-        ("efficacy.os_median_months=3", "efficacy.os_median_months (3) must exceed the PFS median (3.1829): OS includes PFS"),
     ],
 )
 def test_validation_messages(override: str, message: str) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario("base", [override])
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("efficacy.orr=0.6", "efficacy.orr (0.6) must be below the share of patients still progression-free on day 91, when a response seen at the first scan is surely confirmed (0.512); lower efficacy.orr, lengthen efficacy.pfs.median_months or shorten schedule.scan_interval_days"),
+        ("efficacy.os_median_months=3", "efficacy.os_median_months (3) must exceed the PFS median (3.1829): OS includes PFS"),
+    ],
+)
+def test_efficacy_that_cannot_hold_is_refused_when_the_model_is_built(override: str, message: str) -> None:
+    scenario = load_scenario("base", [override])  # each field is valid on its own
+    with pytest.raises(ScenarioError) as info:
+        TrialModel.from_scenario(scenario)
     assert str(info.value) == message
 
 

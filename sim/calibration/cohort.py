@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..stats.survival import KaplanMeier, kaplan_meier
-from ..engine import TrialHistory, TrialModel
 from ..journey import plan_journeys
-from ..observe import disease_controlled, observe, responded
-from ..units import DAYS_PER_MONTH
+from ..observe import observe
+from ..patient_model import PatientModel
+from ..recist import disease_controlled, responded
 from ..scenario.model import Efficacy, Scenario
+from ..stats.survival import KaplanMeier, kaplan_meier
+from ..units import DAYS_PER_MONTH, day_number
 from .medians import expected_km_median, interpolated_median, interpolated_survival
 
 __all__ = [
@@ -106,24 +107,11 @@ def observe_cohort(scenario: Scenario, size: int, seed: int) -> CohortStatistics
 
     Raises the model's ModelError when the efficacy numbers cannot hold together.
     """
-    model = TrialModel.from_scenario(scenario)
-    latent = model.patients.draw(np.random.default_rng(seed), size)
-    journeys = plan_journeys(model.patients, latent)
-    day0 = np.zeros(size)
-    history = TrialHistory(
-        sample_size=size,
-        enrollment_target=size,
-        n_screened=size,
-        n_screen_failed=0,
-        n_turned_away=0,
-        site=np.zeros(size, dtype=np.int64),
-        consent_day=day0,
-        enrollment_day=day0,
-        first_dose_day=day0,
-        journeys=journeys,
-        enrollment_complete_day=0.0,
-    )
-    seen = observe(history, model, model.horizon_day)
+    t = scenario.trial
+    horizon = day_number(t.study_end, t.study_start)
+    patients = PatientModel.from_scenario(scenario.efficacy, scenario.safety, scenario.schedule, horizon)
+    journeys = plan_journeys(patients, patients.draw(np.random.default_rng(seed), size))
+    seen = observe(journeys, np.zeros(size), horizon, scenario.schedule.sd_min_days)
     bor = seen.best_overall_response
     responders = responded(bor)
     return CohortStatistics(

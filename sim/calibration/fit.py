@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..patient_model import ModelError, earliest_sure_confirmation_day
+from ..patient_model import ModelError
+from ..recist import earliest_sure_confirmation_day
 from ..units import DAYS_PER_MONTH
 from ..scenario import load_scenario
 from ..scenario.model import Efficacy, Scenario

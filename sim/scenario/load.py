@@ -201,9 +201,6 @@ def _cross_field_problems(s: Scenario) -> list[str]:
 
 def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
     """Validate a scenario table; raise ScenarioError listing every problem found."""
-    from ..engine import TrialModel
-    from ..patient_model import ModelError
-
     try:
         scenario = convert_table(Scenario, dict(raw), "")
     except ScenarioProblems as exc:
@@ -211,11 +208,6 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
     except FieldError as exc:
         raise ScenarioError(str(exc)) from None
     problems = _cross_field_problems(scenario)
-    if not problems:
-        try:
-            TrialModel.from_scenario(scenario)
-        except ModelError as exc:
-            problems.append(str(exc))
     if problems:
         raise ScenarioError(str(ScenarioProblems(problems)))
     return scenario
