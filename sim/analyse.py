@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .stats.proportions import proportion_ci
+from .stats.proportions import ResponseRateTest
 from .stats.survival import kaplan_meier, median_follow_up
 from .history import TrialHistory
 from .observe import ObservedData, cutoff_day, observe
@@ -23,43 +23,12 @@ from .units import DAYS_PER_MONTH
 from .scenario.model import Analysis
 from .trial_model import TrialModel
 
-__all__ = ["ResponseTest", "analyse_replicate"]
+__all__ = ["analyse_replicate", "response_test"]
 
 
-@dataclass
-class ResponseTest:
-    """Exact one-sided binomial test and CI of the response rate, tabulated once per n.
-
-    The p-value is ``binom.sf(k - 1, n, p0)``, which is what ``scipy.stats.binomtest`` computes
-    for ``alternative="greater"``; the Clopper-Pearson limits are the beta quantiles that its
-    ``proportion_ci(method="exact")`` solves for. One vectorised call per n replaces hundreds of
-    root searches per chunk; tests pin both against ``binomtest`` on a grid of (k, n).
-    """
-
-    plan: Analysis
-    _tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
-
-    def _table(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        k = np.arange(n + 1)
-        p_value = stats.binom.sf(k - 1, n, self.plan.p0)
-        if self.plan.ci_method == "exact":
-            tail = (1.0 - self.plan.ci_level) / 2.0
-            with np.errstate(invalid="ignore"):
-                low = np.where(k == 0, 0.0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1))
-                high = np.where(k == n, 1.0, stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
-        else:
-            limits = np.array([proportion_ci(int(j), n, self.plan.ci_method, self.plan.ci_level) for j in k])
-            low, high = limits[:, 0], limits[:, 1]
-        return p_value, low, high
-
-    def __call__(self, k: int, n: int) -> tuple[float, float, float]:
-        """(one-sided p-value, CI low, CI high); NaN when nobody is analysed."""
-        if n == 0:
-            return math.nan, math.nan, math.nan
-        if n not in self._tables:
-            self._tables[n] = self._table(n)
-        p_value, low, high = self._tables[n]
-        return float(p_value[k]), float(low[k]), float(high[k])
+def response_test(plan: Analysis) -> ResponseRateTest:
+    """The analysis plan's exact test of ``p0`` with its confidence interval, tabulated per n."""
+    return ResponseRateTest(plan.p0, plan.ci_method, plan.ci_level)
 
 
 def _date(model: TrialModel, day: float) -> np.datetime64:
@@ -67,7 +36,7 @@ def _date(model: TrialModel, day: float) -> np.datetime64:
     return model.dates(day).reshape(1)[0]
 
 
-def _primary(obs: ObservedData, plan: Analysis, test: ResponseTest) -> dict[str, Any]:
+def _primary(obs: ObservedData, plan: Analysis, test: ResponseRateTest) -> dict[str, Any]:
     """ORR and DCR among the analysis population at the primary cutoff."""
     analysed = obs.evaluable if plan.population == "evaluable" else np.ones(obs.n_treated, bool)
     bor = obs.best_overall_response[analysed]
@@ -144,7 +113,7 @@ def _decision(history: TrialHistory, model: TrialModel, primary: dict[str, Any],
 
 
 def analyse_replicate(
-    history: TrialHistory, model: TrialModel, test: ResponseTest
+    history: TrialHistory, model: TrialModel, test: ResponseRateTest
 ) -> tuple[dict[str, Any], ObservedData, ObservedData]:
     """One replicate-table row, plus the observed data at the primary and final cutoffs."""
     plan = model.scenario.analysis

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,33 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .analyse import ResponseTest, analyse_replicate
+from .analyse import analyse_replicate, response_test
 from .engine import simulate_trial
+from .history import TrialHistory
+from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, conform
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
-from .tables import patient_table
+from .tables import look_table, patient_table
 from .trial_model import TrialModel
 
-__all__ = ["RunResult", "run", "replicate_seeds", "CheckpointError", "RunError"]
+__all__ = [
+    "DEFAULT_SEED",
+    "CheckpointError",
+    "Engine",
+    "RunError",
+    "RunPlan",
+    "RunResult",
+    "replicate_seeds",
+    "run",
+]
+
+DEFAULT_SEED = 20251115
+"""The root seed when none is given: the day ChiCTR2500111736 opened."""
 
 DEFAULT_CHUNK = 250
+
+Engine = Callable[[TrialModel, np.random.SeedSequence], TrialHistory]
+"""An engine simulates one replicate from its seed: ``engine(model, seed) -> TrialHistory``."""
 
 
 class RunError(ValueError):
@@ -42,19 +59,49 @@ class CheckpointError(RunError):
 
 @dataclass(frozen=True)
 class RunResult:
-    """A finished run: the operating characteristics and the tables they come from."""
+    """A finished run: the operating characteristics and the tables they come from.
+
+    ``looks`` has one row per replicate and interim look (empty without monitoring).
+    """
 
     scenario: Scenario
     seed: int
     summary: OperatingCharacteristics
     replicates: pd.DataFrame
+    looks: pd.DataFrame
     patients: pd.DataFrame | None = None
-
-    def __str__(self) -> str:
-        return self.summary.to_text()
 
     def _repr_html_(self) -> str:
         return self.summary.table().to_html(index=False)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What every replicate of a run shares: the model, the root seed, the engine and what to keep."""
+
+    model: TrialModel
+    seed: int
+    keep_patients: bool = False
+    engine: Engine = simulate_trial
+
+    @property
+    def engine_name(self) -> str:
+        """The engine's import path, which identifies it in checkpoints."""
+        return f"{self.engine.__module__}.{self.engine.__qualname__}"
+
+    def fingerprint(self, chunk_size: int) -> str:
+        """Identifies what a checkpoint folder's chunks were computed from."""
+        text = repr((self.model.scenario, self.seed, chunk_size, self.keep_patients, self.engine_name))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkTables:
+    """The tables of replicates ``start..stop-1``: replicates, looks and (when kept) patients."""
+
+    replicates: pd.DataFrame
+    looks: pd.DataFrame
+    patients: pd.DataFrame | None
 
 
 def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequence]:
@@ -66,22 +113,28 @@ def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequ
     return [np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,)) for i in range(start, stop)]
 
 
-def _run_chunk(
-    model: TrialModel, seed: int, start: int, stop: int, keep_patients: bool
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
     """Simulate and analyse replicates ``start..stop-1``."""
-    test = ResponseTest(model.scenario.analysis)
+    model = plan.model
+    test = response_test(model.scenario.analysis)
     rows: list[dict[str, Any]] = []
+    looks: list[pd.DataFrame] = []
     patients: list[pd.DataFrame] = []
-    for i, ss in zip(range(start, stop), replicate_seeds(seed, start, stop)):
-        history = simulate_trial(model, ss)
+    for i, ss in zip(range(start, stop), replicate_seeds(plan.seed, start, stop)):
+        history = plan.engine(model, ss)
         row, primary, final = analyse_replicate(history, model, test)
         rows.append({"replicate": i, **row})
-        if keep_patients:
+        looks.append(look_table(history, model, i))
+        if plan.keep_patients:
             patients.append(patient_table(history, model, primary, i, "primary"))
             patients.append(patient_table(history, model, final, i, "final"))
-    table = _as_stored(pd.DataFrame(rows))
-    return table, (_as_stored(pd.concat(patients, ignore_index=True)) if keep_patients else None)
+    return ChunkTables(
+        replicates=conform(_as_stored(pd.DataFrame(rows)), REPLICATE_COLUMNS),
+        looks=conform(_as_stored(pd.concat(looks, ignore_index=True)), LOOK_COLUMNS),
+        patients=conform(_as_stored(pd.concat(patients, ignore_index=True)), PATIENT_COLUMNS)
+        if plan.keep_patients
+        else None,
+    )
 
 
 def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,14 +150,8 @@ def _read(source: Path | io.BytesIO) -> pd.DataFrame:
     return pd.read_parquet(source, use_threads=False)
 
 
-def _fingerprint(scenario: Scenario, seed: int, chunk_size: int, keep_patients: bool) -> str:
-    """Identifies what a checkpoint folder's chunks were computed from."""
-    text = repr((scenario, seed, chunk_size, keep_patients))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 class _Checkpoints:
-    """Chunk results saved as parquet files, so an interrupted run resumes where it stopped."""
+    """Chunk tables saved as parquet files, so an interrupted run resumes where it stopped."""
 
     def __init__(self, folder: Path, fingerprint: str) -> None:
         self.folder = folder
@@ -117,27 +164,39 @@ class _Checkpoints:
             found = json.loads(manifest.read_text()).get("fingerprint")
             if found != fingerprint:
                 raise CheckpointError(
-                    f"{folder} holds chunks of a different scenario, seed, chunk size or --keep-patients "
+                    f"{folder} holds chunks of a different scenario, seed, chunk size, engine or keep_patients "
                     "setting; choose another output folder or remove it"
                 )
         else:
             manifest.write_text(json.dumps({"fingerprint": fingerprint}))
 
-    def _paths(self, start: int, stop: int) -> tuple[Path, Path]:
+    def _paths(self, start: int, stop: int) -> dict[str, Path]:
         stem = f"chunk-{start:09d}-{stop:09d}"
-        return self.folder / f"{stem}.parquet", self.folder / f"{stem}.patients.parquet"
+        return {
+            "replicates": self.folder / f"{stem}.parquet",
+            "looks": self.folder / f"{stem}.looks.parquet",
+            "patients": self.folder / f"{stem}.patients.parquet",
+        }
 
-    def load(self, start: int, stop: int, keep_patients: bool) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
-        table, patients = self._paths(start, stop)
-        if not table.exists() or (keep_patients and not patients.exists()):
+    def load(self, start: int, stop: int, keep_patients: bool) -> ChunkTables | None:
+        """The saved tables of a chunk, or None when any of them is missing."""
+        paths = self._paths(start, stop)
+        needed = ["replicates", "looks"] + (["patients"] if keep_patients else [])
+        if not all(paths[name].exists() for name in needed):
             return None
-        return _read(table), (_read(patients) if keep_patients else None)
+        return ChunkTables(
+            replicates=_read(paths["replicates"]),
+            looks=_read(paths["looks"]),
+            patients=_read(paths["patients"]) if keep_patients else None,
+        )
 
-    def save(self, start: int, stop: int, result: tuple[pd.DataFrame, pd.DataFrame | None]) -> None:
-        table, patients = self._paths(start, stop)
-        if result[1] is not None:
-            _atomic_parquet(result[1], patients)
-        _atomic_parquet(result[0], table)
+    def save(self, start: int, stop: int, tables: ChunkTables) -> None:
+        """Save a chunk; the replicate table goes last, so its presence marks a complete chunk."""
+        paths = self._paths(start, stop)
+        if tables.patients is not None:
+            _atomic_parquet(tables.patients, paths["patients"])
+        _atomic_parquet(tables.looks, paths["looks"])
+        _atomic_parquet(tables.replicates, paths["replicates"])
 
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -153,11 +212,12 @@ def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
 
 
 def run(
-    scenario: Scenario,
+    scenario: Scenario | TrialModel,
     replicates: int = 1000,
-    seed: int = 20251115,
-    n_jobs: int = 1,
+    seed: int = DEFAULT_SEED,
+    n_jobs: int | None = None,
     *,
+    engine: Engine = simulate_trial,
     chunk_size: int | None = None,
     keep_patients: bool = False,
     progress: bool | None = None,
@@ -170,42 +230,48 @@ def run(
 
     Parameters
     ----------
-    n_jobs : worker processes (joblib; -1 for all cores). Results do not depend on it.
+    scenario : a validated scenario, or the trial model already built from one.
+    n_jobs : worker processes (joblib; -1 for all cores); None takes joblib's setting, so a
+        ``joblib.parallel_config(...)`` context applies (1 without one). Results do not depend on it.
+    engine : the function that simulates one replicate (``engine(model, seed) -> TrialHistory``).
     chunk_size : replicates per dispatched task (default 250). Results do not depend on it.
     keep_patients : also return one row per patient and cutoff (memory grows with replicates).
     progress : show a progress bar; None shows it on an interactive terminal only.
     checkpoint_dir : save each finished chunk there and reuse chunks already saved.
-    backend : a joblib backend name (e.g. "loky", "threading", "dask"); None for joblib's default.
+    backend : a joblib backend name (e.g. "loky", "threading", "dask"); None for joblib's setting.
     mcse_target : keep adding batches of ``replicates`` until the MCSE of power is at most this
         (or ``max_replicates`` is reached). The same seed always stops at the same count.
     """
     _check_settings(replicates, seed, chunk_size, mcse_target, max_replicates)
     chunk = DEFAULT_CHUNK if chunk_size is None else chunk_size
-    model = TrialModel.from_scenario(scenario)
-    store = None
-    if checkpoint_dir is not None:
-        store = _Checkpoints(Path(checkpoint_dir), _fingerprint(scenario, seed, chunk, keep_patients))
+    model = scenario if isinstance(scenario, TrialModel) else TrialModel.from_scenario(scenario)
+    plan = RunPlan(model=model, seed=seed, keep_patients=keep_patients, engine=engine)
+    store = _Checkpoints(Path(checkpoint_dir), plan.fingerprint(chunk)) if checkpoint_dir is not None else None
     bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
-    parts: list[tuple[pd.DataFrame, pd.DataFrame | None]] = []
+    parts: list[ChunkTables] = []
     total = 0
     try:
         while True:
             stop = min(total + replicates, max_replicates) if total else replicates
-            parts += _simulate_range(model, seed, total, stop, chunk, keep_patients, n_jobs, backend, store, bar)
+            spans = _chunks(total, stop, chunk)
+            parts += _simulate_spans(plan, spans, _Dispatch(n_jobs, backend), store, bar)
             total = stop
             if mcse_target is None or total >= max_replicates:
                 break
-            flags = pd.concat([p[0]["reject_h0"] for p in parts]).to_numpy(dtype=bool)
+            flags = pd.concat([p.replicates["reject_h0"] for p in parts]).to_numpy(dtype=bool)
             if _stopping_mcse(flags) <= mcse_target:
                 break
             bar.total = min(total + replicates, max_replicates)
             bar.refresh()
     finally:
         bar.close()
-    table = pd.concat([p[0] for p in parts], ignore_index=True)
-    patients = pd.concat([p[1] for p in parts], ignore_index=True) if keep_patients else None
-    summary = OperatingCharacteristics.from_replicates(table, scenario)
-    return RunResult(scenario=scenario, seed=seed, summary=summary, replicates=table, patients=patients)
+    table = pd.concat([p.replicates for p in parts], ignore_index=True)
+    looks = pd.concat([p.looks for p in parts], ignore_index=True)
+    patients = pd.concat([p.patients for p in parts], ignore_index=True) if keep_patients else None
+    summary = OperatingCharacteristics.from_replicates(table, model.scenario)
+    return RunResult(
+        scenario=model.scenario, seed=seed, summary=summary, replicates=table, looks=looks, patients=patients
+    )
 
 
 def _stopping_mcse(flags: np.ndarray) -> float:
@@ -234,38 +300,29 @@ def _check_settings(
         raise RunError(f"max_replicates ({max_replicates}) must be at least replicates ({replicates})")
 
 
-def _simulate_range(
-    model: TrialModel,
-    seed: int,
-    start: int,
-    stop: int,
-    chunk: int,
-    keep_patients: bool,
-    n_jobs: int,
-    backend: str | None,
-    store: _Checkpoints | None,
-    bar: Any,
-) -> list[tuple[pd.DataFrame, pd.DataFrame | None]]:
-    """Replicates ``start..stop-1`` in chunks, reusing checkpoints and saving new chunks."""
-    spans = _chunks(start, stop, chunk)
-    results = {span: store.load(*span, keep_patients) for span in spans} if store else {}
+@dataclass(frozen=True)
+class _Dispatch:
+    """How chunks are sent to workers: joblib with these settings (None: joblib's own configuration)."""
+
+    n_jobs: int | None
+    backend: str | None
+
+    def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[ChunkTables]:
+        """Chunk tables in submission order, as they finish."""
+        parallel = joblib.Parallel(n_jobs=self.n_jobs, backend=self.backend, return_as="generator")
+        yield from parallel(joblib.delayed(_run_chunk)(plan, a, b) for a, b in spans)
+
+
+def _simulate_spans(
+    plan: RunPlan, spans: list[tuple[int, int]], dispatch: _Dispatch, store: _Checkpoints | None, bar: Any
+) -> list[ChunkTables]:
+    """The chunks ``spans``, reusing checkpoints and saving new chunks as they finish."""
+    results = {span: store.load(*span, plan.keep_patients) for span in spans} if store else {}
     bar.update(sum(b - a for (a, b), value in results.items() if value is not None))
     todo = [span for span in spans if results.get(span) is None]
-    for span, result in zip(todo, _dispatch(model, seed, todo, keep_patients, n_jobs, backend)):
+    for span, tables in zip(todo, dispatch(plan, todo)):
         if store is not None:
-            store.save(*span, result)
-        results[span] = result
+            store.save(*span, tables)
+        results[span] = tables
         bar.update(span[1] - span[0])
     return [results[span] for span in spans]  # type: ignore[misc]
-
-
-def _dispatch(
-    model: TrialModel, seed: int, spans: list[tuple[int, int]], keep_patients: bool, n_jobs: int, backend: str | None
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame | None]]:
-    """Chunk results in submission order, as they finish."""
-    if n_jobs == 1 and backend is None:
-        for start, stop in spans:
-            yield _run_chunk(model, seed, start, stop, keep_patients)
-        return
-    parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
-    yield from parallel(joblib.delayed(_run_chunk)(model, seed, a, b, keep_patients) for a, b in spans)

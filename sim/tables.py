@@ -1,4 +1,4 @@
-"""Tidy patient tables: one row per patient and cutoff, every column documented in docs/reference.md."""
+"""Tidy per-replicate tables: patients at each cutoff and interim looks (schemas in :mod:`sim.records`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .observe import ObservedData
 from .recist import RESPONSE_NAMES
 from .trial_model import TrialModel
 
-__all__ = ["patient_table"]
+__all__ = ["look_table", "patient_table"]
 
 
 def patient_table(
@@ -54,5 +54,20 @@ def patient_table(
             ),
             "grade3_ae_count": obs.ae_count,
             "ae_discontinued": obs.ae_discontinued,
+        }
+    )
+
+
+def look_table(history: TrialHistory, model: TrialModel, replicate: int) -> pd.DataFrame:
+    """One row per interim look of the replicate, in calendar order (no rows without monitoring)."""
+    looks = history.looks
+    return pd.DataFrame(
+        {
+            "replicate": np.full(len(looks), replicate, dtype=np.int64),
+            "look": np.arange(1, len(looks) + 1, dtype=np.int64),
+            "look_date": model.dates(np.array([look.day for look in looks], dtype=float)),
+            "patients": np.array([look.patients for look in looks], dtype=np.int64),
+            "responders": np.array([look.responders for look in looks], dtype=np.int64),
+            "stopped": np.array([look.stop for look in looks], dtype=bool),
         }
     )

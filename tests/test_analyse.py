@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analyse import ResponseTest, analyse_replicate
+from sim.analyse import analyse_replicate, response_test
 from sim.engine import simulate_trial
 from sim.trial_model import TrialModel
 from sim.observe import cutoff_day, observe
@@ -35,7 +35,7 @@ def _reference_ci(k: int, n: int, method: str, level: float) -> tuple[float, flo
 @pytest.mark.parametrize("method", ["exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull"])
 def test_response_test_equals_binomtest(scenario_with, method: str) -> None:
     scenario = scenario_with(f"analysis.ci_method='{method}'", "analysis.ci_level=0.9", "analysis.p0=0.12")
-    test = ResponseTest(scenario.analysis)
+    test = response_test(scenario.analysis)
     for n in (1, 2, 7, 20, 35, 41):
         for k in range(n + 1):
             p_value, low, high = test(k, n)
@@ -50,7 +50,7 @@ def test_response_test_equals_binomtest(scenario_with, method: str) -> None:
 def test_evaluable_population_counts_patients_with_a_scan(scenario_with) -> None:
     scenario = scenario_with("analysis.population='evaluable'", "safety.withdrawal_per_month=0.3")
     model = TrialModel.from_scenario(scenario)
-    test = ResponseTest(scenario.analysis)
+    test = response_test(scenario.analysis)
     fewer = 0
     for i, seed in enumerate(replicate_seeds(12, 0, 30)):
         history = simulate_trial(model, seed)

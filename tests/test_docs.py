@@ -7,8 +7,10 @@ import re
 import typing
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from sim.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform, reference_table
 from sim.runner import run
 from sim.scenario.model import Scenario
 
@@ -44,19 +46,42 @@ def test_every_scenario_field_is_documented() -> None:
 
 
 @pytest.fixture(scope="module")
-def result(request):
+def result():
     from sim.scenario import load_scenario
 
-    return run(load_scenario("base"), replicates=3, seed=1, keep_patients=True, progress=False)
+    simon = load_scenario(
+        "base",
+        [
+            "monitoring.rule='simon'",
+            "monitoring.stage1_patients=10",
+            "monitoring.stage1_max_responders=1",
+            "monitoring.final_max_responders=5",
+        ],
+    )
+    return run(simon, replicates=3, seed=1, keep_patients=True, progress=False)
 
 
-def test_every_output_column_is_documented(result) -> None:
-    names = _documented_names()
-    flat = set()
-    for name in names:
-        flat.update(n.strip() for n in name.split(","))
-    for column in list(result.replicates.columns) + list(result.patients.columns):
-        assert column in flat, column
+@pytest.mark.parametrize(
+    "columns", [REPLICATE_COLUMNS, LOOK_COLUMNS, PATIENT_COLUMNS], ids=["replicates", "looks", "patients"]
+)
+def test_each_output_table_is_documented_from_its_schema(columns) -> None:
+    assert reference_table(columns) in REFERENCE, "paste sim.records.reference_table(...) into docs/reference.md"
+
+
+def test_output_tables_follow_their_schema(result) -> None:
+    for table, columns in ((result.replicates, REPLICATE_COLUMNS), (result.looks, LOOK_COLUMNS), (result.patients, PATIENT_COLUMNS)):
+        assert len(table) > 0
+        assert list(table.columns) == [c.name for c in columns]
+        pd.testing.assert_frame_equal(conform(table, columns), table)
+
+
+def test_conform_names_what_differs() -> None:
+    frame = pd.DataFrame({"replicate": [1], "look": [1.5]})
+    with pytest.raises(RecordError, match=r"missing \['look_date', 'patients', 'responders', 'stopped'\], unexpected \[\]"):
+        conform(frame, LOOK_COLUMNS)
+    full = pd.DataFrame({c.name: [0] for c in LOOK_COLUMNS})
+    with pytest.raises(RecordError, match=r"look_date \(int64, schema datetime64\[ms\]\), .*stopped \(int64, schema bool\)"):
+        conform(full, LOOK_COLUMNS)
 
 
 def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:

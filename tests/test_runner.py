@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
 import sim.runner as runner
+from sim.engine import simulate_trial
 from sim.runner import CheckpointError, RunError, replicate_seeds, run
+from sim.trial_model import TrialModel
 
 
 def test_replicate_seeds_match_spawn() -> None:
@@ -35,20 +40,81 @@ def test_longer_run_extends_shorter(base) -> None:
 def test_checkpoints_resume_without_recomputing(base, tmp_path, monkeypatch) -> None:
     folder = tmp_path / "chunks"
     first = run(base, replicates=30, seed=4, chunk_size=10, checkpoint_dir=folder, progress=False)
-    chunks = sorted(folder.glob("chunk-*.parquet"))
-    assert len(chunks) == 3
+    chunks = sorted(folder.glob("chunk-*[0-9].parquet"))
+    assert len(chunks) == 3 and len(list(folder.glob("chunk-*.looks.parquet"))) == 3
     chunks[1].unlink()
     calls = []
     real = runner._run_chunk
 
-    def counting(model, seed, start, stop, keep):
+    def counting(plan, start, stop):
         calls.append((start, stop))
-        return real(model, seed, start, stop, keep)
+        return real(plan, start, stop)
 
     monkeypatch.setattr(runner, "_run_chunk", counting)
     again = run(base, replicates=30, seed=4, chunk_size=10, checkpoint_dir=folder, progress=False)
     assert calls == [(10, 20)]
     pd.testing.assert_frame_equal(first.replicates, again.replicates)
+    pd.testing.assert_frame_equal(first.looks, again.looks)
+
+
+def _recording_engine(threads: list[int]):
+    """The SimPy engine, noting the thread each replicate runs on."""
+
+    def engine(model, seed):
+        threads.append(threading.get_ident())
+        return simulate_trial(model, seed)
+
+    return engine
+
+
+def test_run_takes_any_engine_and_a_built_model(base) -> None:
+    threads: list[int] = []
+    model = TrialModel.from_scenario(base)
+    custom = run(model, replicates=12, seed=2, engine=_recording_engine(threads), progress=False)
+    default = run(base, replicates=12, seed=2, progress=False)
+    assert len(threads) == 12
+    pd.testing.assert_frame_equal(custom.replicates, default.replicates)
+
+
+def test_checkpoints_of_another_engine_are_refused(base, tmp_path) -> None:
+    folder = tmp_path / "chunks"
+    run(base, replicates=5, seed=4, checkpoint_dir=folder, progress=False)
+    with pytest.raises(CheckpointError, match="engine"):
+        run(base, replicates=5, seed=4, checkpoint_dir=folder, engine=_recording_engine([]), progress=False)
+
+
+def test_n_jobs_none_follows_joblib_parallel_config(base) -> None:
+    main = threading.get_ident()
+    alone: list[int] = []
+    plain = run(base, replicates=8, seed=5, chunk_size=2, engine=_recording_engine(alone), progress=False)
+    assert set(alone) == {main}
+    configured: list[int] = []
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        inside = run(base, replicates=8, seed=5, chunk_size=2, engine=_recording_engine(configured), progress=False)
+    assert main not in set(configured)
+    pd.testing.assert_frame_equal(plain.replicates, inside.replicates)
+
+
+def test_look_table_has_one_row_per_look(scenario_with) -> None:
+    simon = scenario_with(
+        "trial.sample_size=29",
+        "monitoring.rule='simon'",
+        "monitoring.stage1_patients=10",
+        "monitoring.stage1_max_responders=1",
+        "monitoring.final_max_responders=5",
+    )
+    result = run(simon, replicates=30, seed=9, chunk_size=7, progress=False)
+    looks, table = result.looks, result.replicates
+    assert looks.groupby("replicate").size().reindex(table["replicate"], fill_value=0).tolist() == table[
+        "interim_looks"
+    ].tolist()
+    first = looks[looks["look"] == 1].set_index("replicate")
+    with_look = table.set_index("replicate").loc[first.index]
+    assert (first["responders"] == with_look["first_look_responders"]).all()
+    assert (first["look_date"] == with_look["first_look_date"]).all()
+    assert (first["stopped"] == with_look["stopped_early"]).all()
+    assert (first["stopped"] == (first["responders"] <= 1)).all() and (first["patients"] == 10).all()
+    assert run(scenario_with(), replicates=3, seed=9, progress=False).looks.empty
 
 
 def test_checkpoint_of_another_run_is_refused_and_kept(base, tmp_path) -> None:

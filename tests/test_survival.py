@@ -41,7 +41,6 @@ import pytest
 from sim.stats import survival as survival_module
 from sim.stats.survival import (
     KaplanMeier,
-    duration_of_response,
     kaplan_meier,
     km_median,
     median_follow_up,
@@ -217,20 +216,6 @@ def test_no_patients_and_all_censored() -> None:
     assert math.isnan(censored.median) and math.isnan(censored.quantile(0.1))
     assert tuple(censored.survival_at(5.0)) == (1.0, 1.0, 1.0)
     assert math.isnan(km_median([1.0, 4.0, 9.0], [False, False, False]))
-
-
-def test_duration_of_response() -> None:
-    start = np.array([2.0, np.nan, 1.5, 3.0, np.nan, 2.5])
-    end = np.array([8.0, 4.0, 5.5, 12.0, 1.0, 6.5])
-    event = np.array([1, 1, 1, 0, 1, 1])
-    dor = duration_of_response(start, end, event)
-    direct = kaplan_meier([6.0, 4.0, 9.0, 4.0], [1, 1, 0, 1])
-    assert dor.n == 4
-    np.testing.assert_array_equal(dor.time, direct.time)
-    np.testing.assert_array_equal(dor.survival, direct.survival)
-    assert dor.median == direct.median == 5.0  # S = 0.5 on [4, 6): midpoint
-    with pytest.raises(ValueError, match="precede"):
-        duration_of_response([3.0], [2.0], [1])
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,11 @@ because both read the same ``scipy.stats.binom.sf`` tail.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import pandas as pd
+from numpy.typing import NDArray
 from scipy import stats
 
 __all__ = [
@@ -23,9 +22,9 @@ __all__ = [
     "ProportionResult",
     "proportion_ci",
     "one_sided_p_value",
+    "ResponseRateTest",
     "analyse_proportion",
     "critical_responders",
-    "incidence_table",
 ]
 
 CI_METHODS: tuple[str, ...] = ("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull")
@@ -136,18 +135,66 @@ class ProportionResult:
         return bool(self.p_value <= alpha)
 
 
+@dataclass
+class ResponseRateTest:
+    """Exact one-sided binomial test of ``p0`` and a two-sided CI, tabulated once per ``n``.
+
+    The p-value is ``binom.sf(k - 1, n, p0)``, which is what ``scipy.stats.binomtest`` computes
+    for ``alternative="greater"``; the Clopper-Pearson limits are the beta quantiles that its
+    ``proportion_ci(method="exact")`` solves for, and the other methods are :func:`proportion_ci`.
+    A run asks for the same (k, n) pairs thousands of times: one vectorised call per n replaces
+    hundreds of root searches. Tests pin every entry against ``binomtest`` on a grid of (k, n).
+    """
+
+    p0: float
+    method: str = "exact"
+    conf_level: float = 0.95
+    _tables: dict[int, tuple[NDArray[np.float64], ...]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.method not in CI_METHODS:
+            raise ValueError(f"method must be one of {', '.join(CI_METHODS)}; got {self.method!r}")
+        self.p0 = _check_probability("p0", self.p0, closed=True)
+        self.conf_level = _check_probability("conf_level", self.conf_level, closed=False)
+
+    def table(self, n: int) -> tuple[NDArray[np.float64], ...]:
+        """(p-value, CI low, CI high) for k = 0..n responders among ``n`` patients."""
+        if n not in self._tables:
+            self._tables[n] = self._tabulate(n)
+        return self._tables[n]
+
+    def _tabulate(self, n: int) -> tuple[NDArray[np.float64], ...]:
+        k = np.arange(n + 1)
+        p_value = np.minimum(stats.binom.sf(k - 1, n, self.p0), 1.0)
+        if self.method == "exact":
+            tail = (1.0 - self.conf_level) / 2.0
+            with np.errstate(invalid="ignore"):
+                low = np.where(k == 0, 0.0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1))
+                high = np.where(k == n, 1.0, stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
+        else:
+            limits = np.array([proportion_ci(int(j), n, self.method, self.conf_level) for j in k])
+            low, high = limits[:, 0], limits[:, 1]
+        return p_value, low, high
+
+    def __call__(self, k: int, n: int) -> tuple[float, float, float]:
+        """(one-sided p-value, CI low, CI high) of ``k`` responders in ``n``; NaN when ``n = 0``."""
+        if n == 0:
+            return math.nan, math.nan, math.nan
+        p_value, low, high = self.table(n)
+        return float(p_value[k]), float(low[k]), float(high[k])
+
+
 def analyse_proportion(k: int, n: int, p0: float, conf_level: float = 0.95, method: str = "exact") -> ProportionResult:
-    """Estimate, CI (see :func:`proportion_ci`) and exact one-sided p-value of ``k`` of ``n`` vs ``p0``.
+    """Estimate, CI and exact one-sided p-value of ``k`` of ``n`` against ``p0``, from :class:`ResponseRateTest`.
 
     ``n = 0`` (nobody analysed) yields NaN estimate, bounds and p-value instead of an error.
     """
-    low, high = proportion_ci(k, n, method=method, conf_level=conf_level)
-    p_value = one_sided_p_value(k, n, p0)
-    estimate = k / n if n else math.nan
+    k, n = _check_counts(k, n)
+    p_value, low, high = ResponseRateTest(p0, method, conf_level)(k, n)
     return ProportionResult(
-        k=int(k),
-        n=int(n),
-        estimate=estimate,
+        k=k,
+        n=n,
+        estimate=k / n if n else math.nan,
         ci_low=low,
         ci_high=high,
         p_value=p_value,
@@ -171,39 +218,3 @@ def critical_responders(n: int, p0: float, alpha: float) -> int:
     tails = np.minimum(tails, 1.0)  # binomtest clips its p-value at 1
     passing = np.flatnonzero(tails <= alpha)
     return int(passing[0]) if passing.size else n + 1
-
-
-def incidence_table(counts_by_grade: Mapping[str, int], n: int, conf_level: float = 0.95) -> pd.DataFrame:
-    """Patients with an adverse event of each grade, with the rate and its Clopper-Pearson CI.
-
-    Parameters
-    ----------
-    counts_by_grade
-        Patients (not events) per grade label, e.g. ``{"grade >= 3": 7, "grade 5": 0}``;
-        the row order follows the mapping.
-    n
-        Patients at risk (the safety population); ``n = 0`` gives NaN rates and bounds.
-    conf_level
-        Two-sided confidence level of the exact intervals.
-
-    Returns
-    -------
-    DataFrame with columns grade, patients, n, rate, ci_low, ci_high.
-    """
-    rows = []
-    for grade, patients in counts_by_grade.items():
-        k, n_checked = _check_counts(patients, n)
-        low, high = proportion_ci(k, n_checked, method="exact", conf_level=conf_level)
-        rows.append(
-            {
-                "grade": str(grade),
-                "patients": k,
-                "n": n_checked,
-                "rate": k / n_checked if n_checked else math.nan,
-                "ci_low": low,
-                "ci_high": high,
-            }
-        )
-    columns = ["grade", "patients", "n", "rate", "ci_low", "ci_high"]
-    dtypes = {"patients": "int64", "n": "int64", "rate": float, "ci_low": float, "ci_high": float}
-    return pd.DataFrame(rows, columns=columns).astype(dtypes)

@@ -42,7 +42,6 @@ __all__ = [
     "kaplan_meier",
     "km_median",
     "median_follow_up",
-    "duration_of_response",
 ]
 
 CONF_TYPES: tuple[str, ...] = ("log-log", "log", "plain")
@@ -311,36 +310,3 @@ def median_follow_up(time: ArrayLike, event: ArrayLike) -> float:
     """Median follow-up by the reverse Kaplan-Meier method: censorings are the 'events'."""
     t, e = _as_survival_data(time, event)
     return km_median(t, ~e)
-
-
-def duration_of_response(
-    response_start: ArrayLike,
-    end: ArrayLike,
-    event: ArrayLike,
-    conf_type: str = "log-log",
-    conf_level: float = 0.95,
-) -> KaplanMeier:
-    """Kaplan-Meier of the duration of response, ``end - response_start``, among responders.
-
-    Parameters
-    ----------
-    response_start
-        Time of first documented response; NaN marks a non-responder, who is left out.
-    end
-        Time of progression or death (``event`` = 1) or of censoring (``event`` = 0), on the same
-        clock as ``response_start`` (e.g. the PFS time).
-    event
-        1/True when the response ended by progression or death.
-    conf_type, conf_level
-        As for :func:`kaplan_meier`.
-    """
-    start = np.asarray(response_start, dtype=float).reshape(-1)
-    stop = np.asarray(end, dtype=float).reshape(-1)
-    flags = np.asarray(event).reshape(-1)
-    if not start.shape == stop.shape == flags.shape:
-        raise ValueError("response_start, end and event must have the same length")
-    responders = ~np.isnan(start)
-    duration = stop[responders] - start[responders]
-    if np.any(duration < 0):
-        raise ValueError("end must not precede response_start")
-    return kaplan_meier(duration, flags[responders], conf_type=conf_type, conf_level=conf_level)

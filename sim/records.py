@@ -1,0 +1,175 @@
+"""The tidy tables a run writes, defined once: every column's name, type, unit and meaning.
+
+``REPLICATE_COLUMNS`` (one row per simulated trial), ``LOOK_COLUMNS`` (one row per replicate and
+interim look) and ``PATIENT_COLUMNS`` (one row per patient dosed by a cutoff, per cutoff) are the
+contract with scripts that read ``replicates.parquet``, ``looks.parquet`` and ``patients.parquet``.
+:func:`conform` holds every table to its schema, and ``docs/reference.md``'s tables are
+:func:`reference_table` of these definitions (a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = [
+    "Column",
+    "LOOK_COLUMNS",
+    "PATIENT_COLUMNS",
+    "REPLICATE_COLUMNS",
+    "RecordError",
+    "conform",
+    "reference_table",
+]
+
+
+class RecordError(ValueError):
+    """A table does not have the columns its schema declares (a programming error, not bad input)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an output table: its name, pandas dtype as stored, unit and meaning."""
+
+    name: str
+    dtype: str
+    unit: str
+    meaning: str
+
+
+def _c(name: str, dtype: str, unit: str, meaning: str) -> Column:
+    return Column(name, dtype, unit, meaning)
+
+
+_DATE = "datetime64[ms]"
+
+REPLICATE_COLUMNS: tuple[Column, ...] = (
+    _c("replicate", "int64", "index", "replicate index *i*; its seed is child *i* of `SeedSequence(seed)`"),
+    _c("n_screened", "int64", "patients", "patients who consented to screening"),
+    _c("n_screen_failed", "int64", "patients", "screened patients found ineligible"),
+    _c("n_enrolled", "int64", "patients", "patients enrolled"),
+    _c("enrollment_target", "int64", "patients", "sample size plus replacements"),
+    _c("closed_short", "bool", "flag", "recruitment closed before the target was met (a futility stop does not count)"),
+    _c("first_patient_in_date", _DATE, "date", "first enrollment"),
+    _c("last_patient_in_date", _DATE, "date", "last enrollment (also when closed short)"),
+    _c("enrollment_complete_date", _DATE, "date", "the day the target was met; empty when the trial closed short"),
+    _c("enrollment_months", "float64", "months", "recruitment open to last patient in"),
+    _c("primary_cutoff_date", _DATE, "date", "ORR data cutoff"),
+    _c("final_cutoff_date", _DATE, "date", "PFS/OS data cutoff"),
+    _c("n_treated", "int64", "patients", "patients dosed by the primary cutoff"),
+    _c("n_analysed", "int64", "patients", "ORR denominator (analysis population)"),
+    _c("responders", "int64", "patients", "confirmed CR or PR at the primary cutoff"),
+    _c("orr", "float64", "proportion", "responders / n_analysed"),
+    _c("orr_ci_low", "float64", "proportion", "lower ORR confidence limit (`ci_method`, `ci_level`)"),
+    _c("orr_ci_high", "float64", "proportion", "upper ORR confidence limit"),
+    _c("p_value", "float64", "probability", "exact one-sided binomial p-value against p0"),
+    _c("disease_control", "int64", "patients", "CR, PR or SD at the primary cutoff"),
+    _c("dcr", "float64", "proportion", "disease_control / n_analysed"),
+    _c(
+        "reject_h0",
+        "bool",
+        "flag",
+        "the design's success: p_value ≤ alpha (single stage), responders > r (Simon), posterior rule "
+        "(Bayesian); false after a stop",
+    ),
+    _c("interim_looks", "int64", "looks", "interim looks performed (each is a row of the look table)"),
+    _c("first_look_responders", "int64", "patients", "confirmed responders at the first look (−1 if none happened)"),
+    _c("first_look_date", _DATE, "date", "date of the first look"),
+    _c("stopped_early", "bool", "flag", "an interim look stopped the trial for futility"),
+    _c("stop_date", _DATE, "date", "date of that stop"),
+    _c("decision_date", _DATE, "date", "stop date, or the primary cutoff"),
+    _c("decision_months", "float64", "months", "recruitment open to the decision"),
+    _c("pfs_events", "int64", "patients", "PFS events at the final cutoff"),
+    _c("median_pfs_months", "float64", "months", "Kaplan-Meier median PFS (empty if not reached)"),
+    _c("median_pfs_ci_low", "float64", "months", "lower limit of its CI (log-log, R's convention)"),
+    _c("median_pfs_ci_high", "float64", "months", "upper limit of its CI"),
+    _c("pfs_rate_at_landmark", "float64", "proportion", "KM PFS rate at `landmark_months`"),
+    _c("os_events", "int64", "patients", "deaths observed at the final cutoff"),
+    _c("median_os_months", "float64", "months", "Kaplan-Meier median OS"),
+    _c("median_os_ci_low", "float64", "months", "lower limit of its CI"),
+    _c("median_os_ci_high", "float64", "months", "upper limit of its CI"),
+    _c("os_rate_at_landmark", "float64", "proportion", "KM OS rate at `landmark_months`"),
+    _c("patients_with_grade3_ae", "int64", "patients", "patients with at least one grade ≥ 3 TRAE by the final cutoff"),
+    _c("ae_discontinuations", "int64", "patients", "patients whose treatment ended for an AE"),
+    _c("ae_discontinuation_rate", "float64", "proportion", "ae_discontinuations / treated"),
+    _c("mean_cycles", "float64", "cycles", "mean cycles received by the final cutoff"),
+    _c(
+        "median_follow_up_months",
+        "float64",
+        "months",
+        "median follow-up for OS by reverse Kaplan-Meier at the final cutoff",
+    ),
+)
+
+LOOK_COLUMNS: tuple[Column, ...] = (
+    _c("replicate", "int64", "index", "replicate index"),
+    _c("look", "int64", "index", "look number, from 1, in calendar order"),
+    _c("look_date", _DATE, "date", "the day the look's patients were all judged"),
+    _c("patients", "int64", "patients", "enrolled patients the look judges (the first *n* enrolled)"),
+    _c("responders", "int64", "patients", "responses confirmed among them by that day"),
+    _c("stopped", "bool", "flag", "the look stopped the trial for futility"),
+)
+
+PATIENT_COLUMNS: tuple[Column, ...] = (
+    _c("replicate", "int64", "index", "replicate index"),
+    _c("cutoff", "str", "label", "`primary` or `final`"),
+    _c("cutoff_date", _DATE, "date", "the cutoff's date"),
+    _c("patient", "int64", "index", "enrollment order, from 1"),
+    _c("site", "int64", "index", "site number, from 1 (order in the scenario)"),
+    _c("screening_date", _DATE, "date", "consent to screening"),
+    _c("enrollment_date", _DATE, "date", "enrollment"),
+    _c("first_dose_date", _DATE, "date", "first dose (day 0 of the scan grid)"),
+    _c("scan_dates", "object", "list of dates", "dates of the post-baseline scans done by the cutoff"),
+    _c("scan_results", "object", "list of labels", "RECIST status at each scan (CR, PR, SD, PD)"),
+    _c("evaluable", "bool", "flag", "at least one post-baseline scan by the cutoff"),
+    _c("best_overall_response", "str", "label", "CR, PR (confirmed), SD, PD or NE"),
+    _c("pfs_months", "float64", "months", "PFS time from first dose"),
+    _c("pfs_event", "bool", "flag", "progression (dated at the scan) or death; false = censored at the last scan"),
+    _c("os_months", "float64", "months", "OS time from first dose"),
+    _c("os_event", "bool", "flag", "death observed"),
+    _c("cycles_received", "int64", "cycles", "cycles started by the cutoff"),
+    _c(
+        "treatment_end_reason",
+        "str",
+        "label",
+        "`ongoing`, `progression`, `death`, `adverse_event`, `withdrawal`, `lost_to_follow_up` or `max_duration`",
+    ),
+    _c("treatment_end_date", _DATE, "date", "when treatment ended (empty while ongoing)"),
+    _c("grade3_ae_count", "int64", "events", "grade ≥ 3 TRAEs in the cycles received"),
+    _c("ae_discontinued", "bool", "flag", "treatment ended for an AE"),
+)
+
+
+def conform(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
+    """``frame`` with exactly the schema's columns, in its order; RecordError names what differs.
+
+    The dtypes are checked, not coerced: tables come back from a parquet round trip, and a
+    column whose type drifted is a bug to see, not to paper over.
+    """
+    names = [c.name for c in columns]
+    missing = [n for n in names if n not in frame.columns]
+    extra = [n for n in frame.columns if n not in names]
+    if missing or extra:
+        raise RecordError(f"table columns differ from the schema: missing {missing}, unexpected {extra}")
+    out = frame[names]
+    if len(out):
+        wrong = [f"{c.name} ({out[c.name].dtype}, schema {c.dtype})" for c in columns if not _has_dtype(out[c.name], c)]
+        if wrong:
+            raise RecordError(f"columns with another dtype than the schema: {', '.join(wrong)}")
+    return out
+
+
+def _has_dtype(values: pd.Series, column: Column) -> bool:
+    """Whether ``values`` are stored as the schema says ("str" is any pandas string storage)."""
+    if column.dtype == "str":
+        return pd.api.types.is_string_dtype(values.dtype)
+    return str(values.dtype) == column.dtype
+
+
+def reference_table(columns: Sequence[Column]) -> str:
+    """The Markdown table of ``columns`` that ``docs/reference.md`` shows."""
+    lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in columns]
+    return "\n".join(lines)
