@@ -7,6 +7,11 @@ draw maps to one time; that is what lets the patient model couple PFS with respo
 Where scipy.stats has the family, ``scipy`` returns the frozen equivalent: the tests check every
 closed form here against it. The hot path (``quantile``) is written out in numpy because a frozen
 scipy ``ppf`` costs ~85 us per call against ~5 us here, and it runs several times per replicate.
+
+Each family declares its parameters once, in ``parameter_specs``: name, kind of value, meaning and,
+for the parameters a calibration may fit, the range it searches. The constructors, the scenario
+checks (:mod:`sim.scenario.checks`) and the calibration (:mod:`sim.calibration.parameters`) all read
+that declaration, so a family is described in one place.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,6 +35,9 @@ __all__ = [
     "PiecewiseExponential",
     "FAMILIES",
     "DistributionError",
+    "ParameterKind",
+    "ParameterSpec",
+    "SHAPE_BOUNDS",
 ]
 
 LN2 = math.log(2.0)
@@ -44,10 +53,93 @@ def _require_positive(name: str, value: float) -> float:
     return float(value)
 
 
+class ParameterKind(Enum):
+    """What values a family parameter takes; each value says it in words."""
+
+    POSITIVE = "a positive number"
+    POSITIVE_LIST = "a list of positive numbers"
+    INCREASING_LIST = "a strictly increasing list of positive numbers"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One declared parameter of a family: its name, kind and meaning, and where a fit may search it.
+
+    ``min_length`` is the fewest entries a scenario file must give for a list parameter (the
+    constructor itself accepts shorter lists, e.g. a single-interval piecewise exponential).
+    ``search_bounds`` (natural units) marks a scalar as fittable by calibration.
+    """
+
+    name: str
+    kind: ParameterKind
+    doc: str
+    min_length: int = 0
+    search_bounds: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        is_list = self.kind is not ParameterKind.POSITIVE
+        if self.min_length and not is_list:
+            raise ValueError(f"{self.name}: min_length applies to list parameters only")
+        if self.search_bounds is not None:
+            low, high = self.search_bounds
+            if is_list or not 0 < low < high:
+                bad = self.search_bounds
+                raise ValueError(f"{self.name}: search_bounds must be 0 < low < high on a scalar, got {bad}")
+
+    @property
+    def fittable(self) -> bool:
+        """Whether a calibration can fit it: a positive scalar with search bounds."""
+        return self.kind is ParameterKind.POSITIVE and self.search_bounds is not None
+
+    def check(self, value: Any) -> Any:
+        """``value`` as floats (a tuple for lists), or :class:`DistributionError` naming this parameter."""
+        if self.kind is ParameterKind.POSITIVE:
+            return _require_positive(self.name, value)
+        values = tuple(float(v) for v in value)
+        if self.kind is ParameterKind.INCREASING_LIST:
+            if any(v <= 0 for v in values) or any(b <= a for a, b in zip(values, values[1:])):
+                raise DistributionError(f"{self.name} must be positive and strictly increasing, got {list(values)}")
+        else:
+            for v in values:
+                _require_positive(f"{self.name} entries", v)
+        return values
+
+
+SHAPE_BOUNDS: tuple[float, float] = (0.25, 8.0)
+"""Shapes a fit may use; a fit that ends on a bound asks for an implausibly flat or steep curve."""
+
+_MEDIAN_MONTHS = ParameterSpec(
+    "median_months",
+    ParameterKind.POSITIVE,
+    "The time by which half have had the event, in months.",
+    search_bounds=(0.03, 600.0),
+)
+_SHAPE = ParameterSpec(
+    "shape",
+    ParameterKind.POSITIVE,
+    "How the hazard changes with time, dimensionless; the family's docstring says how.",
+    search_bounds=SHAPE_BOUNDS,
+)
+_CUTS_MONTHS = ParameterSpec(
+    "cuts_months",
+    ParameterKind.INCREASING_LIST,
+    "Times, in months, at which the hazard may change.",
+    min_length=1,
+)
+_RELATIVE_HAZARDS = ParameterSpec(
+    "relative_hazards",
+    ParameterKind.POSITIVE_LIST,
+    "The hazard in each interval, one more than cuts_months; only their ratios matter.",
+    min_length=2,
+)
+
+
 class SurvivalDistribution(ABC):
     """A distribution of a positive event time, in months."""
 
     family: str = ""
+    parameter_specs: ClassVar[tuple[ParameterSpec, ...]] = ()
+    """The family's parameters in constructor order, as a scenario file spells them."""
 
     @abstractmethod
     def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
@@ -91,9 +183,14 @@ class SurvivalDistribution(ABC):
 @dataclass(frozen=True, repr=False)
 class _Base(SurvivalDistribution):
     median_months: float
+    parameter_specs = (_MEDIAN_MONTHS,)
 
     def __post_init__(self) -> None:
-        _require_positive("median_months", self.median_months)
+        # Each declared parameter in order; lists are kept as tuples of floats, scalars as given.
+        for spec in self.parameter_specs:
+            value = spec.check(getattr(self, spec.name))
+            if spec.kind is not ParameterKind.POSITIVE:
+                object.__setattr__(self, spec.name, value)
 
     def parameters(self) -> dict[str, Any]:
         params: dict[str, Any] = {"family": self.family}
@@ -111,10 +208,7 @@ class _Shaped(_Base):
     """A family with a median and one positive shape parameter."""
 
     shape: float = 1.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require_positive("shape", self.shape)
+    parameter_specs = (_MEDIAN_MONTHS, _SHAPE)
 
 
 @dataclass(frozen=True, repr=False)
@@ -222,24 +316,25 @@ class PiecewiseExponential(_Base):
     cuts_months: tuple[float, ...] = ()
     relative_hazards: tuple[float, ...] = (1.0,)
     family = "piecewise_exponential"
+    parameter_specs = (_MEDIAN_MONTHS, _CUTS_MONTHS, _RELATIVE_HAZARDS)
     _hazards: NDArray[np.float64] = field(init=False, compare=False)
     _starts: NDArray[np.float64] = field(init=False, compare=False)
     _h_at_start: NDArray[np.float64] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        # The declared checks in their own order: the count of relative hazards depends on the cuts,
+        # and is named before a bad entry.
+        _MEDIAN_MONTHS.check(self.median_months)
         cuts = tuple(float(c) for c in self.cuts_months)
         rel = tuple(float(h) for h in self.relative_hazards)
         object.__setattr__(self, "cuts_months", cuts)
         object.__setattr__(self, "relative_hazards", rel)
-        if any(c <= 0 for c in cuts) or any(b <= a for a, b in zip(cuts, cuts[1:])):
-            raise DistributionError(f"cuts_months must be positive and strictly increasing, got {list(cuts)}")
+        _CUTS_MONTHS.check(cuts)
         if len(rel) != len(cuts) + 1:
             raise DistributionError(
                 f"relative_hazards needs len(cuts_months) + 1 = {len(cuts) + 1} entries, got {len(rel)}"
             )
-        for h in rel:
-            _require_positive("relative_hazards entries", h)
+        _RELATIVE_HAZARDS.check(rel)
         starts = np.array((0.0,) + cuts)
         widths = np.diff(np.append(starts, np.inf))
         rel_arr = np.array(rel)

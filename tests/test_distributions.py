@@ -59,6 +59,14 @@ def test_sampled_median_and_landmark_within_4_mcse(dist) -> None:
         (lambda: Weibull(3.0, -1.0), "shape must be a positive number, got -1.0"),
         (lambda: PiecewiseExponential(3.0, (2.0, 1.0), (1.0, 1.0, 1.0)), "cuts_months must be positive and strictly increasing, got [2.0, 1.0]"),
         (lambda: PiecewiseExponential(3.0, (2.0,), (1.0,)), "relative_hazards needs len(cuts_months) + 1 = 2 entries, got 1"),
+        (lambda: PiecewiseExponential(3.0, (2.0,), (1.0, -0.5)), "relative_hazards entries must be a positive number, got -0.5"),
+        (lambda: Exponential(math.inf), "median_months must be a positive number, got inf"),
+        (lambda: LogNormal(3.0, math.nan), "shape must be a positive number, got nan"),
+        # With several faults the first in declaration order is named; the length before the entries.
+        (lambda: LogLogistic(-1.0, 0.0), "median_months must be a positive number, got -1.0"),
+        (lambda: PiecewiseExponential(0.0, (2.0, 1.0), (1.0,)), "median_months must be a positive number, got 0.0"),
+        (lambda: PiecewiseExponential(3.0, (2.0, 1.0), (-1.0,)), "cuts_months must be positive and strictly increasing, got [2.0, 1.0]"),
+        (lambda: PiecewiseExponential(3.0, (2.0,), (-1.0,)), "relative_hazards needs len(cuts_months) + 1 = 2 entries, got 1"),
     ],
 )
 def test_bad_parameters_are_named(make, message) -> None:

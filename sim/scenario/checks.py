@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from ..distributions import FAMILIES, DistributionError, SurvivalDistribution
+from ..distributions import FAMILIES, DistributionError, ParameterKind, ParameterSpec, SurvivalDistribution
 
 __all__ = [
     "FieldError",
@@ -171,12 +171,12 @@ def nested(cls: type[T]) -> Check:
     return check
 
 
-_DISTRIBUTION_FIELDS: dict[str, Check] = {
-    "median_months": number(0, strict_min=True),
-    "shape": number(0, strict_min=True),
-    "cuts_months": list_of(number(0, strict_min=True), min_length=1),
-    "relative_hazards": list_of(number(0, strict_min=True), min_length=2),
-}
+def _parameter_check(spec: ParameterSpec) -> Check:
+    """The check for one declared family parameter; the constructor checks list order and how lists relate."""
+    positive = number(0, strict_min=True)
+    if spec.kind is ParameterKind.POSITIVE:
+        return positive
+    return list_of(positive, min_length=spec.min_length)
 
 
 def distribution(value: Any, path: str) -> SurvivalDistribution:
@@ -188,14 +188,15 @@ def distribution(value: Any, path: str) -> SurvivalDistribution:
     if family not in FAMILIES:
         raise FieldError(f"{path}.family must be one of {families}, got {_show(family)}")
     cls = FAMILIES[family]
-    allowed = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+    specs = {spec.name: spec for spec in cls.parameter_specs}
+    allowed = list(specs)
     kwargs: dict[str, Any] = {}
     for key, raw in value.items():
         if key == "family":
             continue
-        if key not in allowed:
+        if key not in specs:
             raise FieldError(f"{path}.{key} is not a parameter of the {family} family; allowed: {', '.join(allowed)}")
-        kwargs[key] = _DISTRIBUTION_FIELDS[key](raw, f"{path}.{key}")
+        kwargs[key] = _parameter_check(specs[key])(raw, f"{path}.{key}")
     missing = [name for name in allowed if name not in kwargs]
     if missing:
         raise FieldError(f"{path}.{missing[0]} is required for the {family} family")
