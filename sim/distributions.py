@@ -183,7 +183,7 @@ class SurvivalDistribution(ABC):
 @dataclass(frozen=True, repr=False)
 class _Base(SurvivalDistribution):
     median_months: float
-    parameter_specs = (_MEDIAN_MONTHS,)
+    parameter_specs: ClassVar[tuple[ParameterSpec, ...]] = (_MEDIAN_MONTHS,)
 
     def __post_init__(self) -> None:
         # Each declared parameter in order; lists are kept as tuples of floats, scalars as given.
@@ -208,7 +208,7 @@ class _Shaped(_Base):
     """A family with a median and one positive shape parameter."""
 
     shape: float = 1.0
-    parameter_specs = (_MEDIAN_MONTHS, _SHAPE)
+    parameter_specs: ClassVar[tuple[ParameterSpec, ...]] = (_MEDIAN_MONTHS, _SHAPE)
 
 
 @dataclass(frozen=True, repr=False)
@@ -316,7 +316,7 @@ class PiecewiseExponential(_Base):
     cuts_months: tuple[float, ...] = ()
     relative_hazards: tuple[float, ...] = (1.0,)
     family = "piecewise_exponential"
-    parameter_specs = (_MEDIAN_MONTHS, _CUTS_MONTHS, _RELATIVE_HAZARDS)
+    parameter_specs: ClassVar[tuple[ParameterSpec, ...]] = (_MEDIAN_MONTHS, _CUTS_MONTHS, _RELATIVE_HAZARDS)
     _hazards: NDArray[np.float64] = field(init=False, compare=False)
     _starts: NDArray[np.float64] = field(init=False, compare=False)
     _h_at_start: NDArray[np.float64] = field(init=False, compare=False)

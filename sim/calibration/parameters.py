@@ -63,13 +63,13 @@ def parameter_count(family: str) -> int:
 def distribution(family: str, x: np.ndarray) -> SurvivalDistribution:
     """The family member with log median ``x[0]`` (and log shape ``x[1]``), in declaration order."""
     params = {spec.name: float(np.exp(x[i])) for i, spec in enumerate(_fitted(family))}
-    return FAMILIES[family](**params)  # type: ignore[call-arg]
+    return FAMILIES[family](**params)
 
 
 def rounded(dist: SurvivalDistribution) -> SurvivalDistribution:
     """The distribution with its median and shape at the decimals the TOML block is written with."""
     params = {spec.name: round(getattr(dist, spec.name), PARAMETER_DECIMALS) for spec in _fitted(dist.family)}
-    return type(dist)(**params)  # type: ignore[call-arg]
+    return type(dist)(**params)
 
 
 def at_shape_edge(dist: SurvivalDistribution) -> bool:
