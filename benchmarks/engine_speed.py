@@ -33,6 +33,7 @@ def run_rate(scenario_name: str, replicates: int, jobs: int) -> float:
 
 
 def main() -> None:
+    """Print the rates for the chosen scenario and replicate count."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=4000)
     parser.add_argument("--scenario", default="base")

@@ -8,20 +8,18 @@ run repeats the same (responders, n) pairs thousands of times, each pair is comp
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from .stats.proportions import ResponseRateTest
-from .stats.survival import kaplan_meier, median_follow_up
 from .history import TrialHistory
 from .observe import ObservedData, cutoff_day, observe
 from .recist import disease_controlled, responded
-from .units import DAYS_PER_MONTH
 from .scenario.model import Analysis
+from .stats.proportions import ResponseRateTest
+from .stats.survival import kaplan_meier, median_follow_up
 from .trial_model import TrialModel
+from .units import DAYS_PER_MONTH
 
 __all__ = ["analyse_replicate", "response_test"]
 

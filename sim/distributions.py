@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -194,7 +194,7 @@ class _Base(SurvivalDistribution):
 
     def parameters(self) -> dict[str, Any]:
         params: dict[str, Any] = {"family": self.family}
-        for name in self.__dataclass_fields__:
+        for name in (f.name for f in fields(self)):
             params[name] = getattr(self, name)
         return params
 

@@ -1,6 +1,6 @@
 """The SimPy engine: one environment per replicate, simulating the trial in calendar time.
 
-Only events that change the trial's state are scheduled: screening arrivals, enrolment decisions,
+Only events that change the trial's state are scheduled: screening arrivals, enrollment decisions,
 the day a patient's evaluability is known (which may call for a replacement) and interim looks. Everything a
 patient's body and the scan schedule decide is computed in one vectorised pass per block of
 patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the engine fast.
@@ -26,7 +26,7 @@ __all__ = ["simulate_trial"]
 
 
 class _PatientPool:
-    """Latent outcomes and journeys drawn in fixed-size blocks, handed out in enrolment order."""
+    """Latent outcomes and journeys drawn in fixed-size blocks, handed out in enrollment order."""
 
     def __init__(self, model: PatientModel, rng: np.random.Generator, block: int) -> None:
         self._model, self._rng, self._block = model, rng, block
@@ -60,10 +60,10 @@ class _PatientPool:
 
 
 class _Enrollment:
-    """The trial's enrolment log and the rule that stops and reopens screening.
+    """The trial's enrollment log and the rule that stops and reopens screening.
 
     Screened patients need no process of their own: their screening outcome and delays are drawn
-    up front (one row per arrival, in arrival order) and their enrolment decision is a timeout
+    up front (one row per arrival, in arrival order) and their enrollment decision is a timeout
     with a callback, which is several times cheaper than a SimPy process.
     """
 
@@ -106,7 +106,7 @@ class _Enrollment:
             self._reopened.succeed()
 
     def hold(self, on: bool) -> None:
-        """Pause (or resume) enrolment while an interim look waits for its patients' responses."""
+        """Pause (or resume) enrollment while an interim look waits for its patients' responses."""
         self.held = on
         self._resume()
 
@@ -137,7 +137,7 @@ class _Enrollment:
         decision.callbacks.append(self._decide)
 
     def _decide(self, event: simpy.Event) -> None:
-        """End of screening for an eligible patient: enrol if a place is free and recruitment open."""
+        """End of screening for an eligible patient: enroll if a place is free and recruitment open."""
         site, i, consent = cast(tuple[int, int, float], event.value)
         now = self.env.now
         if not self._open() or now >= self.model.close_day:

@@ -57,6 +57,7 @@ class PatientJourneys:
 
     @property
     def size(self) -> int:
+        """Patients in the block."""
         return int(self.death_day.shape[0])
 
     def take(self, index: NDArray[np.intp]) -> PatientJourneys:

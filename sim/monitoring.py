@@ -16,8 +16,8 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from .stats.designs import posterior_prob_above, predictive_probability
 from .scenario.model import Analysis, Monitoring
+from .stats.designs import posterior_prob_above, predictive_probability
 
 __all__ = ["Look", "DecisionRule", "monitor_process"]
 
@@ -82,7 +82,7 @@ def monitor_process(
 
     ``enrolled(n)`` gives an event that fires when the n-th patient is enrolled (None if already);
     ``judged_and_confirmed(n)`` the judgement and confirmation days (from study start) of the first
-    n patients; ``hold(True/False)`` pauses or resumes enrolment; ``close()`` stops recruitment.
+    n patients; ``hold(True/False)`` pauses or resumes enrollment; ``close()`` stops recruitment.
     """
     pause = rule.monitoring.pause_enrollment
     for n in rule.monitoring.look_sizes:

@@ -69,6 +69,7 @@ class ObservedData:
 
     @property
     def n_treated(self) -> int:
+        """Patients dosed by the cutoff."""
         return int(self.patient.shape[0])
 
 

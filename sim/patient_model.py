@@ -72,6 +72,7 @@ class LatentOutcomes:
 
     @property
     def size(self) -> int:
+        """Patients in the block."""
         return int(self.pfs_event_day.shape[0])
 
 

@@ -1,4 +1,8 @@
-"""Operating characteristics of a run: power, timeline and ORR precision, each with its MCSE."""
+"""Operating characteristics of a run: power, timeline and ORR precision, each with its MCSE.
+
+Numbers only: :meth:`OperatingCharacteristics.table` and ``to_dict`` hold them; :mod:`sim.reports`
+renders them as text.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .stats.mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
 from .scenario.model import Scenario
+from .stats.mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
 
 __all__ = ["OperatingCharacteristics", "TIMELINE_COLUMNS", "QUANTILES"]
 
@@ -64,6 +68,7 @@ class OperatingCharacteristics:
 
     @classmethod
     def from_replicates(cls, table: pd.DataFrame, scenario: Scenario) -> OperatingCharacteristics:
+        """The figures of a replicate table (one row per simulated trial) of ``scenario``."""
         true_orr = scenario.efficacy.orr
         origin = scenario.trial.study_start
         orr = table["orr"].to_numpy(dtype=float)
@@ -117,7 +122,7 @@ class OperatingCharacteristics:
                 "months",
             ),
             (
-                "P(enrolment complete by recruitment close)" + (" | no stop" if self.monitored else ""),
+                "P(enrollment complete by recruitment close)" + (" | no stop" if self.monitored else ""),
                 self.enrollment_complete.value,
                 self.enrollment_complete.mcse,
                 "probability",
@@ -163,26 +168,6 @@ class OperatingCharacteristics:
         ]
         return pd.DataFrame(rows, columns=["figure", "estimate", "mcse", "unit"])
 
-    def to_text(self) -> str:
-        """A readable table for the terminal."""
-        lines = [f"{self.scenario_name}: {self.replicates} replicates", ""]
-        t = self.table()
-        width = max(len(f) for f in t["figure"])
-        lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
-        for row in t.itertuples(index=False):
-            est = (
-                row.estimate
-                if isinstance(row.estimate, str)
-                else ("n/a" if row.estimate is None or not math.isfinite(row.estimate) else f"{row.estimate:.4f}")
-            )
-            mcse = (
-                "n/a"
-                if not math.isfinite(row.mcse)
-                else (f"{row.mcse:.1f}" if "date" in row.unit else f"{row.mcse:.4f}")
-            )
-            lines.append(f"{row.figure:<{width}}  {est:>12}  {mcse:>9}  {row.unit}")
-        return "\n".join(lines)
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON document ``summary.json`` holds."""
 
@@ -217,9 +202,6 @@ class OperatingCharacteristics:
             "median_pfs_months": est(self.median_pfs),
             "median_os_months": est(self.median_os),
         }
-
-    def __str__(self) -> str:
-        return self.to_text()
 
 
 def _clean(x: float) -> float | None:

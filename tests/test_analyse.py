@@ -8,11 +8,11 @@ from scipy import stats
 
 from sim.analyse import analyse_replicate, response_test
 from sim.engine import simulate_trial
-from sim.trial_model import TrialModel
 from sim.observe import cutoff_day, observe
-from sim.units import DAYS_PER_MONTH
 from sim.runner import replicate_seeds, run
 from sim.tables import patient_table
+from sim.trial_model import TrialModel
+from sim.units import DAYS_PER_MONTH
 
 
 def _reference_ci(k: int, n: int, method: str, level: float) -> tuple[float, float]:

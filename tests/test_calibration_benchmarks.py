@@ -87,7 +87,7 @@ def test_select_filters_by_regimen_setting_and_id() -> None:
     after_lenvatinib = select_benchmarks(rows, regimen="regorafenib", setting="after lenvatinib")
     assert {r.id for r in after_lenvatinib} >= {"L-3", "L-4"}
     assert [r.id for r in select_benchmarks(rows, id="t1-6")] == ["T1-6"]
-    with pytest.raises(BenchmarkError, match="no benchmark with id 'Z-9'; `trialsim benchmarks` lists the ids"):
+    with pytest.raises(BenchmarkError, match=r"^no benchmark with id 'Z-9'; load_benchmarks\(\) lists the ids$"):
         get_benchmark("Z-9", rows)
 
 

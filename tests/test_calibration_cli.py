@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 import pytest
 
-from sim.calibration import CalibrationError
-from sim.calibration_cli import add_calibration_parsers, calibrate_command, run_benchmarks, run_calibrate
+from sim.cli import build_parser, main
+from sim.cli.calibrate import calibrate_command, handle_benchmarks, handle_calibrate
 from sim.scenario import parse_scenario, read_scenario_file
 
 if sys.version_info >= (3, 11):
@@ -21,19 +22,17 @@ FAST = ["--cohort", "8000"]
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="trialsim")
-    add_calibration_parsers(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)
 
 
 def _run(argv: list[str]) -> int:
-    args = _parse(argv)
-    return args.handler(args)
+    """The command's exit status, through ``main`` as the console script runs it."""
+    return main(argv)
 
 
 def test_handlers_are_set() -> None:
-    assert _parse(["benchmarks"]).handler is run_benchmarks
-    assert _parse(["calibrate", "--median-pfs", "3"]).handler is run_calibrate
+    assert _parse(["benchmarks"]).handler is handle_benchmarks
+    assert _parse(["calibrate", "--median-pfs", "3"]).handler is handle_calibrate
 
 
 def test_benchmarks_table_and_json_filters(capsys) -> None:
@@ -48,9 +47,11 @@ def test_benchmarks_table_and_json_filters(capsys) -> None:
     assert rows[0]["orr"] == 0.11 and rows[0]["response_criteria"] == "mRECIST" and rows[0]["consensus_ref"] == "51"
 
 
-def test_unknown_benchmark_id_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="no benchmark with id 'T9-9'; `trialsim benchmarks` lists the ids"):
-        _run(["benchmarks", "--id", "T9-9"])
+def test_unknown_benchmark_id_names_the_listing_command(capsys) -> None:
+    assert _run(["benchmarks", "--id", "T9-9"]) == 2
+    assert capsys.readouterr().err == (
+        "trialsim: error: no benchmark with id 'T9-9'; `trialsim benchmarks` lists the ids\n"
+    )
 
 
 def test_calibrate_json_and_toml_block(tmp_path, capsys) -> None:
@@ -98,35 +99,25 @@ def test_calibrate_json_and_toml_block(tmp_path, capsys) -> None:
     assert parse_scenario(raw).efficacy.pfs.parameters() == doc["parameters"]["pfs"]
 
 
-def test_calibrate_text_prints_targets_and_the_block(capsys) -> None:
-    assert (
-        _run(
-            [
-                "calibrate",
-                "--median-pfs",
-                "2.8",
-                "--median-os",
-                "9",
-                "--scan-weeks",
-                "6",
-                "--family",
-                "exponential",
-                *FAST,
-            ]
-        )
-        == 0
-    )
+def test_calibrate_text_prints_targets_notes_and_the_block(capsys) -> None:
+    """The note on a median between scan clusters names the option --n, in the summary and in the block."""
+    argv = ["calibrate", "--median-pfs", "3.3", "--median-os", "9", "--scan-weeks", "6", "--family", "exponential"]
+    assert _run([*argv, *FAST]) == 0
     out = capsys.readouterr().out
     assert "median_pfs_months" in out and "target" in out and "achieved" in out
     assert '\n[efficacy.pfs]\nfamily = "exponential"\n' in out
+    hint = "; give --n to match the mean median of a study of that size"
+    assert "note: median PFS 3.3 falls between scan clusters" in out
+    assert out.count(hint) == 2  # the printed note and the block's comment
+    assert "source_n" not in out
 
 
 def test_benchmark_targets_with_the_missing_scan_interval(capsys) -> None:
-    with pytest.raises(CalibrationError) as info:
-        _run(["calibrate", "--benchmark", "T1-1"])
-    assert str(info.value) == (
-        "benchmark T1-1 does not record its scan interval; --scan-weeks is required: published medians and DCR are read "
-        "on the source's scan grid (e.g. --scan-weeks 6 or 8; the consensus recommends imaging every 6-8 weeks)"
+    assert _run(["calibrate", "--benchmark", "T1-1"]) == 2
+    assert capsys.readouterr().err == (
+        "trialsim: error: benchmark T1-1 does not record its scan interval; --scan-weeks is required: published "
+        "medians and DCR are read on the source's scan grid (e.g. --scan-weeks 6 or 8; the consensus recommends "
+        "imaging every 6-8 weeks)\n"
     )
     assert _run(["calibrate", "--benchmark", "T1-1", "--scan-weeks", "6", "--json", *FAST]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -159,12 +150,44 @@ def test_benchmark_targets_with_the_missing_scan_interval(capsys) -> None:
             ["--median-pfs", "3", "--scan-weeks", "6", "--cohort", "10"],
             "--cohort must be a whole number of at least 1000 patients, got 10",
         ),
+        (
+            ["--median-pfs", "3", "--scan-weeks", "6", "--tolerance", "2"],
+            "--tolerance must be a number strictly between 0 and 1, got 2.0",
+        ),
+        (
+            ["--median-pfs", "3", "--scan-weeks", "6"],
+            "--family weibull has two PFS parameters (median and shape) but only one PFS target was given; add --dcr, --median-pfs or --pfs-at MONTHS:RATE, or use --family exponential",
+        ),
+        (
+            ["--orr", "0.2", "--median-os", "9", "--scan-weeks", "6", "--family", "exponential"],
+            "give at least one PFS target: --median-pfs, --dcr or --pfs-at MONTHS:RATE",
+        ),
+        (["--scan-weeks", "6"], "give at least one target: --orr, --dcr, --median-pfs, --median-os, --pfs-at or --os-at"),
+        (
+            ["--orr", "0.3", "--dcr", "0.2", "--median-pfs", "4", "--median-os", "4", "--scan-weeks", "6"],
+            "--dcr (0.2) must not be below --orr (0.3): responders are part of disease control; --median-os (4) must exceed --median-pfs (4): OS includes PFS",
+        ),
+        (
+            ["--scan-weeks", "6.1", "--n", "0", "--pfs-at", "6:0.4", "--os-at", "6:0.3", "--os-at", "7:1.5"],
+            "--scan-weeks must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), got 6.1; --os-at needs MONTHS:RATE with MONTHS > 0 and 0 < RATE < 1, got 7.0:1.5; --n must be a whole number of patients of at least 1, got 0",
+        ),
     ],
 )
-def test_bad_options_raise_value_errors_naming_them(argv: list[str], message: str) -> None:
-    with pytest.raises(ValueError) as info:
-        _run(["calibrate", *argv])
-    assert str(info.value) == message
+def test_bad_options_are_one_line_naming_the_option(argv: list[str], message: str, capsys) -> None:
+    assert _run(["calibrate", *argv]) == 2
+    assert capsys.readouterr().err == f"trialsim: error: {message}\n"
+
+
+def test_orr_above_the_ceiling_names_every_option_it_suggests(capsys) -> None:
+    argv = ["calibrate", "--orr", "0.6", "--dcr", "0.65", "--median-pfs", "3.1", "--median-os", "10.6", "--scan-weeks", "6"]
+    assert _run([*argv, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trialsim: error: --orr 0.6 is more than the model allows")
+    assert re.search(
+        r"; lower --orr below 0\.\d{3}, check --dcr, --median-pfs and --scan-weeks against the source, or use "
+        r"--no-confirmed if its responses were not confirmed\n$",
+        err,
+    ), err
 
 
 def test_command_is_canonical() -> None:

@@ -9,7 +9,6 @@ import re
 import numpy as np
 import pytest
 
-from sim.stats.survival import kaplan_meier, km_median
 from sim.calibration import (
     CalibrationError,
     CalibrationTargets,
@@ -21,6 +20,7 @@ from sim.calibration import (
     source_scenario,
 )
 from sim.distributions import Exponential, Weibull
+from sim.stats.survival import kaplan_meier, km_median
 
 COHORT = 10_000  # small cohorts keep these tests fast; the fits are exact up to one patient's step
 
@@ -99,24 +99,24 @@ def test_three_pfs_targets_recover_the_weibull_that_made_them(base) -> None:
     [
         (
             {"scan_weeks": 6.1},
-            "--scan-weeks must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), got 6.1",
+            "scan_weeks must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), got 6.1",
         ),
-        ({"orr": 14.7}, "--orr must be a proportion strictly between 0 and 1 (0.147 for 14.7%), got 14.7"),
-        ({"orr": 0.3, "dcr": 0.2}, "--dcr (0.2) must not be below --orr (0.3): responders are part of disease control"),
+        ({"orr": 14.7}, "orr must be a proportion strictly between 0 and 1 (0.147 for 14.7%), got 14.7"),
+        ({"orr": 0.3, "dcr": 0.2}, "dcr (0.2) must not be below orr (0.3): responders are part of disease control"),
         (
             {"median_pfs_months": 4.0, "median_os_months": 4.0},
-            "--median-os (4) must exceed --median-pfs (4): OS includes PFS",
+            "median_os_months (4) must exceed median_pfs_months (4): OS includes PFS",
         ),
-        ({"os_at": (Landmark(12, 1.2),)}, "--os-at needs MONTHS:RATE with MONTHS > 0 and 0 < RATE < 1, got 12:1.2"),
+        ({"os_at": (Landmark(12, 1.2),)}, "os_at needs MONTHS:RATE with MONTHS > 0 and 0 < RATE < 1, got 12:1.2"),
         (
             {"pfs_at": (Landmark(6, 0.4),), "os_at": (Landmark(6, 0.3),)},
-            "--os-at 6:0.3 must not be below --pfs-at 6:0.4: PFS <= OS",
+            "os_at 6:0.3 must not be below pfs_at 6:0.4: PFS <= OS",
         ),
-        ({}, "give at least one target: --orr, --dcr, --median-pfs, --median-os, --pfs-at or --os-at"),
-        ({"median_pfs_months": 3.0, "source_n": 0}, "--n must be a whole number of patients of at least 1, got 0"),
+        ({}, "give at least one target: orr, dcr, median_pfs_months, median_os_months, pfs_at or os_at"),
+        ({"median_pfs_months": 3.0, "source_n": 0}, "source_n must be a whole number of patients of at least 1, got 0"),
     ],
 )
-def test_invalid_targets_name_the_option(kwargs: dict, message: str) -> None:
+def test_invalid_targets_name_the_parameter(kwargs: dict, message: str) -> None:
     kwargs = {"scan_weeks": 6, **kwargs}
     with pytest.raises(CalibrationError) as info:
         CalibrationTargets(**kwargs)
@@ -129,23 +129,36 @@ def test_invalid_targets_name_the_option(kwargs: dict, message: str) -> None:
         (
             "gamma",
             {"median_pfs_months": 3.0},
-            "--family must be one of exponential, weibull, loglogistic, lognormal, got 'gamma'",
+            "family must be one of exponential, weibull, loglogistic, lognormal, got 'gamma'",
         ),
         (
             "weibull",
             {"median_pfs_months": 3.0},
-            "--family weibull has two PFS parameters (median and shape) but only one PFS target was given; add --dcr, --median-pfs or --pfs-at MONTHS:RATE, or use --family exponential",
+            "family weibull has two PFS parameters (median and shape) but only one PFS target was given; add dcr, median_pfs_months or a pfs_at landmark, or use family exponential",
         ),
         (
             "exponential",
             {"orr": 0.2, "median_os_months": 9.0},
-            "give at least one PFS target: --median-pfs, --dcr or --pfs-at MONTHS:RATE",
+            "give at least one PFS target: median_pfs_months, dcr or a pfs_at landmark",
         ),
     ],
 )
 def test_too_few_targets_for_the_family(family: str, kwargs: dict, message: str) -> None:
     with pytest.raises(CalibrationError) as info:
         calibrate(CalibrationTargets(scan_weeks=6, **kwargs), family=family, cohort_size=COHORT)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cohort_size": 5}, "cohort_size must be a whole number of at least 1000 patients, got 5"),
+        ({"tolerance": 2.0}, "tolerance must be a number strictly between 0 and 1, got 2.0"),
+    ],
+)
+def test_fit_settings_name_the_parameter_not_an_option(kwargs: dict, message: str) -> None:
+    with pytest.raises(CalibrationError) as info:
+        calibrate(CalibrationTargets(scan_weeks=6, median_pfs_months=3.0), family="exponential", **kwargs)
     assert str(info.value) == message
 
 
@@ -161,7 +174,7 @@ def test_inconsistent_targets_say_why_and_what_to_try() -> None:
         r"dcr N \(target 0\.5\), median_pfs_months N \(target 2\.6\), median_os_months N \(target 9\)\. With scans every 6 "
         r"weeks, DCR 0\.5 means 50% of patients have progressed or died by the first scan \(day 49 at the latest\), so a "
         r"median PFS of 2\.6 months leaves almost no room for progression between that scan and the median\. Try: check "
-        r"--scan-weeks against the source's schedule, drop or relax a target, another --family \(exponential, weibull, "
+        r"scan_weeks against the source's schedule, drop or relax a target, another family \(exponential, weibull, "
         r"loglogistic, lognormal\)"
     ).replace("N", number)
     assert re.fullmatch(pinned, str(info.value)), str(info.value)
@@ -173,7 +186,7 @@ def test_missed_targets_offer_the_tolerance_that_would_accept_them() -> None:
         CalibrationError,
         match=r"^the targets cannot all be met by a PFS of the weibull family with scans every 6 weeks "
         r"\(largest miss 0\.0\d\d on the survival scale, tolerance 0\.01\); best fit: dcr .* or accept this "
-        r"best fit with --tolerance 0\.\d\d$",
+        r"best fit with tolerance 0\.\d\d$",
     ):
         calibrate(targets, cohort_size=COHORT)
 
@@ -183,10 +196,10 @@ def test_orr_above_the_confirmable_share_is_refused_with_a_remedy() -> None:
     with pytest.raises(CalibrationError) as info:
         calibrate(targets, cohort_size=COHORT)
     pinned = (
-        r"--orr 0\.6 is more than the model allows with the PFS the other targets imply: a response seen at the first scan "
+        r"orr 0\.6 is more than the model allows with the PFS the other targets imply: a response seen at the first scan "
         r"is surely confirmed only by day 91 with scans every 6 weeks, and only (0\.\d{3}) of patients are progression-free "
-        r"then \(weibull PFS, median \d\.\d\d months\); lower --orr below (0\.\d{3}), check --dcr, --median-pfs and "
-        r"--scan-weeks against the source, or use --no-confirmed if its responses were not confirmed"
+        r"then \(weibull PFS, median \d\.\d\d months\); lower orr below (0\.\d{3}), check dcr, median_pfs_months and "
+        r"scan_weeks against the source, or use confirmed=False if its responses were not confirmed"
     )
     match = re.fullmatch(pinned, str(info.value))
     assert match, str(info.value)
@@ -197,7 +210,8 @@ def test_a_large_study_median_between_scan_clusters_is_flagged() -> None:
     """Between clusters only deaths without progression move the curve: the note says how loosely it is held."""
     targets = CalibrationTargets(scan_weeks=6, median_pfs_months=3.3, median_os_months=9.0)
     result = calibrate(targets, family="exponential", cohort_size=COHORT)
-    assert any(n.startswith("median PFS 3.3 falls between scan clusters (2.99-3.91 months)") for n in result.notes)
+    between = [n for n in result.notes if n.startswith("median PFS 3.3 falls between scan clusters (2.99-3.91 months)")]
+    assert len(between) == 1 and between[0].endswith("; give source_n to match the mean median of a study of that size")
     sized = calibrate(dataclasses.replace(targets, source_n=100), family="exponential", cohort_size=COHORT)
     assert not any("between scan clusters" in n for n in sized.notes)
     assert sized.fits[0].statistic == "mean KM median of scan-dated PFS in a study of n = 100"

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 import sim.runner as runner
-from sim.cli import main
+from sim.calibration import CalibrationError, CalibrationTargets, calibrate
+from sim.calibration.benchmarks import LISTING
+from sim.calibration.errors import Message, named
+from sim.calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
+from sim.cli import build_parser, main
+from sim.cli.options import FLAGS, flag_message
+from sim.scenario import ScenarioError, apply_overrides, load_scenario
+from sim.stats.designs import simon_characteristics
+from sim.sweep import CellError, InputError, build_cells, oc_grid
 
 
 def test_run_writes_summary_and_tables(tmp_path, capsys) -> None:
@@ -47,7 +59,7 @@ def test_rerun_into_the_same_folder_resumes(tmp_path, capsys, monkeypatch) -> No
     (out / "chunks" / "chunk-000000004-000000008.parquet").unlink()
     calls = []
     real = runner._run_chunk
-    monkeypatch.setattr(runner, "_run_chunk", lambda *a: calls.append(a[2:4]) or real(*a))
+    monkeypatch.setattr(runner, "_run_chunk", lambda plan, start, stop: calls.append((start, stop)) or real(plan, start, stop))
     assert main(["run", "--replicates", "12", "--chunk-size", "4", "--out", str(out), "--no-progress"]) == 0
     assert calls == [(4, 8)]
     pd.testing.assert_frame_equal(first, pd.read_parquet(out / "replicates.parquet"))
@@ -125,3 +137,129 @@ def test_design_command(capsys) -> None:
 def test_grid_and_design_input_errors(argv, message, capsys) -> None:
     assert main(argv) == 2
     assert capsys.readouterr().err == message + "\n"
+
+
+# --- one CLI package, one convention --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [
+        (["run"], "sim.cli.simulate"),
+        (["oc"], "sim.cli.simulate"),
+        (["sweep", "--vary", "efficacy.orr=0.1"], "sim.cli.simulate"),
+        (["design", "--p0", "0.1", "--p1", "0.3"], "sim.cli.design"),
+        (["benchmarks"], "sim.cli.calibrate"),
+        (["calibrate"], "sim.cli.calibrate"),
+    ],
+)
+def test_every_subcommand_registers_a_handler(argv, module) -> None:
+    args = build_parser().parse_args(argv)
+    assert args.handler.__module__ == module and args.handler.__name__ == f"handle_{argv[0]}"
+    assert not hasattr(args, "func")
+
+
+def test_console_script_is_sim_cli_main() -> None:
+    (script,) = entry_points(group="console_scripts").select(name="trialsim")
+    assert script.value == "sim.cli:main"
+    assert script.load() is main
+
+
+def test_design_table(capsys) -> None:
+    assert main(["design", "--p0", "0.10", "--p1", "0.30"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line[:15].strip(): line[15:].split() for line in lines if line.startswith(("single", "Simon"))}
+    assert rows["single-stage"] == ["-", "5/25", "-", "-", "25.00", "25.00", "0.0334", "0.8065"]
+    assert rows["Simon optimal"] == ["1/10", "5/29", "0.7361", "0.1493", "15.01", "26.16", "0.0471", "0.8051"]
+    assert rows["Simon minimax"] == ["1/15", "5/25", "0.5490", "0.0353", "19.51", "24.65", "0.0328", "0.8017"]
+    assert lines[0] == "Designs for H0: ORR <= 0.1 against H1: ORR = 0.3"
+
+
+def test_design_json_records(capsys) -> None:
+    argv = ["design", "--p0", "0.10", "--p1", "0.30", "--alpha", "0.05", "--power", "0.80", "--nmax", "60", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["nmax"] == 60
+    single, optimal, minimax = (out["designs"][k] for k in ("single_stage", "simon_optimal", "simon_minimax"))
+    assert (single["n"], single["r"], single["reject_if_at_least"]) == (25, 5, 6)
+    assert single["alpha"] == pytest.approx(stats.binom.sf(5, 25, 0.10), abs=1e-15)
+    assert single["power"] == pytest.approx(stats.binom.sf(5, 25, 0.30), abs=1e-15)
+    assert (optimal["r1"], optimal["n1"], optimal["r"], optimal["n"]) == (1, 10, 5, 29)
+    assert (minimax["r1"], minimax["n1"], minimax["r"], minimax["n"]) == (1, 15, 5, 25)
+    pet0, en0, size = simon_characteristics(1, 10, 5, 29, 0.10)
+    assert (optimal["pet_p0"], optimal["en_p0"], optimal["alpha"]) == pytest.approx((pet0, en0, size), abs=1e-12)
+    assert minimax["en_p0"] == pytest.approx(19.50956981080936, abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--p0", "0.30", "--p1", "0.10"], "--p1 must be greater than --p0 (0.3), got 0.1"),
+        (["--p0", "0.10", "--p1", "0.30", "--alpha", "1.5"], "--alpha must be a probability strictly between 0 and 1, got 1.5"),
+        (["--p0", "0", "--p1", "0.30"], "--p0 must be a probability strictly between 0 and 1, got 0.0"),
+        (["--p0", "abc", "--p1", "0.30"], "argument --p0: invalid float value: 'abc'"),
+        (["--p0", "0.10", "--p1", "0.30", "--power", "0.01"], "--power must be greater than --alpha (0.05), got 0.01"),
+        (["--p0", "0.10", "--p1", "0.30", "--nmax", "1"], "--nmax must be an integer from 2 to 500, got 1"),
+        (
+            ["--p0", "0.10", "--p1", "0.30", "--nmax", "20"],
+            "--nmax 20 is too small: no design with n <= 20 reaches power 0.8 at p1=0.3; allowed: a larger --nmax (at most 500)",
+        ),
+    ],
+)
+def test_design_bad_input_is_one_line_naming_the_option(argv, message, capsys) -> None:
+    assert main(["design", *argv]) == 2
+    assert capsys.readouterr().err == f"trialsim: error: {message}\n"
+
+
+# --- library parameters shown as options ----------------------------------------------------------
+
+
+def test_flags_name_real_library_parameters() -> None:
+    """Every key of the table is a parameter of a library function or record (or a phrase a message uses)."""
+    parameters = {f.name for f in dataclasses.fields(CalibrationTargets)}
+    for function in (calibrate, apply_overrides, build_cells, oc_grid):
+        parameters |= set(inspect.signature(function).parameters)
+    assert set(FLAGS) - {PFS_LANDMARK, NOT_CONFIRMED, LISTING} <= parameters
+    assert FLAGS["cohort_size"] == "--cohort" and FLAGS["overrides"] == "--set" and FLAGS["source_n"] == "--n"
+
+
+def test_a_python_caller_sees_parameters_and_the_cli_sees_options() -> None:
+    with pytest.raises(CalibrationError) as info:
+        CalibrationTargets(scan_weeks=6, orr=0.3, dcr=0.2, median_pfs_months=4.0, median_os_months=4.0)
+    assert str(info.value) == (
+        "dcr (0.2) must not be below orr (0.3): responders are part of disease control; "
+        "median_os_months (4) must exceed median_pfs_months (4): OS includes PFS"
+    )
+    assert flag_message(info.value) == (
+        "--dcr (0.2) must not be below --orr (0.3): responders are part of disease control; "
+        "--median-os (4) must exceed --median-pfs (4): OS includes PFS"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("base", ["efficacy.orr"])
+    assert str(info.value) == "overrides expects dotted.path=value, got 'efficacy.orr'"
+    assert flag_message(info.value) == "--set expects dotted.path=value, got 'efficacy.orr'"
+
+
+def test_only_marked_names_are_respelled() -> None:
+    """'family' and 'tolerance' as plain words stay; as marked parameter names they become options."""
+    text = Message(f"a PFS of the weibull family (tolerance 0.01); another {named('family')} or {named('tolerance')} 0.02")
+    assert text == "a PFS of the weibull family (tolerance 0.01); another family or tolerance 0.02"
+    assert text.spelled(FLAGS) == "a PFS of the weibull family (tolerance 0.01); another --family or --tolerance 0.02"
+    assert flag_message(CalibrationError(str(text))) == str(text)  # unmarked text is shown as it is
+
+
+def test_grid_errors_name_their_parameter_then_the_option() -> None:
+    with pytest.raises(CellError) as cell:
+        build_cells("base", [], {"recruitment.sites.4.name": ["'a'"]})
+    assert str(cell.value) == (
+        "in the cell recruitment.sites.4.name='a': overrides recruitment.sites.4.name: "
+        "recruitment.sites.4 must be a list index below 1"
+    )
+    assert flag_message(cell.value) == (
+        "in the cell recruitment.sites.4.name='a': --set recruitment.sites.4.name: "
+        "recruitment.sites.4 must be a list index below 1"
+    )
+    with pytest.raises(InputError) as big:
+        build_cells("base", [], {"efficacy.orr": [str(i) for i in range(15)], "trial.sample_size": [str(i) for i in range(15)]})
+    assert str(big.value) == "axes gives more than 200 cells; use fewer values"
+    assert flag_message(big.value) == "--vary gives more than 200 cells; use fewer values"

@@ -7,11 +7,9 @@ against exact rational enumeration of every future response sequence.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import functools
 import itertools
-import json
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +18,6 @@ import pytest
 from scipy import integrate, special, stats
 
 from sim.stats import designs
-from sim.design_cli import add_design_parser, run_design
 from sim.stats.designs import (
     min_detectable_orr,
     posterior_prob_above,
@@ -258,63 +255,6 @@ def test_predictive_probability_bounds_and_errors() -> None:
         predictive_probability(3, 2, 10, 0.1, 0.9, 1, 1)
     with pytest.raises(ValueError, match="prior"):
         predictive_probability(1, 2, 10, 0.1, 0.9, 0, 1)
-
-
-# --- the design subcommand ----------------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trialsim")
-    add_design_parser(parser.add_subparsers(dest="command"))
-    return parser
-
-
-def test_design_table_output(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parser().parse_args(["design", "--p0", "0.10", "--p1", "0.30"])
-    assert args.func is run_design
-    assert run_design(args) == 0
-    lines = capsys.readouterr().out.splitlines()
-    rows = {line[:15].strip(): line[15:].split() for line in lines if line.startswith(("single", "Simon"))}
-    assert rows["single-stage"] == ["-", "5/25", "-", "-", "25.00", "25.00", "0.0334", "0.8065"]
-    assert rows["Simon optimal"] == ["1/10", "5/29", "0.7361", "0.1493", "15.01", "26.16", "0.0471", "0.8051"]
-    assert rows["Simon minimax"] == ["1/15", "5/25", "0.5490", "0.0353", "19.51", "24.65", "0.0328", "0.8017"]
-    assert "H0: ORR <= 0.1" in lines[0]
-
-
-def test_design_json_output(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parser().parse_args(
-        ["design", "--p0", "0.10", "--p1", "0.30", "--alpha", "0.05", "--power", "0.80", "--nmax", "60", "--json"]
-    )
-    assert run_design(args) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["nmax"] == 60
-    single, optimal, minimax = (out["designs"][k] for k in ("single_stage", "simon_optimal", "simon_minimax"))
-    assert (single["n"], single["r"], single["reject_if_at_least"]) == (25, 5, 6)
-    assert single["alpha"] == pytest.approx(stats.binom.sf(5, 25, 0.10), abs=1e-15)
-    assert single["power"] == pytest.approx(stats.binom.sf(5, 25, 0.30), abs=1e-15)
-    assert (optimal["r1"], optimal["n1"], optimal["r"], optimal["n"]) == (1, 10, 5, 29)
-    assert (minimax["r1"], minimax["n1"], minimax["r"], minimax["n"]) == (1, 15, 5, 25)
-    pet0, en0, size = simon_characteristics(1, 10, 5, 29, 0.10)
-    assert (optimal["pet_p0"], optimal["en_p0"], optimal["alpha"]) == pytest.approx((pet0, en0, size), abs=1e-12)
-    assert optimal["pet_p0"] == pytest.approx(0.7360989291, abs=1e-10)
-    assert minimax["en_p0"] == pytest.approx(19.50956981080936, abs=1e-10)
-
-
-@pytest.mark.parametrize(
-    ("argv", "option"),
-    [
-        (["--p0", "0.30", "--p1", "0.10"], "--p1"),
-        (["--p0", "0.10", "--p1", "0.30", "--alpha", "1.5"], "--alpha"),
-        (["--p0", "0", "--p1", "0.30"], "--p0"),
-        (["--p0", "0.10", "--p1", "0.30", "--power", "0.01"], "--power"),
-        (["--p0", "0.10", "--p1", "0.30", "--nmax", "1"], "--nmax"),
-        (["--p0", "0.10", "--p1", "0.30", "--nmax", "20"], "--nmax"),
-    ],
-)
-def test_design_bad_input_names_the_option(argv: list[str], option: str) -> None:
-    args = _parser().parse_args(["design", *argv])
-    with pytest.raises(ValueError, match=option):
-        run_design(args)
 
 
 def test_module_exports() -> None:

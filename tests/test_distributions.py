@@ -77,3 +77,10 @@ def test_bad_parameters_are_named(make, message) -> None:
 
 def test_repr_shows_parameters() -> None:
     assert repr(Weibull(4.0, 1.2)) == "Weibull(median_months=4.0, shape=1.2)"
+
+
+def test_parameters_and_repr_show_only_the_declared_parameters() -> None:
+    weibull = Weibull(3.0, 0.8)
+    assert weibull.parameters() == {"family": "weibull", "median_months": 3.0, "shape": 0.8}
+    assert repr(weibull) == "Weibull(median_months=3.0, shape=0.8)"
+    assert Exponential(2.5).parameters() == {"family": "exponential", "median_months": 2.5}

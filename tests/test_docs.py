@@ -90,3 +90,10 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
     assert len(commands) == 2
     assert "trialsim run" in commands[0] and "pytest" in commands[1]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_one_spelling_of_enrollment() -> None:
+    british = re.compile(r"\b[Ee]nrolment|\b[Ee]nrols?\b")
+    paths = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("sim/**/*.py"), *ROOT.glob("tests/*.py"), *ROOT.glob("scenarios/*.toml")]
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in paths for i, line in enumerate(p.read_text().splitlines(), 1) if british.search(line)]
+    assert found == [], "write enroll / enrollment (American spelling) everywhere"

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from sim.engine import simulate_trial
-from sim.trial_model import TrialModel
 from sim.observe import cutoff_day, observe
-from sim.units import DAYS_PER_MONTH
 from sim.runner import replicate_seeds
 from sim.tables import patient_table
+from sim.trial_model import TrialModel
+from sim.units import DAYS_PER_MONTH
 
 
 def _simulate(scenario, replicates: int, seed: int = 7):
@@ -39,7 +39,7 @@ def _all_patients(runs) -> pd.DataFrame:
     return pd.concat([t[name] for _, t in runs for name in t], ignore_index=True)
 
 
-def test_enrolment_never_beyond_sample_size_or_after_close(simulated) -> None:
+def test_enrollment_never_beyond_sample_size_or_after_close(simulated) -> None:
     scenario, model, runs = simulated
     close = np.datetime64(scenario.trial.recruitment_close, "D")
     for history, tables in runs:

@@ -1,7 +1,7 @@
-"""Simulated enrolment against its closed forms.
+"""Simulated enrollment against its closed forms.
 
 With one site screening at a constant rate lambda, no screen failures and no screening delay,
-the day the N-th patient enrols is Gamma(N, lambda) after opening, so P(complete by close) is
+the day the N-th patient enrolls is Gamma(N, lambda) after opening, so P(complete by close) is
 P(Poisson(lambda t) >= N). With a Gamma(k, 1/k) rate multiplier (CV = 1/sqrt(k)) the count in t
 days is negative binomial and the expected duration is N / lambda * k / (k - 1).
 """
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.units import DAYS_PER_MONTH
 from sim.runner import run
+from sim.units import DAYS_PER_MONTH
 
 R = 2000
 PLAIN = (

@@ -1,6 +1,6 @@
 """Interim monitoring in calendar time against exact results.
 
-In the idealised trial (no dropout, responses present at the first scan, certain enrolment) the
+In the idealised trial (no dropout, responses present at the first scan, certain enrollment) the
 stage-1 responder count is Binomial(n1, ORR), so Simon's PET, E[N] and rejection probability, and
 a Bayesian look's stopping probability, are known exactly.
 """
@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.stats.designs import predictive_probability, simon_characteristics
 from sim.runner import run
 from sim.scenario import ScenarioError, load_scenario
-
-from .conftest import IDEAL
+from sim.stats.designs import predictive_probability, simon_characteristics
+from tests.helpers import IDEAL
 
 R = 1500
 SIMON = "monitoring={rule='simon', stage1_patients=10, stage1_max_responders=1, final_max_responders=5, pause_enrollment=true}"
@@ -44,7 +43,7 @@ def test_simon_optimal_matches_exact_pet_en_and_rejection(scenario_with, orr: fl
     assert table.loc[stopped, "decision_months"].mean() < table.loc[~stopped, "decision_months"].mean() - 6
 
 
-def test_without_pause_enrolment_overruns_the_look(scenario_with) -> None:
+def test_without_pause_enrollment_overruns_the_look(scenario_with) -> None:
     scenario = scenario_with(*IDEAL, "trial.sample_size=29", SIMON.replace("true", "false"), "efficacy.orr=0.1")
     table = run(scenario, replicates=100, seed=5, progress=False).replicates
     stopped = table[table["stopped_early"]]

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from sim.trial_model import TrialModel
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_scenario, read_scenario_file
+from sim.trial_model import TrialModel
 
 
 def test_shipped_scenarios_load() -> None:
@@ -88,10 +88,14 @@ def test_overrides_reach_lists_and_tables() -> None:
     scenario = load_scenario("base", ["recruitment.sites.0.screened_per_month=3.5", "efficacy.pfs={family='exponential', median_months=5}"])
     assert scenario.recruitment.sites[0].screened_per_month == 3.5
     assert scenario.efficacy.pfs.median == pytest.approx(5.0, rel=1e-14)
-    with pytest.raises(ScenarioError, match=r"^--set recruitment\.sites\.4\.name: recruitment\.sites\.4 must be a list index below 1$"):
+    with pytest.raises(ScenarioError, match=r"^overrides recruitment\.sites\.4\.name: recruitment\.sites\.4 must be a list index below 1$"):
         load_scenario("base", ["recruitment.sites.4.name='x'"])
-    with pytest.raises(ScenarioError, match=r"^--set expects dotted\.path=value, got 'efficacy\.orr'$"):
+    with pytest.raises(ScenarioError, match=r"^overrides trial\.sample_size\.x: trial\.sample_size is a value, not a table$"):
+        load_scenario("base", ["trial.sample_size.x=1"])
+    with pytest.raises(ScenarioError, match=r"^overrides expects dotted\.path=value, got 'efficacy\.orr'$"):
         load_scenario("base", ["efficacy.orr"])
+    with pytest.raises(ScenarioError, match=r"^overrides expects dotted\.path=value, got 'efficacy\.=1'$"):
+        load_scenario("base", ["efficacy.=1"])
 
 
 def test_unknown_scenario_name() -> None:

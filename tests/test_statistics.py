@@ -1,6 +1,6 @@
 """Simulated operating characteristics against exact results, within 4 Monte Carlo SEs.
 
-With dropout and AEs switched off, enrolment certain and responses present at the first scan,
+With dropout and AEs switched off, enrollment certain and responses present at the first scan,
 the number of confirmed responders is Binomial(35, ORR), so the simulated power and type I error
 must equal the exact binomial values and the ORR estimate must be unbiased.
 """
@@ -13,8 +13,7 @@ import pytest
 from scipy import stats
 
 from sim.runner import run
-
-from .conftest import IDEAL
+from tests.helpers import IDEAL
 
 R = 2000
 

@@ -17,9 +17,11 @@ from typing import Any
 
 import sim
 
+from .errors import Message, named
 from .targets import Landmark
 
 __all__ = [
+    "LISTING",
     "Benchmark",
     "BenchmarkError",
     "COLUMNS",
@@ -29,6 +31,9 @@ __all__ = [
     "load_benchmarks",
     "select_benchmarks",
 ]
+
+LISTING = "load_benchmarks()"
+"""What lists the benchmark ids, as an error names it (a front end names its own listing)."""
 
 RESPONSE_CRITERIA = ("RECIST 1.1", "mRECIST")
 """Response criteria a row may name for its ORR and DCR."""
@@ -290,5 +295,5 @@ def get_benchmark(benchmark_id: str, rows: Iterable[Benchmark] | None = None) ->
     """The row with this id (any case); BenchmarkError if the library has none."""
     found = select_benchmarks(load_benchmarks() if rows is None else rows, id=benchmark_id)
     if not found:
-        raise BenchmarkError(f"no benchmark with id {benchmark_id!r}; `trialsim benchmarks` lists the ids")
+        raise BenchmarkError(Message(f"no benchmark with id {benchmark_id!r}; {named(LISTING)} lists the ids"))
     return found[0]

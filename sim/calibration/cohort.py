@@ -21,6 +21,7 @@ from ..journey import plan_journeys
 from ..observe import observe
 from ..patient_model import PatientModel
 from ..recist import disease_controlled, responded
+from ..runner import DEFAULT_SEED
 from ..scenario.model import Efficacy, Scenario
 from ..stats.survival import KaplanMeier, kaplan_meier
 from ..units import DAYS_PER_MONTH, day_number
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 DEFAULT_COHORT_SIZE = 40_000
-DEFAULT_SEED = 20251115
 MIN_HORIZON_MONTHS = 60.0
 
 

@@ -26,13 +26,13 @@ import numpy as np
 
 from ..patient_model import ModelError
 from ..recist import earliest_sure_confirmation_day
-from ..units import DAYS_PER_MONTH
 from ..scenario import load_scenario
 from ..scenario.model import Efficacy, Scenario
+from ..units import DAYS_PER_MONTH
 from .cohort import DEFAULT_COHORT_SIZE, DEFAULT_SEED, CohortStatistics, horizon_months, observe_cohort, source_scenario
 from .criteria import PENALTY, Criterion, TargetFit, orr_criterion, target_criteria
-from .errors import CalibrationError
-from .messages import inconsistency_message, notes, orr_ceiling_message
+from .errors import CalibrationError, Message, named
+from .messages import PFS_LANDMARK, inconsistency_message, notes, orr_ceiling_message
 from .parameters import (
     FITTABLE_FAMILIES,
     SHAPE_BOUNDS,
@@ -71,7 +71,7 @@ class CalibrationResult:
     cohort_size: int
     seed: int
     os_method: str
-    notes: tuple[str, ...]
+    notes: tuple[Message, ...]
 
     def parameters(self) -> dict[str, Any]:
         """The efficacy block's values, as a scenario file spells them."""
@@ -142,8 +142,8 @@ def _fit(setup: _Setup, orr: float, criteria: list[Criterion], x0: list[float], 
     x, converged, message = least_squares(evaluate, x0, low, high, _XTOL)
     if not converged:
         raise CalibrationError(
-            f"the fit did not converge ({message}); try fewer targets, another --family "
-            f"({', '.join(FITTABLE_FAMILIES)}) or a larger --cohort"
+            f"the fit did not converge ({message}); try fewer targets, another {named('family')} "
+            f"({', '.join(FITTABLE_FAMILIES)}) or a larger {named('cohort_size')}"
         )
     return x
 
@@ -170,17 +170,22 @@ def _os_method(t: CalibrationTargets) -> tuple[str, str | None]:
 def _check_inputs(t: CalibrationTargets, family: str, cohort_size: int, tolerance: float) -> None:
     """A known family, at least one PFS target per PFS parameter, a usable cohort and tolerance."""
     if not (isinstance(cohort_size, int) and cohort_size >= 1000):
-        raise CalibrationError(f"--cohort must be a whole number of at least 1000 patients, got {cohort_size!r}")
+        raise CalibrationError(
+            f"{named('cohort_size')} must be a whole number of at least 1000 patients, got {cohort_size!r}"
+        )
     if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
-        raise CalibrationError(f"--tolerance must be a number strictly between 0 and 1, got {tolerance!r}")
+        raise CalibrationError(f"{named('tolerance')} must be a number strictly between 0 and 1, got {tolerance!r}")
     if family not in FITTABLE_FAMILIES:
-        raise CalibrationError(f"--family must be one of {', '.join(FITTABLE_FAMILIES)}, got {family!r}")
+        raise CalibrationError(f"{named('family')} must be one of {', '.join(FITTABLE_FAMILIES)}, got {family!r}")
     if t.pfs_target_count == 0:
-        raise CalibrationError("give at least one PFS target: --median-pfs, --dcr or --pfs-at MONTHS:RATE")
+        raise CalibrationError(
+            f"give at least one PFS target: {named('median_pfs_months')}, {named('dcr')} or {named(PFS_LANDMARK)}"
+        )
     if t.pfs_target_count < parameter_count(family):
         raise CalibrationError(
-            f"--family {family} has two PFS parameters (median and shape) but only one PFS target was given; "
-            "add --dcr, --median-pfs or --pfs-at MONTHS:RATE, or use --family exponential"
+            f"{named('family')} {family} has two PFS parameters (median and shape) but only one PFS target was "
+            f"given; add {named('dcr')}, {named('median_pfs_months')} or {named(PFS_LANDMARK)}, "
+            f"or use {named('family')} exponential"
         )
 
 

@@ -1,16 +1,27 @@
-"""What a calibration says when targets cannot be met, and the notes it attaches to a result."""
+r"""What a calibration says when targets cannot be met, and the notes it attaches to a result.
+
+Each text names the parameters of ``CalibrationTargets`` and ``calibrate`` marked with
+:func:`~sim.calibration.errors.named`, so a front end can respell them; notes are :class:`Message`\ s.
+"""
 
 from __future__ import annotations
 
 import math
 
-from ..units import DAYS_PER_MONTH
 from ..scenario.model import Efficacy
+from ..units import DAYS_PER_MONTH
 from .criteria import TargetFit
+from .errors import Message, named
 from .parameters import FITTABLE_FAMILIES
 from .targets import CalibrationTargets
 
-__all__ = ["inconsistency_message", "notes", "orr_ceiling_message", "scan_gap"]
+__all__ = ["NOT_CONFIRMED", "PFS_LANDMARK", "inconsistency_message", "notes", "orr_ceiling_message", "scan_gap"]
+
+PFS_LANDMARK = "a pfs_at landmark"
+"""How a message asks for one more PFS landmark rate (an entry of ``pfs_at``)."""
+
+NOT_CONFIRMED = "confirmed=False"
+"""How a message names the targets of a source whose responses were not confirmed."""
 
 
 def orr_ceiling_message(
@@ -19,11 +30,12 @@ def orr_ceiling_message(
     """ORR above the share progression-free when a first-scan response is surely confirmed."""
     rule = "confirmed" if t.confirmed else "seen"
     return (
-        f"--orr {orr:g} is more than the model allows with the PFS the other targets imply: a response "
+        f"{named('orr')} {orr:g} is more than the model allows with the PFS the other targets imply: a response "
         f"seen at the first scan is surely {rule} only by day {day:g} with scans every {t.scan_weeks:g} weeks, "
         f"and only {still_free:.3f} of patients are progression-free then ({family} PFS, median "
-        f"{pfs_median:.2f} months); lower --orr below {still_free:.3f}, check --dcr, --median-pfs and "
-        f"--scan-weeks against the source, or use --no-confirmed if its responses were not confirmed"
+        f"{pfs_median:.2f} months); lower {named('orr')} below {still_free:.3f}, check {named('dcr')}, "
+        f"{named('median_pfs_months')} and {named('scan_weeks')} against the source, or use "
+        f"{named(NOT_CONFIRMED)} if its responses were not confirmed"
     )
 
 
@@ -52,11 +64,11 @@ def inconsistency_message(
         accept = ""
     else:
         head = f"the targets cannot all be met by a PFS of the {family} family with scans every {t.scan_weeks:g} weeks"
-        accept = f", or accept this best fit with --tolerance {math.ceil(worst * 100) / 100:g}"
+        accept = f", or accept this best fit with {named('tolerance')} {math.ceil(worst * 100) / 100:g}"
     return (
         f"{head} (largest miss {worst:.3f} on the survival scale, tolerance {tolerance:g}); best fit: {missed}."
-        f"{_first_scan_hint(t, window_days)} Try: check --scan-weeks against the source's schedule, drop or relax a "
-        f"target, another --family ({', '.join(FITTABLE_FAMILIES)}){accept}"
+        f"{_first_scan_hint(t, window_days)} Try: check {named('scan_weeks')} against the source's schedule, drop "
+        f"or relax a target, another {named('family')} ({', '.join(FITTABLE_FAMILIES)}){accept}"
     )
 
 
@@ -82,7 +94,7 @@ def _os_note(os_method: str, pps_family: str | None, template: str) -> str:
 
 def notes(
     t: CalibrationTargets, template: str, kept: Efficacy, os_method: str, pps_family: str | None, window_days: int
-) -> tuple[str, ...]:
+) -> tuple[Message, ...]:
     """What the block takes from the template, how OS was set, and where a median target is loosely held."""
     out = [
         f"kept from scenario {template}: complete_response_share {kept.complete_response_share:g}, "
@@ -98,11 +110,11 @@ def notes(
         out.append(
             f"median PFS {t.median_pfs_months:g} falls between scan clusters ({low:.2f}-{high:.2f} months), where "
             "only deaths without progression lower the observed curve: the fit holds that curve at 0.5 there, but "
-            f"a large study could report any median in {low:.2f}-{high:.2f}; give --n to match the mean median of "
-            "a study of that size"
+            f"a large study could report any median in {low:.2f}-{high:.2f}; give {named('source_n')} to match the "
+            "mean median of a study of that size"
         )
     if not t.confirmed:
         out.append(
             "the source's responses were not confirmed; a scenario requiring confirmation reads this orr as confirmed"
         )
-    return tuple(out)
+    return tuple(Message(note) for note in out)

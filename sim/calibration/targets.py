@@ -1,7 +1,7 @@
 """What a calibration aims at: published summary statistics and the design that produced them.
 
-Messages name the ``trialsim calibrate`` option that holds each value, since that is where a
-user typed it; the Python API uses the same names with underscores.
+Messages name the parameter of :class:`CalibrationTargets` that holds each value (``scan_weeks``,
+``median_pfs_months``); the command line shows its own option names in their place.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import CalibrationError
+from .errors import CalibrationError, named
 
 __all__ = ["Landmark", "CalibrationTargets"]
 
@@ -26,32 +26,32 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _proportion_problem(option: str, value: float | None, *, allow_zero: bool = False) -> list[str]:
+def _proportion_problem(parameter: str, value: float | None, *, allow_zero: bool = False) -> list[str]:
     if value is None:
         return []
     low_ok = value >= 0 if allow_zero else value > 0
     if not (_is_number(value) and low_ok and value < 1):
         bounds = "in [0, 1)" if allow_zero else "strictly between 0 and 1"
-        return [f"{option} must be a proportion {bounds} (0.147 for 14.7%), got {value!r}"]
+        return [f"{named(parameter)} must be a proportion {bounds} (0.147 for 14.7%), got {value!r}"]
     return []
 
 
-def _positive_problem(option: str, value: float | None) -> list[str]:
+def _positive_problem(parameter: str, value: float | None) -> list[str]:
     if value is not None and not (_is_number(value) and value > 0):
-        return [f"{option} must be a positive number of months, got {value!r}"]
+        return [f"{named(parameter)} must be a positive number of months, got {value!r}"]
     return []
 
 
-def _landmark_problems(option: str, landmarks: tuple[Landmark, ...]) -> list[str]:
+def _landmark_problems(parameter: str, landmarks: tuple[Landmark, ...]) -> list[str]:
     problems = []
     for lm in landmarks:
         if not (_is_number(lm.months) and lm.months > 0 and _is_number(lm.rate) and 0 < lm.rate < 1):
             problems.append(
-                f"{option} needs MONTHS:RATE with MONTHS > 0 and 0 < RATE < 1, got {lm.months!r}:{lm.rate!r}"
+                f"{named(parameter)} needs MONTHS:RATE with MONTHS > 0 and 0 < RATE < 1, got {lm.months!r}:{lm.rate!r}"
             )
     months = [lm.months for lm in landmarks]
     if len(set(months)) < len(months):
-        problems.append(f"{option} names the same month twice: {sorted(months)}")
+        problems.append(f"{named(parameter)} names the same month twice: {sorted(months)}")
     return problems
 
 
@@ -97,40 +97,47 @@ class CalibrationTargets:
         return (self.median_os_months is not None) + len(self.os_at)
 
     def _problems(self) -> list[str]:
-        """Every invalid or contradictory value, each naming its option."""
+        """Every invalid or contradictory value, each naming its parameter."""
         problems = []
         weeks = self.scan_weeks
         if not (_is_number(weeks) and 0.5 <= weeks <= 52 and abs(weeks * 7 - round(weeks * 7)) < 1e-9):
             problems.append(
-                "--scan-weeks must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), "
+                f"{named('scan_weeks')} must be a number of weeks in [0.5, 52] that makes whole days (such as 6 or 8), "
                 f"got {weeks!r}"
             )
-        problems += _proportion_problem("--orr", self.orr)
-        problems += _proportion_problem("--dcr", self.dcr)
-        problems += _positive_problem("--median-pfs", self.median_pfs_months)
-        problems += _positive_problem("--median-os", self.median_os_months)
-        problems += _landmark_problems("--pfs-at", self.pfs_at)
-        problems += _landmark_problems("--os-at", self.os_at)
+        problems += _proportion_problem("orr", self.orr)
+        problems += _proportion_problem("dcr", self.dcr)
+        problems += _positive_problem("median_pfs_months", self.median_pfs_months)
+        problems += _positive_problem("median_os_months", self.median_os_months)
+        problems += _landmark_problems("pfs_at", self.pfs_at)
+        problems += _landmark_problems("os_at", self.os_at)
         if self.source_n is not None and not (
             isinstance(self.source_n, int) and not isinstance(self.source_n, bool) and self.source_n >= 1
         ):
-            problems.append(f"--n must be a whole number of patients of at least 1, got {self.source_n!r}")
+            problems.append(
+                f"{named('source_n')} must be a whole number of patients of at least 1, got {self.source_n!r}"
+            )
         if problems:
             return problems
         if self.orr is not None and self.dcr is not None and self.dcr < self.orr:
             problems.append(
-                f"--dcr ({self.dcr:g}) must not be below --orr ({self.orr:g}): responders are part of disease control"
+                f"{named('dcr')} ({self.dcr:g}) must not be below {named('orr')} ({self.orr:g}): "
+                "responders are part of disease control"
             )
         pfs, os_ = self.median_pfs_months, self.median_os_months
         if pfs is not None and os_ is not None and os_ <= pfs:
-            problems.append(f"--median-os ({os_:g}) must exceed --median-pfs ({pfs:g}): OS includes PFS")
+            problems.append(
+                f"{named('median_os_months')} ({os_:g}) must exceed {named('median_pfs_months')} ({pfs:g}): "
+                "OS includes PFS"
+            )
         pfs_rates = {lm.months: lm.rate for lm in self.pfs_at}
         for lm in self.os_at:
             if lm.months in pfs_rates and lm.rate < pfs_rates[lm.months]:
                 problems.append(
-                    f"--os-at {lm.months:g}:{lm.rate:g} must not be below "
-                    f"--pfs-at {lm.months:g}:{pfs_rates[lm.months]:g}: PFS <= OS"
+                    f"{named('os_at')} {lm.months:g}:{lm.rate:g} must not be below "
+                    f"{named('pfs_at')} {lm.months:g}:{pfs_rates[lm.months]:g}: PFS <= OS"
                 )
         if self.pfs_target_count + self.os_target_count == 0 and self.orr is None:
-            problems.append("give at least one target: --orr, --dcr, --median-pfs, --median-os, --pfs-at or --os-at")
+            targets = ", ".join(named(p) for p in ("orr", "dcr", "median_pfs_months", "median_os_months", "pfs_at"))
+            problems.append(f"give at least one target: {targets} or {named('os_at')}")
         return problems

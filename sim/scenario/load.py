@@ -1,4 +1,4 @@
-"""Read a scenario file, apply ``--set`` overrides, and validate everything before any compute."""
+"""Read a scenario file, apply dotted-path overrides (the command line's ``--set``), and validate every field."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def scenario_path(name_or_path: str | Path) -> Path:
 
 
 def _parse_value(text: str) -> Any:
-    """A ``--set`` value read as TOML (numbers, booleans, dates, lists, tables), else a string."""
+    """An override's value read as TOML (numbers, booleans, dates, lists, tables), else a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -65,26 +65,26 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
     data: dict[str, Any] = copy.deepcopy(dict(raw))
     for item in overrides:
         if "=" not in item:
-            raise ScenarioError(f"--set expects dotted.path=value, got {item!r}")
+            raise ScenarioError(f"overrides expects dotted.path=value, got {item!r}")
         path, text = item.split("=", 1)
         keys = path.strip().split(".")
         if not all(keys):
-            raise ScenarioError(f"--set expects dotted.path=value, got {item!r}")
+            raise ScenarioError(f"overrides expects dotted.path=value, got {item!r}")
         node: Any = data
         for depth, key in enumerate(keys[:-1]):
             where = ".".join(keys[: depth + 1])
             if isinstance(node, list):
                 if not key.isdigit() or int(key) >= len(node):
-                    raise ScenarioError(f"--set {path}: {where} must be a list index below {len(node)}")
+                    raise ScenarioError(f"overrides {path}: {where} must be a list index below {len(node)}")
                 node = node[int(key)]
             else:
                 node = node.setdefault(key, {})
             if not isinstance(node, (dict, list)):
-                raise ScenarioError(f"--set {path}: {where} is a value, not a table")
+                raise ScenarioError(f"overrides {path}: {where} is a value, not a table")
         last = keys[-1]
         if isinstance(node, list):
             if not last.isdigit() or int(last) >= len(node):
-                raise ScenarioError(f"--set {path}: {path} must be a list index below {len(node)}")
+                raise ScenarioError(f"overrides {path}: {path} must be a list index below {len(node)}")
             node[int(last)] = _parse_value(text.strip())
         else:
             node[last] = _parse_value(text.strip())

@@ -1,26 +1,27 @@
-"""The ``trialsim benchmarks`` and ``trialsim calibrate`` subcommands.
+"""``trialsim benchmarks`` and ``trialsim calibrate``: the published figures, and an efficacy block fitted to them.
 
-``add_calibration_parsers(subparsers)`` adds both to the ``trialsim`` parser; each sets its handler
-(``args.handler(args)`` returns the exit status). Bad input raises ValueError (CalibrationError or
-BenchmarkError) whose message names the option and what it allows.
+Options that carry a calibration target keep the target's name in ``CalibrationTargets`` apart
+from its spelling: the library checks the values and names its parameters, the command line shows
+them as options (:data:`sim.cli.options.FLAGS`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shlex
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .calibration import (
+from ..calibration import (
     DEFAULT_COHORT_SIZE,
     DEFAULT_SEED,
     DEFAULT_TOLERANCE,
     FITTABLE_FAMILIES,
     Benchmark,
-    CalibrationError,
     CalibrationResult,
     CalibrationTargets,
     Landmark,
@@ -30,27 +31,26 @@ from .calibration import (
     load_benchmarks,
     select_benchmarks,
 )
+from ..calibration.errors import Message
+from ..reports import benchmark_text, calibration_text
+from .options import UsageError, flag_text
 
-__all__ = ["add_calibration_parsers", "run_benchmarks", "run_calibrate", "calibrate_command"]
-
-_TABLE_COLUMNS = (
-    ("id", "id", 6),
-    ("regimen", "regimen", 34),
-    ("setting", "setting", 30),
-    ("n", "n", 5),
-    ("orr", "ORR", 6),
-    ("dcr", "DCR", 6),
-    ("median_pfs_months", "mPFS", 5),
-    ("median_os_months", "mOS", 5),
-    ("response_criteria", "criteria", 10),
-    ("consensus_ref", "ref", 14),
-)
+__all__ = ["calibrate_command", "handle_benchmarks", "handle_calibrate", "landmark", "register"]
 
 
-def add_calibration_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``benchmarks`` and ``calibrate`` to the ``trialsim`` subcommands."""
-    _add_benchmarks(subparsers)
-    _add_calibrate(subparsers)
+def landmark(option: str) -> Callable[[str], Landmark]:
+    """An argparse type for ``MONTHS:RATE`` (a landmark rate), errors naming ``option``."""
+
+    def parse(text: str) -> Landmark:
+        parts = text.split(":")
+        try:
+            if len(parts) != 2:
+                raise ValueError(text)
+            return Landmark(float(parts[0]), float(parts[1]))
+        except ValueError:
+            raise UsageError(f"{option} expects MONTHS:RATE such as 12:0.55, got {text!r}") from None
+
+    return parse
 
 
 def _add_benchmarks(sub: argparse._SubParsersAction) -> None:
@@ -61,16 +61,11 @@ def _add_benchmarks(sub: argparse._SubParsersAction) -> None:
         "--id", dest="benchmark_id", default=None, metavar="ID", help="only the row with this id (e.g. T1-1)"
     )
     p.add_argument("--json", action="store_true", help="print the rows as a JSON list with every column")
-    p.set_defaults(handler=run_benchmarks)
+    p.set_defaults(handler=handle_benchmarks)
 
 
-def _add_calibrate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "calibrate",
-        help="fit an [efficacy] block to published ORR, DCR, median PFS/OS and landmark rates",
-        description="Fit the efficacy model so that patients observed on the source study's scan grid reproduce "
-        "its published statistics; writes a TOML [efficacy] block for a scenario file.",
-    )
+def _add_targets(p: argparse.ArgumentParser) -> None:
+    """The published statistics a calibration aims at, and the source's design."""
     p.add_argument(
         "--benchmark",
         default=None,
@@ -89,6 +84,7 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--median-os", type=float, default=None, metavar="MONTHS", help="published median OS")
     p.add_argument(
         "--pfs-at",
+        type=landmark("--pfs-at"),
         action="append",
         default=[],
         metavar="MONTHS:RATE",
@@ -96,6 +92,7 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--os-at",
+        type=landmark("--os-at"),
         action="append",
         default=[],
         metavar="MONTHS:RATE",
@@ -120,6 +117,16 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="whether the source confirmed responses (default: yes, or the benchmark's value)",
     )
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit an [efficacy] block to published ORR, DCR, median PFS/OS and landmark rates",
+        description="Fit the efficacy model so that patients observed on the source study's scan grid reproduce "
+        "its published statistics; writes a TOML [efficacy] block for a scenario file.",
+    )
+    _add_targets(p)
     p.add_argument(
         "--family",
         default="weibull",
@@ -144,36 +151,17 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="write the TOML [efficacy] block to this file")
     p.add_argument("--json", action="store_true", help="print targets, achieved values and parameters as JSON")
-    p.set_defaults(handler=run_calibrate)
+    p.set_defaults(handler=handle_calibrate)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``benchmarks`` and ``calibrate`` to the ``trialsim`` subcommands."""
+    _add_benchmarks(sub)
+    _add_calibrate(sub)
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "~"
-
-
-def benchmark_table(rows: tuple[Benchmark, ...]) -> str:
-    """The rows as a fixed-width text table (rates as proportions, times in months)."""
-    header = "  ".join(f"{title:<{width}}" for _, title, width in _TABLE_COLUMNS)
-    lines = [header.rstrip(), "-" * len(header.rstrip())]
-    for row in rows:
-        cells = [_clip(_cell(getattr(row, name)), width) for name, _, width in _TABLE_COLUMNS]
-        lines.append("  ".join(f"{c:<{w}}" for c, (_, _, w) in zip(cells, _TABLE_COLUMNS)).rstrip())
-    lines.append(
-        f"{len(rows)} row(s); rates are proportions, times months; `--json` shows every column and the citation"
-    )
-    return "\n".join(lines)
-
-
-def run_benchmarks(args: argparse.Namespace) -> int:
-    """List or filter the benchmark library."""
+def handle_benchmarks(args: argparse.Namespace) -> int:
+    """``trialsim benchmarks``: list or filter the benchmark library."""
     rows = load_benchmarks()
     if args.benchmark_id is not None:
         get_benchmark(args.benchmark_id, rows)
@@ -181,19 +169,8 @@ def run_benchmarks(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([row.to_dict() for row in chosen], indent=2))
     else:
-        print(benchmark_table(chosen))
+        print(benchmark_text(chosen))
     return 0
-
-
-def _landmark(option: str, text: str) -> Landmark:
-    """``MONTHS:RATE`` as a Landmark; ValueError naming the option otherwise."""
-    parts = text.split(":")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        return Landmark(float(parts[0]), float(parts[1]))
-    except ValueError:
-        raise CalibrationError(f"{option} expects MONTHS:RATE such as 12:0.55, got {text!r}") from None
 
 
 def _benchmark_targets(row: Benchmark) -> dict[str, Any]:
@@ -220,8 +197,8 @@ def _targets(args: argparse.Namespace) -> CalibrationTargets:
         "dcr": args.dcr,
         "median_pfs_months": args.median_pfs,
         "median_os_months": args.median_os,
-        "pfs_at": tuple(_landmark("--pfs-at", t) for t in args.pfs_at),
-        "os_at": tuple(_landmark("--os-at", t) for t in args.os_at),
+        "pfs_at": tuple(args.pfs_at),
+        "os_at": tuple(args.os_at),
         "scan_weeks": args.scan_weeks,
         "confirmed": args.confirmed,
         "source_n": args.n,
@@ -229,80 +206,79 @@ def _targets(args: argparse.Namespace) -> CalibrationTargets:
     values.update({k: v for k, v in given.items() if v not in (None, ())})
     if "scan_weeks" not in values:
         where = f"benchmark {args.benchmark} does not record its scan interval; " if args.benchmark else ""
-        raise CalibrationError(
+        raise UsageError(
             f"{where}--scan-weeks is required: published medians and DCR are read on the source's scan grid "
             "(e.g. --scan-weeks 6 or 8; the consensus recommends imaging every 6-8 weeks)"
         )
     return CalibrationTargets(**values)
 
 
+def _words(options: Iterable[tuple[str, Any]]) -> list[str]:
+    """Each option given a value followed by that value (numbers as %g); options without one left out."""
+    words: list[str] = []
+    for option, value in options:
+        if value is not None and value != "":
+            words += [option, f"{value:g}" if isinstance(value, float) else str(value)]
+    return words
+
+
 def calibrate_command(args: argparse.Namespace) -> str:
     """The command line that reproduces this calibration, options in a fixed order."""
-    words = ["trialsim", "calibrate"]
-    if args.benchmark:
-        words += ["--benchmark", args.benchmark]
-    for option, value in (
-        ("--orr", args.orr),
-        ("--dcr", args.dcr),
-        ("--median-pfs", args.median_pfs),
-        ("--median-os", args.median_os),
-    ):
-        if value is not None:
-            words += [option, f"{value:g}"]
-    for text in args.pfs_at:
-        words += ["--pfs-at", text]
-    for text in args.os_at:
-        words += ["--os-at", text]
-    if args.scan_weeks is not None:
-        words += ["--scan-weeks", f"{args.scan_weeks:g}"]
-    if args.n is not None:
-        words += ["--n", str(args.n)]
+    words = ["trialsim", "calibrate", *_words([("--benchmark", args.benchmark)])]
+    words += _words(
+        [("--orr", args.orr), ("--dcr", args.dcr), ("--median-pfs", args.median_pfs), ("--median-os", args.median_os)]
+    )
+    words += _words(("--pfs-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.pfs_at)
+    words += _words(("--os-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.os_at)
+    words += _words([("--scan-weeks", args.scan_weeks), ("--n", args.n)])
     if args.confirmed is not None:
         words.append("--confirmed" if args.confirmed else "--no-confirmed")
     words += ["--family", args.family]
-    for option, value, default in (
+    changed = (
         ("--scenario", args.scenario, "base"),
         ("--cohort", args.cohort, DEFAULT_COHORT_SIZE),
         ("--seed", args.seed, DEFAULT_SEED),
         ("--tolerance", args.tolerance, DEFAULT_TOLERANCE),
-    ):
-        if value != default:
-            words += [option, f"{value:g}" if isinstance(value, float) else str(value)]
-    if args.out is not None:
-        words += ["--out", str(args.out)]
+    )
+    words += _words((option, value) for option, value, default in changed if value != default)
+    words += _words([("--out", args.out)])
     return shlex.join(words)
-
-
-def _summary_text(result: CalibrationResult, out: Path | None) -> str:
-    """Target vs achieved, the fitted parameters and where the block went."""
-    t = result.targets
-    lines = [
-        f"Calibrated {result.family} PFS, scans every {t.scan_weeks:g} weeks ({result.scan_interval_days} +/- "
-        f"{result.scan_window_days} days), {'confirmed' if t.confirmed else 'unconfirmed'} responses, "
-        + (f"n = {t.source_n}" if t.source_n else "large study"),
-        "",
-        f"{'statistic':<20} {'target':>8} {'achieved':>9} {'miss':>8}  compared as (miss: on the survival scale)",
-    ]
-    for f in result.fits:
-        lines.append(f"{f.name:<20} {f.target:>8g} {f.achieved:>9.4f} {round(f.miss, 4) + 0.0:>+8.4f}  {f.statistic}")
-    params = result.parameters()
-    lines += ["", f"efficacy.orr = {params['orr']:g}", f"efficacy.pfs = {params['pfs']}"]
-    if "os_median_months" in params:
-        lines.append(f"efficacy.os_median_months = {params['os_median_months']:g}")
-    if "post_progression_survival" in params:
-        lines.append(f"efficacy.post_progression_survival = {params['post_progression_survival']}")
-    lines += [f"note: {n}" for n in result.notes]
-    if out is not None:
-        lines.append(f"Wrote {out}")
-    return "\n".join(lines)
 
 
 def _json_safe(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def run_calibrate(args: argparse.Namespace) -> int:
-    """Fit, write the TOML block (to --out, or print it), and report target vs achieved."""
+def _json_document(result: CalibrationResult, command: str, block: str, out: Path | None) -> dict[str, Any]:
+    """What ``--json`` prints: the fit, target by target, and the block it wrote."""
+    return {
+        "command": command,
+        "family": result.family,
+        "scan_interval_days": result.scan_interval_days,
+        "scan_window_days": result.scan_window_days,
+        "confirmed": result.targets.confirmed,
+        "source_n": result.targets.source_n,
+        "cohort_size": result.cohort_size,
+        "seed": result.seed,
+        "targets": [
+            {
+                "name": f.name,
+                "target": f.target,
+                "achieved": _json_safe(f.achieved),
+                "miss": _json_safe(f.miss),
+                "statistic": f.statistic,
+            }
+            for f in result.fits
+        ],
+        "parameters": result.parameters(),
+        "notes": list(result.notes),
+        "out": str(out) if out is not None else None,
+        "toml": block,
+    }
+
+
+def handle_calibrate(args: argparse.Namespace) -> int:
+    """``trialsim calibrate``: fit, write the TOML block (to --out, or print it), report target vs achieved."""
     targets = _targets(args)
     result = calibrate(
         targets,
@@ -312,39 +288,17 @@ def run_calibrate(args: argparse.Namespace) -> int:
         seed=args.seed,
         tolerance=args.tolerance,
     )
+    # The notes name parameters; the block, the summary and the JSON show them as options.
+    result = dataclasses.replace(result, notes=tuple(Message(flag_text(note)) for note in result.notes))
     command = calibrate_command(args)
     block = efficacy_toml(result, command)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(block, encoding="utf-8")
     if args.json:
-        doc = {
-            "command": command,
-            "family": result.family,
-            "scan_interval_days": result.scan_interval_days,
-            "scan_window_days": result.scan_window_days,
-            "confirmed": targets.confirmed,
-            "source_n": targets.source_n,
-            "cohort_size": result.cohort_size,
-            "seed": result.seed,
-            "targets": [
-                {
-                    "name": f.name,
-                    "target": f.target,
-                    "achieved": _json_safe(f.achieved),
-                    "miss": _json_safe(f.miss),
-                    "statistic": f.statistic,
-                }
-                for f in result.fits
-            ],
-            "parameters": result.parameters(),
-            "notes": list(result.notes),
-            "out": str(args.out) if args.out is not None else None,
-            "toml": block,
-        }
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(_json_document(result, command, block, args.out), indent=2))
     else:
-        print(_summary_text(result, args.out))
+        print(calibration_text(result, args.out))
         if args.out is None:
             print("\n" + block, end="")
     return 0

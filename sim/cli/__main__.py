@@ -1,0 +1,7 @@
+"""``python -m sim.cli``: the ``trialsim`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""What every ``trialsim`` subcommand shares: the parser, the number options, and how errors read.
+
+One convention for every subcommand: its module's ``register(subparsers)`` adds it with
+``set_defaults(handler=...)``, and the handler returns the exit status. An option's own form and
+range are checked by its argparse ``type`` while the command line is parsed (numbers here, the
+others beside their subcommand); what involves several values is checked by the library, or by
+the handler before any compute where no library function takes those values together.
+
+Library errors name the library's parameters (``cohort_size``, ``overrides``). :data:`FLAGS` says
+which option sets each one, and :func:`flag_message` is the one place that shows a library error
+in the command line's words.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from ..calibration import BenchmarkError, CalibrationError
+from ..calibration.benchmarks import LISTING
+from ..calibration.errors import Message
+from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
+from ..runner import RunError
+from ..scenario import ScenarioError
+from ..sweep import CellError, InputError
+
+__all__ = [
+    "FLAGS",
+    "LIBRARY_ERRORS",
+    "REPORTED_ERRORS",
+    "CommandParser",
+    "UsageError",
+    "error_text",
+    "flag_message",
+    "flag_text",
+    "jobs",
+    "positive_int",
+    "seed",
+    "whole_number",
+]
+
+FLAGS: dict[str, str] = {
+    # sim.scenario.apply_overrides, sim.sweep.build_cells and oc_grid
+    "overrides": "--set",
+    "axes": "--vary",
+    "orr_values": "--orr",
+    # sim.calibration.CalibrationTargets and calibrate
+    "orr": "--orr",
+    "dcr": "--dcr",
+    "median_pfs_months": "--median-pfs",
+    "median_os_months": "--median-os",
+    "pfs_at": "--pfs-at",
+    "os_at": "--os-at",
+    PFS_LANDMARK: "--pfs-at MONTHS:RATE",
+    "scan_weeks": "--scan-weeks",
+    "source_n": "--n",
+    NOT_CONFIRMED: "--no-confirmed",
+    "family": "--family",
+    "cohort_size": "--cohort",
+    "tolerance": "--tolerance",
+    LISTING: "`trialsim benchmarks`",
+}
+"""The option (or command) that gives each library parameter a library message names.
+
+A run's settings are not listed: their options are checked as they are parsed, and the few
+refusals left to the runner (``mcse_target must be in (0, 0.5)``) keep the runner's names.
+"""
+
+LIBRARY_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunError, InputError, CalibrationError, BenchmarkError)
+"""Errors the library raises for input it cannot use: one line, exit status 2, no traceback."""
+
+
+class UsageError(Exception):
+    """A command line ``trialsim`` cannot use; the message names the option as typed.
+
+    Not a ValueError: an argparse ``type`` that raises it is not reworded as "invalid value".
+    """
+
+
+REPORTED_ERRORS: tuple[type[Exception], ...] = (UsageError, *LIBRARY_ERRORS)
+"""Every error ``main`` reports as one line with exit status 2."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse whose errors are one-line UsageErrors, for ``main`` to print with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Raise the parse error instead of printing usage and exiting."""
+        raise UsageError(message)
+
+
+def flag_text(text: str) -> str:
+    """``text`` with each library parameter it names (if it is a Message) shown as its option."""
+    return Message(text).spelled(FLAGS)
+
+
+def flag_message(exc: Exception) -> str:
+    """A library error's message in the command line's words.
+
+    A Message names its parameters wherever they occur; any other message names its parameter
+    first (``overrides expects dotted.path=value``), after a grid cell's context if it has one.
+    """
+    if isinstance(exc, CellError):
+        return exc.context + flag_message(exc.problem)
+    first = exc.args[0] if exc.args else ""
+    if isinstance(first, Message):
+        return flag_text(first)
+    name, space, rest = str(exc).partition(" ")
+    return f"{FLAGS[name]}{space}{rest}" if space and name in FLAGS else str(exc)
+
+
+def error_text(exc: Exception) -> str:
+    """What ``trialsim: error:`` is followed by for a usage or library error."""
+    return str(exc) if isinstance(exc, UsageError) else flag_message(exc)
+
+
+def whole_number(allowed: str, ok: Callable[[int], bool]) -> Callable[[str], int]:
+    """An argparse type for a whole number that ``ok`` accepts; errors say what is ``allowed``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = whole_number("a whole number of at least 1", lambda v: v >= 1)
+jobs = whole_number("a number of workers from 1 to 256, or -1 for all cores", lambda v: 1 <= v <= 256 or v == -1)
+seed = whole_number("a non-negative whole number", lambda v: v >= 0)

@@ -1,0 +1,220 @@
+"""``trialsim run``, ``oc`` and ``sweep``: simulate a scenario, a grid of true ORR, or a sensitivity grid."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..reports import oc_text, summary_text, sweep_text
+from ..runner import DEFAULT_SEED, run
+from ..scenario import builtin_scenarios, load_scenario
+from ..sweep import MAX_CELLS, GridResult, build_cells, oc_grid, run_grid
+from .options import UsageError, jobs, positive_int, seed
+
+__all__ = ["handle_oc", "handle_run", "handle_sweep", "orr_grid", "register", "vary_axis"]
+
+
+def orr_grid(text: str) -> list[float]:
+    """``--orr``: values from ``start:stop:step`` (stop included) or a comma list ``a,b,c``."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if not all(map(math.isfinite, (start, stop, step))) or step <= 0 or stop < start:
+                raise ValueError(text)
+            count = int(math.floor((stop - start) / step + 1e-9)) + 1
+            values = [round(start + i * step, 12) for i in range(min(count, MAX_CELLS + 1))]
+        else:
+            values = [float(x) for x in text.split(",") if x.strip()]
+        if not values or not all(map(math.isfinite, values)):
+            raise ValueError(text)
+    except ValueError:
+        raise UsageError(f"--orr must be start:stop:step with step > 0 or a comma list, got {text!r}") from None
+    if len(values) > MAX_CELLS:
+        raise UsageError(f"--orr gives more than {MAX_CELLS} values; use a coarser step")
+    return values
+
+
+def vary_axis(text: str) -> tuple[str, list[str]]:
+    """``--vary``: ``dotted.path=v1,v2,...`` as the path and its values (read as TOML later, like --set)."""
+    path, sep, values = text.partition("=")
+    items = [v.strip() for v in values.split(",") if v.strip()]
+    if not sep or not path.strip() or not items:
+        raise UsageError(f"--vary expects dotted.path=value1,value2,..., got {text!r}")
+    return path.strip(), items
+
+
+def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
+    """Options every simulating command shares."""
+    shipped = ", ".join(sorted(builtin_scenarios()))
+    p.add_argument(
+        "scenario", nargs="?", default="base", help=f"a scenario file or a shipped scenario ({shipped}); default base"
+    )
+    p.add_argument(
+        "--replicates", type=positive_int, default=replicates, help=f"simulated trials (default {replicates})"
+    )
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"root random seed (default {DEFAULT_SEED})")
+    p.add_argument(
+        "--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1, or joblib's setting)"
+    )
+    p.add_argument("--chunk-size", type=positive_int, default=None, help="replicates per task (default 250)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="dotted.path=value",
+        help="override a scenario field, e.g. --set efficacy.orr=0.2 (repeatable)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: on a terminal)",
+    )
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="simulate a scenario many times and print its operating characteristics")
+    _add_common(p, 1000)
+    p.add_argument("--out", type=Path, default=None, help="folder for summary.json, replicates.parquet, checkpoints")
+    p.add_argument("--keep-patients", action="store_true", help="also write patients.parquet")
+    p.add_argument(
+        "--mcse-target",
+        type=float,
+        default=None,
+        help="add batches of --replicates until the MCSE of power is at most this",
+    )
+    p.add_argument("--max-replicates", type=positive_int, default=1_000_000, help="cap for --mcse-target")
+    p.set_defaults(handler=handle_run)
+
+
+def _add_oc(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("oc", help="operating characteristics over a grid of true ORR (type I error at p0)")
+    _add_common(p, 2000)
+    p.add_argument(
+        "--orr",
+        type=orr_grid,
+        default="0.05:0.40:0.05",
+        help="start:stop:step or a comma list (default 0.05:0.40:0.05)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="write the table as CSV")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.set_defaults(handler=handle_oc)
+
+
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="sensitivity grid over scenario fields: power and P(enrollment complete)")
+    _add_common(p, 1000)
+    p.add_argument(
+        "--vary",
+        type=vary_axis,
+        action="append",
+        required=True,
+        metavar="dotted.path=v1,v2,...",
+        help="a field and its values (give two for a two-way grid)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="write the table as CSV")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.set_defaults(handler=handle_sweep)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``run``, ``oc`` and ``sweep`` to the ``trialsim`` subcommands."""
+    _add_run(sub)
+    _add_oc(sub)
+    _add_sweep(sub)
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``sim.runner.run`` settings the simulating commands share."""
+    return {
+        "replicates": args.replicates,
+        "seed": args.seed,
+        "n_jobs": args.jobs,
+        "chunk_size": args.chunk_size,
+        "progress": args.progress,
+    }
+
+
+def _output_folder(path: Path) -> Path:
+    """Create the --out folder before any compute, so a bad path fails at once."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot create the folder: {exc.strerror}") from None
+    return path
+
+
+def _output_file(path: Path) -> Path:
+    """Check that --out names a writable file before any compute."""
+    if path.is_dir():
+        raise UsageError(f"--out {path}: is a folder; give a file name such as results.csv")
+    _output_folder(path.parent)
+    return path
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    """``trialsim run``: print the operating characteristics; with --out, write them and the tables."""
+    scenario = load_scenario(args.scenario, args.overrides)
+    if args.out:
+        _output_folder(args.out)
+    result = run(
+        scenario,
+        keep_patients=args.keep_patients,
+        checkpoint_dir=args.out / "chunks" if args.out else None,
+        mcse_target=args.mcse_target,
+        max_replicates=args.max_replicates,
+        **_run_options(args),
+    )
+    print(summary_text(result.summary))
+    if args.out:
+        doc = {
+            "seed": args.seed,
+            "scenario_file": str(args.scenario),
+            "overrides": args.overrides,
+            **result.summary.to_dict(),
+        }
+        (args.out / "summary.json").write_text(json.dumps(doc, indent=2))
+        result.replicates.to_parquet(args.out / "replicates.parquet", index=False)
+        written = ["summary.json", "replicates.parquet"]
+        if result.patients is not None:
+            result.patients.to_parquet(args.out / "patients.parquet", index=False)
+            written.append("patients.parquet")
+        print(f"\nWrote {', '.join(str(args.out / w) for w in written)}")
+    return 0
+
+
+def _write_grid(grid: GridResult, args: argparse.Namespace) -> None:
+    """The grid table to --out as CSV, and to the terminal as JSON with --json."""
+    table = grid.table()
+    if args.out:
+        table.to_csv(args.out, index=False)
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+
+
+def handle_oc(args: argparse.Namespace) -> int:
+    """``trialsim oc``: the grid over true ORR, ending with the type I error at p0."""
+    if args.out:
+        _output_file(args.out)
+    grid = oc_grid(args.scenario, args.overrides, args.orr, **_run_options(args))
+    _write_grid(grid, args)
+    if not args.json:
+        print(oc_text(grid))
+    return 0
+
+
+def handle_sweep(args: argparse.Namespace) -> int:
+    """``trialsim sweep``: every combination of the --vary values, all cells checked before any run."""
+    axes = dict(args.vary)
+    if args.out:
+        _output_file(args.out)
+    cells = build_cells(args.scenario, args.overrides, axes)
+    grid = run_grid(cells, **_run_options(args))
+    _write_grid(grid, args)
+    if not args.json:
+        print(sweep_text(grid))
+    return 0

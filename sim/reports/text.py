@@ -1,0 +1,160 @@
+"""Plain-text reports for the terminal: fixed-width tables of estimates with their MCSEs.
+
+Each function renders a result object the library returned; none computes a figure. Estimates
+print with four decimals, dates as ISO dates with their MCSE in days, and "n/a" where a figure
+is undefined (no replicate reached a median, no CI to cover).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..calibration import Benchmark, CalibrationResult
+from ..summary import OperatingCharacteristics
+from ..sweep import FIGURES, GridResult, OCGridResult
+
+__all__ = ["benchmark_text", "calibration_text", "design_text", "oc_text", "summary_text", "sweep_text"]
+
+_GRID_NOTE = "± is one Monte Carlo standard error; every cell uses the same seed (common random numbers)."
+
+_DESIGN_LABELS = {"single_stage": "single-stage", "simon_optimal": "Simon optimal", "simon_minimax": "Simon minimax"}
+
+_BENCHMARK_COLUMNS = (
+    ("id", "id", 6),
+    ("regimen", "regimen", 34),
+    ("setting", "setting", 30),
+    ("n", "n", 5),
+    ("orr", "ORR", 6),
+    ("dcr", "DCR", 6),
+    ("median_pfs_months", "mPFS", 5),
+    ("median_os_months", "mOS", 5),
+    ("response_criteria", "criteria", 10),
+    ("consensus_ref", "ref", 14),
+)
+"""(attribute, heading, width) of each column of the benchmark table."""
+
+
+def _estimate_cell(estimate: Any) -> str:
+    """An estimate as the summary shows it: a date as is, a number to four decimals, else n/a."""
+    if isinstance(estimate, str):
+        return estimate
+    if estimate is None or not math.isfinite(estimate):
+        return "n/a"
+    return f"{estimate:.4f}"
+
+
+def _mcse_cell(mcse: float, unit: str) -> str:
+    """An MCSE to four decimals, or to a tenth of a day for a date."""
+    if not math.isfinite(mcse):
+        return "n/a"
+    return f"{mcse:.1f}" if "date" in unit else f"{mcse:.4f}"
+
+
+def summary_text(summary: OperatingCharacteristics) -> str:
+    """A run's operating characteristics as a table of figure, estimate, MCSE and unit."""
+    lines = [f"{summary.scenario_name}: {summary.replicates} replicates", ""]
+    table = summary.table()
+    width = max(len(f) for f in table["figure"])
+    lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
+    for row in table.itertuples(index=False):
+        estimate, mcse = _estimate_cell(row.estimate), _mcse_cell(row.mcse, row.unit)
+        lines.append(f"{row.figure:<{width}}  {estimate:>12}  {mcse:>9}  {row.unit}")
+    return "\n".join(lines)
+
+
+def _grid_lines(grid: GridResult, title: str) -> list[str]:
+    """The title, the grid table with each figure shown as ``estimate ± MCSE``, and what ± means."""
+    table = grid.table()
+    shown = table.copy()
+    for name in FIGURES:
+        shown[name] = [f"{v:.4f} ± {m:.4f}" for v, m in zip(table[name], table[f"{name}_mcse"])]
+        shown = shown.drop(columns=f"{name}_mcse")
+    return [title, shown.to_string(index=False), "", _GRID_NOTE]
+
+
+def sweep_text(grid: GridResult) -> str:
+    """A sensitivity grid: one row per cell, each figure with its MCSE."""
+    return "\n".join(_grid_lines(grid, f"Sensitivity grid ({grid.replicates} replicates per cell)"))
+
+
+def oc_text(grid: OCGridResult) -> str:
+    """Operating characteristics over the true ORR, ending with the type I error (the row at p0)."""
+    title = f"Operating characteristics over the true ORR ({grid.replicates} replicates per row)"
+    null = grid.null_cell
+    power = null.summary.power
+    orr = float(null.setting["efficacy.orr"])
+    type_one = f"Type I error at p0 = {orr:g}: {power.value:.4f} (MCSE {power.mcse:.4f})"
+    return "\n".join([*_grid_lines(grid, title), type_one])
+
+
+def design_text(summary: Mapping[str, Any]) -> str:
+    """Designs as ``design_summary`` records them, as a fixed-width table under the hypotheses."""
+    lines = [
+        f"Designs for H0: ORR <= {summary['p0']:g} against H1: ORR = {summary['p1']:g}",
+        (
+            f"exact binomial; one-sided alpha <= {summary['alpha']:g}, power >= {summary['power']:g}, "
+            f"n <= {summary['nmax']}"
+        ),
+        "",
+        (
+            f"{'design':<15}{'r1/n1':>7}{'r/n':>8}{'PET(p0)':>9}{'PET(p1)':>9}"
+            f"{'EN(p0)':>8}{'EN(p1)':>8}{'alpha':>8}{'power':>8}"
+        ),
+    ]
+    for key, label in _DESIGN_LABELS.items():
+        d = summary["designs"][key]
+        one_stage = d["n1"] is None
+        stage1 = "-" if one_stage else f"{d['r1']}/{d['n1']}"
+        pet0, pet1 = ("-", "-") if one_stage else (f"{d['pet_p0']:.4f}", f"{d['pet_p1']:.4f}")
+        lines.append(
+            f"{label:<15}{stage1:>7}{d['r']:>5}/{d['n']:<3}{pet0:>8}{pet1:>9}"
+            f"{d['en_p0']:>8.2f}{d['en_p1']:>8.2f}{d['alpha']:>8.4f}{d['power']:>8.4f}"
+        )
+    lines += ["", f"Rule: {summary['rule']}."]
+    return "\n".join(lines)
+
+
+def _benchmark_cell(value: Any, width: int) -> str:
+    """A benchmark value in a column: empty when not reported, shortened with ~ when too wide."""
+    text = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+def benchmark_text(rows: Sequence[Benchmark]) -> str:
+    """Benchmark rows as a fixed-width table (rates as proportions, times in months)."""
+    header = "  ".join(f"{title:<{width}}" for _, title, width in _BENCHMARK_COLUMNS).rstrip()
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        cells = [_benchmark_cell(getattr(row, name), width) for name, _, width in _BENCHMARK_COLUMNS]
+        lines.append("  ".join(f"{c:<{w}}" for c, (_, _, w) in zip(cells, _BENCHMARK_COLUMNS)).rstrip())
+    lines.append(
+        f"{len(rows)} row(s); rates are proportions, times months; `--json` shows every column and the citation"
+    )
+    return "\n".join(lines)
+
+
+def calibration_text(result: CalibrationResult, out: Path | None = None) -> str:
+    """A calibration's targets next to what it achieves, the fitted parameters, its notes and where it went."""
+    t = result.targets
+    lines = [
+        f"Calibrated {result.family} PFS, scans every {t.scan_weeks:g} weeks ({result.scan_interval_days} +/- "
+        f"{result.scan_window_days} days), {'confirmed' if t.confirmed else 'unconfirmed'} responses, "
+        + (f"n = {t.source_n}" if t.source_n else "large study"),
+        "",
+        f"{'statistic':<20} {'target':>8} {'achieved':>9} {'miss':>8}  compared as (miss: on the survival scale)",
+    ]
+    for f in result.fits:
+        lines.append(f"{f.name:<20} {f.target:>8g} {f.achieved:>9.4f} {round(f.miss, 4) + 0.0:>+8.4f}  {f.statistic}")
+    params = result.parameters()
+    lines += ["", f"efficacy.orr = {params['orr']:g}", f"efficacy.pfs = {params['pfs']}"]
+    if "os_median_months" in params:
+        lines.append(f"efficacy.os_median_months = {params['os_median_months']:g}")
+    if "post_progression_survival" in params:
+        lines.append(f"efficacy.post_progression_survival = {params['post_progression_survival']}")
+    lines += [f"note: {note}" for note in result.notes]
+    if out is not None:
+        lines.append(f"Wrote {out}")
+    return "\n".join(lines)

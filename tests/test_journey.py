@@ -1,0 +1,253 @@
+"""The protocol rules of :mod:`sim.journey`, pinned on hand-built latent outcomes.
+
+Every hand-built patient follows the base schedule written out below: 21-day cycles (four at
+most, so treatment ends by day 168), scans every 42 days (five at most; offsets zero unless given), confirmation >= 28 days.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields, replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.distributions import Exponential
+from sim.journey import END_REASONS, plan_journeys
+from sim.patient_model import LatentOutcomes, PatientModel
+from sim.recist import Response
+from sim.scenario.model import Schedule
+from sim.trial_model import TrialModel
+from sim.units import DAYS_PER_MONTH
+
+CR, PR, SD, PD, NO_SCAN = Response.CR, Response.PR, Response.SD, Response.PD, Response.NO_SCAN
+INF = math.inf
+CYCLES, SCANS = 8, 5
+
+SCHEDULE = Schedule(
+    cycle_days=21,
+    max_treatment_months=24.0,
+    scan_interval_days=42,
+    scan_window_days=7,
+    confirmation_required=True,
+    confirmation_min_days=28,
+    sd_min_days=35,
+    survival_follow_up_months=36.0,
+)
+
+
+@pytest.fixture(scope="module")
+def model(base) -> PatientModel:
+    return PatientModel(base.efficacy, base.safety, SCHEDULE, Exponential(6.0), max_cycles=CYCLES, max_scans=SCANS)
+
+
+def _with_follow_up(model: PatientModel, months: float) -> PatientModel:
+    return replace(model, schedule=replace(SCHEDULE, survival_follow_up_months=months))
+
+
+def patient(**given: Any) -> dict[str, Any]:
+    """One patient's latent outcomes: progression and death far beyond the scans unless given."""
+    row: dict[str, Any] = {
+        "pfs_event_day": 5000.0,
+        "death_first": False,
+        "death_day": 6000.0,
+        "responder": False,
+        "complete_response": False,
+        "response_onset_day": INF,
+        "withdrawal_day": INF,
+        "lost_to_follow_up_day": INF,
+        "ae_occurs": [False] * CYCLES,
+        "ae_interrupts": [False] * CYCLES,
+        "ae_discontinues": [False] * CYCLES,
+        "interruption_days": [0] * CYCLES,
+        "scan_offset_days": [0] * SCANS,
+    }
+    assert set(given) <= set(row), set(given) - set(row)
+    row.update(given)
+    return row
+
+
+def interrupted(cycle: int, days: int) -> dict[str, Any]:
+    """AE columns of an AE in ``cycle`` that delays the next cycle by ``days``."""
+    hit = [c == cycle for c in range(CYCLES)]
+    return {"ae_occurs": hit, "ae_interrupts": hit, "interruption_days": [days if h else 0 for h in hit]}
+
+
+def discontinued(cycle: int) -> dict[str, Any]:
+    """AE columns of an AE in ``cycle`` that ends treatment."""
+    hit = [c == cycle for c in range(CYCLES)]
+    return {"ae_occurs": hit, "ae_discontinues": hit}
+
+
+def latent(*patients: dict[str, Any]) -> LatentOutcomes:
+    """Stack hand-built patients into a block, with the dtypes PatientModel.draw gives."""
+    dtypes = {"death_first": bool, "responder": bool, "complete_response": bool, "ae_occurs": bool,
+              "ae_interrupts": bool, "ae_discontinues": bool, "interruption_days": np.int64,
+              "scan_offset_days": np.int64}
+    return LatentOutcomes(
+        **{name: np.array([p[name] for p in patients], dtype=dtypes.get(name, float)) for name in patients[0]}
+    )
+
+
+def _reasons(journeys) -> list[str]:
+    return [END_REASONS[r] for r in journeys.treatment_end_reason]
+
+
+def test_latent_blocks_from_the_model_have_the_hand_built_shape(base) -> None:
+    """The hand-built blocks have the fields, dtypes and shapes PatientModel.draw gives."""
+    drawn = replace(TrialModel.from_scenario(base).patients, max_cycles=CYCLES, max_scans=SCANS).draw(
+        np.random.default_rng(0), 2
+    )
+    built = latent(patient(), patient())
+    for field in fields(LatentOutcomes):
+        a, b = getattr(drawn, field.name), getattr(built, field.name)
+        assert (a.shape, a.dtype) == (b.shape, b.dtype), field.name
+
+
+def test_max_duration_ends_at_the_end_of_the_last_cycle(model) -> None:
+    j = plan_journeys(model, latent(patient(), patient(**interrupted(1, 10)), patient(**interrupted(CYCLES - 1, 10))))
+    on_time = 21.0 * np.arange(CYCLES)
+    delayed = on_time + np.where(np.arange(CYCLES) >= 2, 10, 0)
+    np.testing.assert_array_equal(j.cycle_start_day, [on_time, delayed, on_time])
+    # eight cycles of 21 days: the last starts on day 147 and ends on day 168; a delay after the
+    # second cycle moves the end by 10 days, a delay after the last moves nothing
+    np.testing.assert_array_equal(j.treatment_end_day, [168, 178, 168])
+    assert _reasons(j) == ["max_duration"] * 3
+    np.testing.assert_array_equal(j.ae_in_cycle[1], on_time == 21)
+    np.testing.assert_array_equal(j.ae_in_cycle[2], on_time == 147)
+
+
+def test_ae_discontinuation_ends_treatment_when_the_next_cycle_would_start(model) -> None:
+    twice = discontinued(1)
+    twice["ae_discontinues"] = twice["ae_occurs"] = [c in (1, 2) for c in range(CYCLES)]
+    delayed = interrupted(0, 5)
+    delayed["ae_occurs"] = [c in (0, 2) for c in range(CYCLES)]
+    delayed["ae_discontinues"] = [c == 2 for c in range(CYCLES)]
+    j = plan_journeys(model, latent(patient(**twice), patient(**delayed), patient(**discontinued(0))))
+    # cycle 2 starts on day 21 and would be followed by cycle 3 on day 42; the first such AE counts
+    # second patient: cycles start on days 0, 26 (delayed 5 days) and 47, so treatment ends on day 68
+    np.testing.assert_array_equal(j.treatment_end_day, [42, 68, 21])
+    assert _reasons(j) == ["adverse_event"] * 3
+    never = [INF] * (CYCLES - 3)
+    np.testing.assert_array_equal(j.cycle_start_day, [[0, 21, INF, *never], [0, 26, 47, *never], [0, INF, INF, *never]])
+    # only cycles received can show an AE
+    np.testing.assert_array_equal(j.ae_in_cycle[0], [c == 1 for c in range(CYCLES)])
+
+
+def test_progression_is_dated_at_the_first_scan_on_or_after_the_latent_day(model) -> None:
+    early = [0, -3, 0, 0, 0]  # the second scan falls on day 81
+    j = plan_journeys(
+        model,
+        latent(
+            patient(pfs_event_day=84.0),
+            patient(pfs_event_day=83.5),
+            patient(pfs_event_day=84.5),
+            patient(pfs_event_day=81.0, scan_offset_days=early),
+            patient(pfs_event_day=82.0, scan_offset_days=early),
+        ),
+    )
+    np.testing.assert_array_equal(j.progression_day, [84, 84, 126, 81, 126])
+    np.testing.assert_array_equal(j.treatment_end_day, j.progression_day)
+    assert _reasons(j) == ["progression"] * 5
+    # SD until the PD scan, and no scan after it
+    np.testing.assert_array_equal(j.scan_status[0], [SD, PD, NO_SCAN, NO_SCAN, NO_SCAN])
+    np.testing.assert_array_equal(j.scan_status[2], [SD, SD, PD, NO_SCAN, NO_SCAN])
+    np.testing.assert_array_equal(j.scan_day[3], [42, 81, 126, 168, 210])
+
+
+def test_scans_continue_after_a_stop_other_than_progression_until_follow_up_ends(model) -> None:
+    months = 3.0  # follow-up ends 91.3 days after treatment ends
+    j = plan_journeys(
+        _with_follow_up(model, months),
+        latent(
+            patient(**discontinued(0)),                         # treatment ends day 21: scans to day 112.3
+            patient(pfs_event_day=150.0, **discontinued(3)),    # treatment ends day 84: scans to day 175.3
+            patient(pfs_event_day=120.0, **discontinued(0)),    # progression after follow-up ends
+        ),
+    )
+    np.testing.assert_array_equal(j.treatment_end_day, [21, 84, 21])
+    assert _reasons(j) == ["adverse_event"] * 3
+    np.testing.assert_allclose(j.follow_up_end_day, np.array([21, 84, 21]) + months * DAYS_PER_MONTH, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(
+        j.scan_status,
+        [[SD, SD, NO_SCAN, NO_SCAN, NO_SCAN], [SD, SD, SD, PD, NO_SCAN], [SD, SD, NO_SCAN, NO_SCAN, NO_SCAN]],
+    )
+    # progression after treatment ends is still found by the scans of follow-up, but not after it
+    np.testing.assert_array_equal(j.progression_day, [INF, 168, INF])
+
+
+def test_each_end_reason(model) -> None:
+    j = plan_journeys(
+        model,
+        latent(
+            patient(pfs_event_day=30.0),                                     # PD at the day-42 scan
+            patient(pfs_event_day=50.0, death_first=True, death_day=50.0),   # dies before progression
+            patient(**discontinued(1)),                                      # AE in cycle 2, ends day 42
+            patient(withdrawal_day=60.0),
+            patient(lost_to_follow_up_day=70.0),
+            patient(),                                                       # eight cycles, ends day 168
+        ),
+    )
+    assert _reasons(j) == list(END_REASONS)
+    np.testing.assert_array_equal(j.treatment_end_day, [42, 50, 42, 60, 70, 168])
+    # a death first is no progression; withdrawal and loss end follow-up on their day
+    np.testing.assert_array_equal(j.progression_day, [42, INF, INF, INF, INF, INF])
+    np.testing.assert_array_equal(j.follow_up_end_day[3:5], [60, 70])
+    # no scan after death, withdrawal or loss
+    np.testing.assert_array_equal(j.scan_status[1:5, :2], [[SD, NO_SCAN], [SD, SD], [SD, NO_SCAN], [SD, NO_SCAN]])
+    # no new response after progression, death or exit, nor after follow-up ends (36 months)
+    np.testing.assert_allclose(j.response_closed_day[:5], [42, 50, 42 + 36 * DAYS_PER_MONTH, 60, 70], rtol=1e-15)
+
+
+def test_responses_are_read_from_onset_until_the_pfs_event(model) -> None:
+    j = plan_journeys(
+        model,
+        latent(
+            patient(responder=True, response_onset_day=30.0, pfs_event_day=150.0),
+            patient(responder=True, complete_response=True, response_onset_day=84.0, pfs_event_day=150.0),
+            patient(responder=True, response_onset_day=84.5, pfs_event_day=150.0),
+        ),
+    )
+    np.testing.assert_array_equal(
+        j.scan_status,
+        [[PR, PR, PR, PD, NO_SCAN], [SD, CR, CR, PD, NO_SCAN], [SD, SD, PR, PD, NO_SCAN]],
+    )
+    # confirmed by the next responding scan >= 28 days later; a single responding scan never is
+    np.testing.assert_array_equal(j.confirmation_day, [84, 126, INF])
+
+
+def test_evaluability(model) -> None:
+    j = plan_journeys(
+        model,
+        latent(
+            patient(),
+            patient(scan_offset_days=[5, 0, 0, 0, 0]),
+            patient(pfs_event_day=30.0, death_first=True, death_day=30.0),
+            patient(withdrawal_day=40.0),
+        ),
+    )
+    np.testing.assert_array_equal(j.evaluable, [True, True, False, False])
+    # known at the first scan, or the day the patient leaves before it
+    np.testing.assert_array_equal(j.evaluability_day, [42, 47, 30, 40])
+
+
+# Moved from tests/test_patient_model.py: the patient model's promise that a responder never
+# progresses before confirmation, as the scan schedule realises it.
+N = 60_000
+
+
+def _draw(scenario, seed: int = 1):
+    model = TrialModel.from_scenario(scenario).patients
+    return model, model.draw(np.random.default_rng(seed), N)
+
+
+def test_every_latent_responder_is_confirmed_without_dropout(scenario_with) -> None:
+    scenario = scenario_with("safety.withdrawal_per_month=0", "safety.loss_to_follow_up_per_month=0")
+    model, drawn = _draw(scenario)
+    journeys = plan_journeys(model, drawn)
+    responding = (journeys.scan_status == 1) | (journeys.scan_status == 2)
+    first = np.where(responding, journeys.scan_day, np.inf).min(axis=1)
+    last = np.where(responding, journeys.scan_day, -np.inf).max(axis=1)
+    confirmed = last - first >= scenario.schedule.confirmation_min_days
+    np.testing.assert_array_equal(confirmed, drawn.responder)

@@ -1,0 +1,203 @@
+"""What a data cutoff shows (:mod:`sim.observe`), pinned on hand-built journeys.
+
+Each hand-built patient is scanned on days 42, 84, 126 and 168 from first dose, has four cycles
+starting on days 0, 21, 42 and 63 and is followed until day 1000, unless given otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.history import TrialHistory
+from sim.journey import END_REASONS, PatientJourneys
+from sim.observe import cutoff_day, observe
+from sim.recist import Response
+from sim.scenario.model import Cutoff
+from sim.trial_model import TrialModel
+from sim.units import DAYS_PER_MONTH
+
+CR, PR, SD, PD, NE, NO_SCAN = Response.CR, Response.PR, Response.SD, Response.PD, Response.NE, Response.NO_SCAN
+INF = math.inf
+SD_MIN_DAYS = 35
+
+
+def patient(**given: Any) -> dict[str, Any]:
+    """One patient's journey; every scan reads SD and nothing ends before day 1000 unless given."""
+    row: dict[str, Any] = {
+        "scan_day": [42.0, 84.0, 126.0, 168.0],
+        "scan_status": [SD, SD, SD, SD],
+        "cycle_start_day": [0.0, 21.0, 42.0, 63.0],
+        "ae_in_cycle": [False] * 4,
+        "progression_day": INF,
+        "death_day": INF,
+        "treatment_end_day": 84.0,
+        "treatment_end_reason": END_REASONS.index("max_duration"),
+        "follow_up_end_day": 1000.0,
+        "evaluable": True,
+        "evaluability_day": 42.0,
+        "confirmation_day": INF,
+        "response_closed_day": INF,
+    }
+    assert set(given) <= set(row), set(given) - set(row)
+    row.update(given)
+    return row
+
+
+def journeys(*patients: dict[str, Any]) -> PatientJourneys:
+    dtypes = {"scan_status": np.int8, "treatment_end_reason": np.int8, "ae_in_cycle": bool, "evaluable": bool}
+    return PatientJourneys(
+        **{f.name: np.array([p[f.name] for p in patients], dtype=dtypes.get(f.name, float)) for f in fields(PatientJourneys)}
+    )
+
+
+def _observe(j: PatientJourneys, dose: list[float], day: float, sd_min_days: float = SD_MIN_DAYS):
+    return observe(j, np.array(dose, dtype=float), day, sd_min_days)
+
+
+def test_pfs_is_censored_at_the_last_known_scan_not_at_the_cutoff() -> None:
+    j = journeys(patient(scan_status=[SD, SD, SD, NO_SCAN]))
+    # dosed on day 10: scans on study days 52, 94, 136 (the fourth was never done)
+    for day, last_scan in ((10 + 100, 84), (10 + 126, 126), (10 + 400, 126), (10 + 125.5, 84)):
+        obs = _observe(j, [10.0], day)
+        assert not obs.pfs_event[0]
+        assert obs.pfs_months[0] == last_scan / DAYS_PER_MONTH, day
+    # before the first scan: censored on day 0, not evaluable, best response NE
+    obs = _observe(j, [10.0], 10 + 41)
+    assert obs.pfs_months[0] == 0.0 and not obs.pfs_event[0] and not obs.evaluable[0]
+    assert obs.best_overall_response[0] == NE
+    np.testing.assert_array_equal(obs.known_scans[0], [False] * 4)
+
+
+def test_os_is_censored_at_the_earlier_of_the_cutoff_and_the_end_of_contact() -> None:
+    j = journeys(
+        patient(follow_up_end_day=300.0),
+        patient(follow_up_end_day=150.0),
+        patient(follow_up_end_day=150.0, death_day=250.0),   # dies after contact ended: never seen
+        patient(follow_up_end_day=300.0, death_day=180.0),
+    )
+    obs = _observe(j, [0.0] * 4, 200.0)
+    np.testing.assert_array_equal(obs.os_event, [False, False, False, True])
+    np.testing.assert_allclose(obs.os_months * DAYS_PER_MONTH, [200, 150, 150, 180], rtol=1e-12)
+    late = _observe(j, [0.0] * 4, 400.0)
+    np.testing.assert_array_equal(late.os_event, [False, False, False, True])
+    np.testing.assert_array_equal(late.pfs_event, [False, False, False, True])
+    np.testing.assert_allclose(late.os_months * DAYS_PER_MONTH, [300, 150, 150, 180], rtol=1e-12)
+
+
+def test_a_cutoff_on_an_event_day_sees_the_event() -> None:
+    j = journeys(patient(scan_status=[SD, PD, NO_SCAN, NO_SCAN], progression_day=84.0, death_day=130.0))
+    on_pd, before_pd = _observe(j, [10.0], 10 + 84), _observe(j, [10.0], 10 + 83.5)
+    assert on_pd.pfs_event[0] and on_pd.pfs_months[0] == 84 / DAYS_PER_MONTH
+    assert on_pd.best_overall_response[0] == SD  # the day-42 scan is stable disease at >= 35 days
+    assert not before_pd.pfs_event[0] and before_pd.pfs_months[0] == 42 / DAYS_PER_MONTH
+    on_death, before_death = _observe(j, [10.0], 10 + 130), _observe(j, [10.0], 10 + 129.5)
+    assert on_death.os_event[0] and on_death.os_months[0] == 130 / DAYS_PER_MONTH
+    assert not before_death.os_event[0] and before_death.os_months[0] == pytest.approx(129.5 / DAYS_PER_MONTH)
+    # A cutoff set at an event's own calendar day sees it, even where (dose + day) - dose < day
+    # in floating point: 0.2 + 0.5 - 0.2 is 0.49999999999999994.
+    assert (0.2 + 0.5) - 0.2 < 0.5
+    died = journeys(patient(death_day=0.5, follow_up_end_day=0.5))
+    obs = _observe(died, [0.2], 0.2 + 0.5)
+    assert obs.os_event[0] and obs.pfs_event[0] and obs.os_months[0] == 0.5 / DAYS_PER_MONTH
+    scanned = journeys(patient(scan_day=[0.5, 42, 84, 126], scan_status=[PD, NO_SCAN, NO_SCAN, NO_SCAN], progression_day=0.5))
+    obs = _observe(scanned, [0.2], 0.2 + 0.5)
+    assert obs.known_scans[0, 0] and obs.pfs_event[0] and obs.best_overall_response[0] == PD
+
+
+def test_patients_not_dosed_by_the_cutoff_are_left_out() -> None:
+    j = journeys(*(patient() for _ in range(4)))
+    obs = _observe(j, [10.0, 50.0, 50.5, 5.0], 50.0)
+    np.testing.assert_array_equal(obs.patient, [0, 1, 3])
+    assert obs.n_treated == 3 and obs.pfs_months.shape == (3,)
+    assert _observe(j, [10.0, 50.0, 50.5, 5.0], math.nan).n_treated == 0
+
+
+def test_best_overall_response_sees_only_what_is_known_by_the_cutoff() -> None:
+    j = journeys(patient(scan_status=[PR, PR, PR, SD], confirmation_day=84.0))
+    assert _observe(j, [0.0], 84.0).best_overall_response[0] == PR
+    # the confirming scan is after the cutoff: an unconfirmed response counts as SD
+    assert _observe(j, [0.0], 83.5).best_overall_response[0] == SD
+    # ... provided the scan is at least sd_min_days after first dose
+    assert _observe(j, [0.0], 83.5, sd_min_days=43).best_overall_response[0] == NE
+    assert _observe(j, [0.0], 83.5, sd_min_days=42).best_overall_response[0] == SD
+
+
+def test_treatment_and_safety_records_at_the_cutoff() -> None:
+    j = journeys(
+        patient(
+            cycle_start_day=[0.0, 21.0, 42.0, INF],
+            ae_in_cycle=[False, True, True, False],
+            treatment_end_day=63.0,
+            treatment_end_reason=END_REASONS.index("adverse_event"),
+        )
+    )
+    expected = {  # cutoff day (dose on day 0): cycles, AEs, on treatment, AE discontinuation
+        20.5: (1, 0, True, False),
+        21.0: (2, 1, True, False),
+        62.5: (3, 2, True, False),
+        63.0: (3, 2, False, True),
+    }
+    for day, (cycles, aes, on, stopped) in expected.items():
+        obs = _observe(j, [0.0], day)
+        assert (obs.cycles_received[0], obs.ae_count[0], obs.on_treatment[0], obs.ae_discontinued[0]) == (
+            cycles, aes, on, stopped
+        ), day
+
+
+# Cutoff rules, on a hand-built history: three patients dosed on study days 10, 30 and 20.
+DOSE = [10.0, 30.0, 20.0]
+
+
+def _history(j: PatientJourneys, dose: list[float]) -> TrialHistory:
+    n = len(dose)
+    first_dose = np.array(dose, dtype=float)
+    return TrialHistory(
+        sample_size=n, enrollment_target=n, n_screened=n, n_screen_failed=0, n_turned_away=0,
+        site=np.zeros(n, np.int64), consent_day=first_dose - 5, enrollment_day=first_dose - 2,
+        first_dose_day=first_dose, journeys=j, enrollment_complete_day=float(first_dose.max() - 2) if n else math.nan,
+    )
+
+
+@pytest.fixture(scope="module")
+def trial(base) -> TrialModel:
+    model = TrialModel.from_scenario(base)
+    # study 2025-11-01 to 2028-10-31: 365 + 365 + 366 - 1 days
+    assert model.horizon_day == 1095.0
+    return model
+
+
+def test_cutoff_after_the_last_first_dose(trial) -> None:
+    history = _history(journeys(*(patient() for _ in DOSE)), DOSE)
+    rule = Cutoff("after_last_first_dose", months=2.0)
+    assert cutoff_day(rule, history, trial) == 30 + 2 * DAYS_PER_MONTH
+    assert cutoff_day(Cutoff("after_last_first_dose", months=100.0), history, trial) == 1095.0
+
+
+def test_events_cutoff_counts_only_deaths_that_follow_up_captures(trial) -> None:
+    history = _history(
+        journeys(
+            patient(death_day=100.0, follow_up_end_day=200.0),   # study day 110
+            patient(death_day=40.0, follow_up_end_day=30.0),     # study day 70, after contact ended
+            patient(death_day=500.0, follow_up_end_day=500.0),   # study day 520, on the last contact day
+        ),
+        DOSE,
+    )
+    assert cutoff_day(Cutoff("os_events", events=1), history, trial) == 110.0
+    assert cutoff_day(Cutoff("os_events", events=2), history, trial) == 520.0
+    # too few deaths: the study end
+    assert cutoff_day(Cutoff("os_events", events=3), history, trial) == 1095.0
+
+
+def test_date_cutoff_and_an_empty_trial(trial) -> None:
+    empty = _history(journeys(patient()).take(np.zeros(0, np.intp)), [])
+    rule = Cutoff("date", date=dt.date(2026, 1, 1))  # 30 days of November and 31 of December
+    assert cutoff_day(rule, empty, trial) == 61.0
+    assert cutoff_day(Cutoff("date", date=dt.date(2030, 1, 1)), empty, trial) == 1095.0
+    assert math.isnan(cutoff_day(Cutoff("after_last_first_dose", months=2.0), empty, trial))
+    assert math.isnan(cutoff_day(Cutoff("os_events", events=1), empty, trial))
