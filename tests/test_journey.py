@@ -17,24 +17,15 @@ from sim.distributions import Exponential
 from sim.journey import END_REASONS, plan_journeys
 from sim.patient_model import LatentOutcomes, PatientModel
 from sim.recist import Response
-from sim.scenario.model import Schedule
 from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
+from tests.helpers import BASE_SCHEDULE
 
 CR, PR, SD, PD, NO_SCAN = Response.CR, Response.PR, Response.SD, Response.PD, Response.NO_SCAN
 INF = math.inf
 CYCLES, SCANS = 8, 5
 
-SCHEDULE = Schedule(
-    cycle_days=21,
-    max_treatment_months=24.0,
-    scan_interval_days=42,
-    scan_window_days=7,
-    confirmation_required=True,
-    confirmation_min_days=28,
-    sd_min_days=35,
-    survival_follow_up_months=36.0,
-)
+SCHEDULE = BASE_SCHEDULE
 
 
 @pytest.fixture(scope="module")

@@ -19,21 +19,12 @@ from sim.recist import (
     judgement_days,
     responded,
 )
-from sim.scenario.model import Monitoring, Schedule
+from sim.scenario.model import Monitoring
+from tests.helpers import BASE_SCHEDULE
 
 CR, PR, SD, PD, NE, NO_SCAN = Response.CR, Response.PR, Response.SD, Response.PD, Response.NE, Response.NO_SCAN
 
-# The base scenario's schedule, written out: 6-weekly scans +/- 7 days, confirmation >= 28 days.
-SCHEDULE = Schedule(
-    cycle_days=21,
-    max_treatment_months=24.0,
-    scan_interval_days=42,
-    scan_window_days=7,
-    confirmation_required=True,
-    confirmation_min_days=28,
-    sd_min_days=35,
-    survival_follow_up_months=36.0,
-)
+SCHEDULE = BASE_SCHEDULE
 
 
 def _scans(*rows: list[tuple[float, Response]]) -> tuple[np.ndarray, np.ndarray]:
