@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from sim.engine import TrialModel, simulate_trial
+from sim.engine import simulate_trial
 from sim.runner import replicate_seeds, run
 from sim.scenario import load_scenario
+from sim.trial_model import TrialModel
 
 
 def engine_rate(scenario_name: str, replicates: int) -> float:

@@ -42,14 +42,15 @@ __all__ = [
 ]
 
 class ModelError(ValueError):
-    """The scenario's efficacy numbers cannot hold together; the message says what to change.
+    """The scenario's efficacy numbers cannot hold together: ``field`` and what is wrong with it.
 
-    ``field`` is the scenario field the message starts from (the one a user would change first).
+    The message is ``"{field} {detail}"``; the trial model turns it into a ScenarioError as it is.
     """
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field} {detail}")
         self.field = field
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,13 @@ def solve_post_progression_survival(
     if os_median_months <= pfs.median:
         raise ModelError(
             "efficacy.os_median_months",
-            f"efficacy.os_median_months ({os_median_months:g}) must exceed the PFS median "
+            f"({os_median_months:g}) must exceed the PFS median "
             f"({pfs.median:g}): OS includes PFS"
         )
     if death_share >= 1.0:
         raise ModelError(
             "efficacy.os_median_months",
-            "efficacy.os_median_months cannot be met when death_without_progression_share is 1 "
+            "cannot be met when death_without_progression_share is 1 "
             "(then OS equals PFS); lower the share or give post_progression_survival"
         )
 
@@ -113,8 +114,8 @@ def solve_post_progression_survival(
     if gap(lo) > 0 or gap(hi) < 0:
         raise ModelError(
             "efficacy.os_median_months",
-            f"no post-progression survival gives a median OS of {os_median_months:g} months with this "
-            "PFS and death_without_progression_share; lower the share or change efficacy.os_median_months"
+            f"({os_median_months:g}) cannot be reached by any post-progression survival with this PFS and "
+            "death_without_progression_share; lower the share or change efficacy.os_median_months"
         )
     return Exponential(math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12)))
 
@@ -155,7 +156,7 @@ class PatientModel:
         if efficacy.orr > 0 and efficacy.orr >= still_free:
             raise ModelError(
                 "efficacy.orr",
-                f"efficacy.orr ({efficacy.orr:g}) must be below the share of patients still "
+                f"({efficacy.orr:g}) must be below the share of patients still "
                 f"progression-free on day {confirm_day:g}, when a response seen at the first scan is "
                 f"surely confirmed ({still_free:.3f}); lower efficacy.orr, lengthen "
                 "efficacy.pfs.median_months or shorten schedule.scan_interval_days"

@@ -49,12 +49,12 @@ class Response(IntEnum):
     NE = 5
 
 
-RESPONSE_NAMES: tuple[str, ...] = ("", "CR", "PR", "SD", "PD", "NE")
+RESPONSE_NAMES: tuple[str, ...] = tuple("" if code is Response.NO_SCAN else code.name for code in Response)
 """Names indexed by code, as the patient table writes them ("" for no scan)."""
 
 
 def confirmation_day(
-    scan_day: NDArray[np.float64], status: NDArray[np.int8], required: bool, min_days: float
+    scan_day: NDArray[np.float64], status: NDArray[np.integer], required: bool, min_days: float
 ) -> NDArray[np.float64]:
     """Day of the scan that confirms a response (the first responding scan when none is required)."""
     responding = (status == Response.CR) | (status == Response.PR)

@@ -19,7 +19,7 @@ import simpy
 from numpy.typing import NDArray
 
 from .scenario.model import Recruitment, Site
-from .units import DAYS_PER_MONTH
+from .units import DAYS_PER_MONTH, day_number
 
 __all__ = ["CalendarRates", "SiteRates", "site_rates", "arrival_days", "screening_arrivals"]
 
@@ -35,9 +35,9 @@ class CalendarRates:
     @classmethod
     def from_recruitment(cls, recruitment: Recruitment, study_start: dt.date) -> CalendarRates:
         """The scenario's calendar periods, in days from ``study_start``."""
-        starts = tuple(float((p.start - study_start).days) for p in recruitment.periods)
+        starts = tuple(day_number(p.start, study_start) for p in recruitment.periods)
         # An end date is inclusive: the period covers the whole of that day.
-        ends = tuple(float((p.end - study_start).days + 1) for p in recruitment.periods)
+        ends = tuple(day_number(p.end, study_start) + 1.0 for p in recruitment.periods)
         return cls(starts, ends, tuple(p.rate_factor for p in recruitment.periods))
 
     def factors_at(self, days: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -80,7 +80,7 @@ def site_rates(
     return SiteRates(
         index=index,
         per_day=site.screened_per_month / DAYS_PER_MONTH * multiplier,
-        activation_day=max(open_day, float((site.activation - study_start).days)),
+        activation_day=max(open_day, day_number(site.activation, study_start)),
         ramp_days=site.ramp_up_months * DAYS_PER_MONTH,
     )
 

@@ -7,6 +7,7 @@ dispatched, and replicate ``i`` always uses child ``i``; so the result is the sa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -36,6 +37,7 @@ __all__ = [
     "RunError",
     "RunPlan",
     "RunResult",
+    "engine_name",
     "replicate_seeds",
     "run",
 ]
@@ -86,8 +88,12 @@ class RunPlan:
 
     @property
     def engine_name(self) -> str:
-        """The engine's import path, which identifies it in checkpoints."""
-        return f"{self.engine.__module__}.{self.engine.__qualname__}"
+        """What identifies the engine in checkpoints: its ``name`` attribute, else its import path.
+
+        A ``functools.partial`` is named by its function and arguments; give an engine object a
+        ``name`` to tell its variants apart.
+        """
+        return engine_name(self.engine)
 
     def fingerprint(self, chunk_size: int) -> str:
         """Identifies what a checkpoint folder's chunks were computed from."""
@@ -96,12 +102,23 @@ class RunPlan:
 
 
 @dataclass(frozen=True)
-class ChunkTables:
+class _ChunkTables:
     """The tables of replicates ``start..stop-1``: replicates, looks and (when kept) patients."""
 
     replicates: pd.DataFrame
     looks: pd.DataFrame
     patients: pd.DataFrame | None
+
+
+def engine_name(engine: Engine) -> str:
+    """An engine's ``name`` attribute, or the import path of its function (with a partial's arguments)."""
+    given = getattr(engine, "name", None)
+    if isinstance(given, str):
+        return given
+    if isinstance(engine, functools.partial):
+        return f"{engine_name(engine.func)}{engine.args!r}{sorted(engine.keywords.items())!r}"
+    named = engine if hasattr(engine, "__qualname__") else type(engine)
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequence]:
@@ -113,24 +130,25 @@ def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequ
     return [np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,)) for i in range(start, stop)]
 
 
-def _run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
+def _run_chunk(plan: RunPlan, start: int, stop: int) -> _ChunkTables:
     """Simulate and analyse replicates ``start..stop-1``."""
     model = plan.model
     test = response_test(model.scenario.analysis)
     rows: list[dict[str, Any]] = []
-    looks: list[pd.DataFrame] = []
+    monitored: list[tuple[int, TrialHistory]] = []
     patients: list[pd.DataFrame] = []
     for i, ss in zip(range(start, stop), replicate_seeds(plan.seed, start, stop)):
         history = plan.engine(model, ss)
         row, primary, final = analyse_replicate(history, model, test)
         rows.append({"replicate": i, **row})
-        looks.append(look_table(history, model, i))
+        if history.looks:
+            monitored.append((i, history))
         if plan.keep_patients:
             patients.append(patient_table(history, model, primary, i, "primary"))
             patients.append(patient_table(history, model, final, i, "final"))
-    return ChunkTables(
+    return _ChunkTables(
         replicates=conform(_as_stored(pd.DataFrame(rows)), REPLICATE_COLUMNS),
-        looks=conform(_as_stored(pd.concat(looks, ignore_index=True)), LOOK_COLUMNS),
+        looks=conform(_as_stored(look_table(monitored, model)), LOOK_COLUMNS),
         patients=conform(_as_stored(pd.concat(patients, ignore_index=True)), PATIENT_COLUMNS)
         if plan.keep_patients
         else None,
@@ -164,7 +182,7 @@ class _Checkpoints:
             found = json.loads(manifest.read_text()).get("fingerprint")
             if found != fingerprint:
                 raise CheckpointError(
-                    f"{folder} holds chunks of a different scenario, seed, chunk size, engine or keep_patients "
+                    f"{folder} holds chunks of a different scenario, seed, chunk size, engine or patient-table "
                     "setting; choose another output folder or remove it"
                 )
         else:
@@ -178,19 +196,19 @@ class _Checkpoints:
             "patients": self.folder / f"{stem}.patients.parquet",
         }
 
-    def load(self, start: int, stop: int, keep_patients: bool) -> ChunkTables | None:
+    def load(self, start: int, stop: int, keep_patients: bool) -> _ChunkTables | None:
         """The saved tables of a chunk, or None when any of them is missing."""
         paths = self._paths(start, stop)
         needed = ["replicates", "looks"] + (["patients"] if keep_patients else [])
         if not all(paths[name].exists() for name in needed):
             return None
-        return ChunkTables(
+        return _ChunkTables(
             replicates=_read(paths["replicates"]),
             looks=_read(paths["looks"]),
             patients=_read(paths["patients"]) if keep_patients else None,
         )
 
-    def save(self, start: int, stop: int, tables: ChunkTables) -> None:
+    def save(self, start: int, stop: int, tables: _ChunkTables) -> None:
         """Save a chunk; the replicate table goes last, so its presence marks a complete chunk."""
         paths = self._paths(start, stop)
         if tables.patients is not None:
@@ -248,7 +266,7 @@ def run(
     plan = RunPlan(model=model, seed=seed, keep_patients=keep_patients, engine=engine)
     store = _Checkpoints(Path(checkpoint_dir), plan.fingerprint(chunk)) if checkpoint_dir is not None else None
     bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
-    parts: list[ChunkTables] = []
+    parts: list[_ChunkTables] = []
     total = 0
     try:
         while True:
@@ -307,7 +325,7 @@ class _Dispatch:
     n_jobs: int | None
     backend: str | None
 
-    def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[ChunkTables]:
+    def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[_ChunkTables]:
         """Chunk tables in submission order, as they finish."""
         parallel = joblib.Parallel(n_jobs=self.n_jobs, backend=self.backend, return_as="generator")
         yield from parallel(joblib.delayed(_run_chunk)(plan, a, b) for a, b in spans)
@@ -315,7 +333,7 @@ class _Dispatch:
 
 def _simulate_spans(
     plan: RunPlan, spans: list[tuple[int, int]], dispatch: _Dispatch, store: _Checkpoints | None, bar: Any
-) -> list[ChunkTables]:
+) -> list[_ChunkTables]:
     """The chunks ``spans``, reusing checkpoints and saving new chunks as they finish."""
     results = {span: store.load(*span, plan.keep_patients) for span in spans} if store else {}
     bar.update(sum(b - a for (a, b), value in results.items() if value is not None))

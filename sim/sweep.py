@@ -143,6 +143,7 @@ def build_cells(scenario: str | Path, overrides: Sequence[str], axes: Mapping[st
     efficacy numbers cannot hold together, raises :class:`CellError`.
     """
     raw = apply_overrides(read_scenario_file(scenario), overrides)
+    TrialModel.from_scenario(parse_scenario(raw))  # the common scenario's own problems, named as such
     if math.prod(len(v) for v in axes.values()) > MAX_CELLS:
         raise InputError(f"axes gives more than {MAX_CELLS} cells; use fewer values")
     cells = []

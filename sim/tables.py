@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -58,16 +60,21 @@ def patient_table(
     )
 
 
-def look_table(history: TrialHistory, model: TrialModel, replicate: int) -> pd.DataFrame:
-    """One row per interim look of the replicate, in calendar order (no rows without monitoring)."""
-    looks = history.looks
+def look_table(histories: Sequence[tuple[int, TrialHistory]], model: TrialModel) -> pd.DataFrame:
+    """One row per interim look of each (replicate, history), in calendar order; no rows without looks."""
+    rows = [
+        (i, k, look.day, look.patients, look.responders, look.stop)
+        for i, history in histories
+        for k, look in enumerate(history.looks, 1)
+    ]
+    replicate, look, day, patients, responders, stopped = (list(c) for c in zip(*rows)) if rows else ([],) * 6
     return pd.DataFrame(
         {
-            "replicate": np.full(len(looks), replicate, dtype=np.int64),
-            "look": np.arange(1, len(looks) + 1, dtype=np.int64),
-            "look_date": model.dates(np.array([look.day for look in looks], dtype=float)),
-            "patients": np.array([look.patients for look in looks], dtype=np.int64),
-            "responders": np.array([look.responders for look in looks], dtype=np.int64),
-            "stopped": np.array([look.stop for look in looks], dtype=bool),
+            "replicate": np.asarray(replicate, dtype=np.int64),
+            "look": np.asarray(look, dtype=np.int64),
+            "look_date": model.dates(np.asarray(day, dtype=float)),
+            "patients": np.asarray(patients, dtype=np.int64),
+            "responders": np.asarray(responders, dtype=np.int64),
+            "stopped": np.asarray(stopped, dtype=bool),
         }
     )

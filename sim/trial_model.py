@@ -45,7 +45,7 @@ class TrialModel:
         try:
             patients = PatientModel.from_scenario(scenario.efficacy, scenario.safety, scenario.schedule, horizon)
         except ModelError as exc:
-            raise ScenarioError(str(exc)) from None
+            raise ScenarioError(f"{exc.field} {exc.detail}") from None
         return cls(
             scenario=scenario,
             patients=patients,

@@ -188,6 +188,7 @@ def test_design_json_records(capsys) -> None:
     assert (minimax["r1"], minimax["n1"], minimax["r"], minimax["n"]) == (1, 15, 5, 25)
     pet0, en0, size = simon_characteristics(1, 10, 5, 29, 0.10)
     assert (optimal["pet_p0"], optimal["en_p0"], optimal["alpha"]) == pytest.approx((pet0, en0, size), abs=1e-12)
+    assert optimal["pet_p0"] == pytest.approx(0.7360989291, abs=1e-10)
     assert minimax["en_p0"] == pytest.approx(19.50956981080936, abs=1e-10)
 
 

@@ -37,6 +37,7 @@ LAYERS: list[list[str]] = [
     ["summary"],
     ["runner"],
     ["sweep"],
+    ["run_folder"],
     ["calibration"],
     ["reports"],
     ["cli"],

@@ -235,11 +235,16 @@ def test_numbers_do_not_import_rendering(module: str) -> None:
 
 def test_reports_package_lists_its_names() -> None:
     assert set(sim.reports.__all__) == {
+        "ReportFigure",
+        "Thresholds",
+        "all_figures",
         "benchmark_text",
         "calibration_text",
         "design_text",
+        "figures_of",
         "oc_text",
         "summary_text",
         "sweep_text",
+        "write_report",
     }
     assert all(callable(getattr(sim.reports, name)) for name in sim.reports.__all__)

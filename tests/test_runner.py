@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import joblib
@@ -81,6 +82,31 @@ def test_checkpoints_of_another_engine_are_refused(base, tmp_path) -> None:
     run(base, replicates=5, seed=4, checkpoint_dir=folder, progress=False)
     with pytest.raises(CheckpointError, match="engine"):
         run(base, replicates=5, seed=4, checkpoint_dir=folder, engine=_recording_engine([]), progress=False)
+
+
+class _NamedEngine:
+    """An engine object with a name, as a vectorised or reference engine would be."""
+
+    name = "named-engine"
+
+    def __call__(self, model, seed):
+        return simulate_trial(model, seed)
+
+
+def test_engine_names_identify_functions_partials_and_objects(base, tmp_path) -> None:
+    assert runner.engine_name(simulate_trial) == "sim.engine.simulate_trial"
+    assert runner.engine_name(_NamedEngine()) == "named-engine"
+    assert runner.engine_name(functools.partial(_pick, extra=1)) == "tests.test_runner._pick()[('extra', 1)]"
+    folder = tmp_path / "chunks"
+    first = run(base, replicates=4, seed=4, checkpoint_dir=folder, engine=_NamedEngine(), progress=False)
+    again = run(base, replicates=4, seed=4, checkpoint_dir=folder, engine=_NamedEngine(), progress=False)
+    pd.testing.assert_frame_equal(first.replicates, again.replicates)
+    with pytest.raises(CheckpointError, match="engine"):
+        run(base, replicates=4, seed=4, checkpoint_dir=folder, engine=functools.partial(_pick, extra=1), progress=False)
+
+
+def _pick(model, seed, extra=0):
+    return simulate_trial(model, seed)
 
 
 def test_n_jobs_none_follows_joblib_parallel_config(base) -> None:

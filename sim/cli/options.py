@@ -20,6 +20,8 @@ from ..calibration import BenchmarkError, CalibrationError
 from ..calibration.benchmarks import LISTING
 from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
+from ..reports.browser import BrowserError
+from ..run_folder import RunFolderError
 from ..runner import RunError
 from ..scenario import ScenarioError
 from ..sweep import CellError, InputError
@@ -66,7 +68,15 @@ A run's settings are not listed: their options are checked as they are parsed, a
 refusals left to the runner (``mcse_target must be in (0, 0.5)``) keep the runner's names.
 """
 
-LIBRARY_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunError, InputError, CalibrationError, BenchmarkError)
+LIBRARY_ERRORS: tuple[type[Exception], ...] = (
+    ScenarioError,
+    RunError,
+    InputError,
+    CalibrationError,
+    BenchmarkError,
+    RunFolderError,
+    BrowserError,
+)
 """Errors the library raises for input it cannot use: one line, exit status 2, no traceback."""
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from ..reports import oc_text, summary_text, sweep_text
+from ..run_folder import write_run
 from ..runner import DEFAULT_SEED, run
 from ..scenario import builtin_scenarios, load_scenario
 from ..sweep import MAX_CELLS, GridResult, build_cells, oc_grid, run_grid
+from ..trial_model import TrialModel
 from .options import UsageError, jobs, positive_int, seed
 
 __all__ = ["handle_oc", "handle_run", "handle_sweep", "orr_grid", "register", "vary_axis"]
@@ -158,11 +159,11 @@ def _output_file(path: Path) -> Path:
 
 def handle_run(args: argparse.Namespace) -> int:
     """``trialsim run``: print the operating characteristics; with --out, write them and the tables."""
-    scenario = load_scenario(args.scenario, args.overrides)
+    model = TrialModel.from_scenario(load_scenario(args.scenario, args.overrides))
     if args.out:
         _output_folder(args.out)
     result = run(
-        scenario,
+        model,
         keep_patients=args.keep_patients,
         checkpoint_dir=args.out / "chunks" if args.out else None,
         mcse_target=args.mcse_target,
@@ -171,19 +172,8 @@ def handle_run(args: argparse.Namespace) -> int:
     )
     print(summary_text(result.summary))
     if args.out:
-        doc = {
-            "seed": args.seed,
-            "scenario_file": str(args.scenario),
-            "overrides": args.overrides,
-            **result.summary.to_dict(),
-        }
-        (args.out / "summary.json").write_text(json.dumps(doc, indent=2))
-        result.replicates.to_parquet(args.out / "replicates.parquet", index=False)
-        written = ["summary.json", "replicates.parquet"]
-        if result.patients is not None:
-            result.patients.to_parquet(args.out / "patients.parquet", index=False)
-            written.append("patients.parquet")
-        print(f"\nWrote {', '.join(str(args.out / w) for w in written)}")
+        written = write_run(args.out, result, args.scenario, args.overrides, args.command_line)
+        print(f"\nWrote {', '.join(map(str, written))}")
     return 0
 
 

@@ -1,9 +1,27 @@
 """Reports: the result objects of runs, grids, designs and calibrations rendered for people to read.
 
 Rendering only: every function takes a finished result (``OperatingCharacteristics``, a grid
-result, a design summary, benchmark rows, a ``CalibrationResult``) and never simulates.
+result, a design summary, benchmark rows, a ``CalibrationResult``, saved runs) and never simulates.
+``text`` renders for the terminal; ``figures``, ``story``, ``assumptions`` and ``page`` make the
+steering committee's HTML report (docs/report.md).
 """
 
+from .figures import ReportFigure, all_figures
+from .notebook import figures_of
+from .page import write_report
+from .story import Thresholds
 from .text import benchmark_text, calibration_text, design_text, oc_text, summary_text, sweep_text
 
-__all__ = ["benchmark_text", "calibration_text", "design_text", "oc_text", "summary_text", "sweep_text"]
+__all__ = [
+    "ReportFigure",
+    "Thresholds",
+    "all_figures",
+    "benchmark_text",
+    "calibration_text",
+    "design_text",
+    "figures_of",
+    "oc_text",
+    "summary_text",
+    "sweep_text",
+    "write_report",
+]

@@ -200,7 +200,11 @@ def _cross_field_problems(s: Scenario) -> list[str]:
 
 
 def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
-    """Validate a scenario table; raise ScenarioError listing every problem found."""
+    """Validate a scenario table; raise ScenarioError listing every problem found.
+
+    Whether the efficacy numbers can hold together is checked when the trial model is built
+    (:class:`sim.trial_model.TrialModel`), since it needs the model's derivations.
+    """
     try:
         scenario = convert_table(Scenario, dict(raw), "")
     except ScenarioProblems as exc:

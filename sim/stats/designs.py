@@ -1,7 +1,7 @@
 """Decision designs for a single-arm response-rate trial: exact single-stage, Simon two-stage, Bayesian.
 
 * Single stage: reject H0: ORR <= p0 when responders >= r, the smallest r whose exact tail under
-  p0 is <= alpha (:func:`sim.analysis.proportions.critical_responders`).
+  p0 is <= alpha (:func:`sim.stats.proportions.critical_responders`).
 * Simon (Controlled Clinical Trials 1989;10:1-10): stop after n1 patients when stage-1 responders
   <= r1; otherwise treat n in total and reject H0 when total responders > r (Simon's convention,
   so r is one less than the single-stage "at least" count). "Optimal" minimises the expected size

@@ -30,11 +30,7 @@ __all__ = [
 CI_METHODS: tuple[str, ...] = ("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull")
 """Interval methods accepted by :func:`proportion_ci`; "exact" is Clopper-Pearson."""
 
-_SCIPY_METHODS: dict[str, Literal["exact", "wilson", "wilsoncc"]] = {
-    "exact": "exact",
-    "wilson": "wilson",
-    "wilsoncc": "wilsoncc",
-}
+_SCIPY_METHODS: dict[str, Literal["wilson", "wilsoncc"]] = {"wilson": "wilson", "wilsoncc": "wilsoncc"}
 
 
 def _check_counts(k: int, n: int) -> tuple[int, int]:
@@ -55,6 +51,21 @@ def _check_probability(name: str, value: float, *, closed: bool) -> float:
         interval = "[0, 1]" if closed else "(0, 1)"
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
     return value
+
+
+def _clopper_pearson(
+    k: NDArray[np.int64], n: int, conf_level: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Exact (Clopper-Pearson) limits for each of ``k`` responders in ``n``: beta quantiles.
+
+    The same limits ``scipy.stats.binomtest(...).proportion_ci(method="exact")`` solves for
+    (equal to 1e-12 on a grid, tested); one formula serves the scalar and the tabulated paths.
+    """
+    tail = (1.0 - conf_level) / 2.0
+    with np.errstate(invalid="ignore"):
+        low = np.where(k == 0, 0.0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1))
+        high = np.where(k == n, 1.0, stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
+    return low, high
 
 
 def _jeffreys_ci(k: int, n: int, conf_level: float) -> tuple[float, float]:
@@ -83,9 +94,9 @@ def proportion_ci(k: int, n: int, method: str = "exact", conf_level: float = 0.9
     k, n
         Responders and patients, ``0 <= k <= n``. ``n = 0`` gives ``(nan, nan)``.
     method
-        One of :data:`CI_METHODS`: "exact" (Clopper-Pearson), "wilson", "wilsoncc" (Wilson with
-        continuity correction), "jeffreys", "agresti-coull". The first three are scipy's
-        ``binomtest(...).proportion_ci``.
+        One of :data:`CI_METHODS`: "exact" (Clopper-Pearson, as beta quantiles), "wilson",
+        "wilsoncc" (Wilson with continuity correction; these two are scipy's
+        ``binomtest(...).proportion_ci``), "jeffreys", "agresti-coull".
     conf_level
         Two-sided confidence level in (0, 1).
 
@@ -99,6 +110,9 @@ def proportion_ci(k: int, n: int, method: str = "exact", conf_level: float = 0.9
     k, n = _check_counts(k, n)
     if n == 0:
         return math.nan, math.nan
+    if method == "exact":
+        low, high = _clopper_pearson(np.array([k]), n, conf_level)
+        return float(low[0]), float(high[0])
     if method in _SCIPY_METHODS:
         ci = stats.binomtest(k, n).proportion_ci(confidence_level=conf_level, method=_SCIPY_METHODS[method])
         return float(ci.low), float(ci.high)
@@ -140,8 +154,8 @@ class ResponseRateTest:
     """Exact one-sided binomial test of ``p0`` and a two-sided CI, tabulated once per ``n``.
 
     The p-value is ``binom.sf(k - 1, n, p0)``, which is what ``scipy.stats.binomtest`` computes
-    for ``alternative="greater"``; the Clopper-Pearson limits are the beta quantiles that its
-    ``proportion_ci(method="exact")`` solves for, and the other methods are :func:`proportion_ci`.
+    for ``alternative="greater"``; the intervals are :func:`proportion_ci`'s, the exact ones from
+    the same vectorised formula.
     A run asks for the same (k, n) pairs thousands of times: one vectorised call per n replaces
     hundreds of root searches. Tests pin every entry against ``binomtest`` on a grid of (k, n).
     """
@@ -167,10 +181,7 @@ class ResponseRateTest:
         k = np.arange(n + 1)
         p_value = np.minimum(stats.binom.sf(k - 1, n, self.p0), 1.0)
         if self.method == "exact":
-            tail = (1.0 - self.conf_level) / 2.0
-            with np.errstate(invalid="ignore"):
-                low = np.where(k == 0, 0.0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1))
-                high = np.where(k == n, 1.0, stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
+            low, high = _clopper_pearson(k, n, self.conf_level)
         else:
             limits = np.array([proportion_ci(int(j), n, self.method, self.conf_level) for j in k])
             low, high = limits[:, 0], limits[:, 1]

@@ -1,0 +1,175 @@
+"""``trialsim report``: the steering committee's HTML page, simulated now or drawn from saved runs.
+
+``trialsim report [SCENARIO ...] --out DIR`` simulates each scenario (default: every shipped one),
+keeps each run's folder under ``DIR/runs/`` and draws the page from those folders, exactly as
+``trialsim report --from RUN_DIR ... --out DIR`` draws it later without simulating. Everything is
+checked before any compute: the scenarios, the folders, that ``--out`` can be written and, with
+``--pdf``, that Chromium is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..reports.browser import INSTALL_HINT, chromium, headless
+from ..reports.page import write_report
+from ..reports.story import Thresholds
+from ..run_folder import FILES, SavedRun, read_run, write_run
+from ..runner import DEFAULT_SEED, run
+from ..scenario import ScenarioError, builtin_scenarios, load_scenario
+from ..sweep import oc_grid
+from ..trial_model import TrialModel
+from .options import UsageError, jobs, positive_int, seed
+from .simulate import orr_grid
+
+__all__ = ["handle_report", "register"]
+
+_THRESHOLD_OPTIONS = (
+    ("green_power", "chance of a positive result for green"),
+    ("amber_power", "... for amber"),
+    ("green_complete", "P(recruitment complete by close) for green"),
+    ("amber_complete", "... for amber"),
+    ("green_lpi_margin_months", "months between the median last patient in and the close, for green"),
+    ("green_analysis_margin_months", "months between the median primary analysis and the study end, for green"),
+    ("green_ci_width", "largest median CI width for green"),
+    ("amber_ci_width", "... for amber"),
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``report`` to the ``trialsim`` subcommands."""
+    p = sub.add_parser("report", help="the steering committee's HTML report (figures, plain sentences, sources)")
+    shipped = ", ".join(sorted(builtin_scenarios()))
+    p.add_argument(
+        "scenarios", nargs="*", metavar="SCENARIO", help=f"scenario files or shipped names (default: {shipped})"
+    )
+    p.add_argument(
+        "--from",
+        dest="run_dirs",
+        nargs="+",
+        type=Path,
+        metavar="RUN_DIR",
+        help="draw from `trialsim run --out` folders",
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder for index.html, figures/, data/ (and runs/)")
+    p.add_argument("--replicates", type=positive_int, default=2000, help="simulated trials per scenario (default 2000)")
+    p.add_argument(
+        "--oc-replicates", type=positive_int, default=500, help="per true ORR of the power curve (default 500)"
+    )
+    p.add_argument(
+        "--orr", type=orr_grid, default="0.05:0.40:0.05", help="true ORRs of the power curve (default 0.05:0.40:0.05)"
+    )
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"root random seed (default {DEFAULT_SEED})")
+    p.add_argument("--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1)")
+    p.add_argument("--pdf", action="store_true", help="also print the page to report.pdf with headless Chromium")
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars (default: on a terminal)"
+    )
+    defaults = Thresholds()
+    for name, text in _THRESHOLD_OPTIONS:
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(
+            flag,
+            dest=name,
+            type=float,
+            default=getattr(defaults, name),
+            help=f"{text} (default {getattr(defaults, name):g})",
+        )
+    p.set_defaults(handler=handle_report)
+
+
+def _thresholds(args: argparse.Namespace) -> Thresholds:
+    try:
+        return Thresholds(**{name: getattr(args, name) for name, _ in _THRESHOLD_OPTIONS})
+    except ValueError as exc:
+        message = str(exc)
+        for name, _ in sorted(_THRESHOLD_OPTIONS, key=lambda option: -len(option[0])):
+            message = re.sub(rf"\b{name}\b", "--" + name.replace("_", "-"), message)
+        raise UsageError(message) from None
+
+
+def _writable(folder: Path) -> None:
+    """Refuse an --out that cannot be written, before any compute and without leaving anything."""
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out {folder}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        if created and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _feasible_orrs(name: str, values: Sequence[float]) -> list[float]:
+    """The true ORRs of the power curve that the scenario's PFS can carry (see efficacy.orr's ceiling)."""
+    keep = []
+    for value in values:
+        try:
+            TrialModel.from_scenario(load_scenario(name, [f"efficacy.orr={value!r}"]))
+        except ScenarioError:
+            continue
+        keep.append(value)
+    return keep
+
+
+def _simulate(args: argparse.Namespace, names: Sequence[str], staging: Path) -> list[SavedRun]:
+    """Run each scenario and its power curve into ``staging/<name>``, and read the folders back."""
+    models = [TrialModel.from_scenario(load_scenario(name)) for name in names]
+    runs = []
+    for name, model in zip(names, models):
+        folder = staging / Path(name).stem
+        folder.mkdir()
+        options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress}
+        result = run(model, replicates=args.replicates, keep_patients=True, **options)
+        orrs = _feasible_orrs(name, args.orr)
+        oc = oc_grid(name, [], orrs, replicates=args.oc_replicates, **options).table() if orrs else None
+        write_run(folder, result, name, [], args.command_line, oc)
+        runs.append(read_run(folder))
+    return runs
+
+
+def _read_runs(folders: Sequence[Path]) -> list[SavedRun]:
+    return [read_run(folder) for folder in folders]
+
+
+def handle_report(args: argparse.Namespace) -> int:
+    """``trialsim report``: simulate (or read) the runs, then write the page and, with --pdf, the PDF."""
+    if args.run_dirs and args.scenarios:
+        raise UsageError("give scenarios to simulate or --from folders, not both")
+    limits = _thresholds(args)
+    if args.pdf and chromium() is None:
+        raise UsageError(f"--pdf: {INSTALL_HINT}")
+    names = args.scenarios or sorted(builtin_scenarios())
+    if not args.run_dirs:
+        for name in names:
+            TrialModel.from_scenario(load_scenario(name))
+    else:
+        runs = _read_runs(args.run_dirs)
+    _writable(args.out)
+    if args.run_dirs:
+        files = write_report(runs, args.out, limits)
+    else:
+        staging = Path(tempfile.mkdtemp(prefix=f".{args.out.name}-runs-", dir=args.out.resolve().parent))
+        try:
+            runs = _simulate(args, names, staging)
+            files = write_report(runs, args.out, limits)
+            shutil.rmtree(args.out / "runs", ignore_errors=True)
+            staging.replace(args.out / "runs")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    written = [files.index]
+    if args.pdf:
+        pdf = args.out / "report.pdf"
+        headless(files.index, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+        written.append(pdf)
+    print(f"Wrote {', '.join(map(str, written))} ({len(files.figures) // 2} figures, data in {args.out / 'data'})")
+    if not args.run_dirs:
+        print(f"Run folders (reusable with --from): {args.out / 'runs'}/<scenario> with {FILES['summary']} and tables")
+    return 0

@@ -1,0 +1,194 @@
+"""The answer first: plain sentences per scenario and a traffic-light table across scenarios.
+
+Every number comes from a run's :class:`~sim.summary.OperatingCharacteristics` with its Monte
+Carlo standard error; nothing here simulates. A light compares the estimate (not a bound) with
+thresholds the user may set; the defaults are documented in ``docs/report.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from ..run_folder import SavedRun
+from ..stats.mcse import Estimate
+from ..summary import OperatingCharacteristics
+from ..units import DAYS_PER_MONTH
+
+__all__ = ["Light", "Thresholds", "Verdict", "long_date", "percent", "scenario_sentences", "verdicts"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where green turns amber and amber turns red; each figure's direction is in its name."""
+
+    green_power: float = 0.80
+    amber_power: float = 0.50
+    green_complete: float = 0.80
+    amber_complete: float = 0.50
+    green_lpi_margin_months: float = 3.0
+    green_analysis_margin_months: float = 6.0
+    green_ci_width: float = 0.25
+    amber_ci_width: float = 0.35
+
+    def __post_init__(self) -> None:
+        for name in ("power", "complete"):
+            green, amber = getattr(self, f"green_{name}"), getattr(self, f"amber_{name}")
+            if not 0 <= amber <= green <= 1:
+                raise ValueError(
+                    f"amber_{name} ({amber}) and green_{name} ({green}) must satisfy 0 <= amber <= green <= 1"
+                )
+        if not 0 < self.green_ci_width <= self.amber_ci_width <= 1:
+            raise ValueError(
+                f"green_ci_width ({self.green_ci_width}) and amber_ci_width ({self.amber_ci_width}) "
+                "must satisfy 0 < green <= amber <= 1"
+            )
+        for name in ("green_lpi_margin_months", "green_analysis_margin_months"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+
+
+Light = str
+""""green", "amber" or "red"."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One cell of the traffic-light table: the figure's key, its shown value, MCSE note and light."""
+
+    key: str
+    label: str
+    shown: str
+    mcse: str
+    light: Light
+    estimate: float | str
+    mcse_value: float
+
+
+def percent(x: float, decimals: int = 0) -> str:
+    """A probability as a percentage for people ("12%"); "n/a" when undefined."""
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.{decimals}f}%"
+
+
+def long_date(origin: dt.date, days: float) -> str:
+    """Days from ``origin`` as a date a committee reads ("30 November 2027"); "n/a" when undefined."""
+    if not math.isfinite(days):
+        return "n/a"
+    date = origin + dt.timedelta(days=int(round(days)))
+    return f"{date.day} {date:%B %Y}"
+
+
+def _iso(origin: dt.date, days: float) -> str:
+    return "n/a" if not math.isfinite(days) else (origin + dt.timedelta(days=int(round(days)))).isoformat()
+
+
+def _at_least(x: float, green: float, amber: float) -> Light:
+    return "green" if x >= green else "amber" if x >= amber else "red"
+
+
+def _at_most(x: float, green: float, amber: float) -> Light:
+    return "green" if x <= green else "amber" if x <= amber else "red"
+
+
+def _days_before(date: dt.date, origin: dt.date, months: float) -> float:
+    """Day number (from ``origin``) ``months`` before ``date``."""
+    return (date - origin).days - months * DAYS_PER_MONTH
+
+
+def _probability(key: str, label: str, e: Estimate, green: float, amber: float) -> Verdict:
+    light = _at_least(e.value, green, amber) if math.isfinite(e.value) else "red"
+    return Verdict(key, label, percent(e.value), f"± {percent(e.mcse, 1)}", light, e.value, e.mcse)
+
+
+def verdicts(run: SavedRun, limits: Thresholds) -> list[Verdict]:
+    """The traffic-light row of one scenario: power, completion, last patient in, analysis, CI width."""
+    s, t = run.summary, run.scenario.trial
+    origin = s.origin
+    lpi = s.timeline["last_patient_in"][0.5]
+    primary = s.timeline["primary_cutoff"][0.5]
+    close = (t.recruitment_close - origin).days
+    end = (t.study_end - origin).days
+    lpi_light = (
+        "red"
+        if not math.isfinite(lpi.value)
+        else _at_most(lpi.value, _days_before(t.recruitment_close, origin, limits.green_lpi_margin_months), close)
+    )
+    analysis_light = (
+        "red"
+        if not math.isfinite(primary.value)
+        else _at_most(primary.value, _days_before(t.study_end, origin, limits.green_analysis_margin_months), end)
+    )
+    width = s.ci_width_median
+    level = f"{100 * run.scenario.analysis.ci_level:g}%"
+    return [
+        _probability("power", "Chance of a positive result", s.power, limits.green_power, limits.amber_power),
+        _probability(
+            "enrollment_complete",
+            "Recruitment complete by close",
+            s.enrollment_complete,
+            limits.green_complete,
+            limits.amber_complete,
+        ),
+        Verdict(
+            "last_patient_in",
+            "Last patient in (median)",
+            _iso(origin, lpi.value),
+            f"± {lpi.mcse:.1f} days",
+            lpi_light,
+            _iso(origin, lpi.value),
+            lpi.mcse,
+        ),
+        Verdict(
+            "primary_cutoff",
+            "Primary analysis (median)",
+            _iso(origin, primary.value),
+            f"± {primary.mcse:.1f} days",
+            analysis_light,
+            _iso(origin, primary.value),
+            primary.mcse,
+        ),
+        Verdict(
+            "ci_width",
+            f"Width of the {level} CI of the ORR (median)",
+            f"{width.value:.2f}",
+            f"± {width.mcse:.3f}",
+            _at_most(width.value, limits.green_ci_width, limits.amber_ci_width)
+            if math.isfinite(width.value)
+            else "red",
+            width.value,
+            width.mcse,
+        ),
+    ]
+
+
+def _recruitment_sentence(s: OperatingCharacteristics, close: dt.date) -> str:
+    complete = s.enrollment_complete
+    lpi = s.timeline["last_patient_in"][0.5]
+    return (
+        f"{percent(complete.value)} (±{percent(complete.mcse, 1)}) of simulated trials finish recruiting by "
+        f"{close.day} {close:%B %Y}; in the middle trial the last patient enters on {long_date(s.origin, lpi.value)}."
+    )
+
+
+def scenario_sentences(run: SavedRun) -> list[str]:
+    """A few plain sentences that answer the committee's questions for one scenario."""
+    s, sc = run.summary, run.scenario
+    power = s.power
+    sentences = [
+        f"If the true response rate is {percent(s.true_orr)}, the trial has a {percent(power.value)} "
+        f"(±{percent(power.mcse, 1)}) chance of a positive result (testing against {percent(sc.analysis.p0)} "
+        f"at one-sided {sc.analysis.alpha:g}).",
+        _recruitment_sentence(s, sc.trial.recruitment_close),
+        f"The response-rate analysis would usually take place around "
+        f"{long_date(s.origin, s.timeline['primary_cutoff'][0.5].value)}, on about {s.n_analysed.value:.0f} "
+        f"patients; its {100 * sc.analysis.ci_level:g}% confidence interval would then be about "
+        f"{s.ci_width_median.value:.2f} wide "
+        f"(±{s.ci_width_median.value / 2:.2f} around the estimate).",
+    ]
+    if s.monitored:
+        sentences.append(
+            f"{percent(s.early_stop.value)} (±{percent(s.early_stop.mcse, 1)}) of simulated trials stop early "
+            f"at an interim look; on average {s.n_enrolled.value:.1f} patients are enrolled."
+        )
+    return sentences
