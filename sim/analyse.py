@@ -21,12 +21,21 @@ from .stats.survival import kaplan_meier, median_follow_up
 from .trial_model import TrialModel
 from .units import DAYS_PER_MONTH
 
-__all__ = ["analyse_replicate", "response_test"]
+__all__ = ["analyse_replicate", "look_waits", "response_test"]
 
 
 def response_test(plan: Analysis) -> ResponseRateTest:
     """The analysis plan's exact test of ``p0`` with its confidence interval, tabulated per n."""
     return ResponseRateTest(plan.p0, plan.ci_method, plan.ci_level)
+
+
+def look_waits(history: TrialHistory) -> list[float]:
+    """Days each interim look waited after its n-th patient's enrollment for their responses to settle.
+
+    With ``monitoring.pause_enrollment`` this is how long enrollment stood still; without, how
+    long the trial ran on past the look's patients before knowing the look's answer.
+    """
+    return [look.day - float(history.enrollment_day[look.patients - 1]) for look in history.looks]
 
 
 def _date(model: TrialModel, day: float) -> np.datetime64:
@@ -39,6 +48,7 @@ def _primary(obs: ObservedData, plan: Analysis, test: ResponseRateTest) -> dict[
     analysed = obs.evaluable if plan.population == "evaluable" else np.ones(obs.n_treated, bool)
     bor = obs.best_overall_response[analysed]
     n = int(bor.shape[0])
+    any_response = int(np.count_nonzero(obs.any_response[analysed]))
     responders = int(np.count_nonzero(responded(bor)))
     controlled = int(np.count_nonzero(disease_controlled(bor)))
     p_value, low, high = test(responders, n)
@@ -52,6 +62,8 @@ def _primary(obs: ObservedData, plan: Analysis, test: ResponseRateTest) -> dict[
         "p_value": p_value,
         "disease_control": controlled,
         "dcr": controlled / n if n else math.nan,
+        "responders_unconfirmed": any_response,
+        "orr_unconfirmed": any_response / n if n else math.nan,
     }
 
 
@@ -101,6 +113,7 @@ def _decision(history: TrialHistory, model: TrialModel, primary: dict[str, Any],
     return {
         "reject_h0": success,
         "interim_looks": len(history.looks),
+        "interim_wait_days": float(sum(look_waits(history))),
         "first_look_responders": first.responders if first else -1,
         "first_look_date": _date(model, first.day if first else math.nan),
         "stopped_early": stopped,
@@ -118,8 +131,8 @@ def analyse_replicate(
     primary_day = cutoff_day(plan.primary_cutoff, history, model)
     final_day = cutoff_day(plan.final_cutoff, history, model)
     sd_days = model.scenario.schedule.sd_min_days
-    primary = observe(history.journeys, history.first_dose_day, primary_day, sd_days)
-    final = observe(history.journeys, history.first_dose_day, final_day, sd_days)
+    primary = observe(history.journeys, history.first_dose_day, primary_day, sd_days, plan.pfs_censoring)
+    final = observe(history.journeys, history.first_dose_day, final_day, sd_days, plan.pfs_censoring)
     n = history.n_enrolled
     # A futility stop ends recruitment by decision, not by running out of time.
     short = n < history.enrollment_target and math.isnan(history.stop_day)

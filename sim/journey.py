@@ -10,10 +10,14 @@ Rules (RECIST 1.1 as the protocol applies it):
   that discontinues ends treatment when the next cycle would have started.
 * Scans fall on the grid ``k * scan_interval_days`` from first dose (cycle delays do not shift it),
   each moved by its own offset inside the window. Scanning goes on after treatment ends, until
-  progression, death, withdrawal, loss to follow-up or the end of follow-up.
-* Progression is dated at the first scan on or after the latent progression day.
+  progression, death, withdrawal, loss to follow-up or the end of follow-up. Each scheduled scan
+  is missed with probability ``schedule.missed_scan_probability``.
+* Progression is dated at the first scan done on or after the latent progression day.
 * Treatment ends at the first of progression, death, AE discontinuation, withdrawal, loss to
-  follow-up or the maximum number of cycles.
+  follow-up or the maximum number of cycles. After an AE or maximum-duration stop a patient may
+  start new anticancer therapy (``safety.new_therapy_probability``); scanning goes on.
+* A transient response (``efficacy.unconfirmed_response_share``) reads PR at the patient's first
+  stable scan only, so it is never confirmed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from .units import DAYS_PER_MONTH
 __all__ = ["END_REASONS", "PatientJourneys", "plan_journeys"]
 
 END_REASONS = ("progression", "death", "adverse_event", "withdrawal", "lost_to_follow_up", "max_duration")
+_AE_STOP = END_REASONS.index("adverse_event")
+_MAX_DURATION = END_REASONS.index("max_duration")
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,9 @@ class PatientJourneys:
 
     ``scan_status`` holds :class:`~sim.recist.Response` codes, NO_SCAN where no scan was done;
     infinite days mean "never". ``confirmation_day`` is the scan that confirms a response;
-    ``response_closed_day`` the day no new response can be seen (progression, death, exit).
+    ``response_closed_day`` the day no new response can be seen (progression, death, exit);
+    ``scan_missed`` marks scheduled scans the patient missed while still followed;
+    ``new_therapy_day`` the start of new anticancer therapy after an AE or maximum-duration stop.
     """
 
     scan_day: NDArray[np.float64]
@@ -54,6 +62,8 @@ class PatientJourneys:
     evaluability_day: NDArray[np.float64]
     confirmation_day: NDArray[np.float64]
     response_closed_day: NDArray[np.float64]
+    scan_missed: NDArray[np.bool_]
+    new_therapy_day: NDArray[np.float64]
 
     @property
     def size(self) -> int:
@@ -96,8 +106,9 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     scan_day = k * sc.scan_interval_days + latent.scan_offset_days
     exit_day = np.minimum(latent.death_day, np.minimum(latent.withdrawal_day, latent.lost_to_follow_up_day))
     alive_scan = scan_day < exit_day[:, None]
+    attended = alive_scan & ~latent.scan_missed
     progression_latent = np.where(latent.death_first, np.inf, latent.pfs_event_day)
-    has_pd, pd_col = _first_true(alive_scan & (scan_day >= progression_latent[:, None]))
+    has_pd, pd_col = _first_true(attended & (scan_day >= progression_latent[:, None]))
     pd_day = np.where(has_pd, scan_day[rows, pd_col], np.inf)
 
     candidates = np.stack(
@@ -112,7 +123,8 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     seen_pd = has_pd & (pd_day <= follow_up_end)
     pd_day = np.where(seen_pd, pd_day, np.inf)
 
-    performed = alive_scan & (scan_day <= follow_up_end[:, None]) & (scan_day <= pd_day[:, None])
+    under_follow_up = alive_scan & (scan_day <= follow_up_end[:, None]) & (scan_day <= pd_day[:, None])
+    performed = under_follow_up & ~latent.scan_missed
     responding = (
         latent.responder[:, None]
         & (scan_day >= latent.response_onset_day[:, None])
@@ -122,10 +134,12 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     status = np.where(responding, response_code, Response.SD)
     status = np.where(performed, status, Response.NO_SCAN)
     status[rows[seen_pd], pd_col[seen_pd]] = Response.PD
+    _add_transient_responses(status, latent.transient_response)
 
     confirmed_day = confirmation_day(scan_day, status, sc.confirmation_required, sc.confirmation_min_days)
-    evaluable = performed[:, 0] if model.max_scans else np.zeros(n, bool)
-    evaluability_day = np.where(evaluable, scan_day[:, 0], np.minimum(exit_day, follow_up_end))
+    evaluable, first_scan = _first_true(performed) if model.max_scans else (np.zeros(n, bool), np.zeros(n, np.intp))
+    evaluability_day = np.where(evaluable, scan_day[rows, first_scan], np.minimum(exit_day, follow_up_end))
+    discontinued = (reason == _AE_STOP) | (reason == _MAX_DURATION)
     received = cycle_start < treatment_end[:, None]
     return PatientJourneys(
         scan_day=scan_day,
@@ -141,5 +155,19 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
         evaluability_day=evaluability_day,
         confirmation_day=confirmed_day,
         response_closed_day=np.minimum(np.minimum(pd_day, exit_day), follow_up_end),
+        scan_missed=under_follow_up & latent.scan_missed,
+        new_therapy_day=np.where(discontinued, treatment_end + latent.new_therapy_delay_days, np.inf),
     )
+
+
+def _add_transient_responses(status: NDArray[np.integer], transient: NDArray[np.bool_]) -> None:
+    """A transient response reads PR at the patient's first stable scan and never again (in place).
+
+    A single responding scan cannot be confirmed, so it counts as SD in the best overall response
+    and shows only in the unconfirmed ORR.
+    """
+    stable = status == Response.SD
+    has_scan, column = _first_true(stable)
+    rows = np.flatnonzero(transient & has_scan)
+    status[rows, column[rows]] = Response.PR
 

@@ -15,12 +15,12 @@ from numpy.typing import NDArray
 
 from .history import TrialHistory
 from .journey import END_REASONS, PatientJourneys
-from .recist import Response, best_overall_response
+from .recist import Response, best_overall_response, responding_scan
 from .scenario.model import Cutoff
 from .trial_model import TrialModel
 from .units import DAYS_PER_MONTH, day_number
 
-__all__ = ["ObservedData", "cutoff_day", "observe"]
+__all__ = ["ObservedData", "cutoff_day", "fda_censoring", "observe"]
 
 _AE_STOP = END_REASONS.index("adverse_event")
 
@@ -56,6 +56,7 @@ class ObservedData:
     cutoff_day: float
     patient: NDArray[np.intp]
     best_overall_response: NDArray[np.int8]
+    any_response: NDArray[np.bool_]
     evaluable: NDArray[np.bool_]
     pfs_months: NDArray[np.float64]
     pfs_event: NDArray[np.bool_]
@@ -74,12 +75,17 @@ class ObservedData:
 
 
 def observe(
-    journeys: PatientJourneys, first_dose_day: NDArray[np.float64], day: float, sd_min_days: float
+    journeys: PatientJourneys,
+    first_dose_day: NDArray[np.float64],
+    day: float,
+    sd_min_days: float,
+    pfs_censoring: str = "treatment_policy",
 ) -> ObservedData:
     """The data visible at cutoff ``day`` for every patient dosed by then.
 
     ``first_dose_day`` and ``day`` count from the same origin (the study start in a trial);
-    ``sd_min_days`` is the protocol's minimum time from first dose for stable disease.
+    ``sd_min_days`` is the protocol's minimum time from first dose for stable disease;
+    ``pfs_censoring`` is ``analysis.pfs_censoring`` (see :func:`fda_censoring`).
     """
     treated = np.flatnonzero(first_dose_day <= day) if not math.isnan(day) else np.zeros(0, np.intp)
     j = journeys.take(treated)
@@ -97,6 +103,8 @@ def observe(
     last_scan = np.where(known, j.scan_day, 0.0).max(axis=1, initial=0.0)
     pfs_event = pd_seen | death_seen
     pfs_day = np.where(pd_seen, j.progression_day, np.where(death_seen, j.death_day, last_scan))
+    if pfs_censoring == "fda":
+        pfs_day, pfs_event = fda_censoring(j, dose, day, known, pfs_day, pfs_event)
     os_day = np.where(death_seen, j.death_day, contact_end)
 
     started = dose[:, None] + j.cycle_start_day <= day
@@ -105,6 +113,7 @@ def observe(
         cutoff_day=day,
         patient=treated,
         best_overall_response=bor,
+        any_response=responding_scan(status).any(axis=1),
         evaluable=known.any(axis=1),
         pfs_months=pfs_day / DAYS_PER_MONTH,
         pfs_event=pfs_event,
@@ -116,3 +125,34 @@ def observe(
         on_treatment=~ended,
         known_scans=known,
     )
+
+
+def fda_censoring(
+    j: PatientJourneys,
+    dose: NDArray[np.float64],
+    day: float,
+    known: NDArray[np.bool_],
+    pfs_day: NDArray[np.float64],
+    pfs_event: NDArray[np.bool_],
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """PFS censored as FDA's guidance and most protocols do, on top of the treatment-policy times.
+
+    * New anticancer therapy before any event: censored at the last scan on or before its start.
+    * Progression or death after two or more missed scans in a row: censored at the last adequate
+      scan before them.
+    The earlier of the two applies when both do. Times are days from first dose.
+    """
+    event_day = np.where(pfs_event, pfs_day, np.inf)
+    before_event = known & (j.scan_day < event_day[:, None])
+    last_adequate = np.where(before_event, j.scan_day, 0.0).max(axis=1, initial=0.0)
+    visible = dose[:, None] + j.scan_day <= day
+    gap = j.scan_missed & visible & (j.scan_day > last_adequate[:, None]) & (j.scan_day < event_day[:, None])
+    after_misses = pfs_event & (gap.sum(axis=1) >= 2)
+    therapy = (dose + j.new_therapy_day <= day) & (j.new_therapy_day < event_day)
+    before_therapy = known & (j.scan_day <= j.new_therapy_day[:, None])
+    last_before_therapy = np.where(before_therapy, j.scan_day, 0.0).max(axis=1, initial=0.0)
+    censor_day = np.minimum(
+        np.where(therapy, last_before_therapy, np.inf), np.where(after_misses, last_adequate, np.inf)
+    )
+    censored = therapy | after_misses
+    return np.where(censored, censor_day, pfs_day), pfs_event & ~censored

@@ -70,6 +70,9 @@ class LatentOutcomes:
     ae_discontinues: NDArray[np.bool_]
     interruption_days: NDArray[np.int64]
     scan_offset_days: NDArray[np.int64]
+    scan_missed: NDArray[np.bool_]
+    transient_response: NDArray[np.bool_]
+    new_therapy_delay_days: NDArray[np.float64]
 
     @property
     def size(self) -> int:
@@ -230,6 +233,7 @@ class PatientModel:
         delay = rng.integers(low, high + 1, (n, self.max_cycles))
         w = sc.scan_window_days
         offsets = rng.integers(-w, w + 1, (n, self.max_scans))
+        missed, transient, new_therapy = self._protocol_deviations(rng.spawn(1)[0], responder)
         return LatentOutcomes(
             pfs_event_day=pfs_day,
             death_first=death_first,
@@ -244,4 +248,26 @@ class PatientModel:
             ae_discontinues=discontinues,
             interruption_days=np.where(interrupts, delay, 0),
             scan_offset_days=offsets,
+            scan_missed=missed,
+            transient_response=transient,
+            new_therapy_delay_days=new_therapy,
         )
+
+    def _protocol_deviations(
+        self, rng: np.random.Generator, responder: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.float64]]:
+        """Missed scans, transient (never confirmed) responses and the delay to new anticancer therapy.
+
+        Drawn from their own stream (spawned from the block's), so scenarios without them draw
+        everything else exactly as before. A transient response is for patients without a
+        confirmed one; the new-therapy delay counts from a treatment end that is not progression
+        or death, infinite when the patient never starts one.
+        """
+        n = responder.shape[0]
+        sc, sa, e = self.schedule, self.safety, self.efficacy
+        missed = rng.random((n, self.max_scans)) < sc.missed_scan_probability
+        transient = ~responder & (rng.random(n) < e.unconfirmed_response_share)
+        starts = rng.random(n) < sa.new_therapy_probability
+        low, high = sa.new_therapy_days
+        delay = np.where(starts, rng.integers(low, high + 1, n), np.inf).astype(float)
+        return missed, transient, delay

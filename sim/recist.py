@@ -7,10 +7,12 @@
 * Best overall response: a confirmed response is CR if any scan read CR, else PR; otherwise SD
   if a non-PD scan fell at least ``sd_min_days`` after first dose; otherwise PD if progression
   was seen; otherwise NE. An unconfirmed response therefore counts as SD (or PD, or NE).
-* ORR's numerator is confirmed CR or PR; DCR's is CR, PR or SD.
+* ORR's numerator is confirmed CR or PR; DCR's is CR, PR or SD. The unconfirmed ORR, which some
+  publications report, counts any patient with a responding scan.
 * A response seen at the first scan is surely confirmed, whatever the scan windows, by
-  :func:`earliest_sure_confirmation_day`; an interim look judges a patient's response then at
-  the latest (:func:`judgement_days`), unless something settles it earlier.
+  :func:`earliest_sure_confirmation_day`. An interim look judges a patient's response when it is
+  settled: confirmed, ruled out by progression, death or exit, or at the end of the protocol's
+  response-evaluation window (:func:`judgement_days`).
 
 Days count from first dose; arrays have one row per patient and one column per scheduled scan.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "earliest_sure_confirmation_day",
     "judgement_days",
     "responded",
+    "responding_scan",
 ]
 
 
@@ -57,7 +60,7 @@ def confirmation_day(
     scan_day: NDArray[np.float64], status: NDArray[np.integer], required: bool, min_days: float
 ) -> NDArray[np.float64]:
     """Day of the scan that confirms a response (the first responding scan when none is required)."""
-    responding = (status == Response.CR) | (status == Response.PR)
+    responding = responding_scan(status)
     first = np.where(responding, scan_day, np.inf).min(axis=1)
     if not required:
         return first
@@ -80,6 +83,11 @@ def best_overall_response(
     bor[stable] = Response.SD
     bor[confirmed] = np.where(complete[confirmed], Response.CR, Response.PR)
     return bor
+
+
+def responding_scan(status: NDArray[np.integer]) -> NDArray[np.bool_]:
+    """Scans that read CR or PR, confirmed or not: the unconfirmed ORR counts any patient with one."""
+    return (status == Response.CR) | (status == Response.PR)
 
 
 def responded(bor: NDArray[np.int8]) -> NDArray[np.bool_]:
@@ -110,8 +118,11 @@ def earliest_sure_confirmation_day(schedule: Schedule) -> float:
     return float((1 + lag) * schedule.scan_interval_days + schedule.scan_window_days)
 
 
-def judgement_days(monitoring: Monitoring, schedule: Schedule) -> float:
-    """Days from first dose by which an interim look judges a response if nothing settles it earlier."""
-    if monitoring.judgement_days is not None:
-        return float(monitoring.judgement_days)
-    return earliest_sure_confirmation_day(schedule)
+def judgement_days(monitoring: Monitoring) -> float:
+    """Days from first dose by which an interim look judges a response if nothing settles it earlier.
+
+    The protocol's response-evaluation window: a response confirmed later counts as none at the
+    look. A window shorter than most responders need to be confirmed (see docs/model.md) makes
+    looks earlier and stops more trials for futility than the design intends.
+    """
+    return float(monitoring.judgement_days)

@@ -68,6 +68,13 @@ REPLICATE_COLUMNS: tuple[Column, ...] = (
     _c("disease_control", "int64", "patients", "CR, PR or SD at the primary cutoff"),
     _c("dcr", "float64", "proportion", "disease_control / n_analysed"),
     _c(
+        "responders_unconfirmed",
+        "int64",
+        "patients",
+        "patients with a CR or PR at any scan by the primary cutoff, confirmed or not (numerator of the unconfirmed ORR)",
+    ),
+    _c("orr_unconfirmed", "float64", "proportion", "responders_unconfirmed / n_analysed"),
+    _c(
         "reject_h0",
         "bool",
         "flag",
@@ -75,6 +82,13 @@ REPLICATE_COLUMNS: tuple[Column, ...] = (
         "(Bayesian); false after a stop",
     ),
     _c("interim_looks", "int64", "looks", "interim looks performed (each is a row of the look table)"),
+    _c(
+        "interim_wait_days",
+        "float64",
+        "days",
+        "days the looks waited, after their n-th patient's enrollment, for those patients' responses to settle "
+        "(enrollment paused that long with `pause_enrollment`); 0 without looks",
+    ),
     _c("first_look_responders", "int64", "patients", "confirmed responders at the first look (−1 if none happened)"),
     _c("first_look_date", _DATE, "date", "date of the first look"),
     _c("stopped_early", "bool", "flag", "an interim look stopped the trial for futility"),
@@ -110,6 +124,7 @@ LOOK_COLUMNS: tuple[Column, ...] = (
     _c("patients", "int64", "patients", "enrolled patients the look judges (the first *n* enrolled)"),
     _c("responders", "int64", "patients", "responses confirmed among them by that day"),
     _c("stopped", "bool", "flag", "the look stopped the trial for futility"),
+    _c("wait_days", "float64", "days", "days from the enrollment of the look's n-th patient to the look"),
 )
 
 PATIENT_COLUMNS: tuple[Column, ...] = (

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .analyse import look_waits
 from .history import TrialHistory
 from .journey import END_REASONS
 from .observe import ObservedData
@@ -63,11 +64,11 @@ def patient_table(
 def look_table(histories: Sequence[tuple[int, TrialHistory]], model: TrialModel) -> pd.DataFrame:
     """One row per interim look of each (replicate, history), in calendar order; no rows without looks."""
     rows = [
-        (i, k, look.day, look.patients, look.responders, look.stop)
+        (i, k, look.day, look.patients, look.responders, look.stop, wait)
         for i, history in histories
-        for k, look in enumerate(history.looks, 1)
+        for k, (look, wait) in enumerate(zip(history.looks, look_waits(history)), 1)
     ]
-    replicate, look, day, patients, responders, stopped = (list(c) for c in zip(*rows)) if rows else ([],) * 6
+    replicate, look, day, patients, responders, stopped, wait = (list(c) for c in zip(*rows)) if rows else ([],) * 7
     return pd.DataFrame(
         {
             "replicate": np.asarray(replicate, dtype=np.int64),
@@ -76,5 +77,6 @@ def look_table(histories: Sequence[tuple[int, TrialHistory]], model: TrialModel)
             "patients": np.asarray(patients, dtype=np.int64),
             "responders": np.asarray(responders, dtype=np.int64),
             "stopped": np.asarray(stopped, dtype=bool),
+            "wait_days": np.asarray(wait, dtype=float),
         }
     )

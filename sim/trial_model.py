@@ -55,7 +55,7 @@ class TrialModel:
             close_day=day_number(t.recruitment_close, t.study_start) + 1.0,
             horizon_day=horizon,
             rule=DecisionRule(scenario.monitoring, scenario.analysis, t.sample_size),
-            judgement_days=judgement_days(scenario.monitoring, scenario.schedule),
+            judgement_days=judgement_days(scenario.monitoring),
         )
 
     def dates(self, days: NDArray[np.float64] | float) -> NDArray[np.datetime64]:

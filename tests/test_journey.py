@@ -53,6 +53,9 @@ def patient(**given: Any) -> dict[str, Any]:
         "ae_discontinues": [False] * CYCLES,
         "interruption_days": [0] * CYCLES,
         "scan_offset_days": [0] * SCANS,
+        "scan_missed": [False] * SCANS,
+        "transient_response": False,
+        "new_therapy_delay_days": INF,
     }
     assert set(given) <= set(row), set(given) - set(row)
     row.update(given)
@@ -75,7 +78,7 @@ def latent(*patients: dict[str, Any]) -> LatentOutcomes:
     """Stack hand-built patients into a block, with the dtypes PatientModel.draw gives."""
     dtypes = {"death_first": bool, "responder": bool, "complete_response": bool, "ae_occurs": bool,
               "ae_interrupts": bool, "ae_discontinues": bool, "interruption_days": np.int64,
-              "scan_offset_days": np.int64}
+              "scan_offset_days": np.int64, "scan_missed": bool, "transient_response": bool}
     return LatentOutcomes(
         **{name: np.array([p[name] for p in patients], dtype=dtypes.get(name, float)) for name in patients[0]}
     )
@@ -242,3 +245,43 @@ def test_every_latent_responder_is_confirmed_without_dropout(scenario_with) -> N
     last = np.where(responding, journeys.scan_day, -np.inf).max(axis=1)
     confirmed = last - first >= scenario.schedule.confirmation_min_days
     np.testing.assert_array_equal(confirmed, drawn.responder)
+
+
+def test_a_missed_scan_is_not_done_and_progression_waits_for_the_next_one(model) -> None:
+    # latent progression on day 80: the scan of day 84 is missed, so progression is dated at day 126
+    missed = [False, True, False, False, False]
+    j = plan_journeys(model, latent(patient(pfs_event_day=80.0), patient(pfs_event_day=80.0, scan_missed=missed)))
+    np.testing.assert_array_equal(j.progression_day, [84.0, 126.0])
+    np.testing.assert_array_equal(j.scan_status[1, :3], [SD, NO_SCAN, PD])
+    np.testing.assert_array_equal(j.scan_missed[1], [False, True, False, False, False])
+    assert not j.scan_missed[0].any()
+    # a scan missed after progression is not "missed": follow-up for PFS was over
+    late = plan_journeys(model, latent(patient(pfs_event_day=30.0, scan_missed=[False, False, True, False, False])))
+    assert not late.scan_missed.any()
+
+
+def test_a_missed_first_scan_delays_evaluability_to_the_next(model) -> None:
+    j = plan_journeys(model, latent(patient(scan_missed=[True, False, False, False, False])))
+    assert j.evaluable[0] and j.evaluability_day[0] == 84.0
+
+
+def test_a_transient_response_reads_pr_once_and_is_never_confirmed(model) -> None:
+    j = plan_journeys(model, latent(patient(transient_response=True), patient(transient_response=True, pfs_event_day=30.0)))
+    np.testing.assert_array_equal(j.scan_status[0], [PR, SD, SD, SD, SD])
+    assert j.confirmation_day[0] == INF
+    # progression at the first scan leaves no stable scan to show it
+    assert j.scan_status[1, 0] == PD and (j.scan_status[1] != PR).all()
+
+
+def test_new_therapy_starts_only_after_an_ae_or_maximum_duration_stop(model) -> None:
+    j = plan_journeys(
+        model,
+        latent(
+            patient(new_therapy_delay_days=20.0, **discontinued(0)),
+            patient(new_therapy_delay_days=20.0),
+            patient(new_therapy_delay_days=20.0, pfs_event_day=80.0),
+            patient(**discontinued(0)),
+        ),
+    )
+    assert _reasons(j) == ["adverse_event", "max_duration", "progression", "adverse_event"]
+    np.testing.assert_array_equal(j.new_therapy_day, [21.0 + 20.0, 168.0 + 20.0, INF, INF])

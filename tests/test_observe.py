@@ -43,6 +43,8 @@ def patient(**given: Any) -> dict[str, Any]:
         "evaluability_day": 42.0,
         "confirmation_day": INF,
         "response_closed_day": INF,
+        "scan_missed": [False] * 4,
+        "new_therapy_day": INF,
     }
     assert set(given) <= set(row), set(given) - set(row)
     row.update(given)
@@ -50,14 +52,15 @@ def patient(**given: Any) -> dict[str, Any]:
 
 
 def journeys(*patients: dict[str, Any]) -> PatientJourneys:
-    dtypes = {"scan_status": np.int8, "treatment_end_reason": np.int8, "ae_in_cycle": bool, "evaluable": bool}
+    dtypes = {"scan_status": np.int8, "treatment_end_reason": np.int8, "ae_in_cycle": bool, "evaluable": bool,
+              "scan_missed": bool}
     return PatientJourneys(
         **{f.name: np.array([p[f.name] for p in patients], dtype=dtypes.get(f.name, float)) for f in fields(PatientJourneys)}
     )
 
 
-def _observe(j: PatientJourneys, dose: list[float], day: float, sd_min_days: float = SD_MIN_DAYS):
-    return observe(j, np.array(dose, dtype=float), day, sd_min_days)
+def _observe(j: PatientJourneys, dose: list[float], day: float, sd_min_days: float = SD_MIN_DAYS, censoring: str = "treatment_policy"):
+    return observe(j, np.array(dose, dtype=float), day, sd_min_days, censoring)
 
 
 def test_pfs_is_censored_at_the_last_known_scan_not_at_the_cutoff() -> None:
@@ -201,3 +204,43 @@ def test_date_cutoff_and_an_empty_trial(trial) -> None:
     assert cutoff_day(Cutoff("date", date=dt.date(2030, 1, 1)), empty, trial) == 1095.0
     assert math.isnan(cutoff_day(Cutoff("after_last_first_dose", months=2.0), empty, trial))
     assert math.isnan(cutoff_day(Cutoff("os_events", events=1), empty, trial))
+
+
+def test_fda_censoring_after_new_anticancer_therapy() -> None:
+    # progression at the fourth scan (day 168); new therapy starts on day 100, after the scan of day 84
+    j = journeys(patient(scan_status=[SD, SD, SD, PD], progression_day=168.0, new_therapy_day=100.0))
+    policy = _observe(j, [0.0], 500)
+    assert policy.pfs_event[0] and policy.pfs_months[0] == 168 / DAYS_PER_MONTH
+    fda = _observe(j, [0.0], 500, censoring="fda")
+    assert not fda.pfs_event[0] and fda.pfs_months[0] == 84 / DAYS_PER_MONTH
+    # a scan on the day therapy starts still counts; therapy after the event changes nothing
+    on_the_day = _observe(journeys(patient(scan_status=[SD, SD, SD, PD], progression_day=168.0, new_therapy_day=126.0)), [0.0], 500, censoring="fda")
+    assert on_the_day.pfs_months[0] == 126 / DAYS_PER_MONTH and not on_the_day.pfs_event[0]
+    after = _observe(journeys(patient(scan_status=[SD, SD, SD, PD], progression_day=168.0, new_therapy_day=168.0)), [0.0], 500, censoring="fda")
+    assert after.pfs_event[0] and after.pfs_months[0] == 168 / DAYS_PER_MONTH
+    # therapy that starts after the cutoff is not known at the cutoff
+    early_cut = _observe(journeys(patient(new_therapy_day=150.0)), [0.0], 140, censoring="fda")
+    assert early_cut.pfs_months[0] == 126 / DAYS_PER_MONTH
+
+
+def test_fda_censoring_after_two_missed_scans() -> None:
+    two = patient(scan_status=[SD, NO_SCAN, NO_SCAN, PD], scan_missed=[False, True, True, False], progression_day=168.0)
+    one = patient(scan_status=[SD, SD, NO_SCAN, PD], scan_missed=[False, False, True, False], progression_day=168.0)
+    death = patient(scan_status=[SD, NO_SCAN, NO_SCAN, NO_SCAN], scan_missed=[False, True, True, False], death_day=150.0)
+    j = journeys(two, one, death)
+    fda = _observe(j, [0.0, 0.0, 0.0], 500, censoring="fda")
+    np.testing.assert_array_equal(fda.pfs_event, [False, True, False])
+    np.testing.assert_array_equal(fda.pfs_months * DAYS_PER_MONTH, [42.0, 168.0, 42.0])
+    policy = _observe(j, [0.0, 0.0, 0.0], 500)
+    np.testing.assert_array_equal(policy.pfs_event, [True, True, True])
+    np.testing.assert_array_equal(policy.pfs_months * DAYS_PER_MONTH, [168.0, 168.0, 150.0])
+
+
+def test_unconfirmed_responses_count_in_any_response_only() -> None:
+    transient = patient(scan_status=[SD, PR, SD, SD])
+    confirmed = patient(scan_status=[PR, PR, SD, SD], confirmation_day=84.0)
+    obs = _observe(journeys(transient, confirmed, patient()), [0.0, 0.0, 0.0], 500)
+    np.testing.assert_array_equal(obs.best_overall_response, [SD, PR, SD])
+    np.testing.assert_array_equal(obs.any_response, [True, True, False])
+    before_the_response_scan = _observe(journeys(transient), [0.0], 83)
+    assert not before_the_response_scan.any_response[0]

@@ -117,6 +117,6 @@ def test_sure_confirmation_day_is_the_latest_over_every_scan_offset(interval: in
 
 
 def test_judgement_days_default_and_override() -> None:
-    assert judgement_days(Monitoring(), SCHEDULE) == 91.0
-    assert judgement_days(Monitoring(judgement_days=60), SCHEDULE) == 60.0
-    assert judgement_days(Monitoring(), replace(SCHEDULE, confirmation_min_days=29)) == 133.0
+    # the response-evaluation window: 39 weeks unless the protocol says otherwise
+    assert judgement_days(Monitoring()) == 273.0
+    assert judgement_days(Monitoring(judgement_days=60)) == 60.0

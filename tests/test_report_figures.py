@@ -128,9 +128,10 @@ def test_p_complete_by_close_is_the_share_of_replicates_complete(base_run: Saved
         curve = recruitment_fig.completion_curve(saved)
         assert curve.set_index("date").loc[close, "p_complete"] == pytest.approx(share)
         assert (np.diff(curve["p_complete"]) >= 0).all()
-    # replicates stopped at the interim look never complete enrollment, so count as not complete
+    # a replicate stopped at the interim look may have completed enrollment while the look waited
+    # (enrollment runs on without pause_enrollment); it counts by its completion date like any other
     stopped = simon_run.replicates["stopped_early"]
-    assert stopped.any() and simon_run.replicates.loc[stopped, "enrollment_complete_date"].isna().all()
+    assert stopped.any()
 
 
 def test_median_completion_treats_never_as_latest() -> None:

@@ -185,6 +185,11 @@ def _cross_field_problems(s: Scenario) -> list[str]:
         problems.append(
             f"safety.ae_interruption_share + safety.ae_discontinuation_share must not exceed 1, got {shares:g}"
         )
+    if e.unconfirmed_response_share > 0 and not sc.confirmation_required:
+        problems.append(
+            "efficacy.unconfirmed_response_share must be 0 when schedule.confirmation_required is false "
+            "(an unconfirmed response then counts as a response)"
+        )
     if (e.os_median_months is None) == (e.post_progression_survival is None):
         problems.append("efficacy needs exactly one of os_median_months and post_progression_survival")
     problems += _cutoff_problems("primary_cutoff", s.analysis.primary_cutoff, t)

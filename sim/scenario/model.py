@@ -96,6 +96,7 @@ class Schedule:
     confirmation_min_days: int = _f(c.integer(0, 365))
     sd_min_days: int = _f(c.integer(0, 365))
     survival_follow_up_months: float = _f(c.number(0))
+    missed_scan_probability: float = _f(c.number(0, 1, strict_max=True), 0.0)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Efficacy:
     pfs: SurvivalDistribution = _f(c.distribution)
     time_to_response: SurvivalDistribution = _f(c.distribution)
     complete_response_share: float = _f(c.probability, 0.0)
+    unconfirmed_response_share: float = _f(c.probability, 0.0)
     response_pfs_association: float = _f(c.probability, 0.5)
     death_without_progression_share: float = _f(c.probability, 0.1)
     os_median_months: float | None = _f(c.number(0, strict_min=True), None)
@@ -122,6 +124,8 @@ class Safety:
     interruption_days: tuple[int, int] = _f(c.day_range)
     withdrawal_per_month: float = _f(c.number(0), 0.0)
     loss_to_follow_up_per_month: float = _f(c.number(0), 0.0)
+    new_therapy_probability: float = _f(c.probability, 0.0)
+    new_therapy_days: tuple[int, int] = _f(c.day_range, (14, 42))
 
 
 @dataclass(frozen=True)
@@ -151,21 +155,22 @@ class Analysis:
     ci_method: str = _f(c.choice("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull"), "exact")
     ci_level: float = _f(c.number(0, 1, strict_min=True, strict_max=True), 0.95)
     landmark_months: float = _f(c.number(0, strict_min=True), 6.0)
+    pfs_censoring: str = _f(c.choice("treatment_policy", "fda"), "treatment_policy")
 
 
 @dataclass(frozen=True)
 class Monitoring:
     """Interim monitoring of the response rate in calendar time (absent: a single-stage design).
 
-    A patient's response is *judged* at the first of: a confirmed response, the end of follow-up
-    for response (progression, death, withdrawal, loss), or ``judgement_days`` after first dose
-    (default: the day a response seen at the first scan is surely confirmed). A look happens when
-    the first ``n`` enrolled patients have all been judged.
+    A patient's response is *judged* (settled) at the first of: a confirmed response, the end of
+    follow-up for response (progression, death, withdrawal, loss), or the protocol's
+    response-evaluation window, ``judgement_days`` after first dose. A look happens when the first
+    ``n`` enrolled patients have all been judged.
     """
 
     rule: str = _f(c.choice("none", "simon", "bayesian"), "none")
     pause_enrollment: bool = _f(c.boolean, False)
-    judgement_days: int | None = _f(c.integer(1, 3650), None)
+    judgement_days: int = _f(c.integer(1, 3650), 273)
     stage1_patients: int | None = _f(c.integer(1), None)
     stage1_max_responders: int | None = _f(c.integer(0), None)
     final_max_responders: int | None = _f(c.integer(0), None)

@@ -30,6 +30,12 @@ MONITORED = {
         "monitoring.success_posterior=0.9",
     ],
     "replace_evaluable": ["trial.replace_non_evaluable=true", "analysis.population='evaluable'"],
+    "deviations_fda": [
+        "schedule.missed_scan_probability=0.1",
+        "efficacy.unconfirmed_response_share=0.2",
+        "safety.new_therapy_probability=0.6",
+        "analysis.pfs_censoring='fda'",
+    ],
 }
 CASES: dict[str, tuple[str, list[str]]] = {
     **{name: (name, []) for name in ("base", "optimistic", "pessimistic", "slow_recruitment")},
