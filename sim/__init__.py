@@ -5,8 +5,9 @@ The pipeline is scenario -> simulate -> cut at data cutoff -> analyse -> summari
 replicates and returns their operating characteristics with Monte Carlo standard errors.
 """
 
-from .runner import RunResult, run
-from .scenario import Scenario, ScenarioError, load_scenario
+__version__ = "0.1.0"  # before the imports: modules below record it in their outputs
+
+from .runner import RunResult, run  # noqa: E402
+from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
 __all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
-__version__ = "0.1.0"

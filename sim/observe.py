@@ -113,7 +113,7 @@ def observe(
         cutoff_day=day,
         patient=treated,
         best_overall_response=bor,
-        any_response=responding_scan(status).any(axis=1),
+        any_response=np.asarray(responding_scan(status).any(axis=1)),
         evaluable=known.any(axis=1),
         pfs_months=pfs_day / DAYS_PER_MONTH,
         pfs_event=pfs_event,

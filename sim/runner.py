@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import json
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from . import __version__
 from .analyse import analyse_replicate, response_test
+from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint, read_parquet
 from .engine import simulate_trial
 from .history import TrialHistory
 from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, conform
@@ -55,15 +59,12 @@ class RunError(ValueError):
     """A run was asked for with an invalid setting (replicates, seed, chunk size)."""
 
 
-class CheckpointError(RunError):
-    """A checkpoint folder belongs to another run; nothing in it is touched."""
-
-
 @dataclass(frozen=True)
 class RunResult:
     """A finished run: the operating characteristics and the tables they come from.
 
-    ``looks`` has one row per replicate and interim look (empty without monitoring).
+    ``looks`` has one row per replicate and interim look (empty without monitoring); ``notes``
+    says what the run did beyond simulating (chunks reused from checkpoints, damaged ones redone).
     """
 
     scenario: Scenario
@@ -72,6 +73,7 @@ class RunResult:
     replicates: pd.DataFrame
     looks: pd.DataFrame
     patients: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
 
     def _repr_html_(self) -> str:
         return self.summary.table().to_html(index=False)
@@ -79,12 +81,16 @@ class RunResult:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What every replicate of a run shares: the model, the root seed, the engine and what to keep."""
+    """What every replicate of a run shares: the model, the root seed, the engine and what to keep.
+
+    ``driver`` is the process that dispatches the chunks; workers watch it (see ``_watch_parent``).
+    """
 
     model: TrialModel
     seed: int
     keep_patients: bool = False
     engine: Engine = simulate_trial
+    driver: int = field(default_factory=os.getpid)
 
     @property
     def engine_name(self) -> str:
@@ -96,18 +102,13 @@ class RunPlan:
         return engine_name(self.engine)
 
     def fingerprint(self, chunk_size: int) -> str:
-        """Identifies what a checkpoint folder's chunks were computed from."""
+        """Identifies the settings a checkpoint folder's chunks were computed with."""
         text = repr((self.model.scenario, self.seed, chunk_size, self.keep_patients, self.engine_name))
         return hashlib.sha256(text.encode()).hexdigest()
 
-
-@dataclass(frozen=True)
-class _ChunkTables:
-    """The tables of replicates ``start..stop-1``: replicates, looks and (when kept) patients."""
-
-    replicates: pd.DataFrame
-    looks: pd.DataFrame
-    patients: pd.DataFrame | None
+    def checkpoints(self, folder: Path, chunk_size: int, restart: bool) -> Checkpoints:
+        """The run's checkpoint folder, refused if it holds chunks of other settings or code."""
+        return Checkpoints(folder, self.fingerprint(chunk_size), code_fingerprint(), __version__, restart)
 
 
 def engine_name(engine: Engine) -> str:
@@ -130,8 +131,31 @@ def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequ
     return [np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,)) for i in range(start, stop)]
 
 
-def _run_chunk(plan: RunPlan, start: int, stop: int) -> _ChunkTables:
+_WATCHER = "trialsim-parent-watch"
+
+
+def _watch_parent(driver: int) -> None:
+    """In a worker process, exit as soon as the process that started it is gone.
+
+    A worker whose run was killed (SIGKILL leaves no chance to shut it down) is re-parented and
+    would otherwise compute, or block on a full pipe, for ever. One daemon thread per process,
+    found by its name, polls the parent process id once a second.
+    """
+    if os.getpid() == driver or any(t.name == _WATCHER for t in threading.enumerate()):
+        return
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name=_WATCHER, daemon=True).start()
+
+
+def _run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
     """Simulate and analyse replicates ``start..stop-1``."""
+    _watch_parent(plan.driver)
     model = plan.model
     test = response_test(model.scenario.analysis)
     rows: list[dict[str, Any]] = []
@@ -146,7 +170,7 @@ def _run_chunk(plan: RunPlan, start: int, stop: int) -> _ChunkTables:
         if plan.keep_patients:
             patients.append(patient_table(history, model, primary, i, "primary"))
             patients.append(patient_table(history, model, final, i, "final"))
-    return _ChunkTables(
+    return ChunkTables(
         replicates=conform(_as_stored(pd.DataFrame(rows)), REPLICATE_COLUMNS),
         looks=conform(_as_stored(look_table(monitored, model)), LOOK_COLUMNS),
         patients=conform(_as_stored(pd.concat(patients, ignore_index=True)), PATIENT_COLUMNS)
@@ -160,68 +184,7 @@ def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     buffer.seek(0)
-    return _read(buffer)
-
-
-def _read(source: Path | io.BytesIO) -> pd.DataFrame:
-    """Read parquet without Arrow's thread pool: its threads could abort the interpreter at exit."""
-    return pd.read_parquet(source, use_threads=False)
-
-
-class _Checkpoints:
-    """Chunk tables saved as parquet files, so an interrupted run resumes where it stopped."""
-
-    def __init__(self, folder: Path, fingerprint: str) -> None:
-        self.folder = folder
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CheckpointError(f"{folder}: cannot create the checkpoint folder: {exc.strerror}") from None
-        manifest = folder / "manifest.json"
-        if manifest.exists():
-            found = json.loads(manifest.read_text()).get("fingerprint")
-            if found != fingerprint:
-                raise CheckpointError(
-                    f"{folder} holds chunks of a different scenario, seed, chunk size, engine or patient-table "
-                    "setting; choose another output folder or remove it"
-                )
-        else:
-            manifest.write_text(json.dumps({"fingerprint": fingerprint}))
-
-    def _paths(self, start: int, stop: int) -> dict[str, Path]:
-        stem = f"chunk-{start:09d}-{stop:09d}"
-        return {
-            "replicates": self.folder / f"{stem}.parquet",
-            "looks": self.folder / f"{stem}.looks.parquet",
-            "patients": self.folder / f"{stem}.patients.parquet",
-        }
-
-    def load(self, start: int, stop: int, keep_patients: bool) -> _ChunkTables | None:
-        """The saved tables of a chunk, or None when any of them is missing."""
-        paths = self._paths(start, stop)
-        needed = ["replicates", "looks"] + (["patients"] if keep_patients else [])
-        if not all(paths[name].exists() for name in needed):
-            return None
-        return _ChunkTables(
-            replicates=_read(paths["replicates"]),
-            looks=_read(paths["looks"]),
-            patients=_read(paths["patients"]) if keep_patients else None,
-        )
-
-    def save(self, start: int, stop: int, tables: _ChunkTables) -> None:
-        """Save a chunk; the replicate table goes last, so its presence marks a complete chunk."""
-        paths = self._paths(start, stop)
-        if tables.patients is not None:
-            _atomic_parquet(tables.patients, paths["patients"])
-        _atomic_parquet(tables.looks, paths["looks"])
-        _atomic_parquet(tables.replicates, paths["replicates"])
-
-
-def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write then rename, so a killed run never leaves a half-written chunk behind."""
-    tmp = path.with_suffix(".tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    return read_parquet(buffer)
 
 
 def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -243,6 +206,7 @@ def run(
     backend: str | None = None,
     mcse_target: float | None = None,
     max_replicates: int = 1_000_000,
+    restart: bool = False,
 ) -> RunResult:
     """Simulate ``replicates`` trials of ``scenario`` and summarise their operating characteristics.
 
@@ -255,7 +219,9 @@ def run(
     chunk_size : replicates per dispatched task (default 250). Results do not depend on it.
     keep_patients : also return one row per patient and cutoff (memory grows with replicates).
     progress : show a progress bar; None shows it on an interactive terminal only.
-    checkpoint_dir : save each finished chunk there and reuse chunks already saved.
+    checkpoint_dir : save each finished chunk there and reuse chunks already saved (same settings
+        and code only; see :mod:`sim.checkpoints`).
+    restart : discard the checkpoints already in ``checkpoint_dir`` instead of reusing them.
     backend : a joblib backend name (e.g. "loky", "threading", "dask"); None for joblib's setting.
     mcse_target : keep adding batches of ``replicates`` until the MCSE of power is at most this
         (or ``max_replicates`` is reached). The same seed always stops at the same count.
@@ -264,9 +230,9 @@ def run(
     chunk = DEFAULT_CHUNK if chunk_size is None else chunk_size
     model = scenario if isinstance(scenario, TrialModel) else TrialModel.from_scenario(scenario)
     plan = RunPlan(model=model, seed=seed, keep_patients=keep_patients, engine=engine)
-    store = _Checkpoints(Path(checkpoint_dir), plan.fingerprint(chunk)) if checkpoint_dir is not None else None
+    store = plan.checkpoints(Path(checkpoint_dir), chunk, restart) if checkpoint_dir is not None else None
     bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
-    parts: list[_ChunkTables] = []
+    parts: list[ChunkTables] = []
     total = 0
     try:
         while True:
@@ -288,8 +254,22 @@ def run(
     patients = pd.concat([p.patients for p in parts], ignore_index=True) if keep_patients else None
     summary = OperatingCharacteristics.from_replicates(table, model.scenario)
     return RunResult(
-        scenario=model.scenario, seed=seed, summary=summary, replicates=table, looks=looks, patients=patients
+        scenario=model.scenario,
+        seed=seed,
+        summary=summary,
+        replicates=table,
+        looks=looks,
+        patients=patients,
+        notes=_notes(store, len(_chunks(0, total, chunk))),
     )
+
+
+def _notes(store: Checkpoints | None, chunks: int) -> tuple[str, ...]:
+    """What the checkpoints did: chunks reused, damaged ones recomputed."""
+    if store is None:
+        return ()
+    resumed = [f"resumed: reused {store.reused} of {chunks} chunks from {store.folder}"] if store.reused else []
+    return (*resumed, *store.notes)
 
 
 def _stopping_mcse(flags: np.ndarray) -> float:
@@ -325,15 +305,15 @@ class _Dispatch:
     n_jobs: int | None
     backend: str | None
 
-    def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[_ChunkTables]:
+    def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[ChunkTables]:
         """Chunk tables in submission order, as they finish."""
         parallel = joblib.Parallel(n_jobs=self.n_jobs, backend=self.backend, return_as="generator")
         yield from parallel(joblib.delayed(_run_chunk)(plan, a, b) for a, b in spans)
 
 
 def _simulate_spans(
-    plan: RunPlan, spans: list[tuple[int, int]], dispatch: _Dispatch, store: _Checkpoints | None, bar: Any
-) -> list[_ChunkTables]:
+    plan: RunPlan, spans: list[tuple[int, int]], dispatch: _Dispatch, store: Checkpoints | None, bar: Any
+) -> list[ChunkTables]:
     """The chunks ``spans``, reusing checkpoints and saving new chunks as they finish."""
     results = {span: store.load(*span, plan.keep_patients) for span in spans} if store else {}
     bar.update(sum(b - a for (a, b), value in results.items() if value is not None))

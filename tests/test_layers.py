@@ -35,6 +35,7 @@ LAYERS: list[list[str]] = [
     ["analyse"],
     ["records", "tables"],
     ["summary"],
+    ["checkpoints"],
     ["runner"],
     ["sweep"],
     ["run_folder"],

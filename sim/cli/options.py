@@ -22,6 +22,7 @@ from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
 from ..reports.browser import BrowserError
 from ..run_folder import RunFolderError
+from ..checkpoints import CheckpointError
 from ..runner import RunError
 from ..scenario import ScenarioError
 from ..sweep import CellError, InputError
@@ -76,6 +77,7 @@ LIBRARY_ERRORS: tuple[type[Exception], ...] = (
     BenchmarkError,
     RunFolderError,
     BrowserError,
+    CheckpointError,
 )
 """Errors the library raises for input it cannot use: one line, exit status 2, no traceback."""
 
