@@ -71,7 +71,8 @@ REPLICATE_COLUMNS: tuple[Column, ...] = (
         "responders_unconfirmed",
         "int64",
         "patients",
-        "patients with a CR or PR at any scan by the primary cutoff, confirmed or not (numerator of the unconfirmed ORR)",
+        "patients with a CR or PR at any scan by the primary cutoff, confirmed or not "
+        "(numerator of the unconfirmed ORR)",
     ),
     _c("orr_unconfirmed", "float64", "proportion", "responders_unconfirmed / n_analysed"),
     _c(

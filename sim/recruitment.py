@@ -55,18 +55,25 @@ class CalendarRates:
 
 @dataclass(frozen=True)
 class SiteRates:
-    """One site's screening intensity in days from study start."""
+    """One site's screening intensity in days from study start.
+
+    Screening starts on ``activation_day`` (never before recruitment opens); the ramp-up runs from
+    ``ramp_start_day``, the site's own activation, so a site activated before opening has already
+    ramped up by then.
+    """
 
     index: int
     per_day: float
     activation_day: float
     ramp_days: float
+    ramp_start_day: float | None = None
 
     def ramps(self, days: NDArray[np.float64]) -> NDArray[np.float64]:
         """Share of the full rate reached on each of ``days``."""
         if self.ramp_days <= 0:
             return np.ones_like(days)
-        return np.clip((days - self.activation_day) / self.ramp_days, 0.0, 1.0)
+        start = self.activation_day if self.ramp_start_day is None else self.ramp_start_day
+        return np.clip((days - start) / self.ramp_days, 0.0, 1.0)
 
 
 def site_rates(
@@ -82,6 +89,7 @@ def site_rates(
         per_day=site.screened_per_month / DAYS_PER_MONTH * multiplier,
         activation_day=max(open_day, day_number(site.activation, study_start)),
         ramp_days=site.ramp_up_months * DAYS_PER_MONTH,
+        ramp_start_day=day_number(site.activation, study_start),
     )
 
 

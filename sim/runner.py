@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import numbers
 import os
 import threading
 import time
@@ -29,6 +30,7 @@ from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerp
 from .engine import simulate_trial
 from .history import TrialHistory
 from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, conform
+from .scenario import load_scenario
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
 from .tables import look_table, patient_table
@@ -193,7 +195,7 @@ def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
 
 
 def run(
-    scenario: Scenario | TrialModel,
+    scenario: Scenario | TrialModel | str | Path,
     replicates: int = 1000,
     seed: int = DEFAULT_SEED,
     n_jobs: int | None = None,
@@ -212,7 +214,8 @@ def run(
 
     Parameters
     ----------
-    scenario : a validated scenario, or the trial model already built from one.
+    scenario : a validated scenario, the trial model already built from one, or a scenario file or
+        shipped scenario's name (loaded as it is).
     n_jobs : worker processes (joblib; -1 for all cores); None takes joblib's setting, so a
         ``joblib.parallel_config(...)`` context applies (1 without one). Results do not depend on it.
     engine : the function that simulates one replicate (``engine(model, seed) -> TrialHistory``).
@@ -227,8 +230,9 @@ def run(
         (or ``max_replicates`` is reached). The same seed always stops at the same count.
     """
     _check_settings(replicates, seed, chunk_size, mcse_target, max_replicates)
-    chunk = DEFAULT_CHUNK if chunk_size is None else chunk_size
-    model = scenario if isinstance(scenario, TrialModel) else TrialModel.from_scenario(scenario)
+    replicates, seed = int(replicates), int(seed)
+    chunk = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
+    model = _trial_model(scenario)
     plan = RunPlan(model=model, seed=seed, keep_patients=keep_patients, engine=engine)
     store = plan.checkpoints(Path(checkpoint_dir), chunk, restart) if checkpoint_dir is not None else None
     bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
@@ -272,6 +276,17 @@ def _notes(store: Checkpoints | None, chunks: int) -> tuple[str, ...]:
     return (*resumed, *store.notes)
 
 
+def _trial_model(scenario: Scenario | TrialModel | str | Path) -> TrialModel:
+    """The trial model of a scenario, a model already built, or a scenario file or shipped name."""
+    if isinstance(scenario, TrialModel):
+        return scenario
+    if isinstance(scenario, (str, Path)):
+        scenario = load_scenario(scenario)
+    if not isinstance(scenario, Scenario):
+        raise RunError(f"scenario must be a Scenario, a TrialModel or a scenario file or name, got {scenario!r}")
+    return TrialModel.from_scenario(scenario)
+
+
 def _stopping_mcse(flags: np.ndarray) -> float:
     """A power MCSE that cannot be 0 by luck: p is shrunk to (k + 0.5) / (R + 1).
 
@@ -286,11 +301,11 @@ def _check_settings(
     replicates: int, seed: int, chunk_size: int | None, mcse_target: float | None, max_replicates: int
 ) -> None:
     """Refuse settings a run cannot use, naming the setting and what it allows."""
-    if not isinstance(replicates, int) or replicates < 1:
+    if not isinstance(replicates, numbers.Integral) or replicates < 1:
         raise RunError(f"replicates must be a whole number of at least 1, got {replicates!r}")
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, numbers.Integral) or seed < 0:
         raise RunError(f"seed must be a non-negative whole number, got {seed!r}")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+    if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral) or chunk_size < 1):
         raise RunError(f"chunk_size must be a whole number of at least 1, got {chunk_size!r}")
     if mcse_target is not None and not 0 < mcse_target < 0.5:
         raise RunError(f"mcse_target must be in (0, 0.5), got {mcse_target!r}")

@@ -156,7 +156,8 @@ def list_of(item: Check, *, min_length: int = 0) -> Check:
 
     def check(value: Any, path: str) -> tuple[Any, ...]:
         if not isinstance(value, (list, tuple)) or len(value) < min_length:
-            raise FieldError(f"{path} must be a list of at least {min_length} entries, got {_show(value)}")
+            entries = "entry" if min_length == 1 else "entries"
+            raise FieldError(f"{path} must be a list of at least {min_length} {entries}, got {_show(value)}")
         return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
 
     return check

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import math
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .checks import FieldError, ScenarioProblems, convert_table
-from .model import Cutoff, Monitoring, Scenario, Trial
+from .model import Cutoff, Monitoring, Recruitment, Scenario, Trial
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -160,21 +161,55 @@ def _monitoring_problems(m: Monitoring, sample_size: int) -> list[str]:
     return problems
 
 
-def _cross_field_problems(s: Scenario) -> list[str]:
-    """Checks that involve more than one field; all of them live here (bar the efficacy model's own)."""
-    t, r, sc, e, sa = s.trial, s.recruitment, s.schedule, s.efficacy, s.safety
-    problems = _order_problems(t)
-    for i, site in enumerate(r.sites):
-        if site.activation > t.recruitment_close:
-            problems.append(
-                f"recruitment.sites[{i}].activation ({site.activation}) must not be after "
-                f"trial.recruitment_close ({t.recruitment_close})"
-            )
-    for i, period in enumerate(r.periods):
-        if period.end < period.start:
-            problems.append(
-                f"recruitment.periods[{i}].end ({period.end}) must not be before its start ({period.start})"
-            )
+MAX_SCREENED_PER_TRIAL = 200_000
+"""Screened patients one simulated trial may imply; beyond, a scenario has a typo, not a plan."""
+
+MAX_STUDY_YEARS = 50
+"""Longest study (start to end); the scan grid and follow-up are simulated day by day up to it."""
+
+
+def _size_problems(t: Trial, r: Recruitment) -> list[str]:
+    """Refuse a scenario whose simulation would not fit in memory or time, naming what to lower."""
+    problems = []
+    years = (t.study_end - t.study_start).days / 365.25
+    if years > MAX_STUDY_YEARS:
+        problems.append(
+            f"trial.study_end ({t.study_end}) is {years:.0f} years after trial.study_start; "
+            f"at most {MAX_STUDY_YEARS} years can be simulated"
+        )
+    peak = math.prod(max(p.rate_factor, 1.0) for p in r.periods)
+    opens = [max(site.activation, t.recruitment_open) for site in r.sites]
+    months = [max((t.recruitment_close - opened).days, 0) / 30.4375 for opened in opens]
+    screened = sum(site.screened_per_month * peak * m for site, m in zip(r.sites, months))
+    if screened > MAX_SCREENED_PER_TRIAL:
+        problems.append(
+            f"recruitment implies about {screened:.3g} screened patients per simulated trial (screened_per_month x "
+            f"calendar rate factors x months open); at most {MAX_SCREENED_PER_TRIAL} can be simulated: lower "
+            "recruitment.sites[i].screened_per_month or recruitment.periods[i].rate_factor"
+        )
+    return problems
+
+
+def _recruitment_problems(t: Trial, r: Recruitment) -> list[str]:
+    """Sites open within the recruitment window; calendar periods run forwards."""
+    problems = [
+        f"recruitment.sites[{i}].activation ({site.activation}) must not be after "
+        f"trial.recruitment_close ({t.recruitment_close})"
+        for i, site in enumerate(r.sites)
+        if site.activation > t.recruitment_close
+    ]
+    problems += [
+        f"recruitment.periods[{i}].end ({period.end}) must not be before its start ({period.start})"
+        for i, period in enumerate(r.periods)
+        if period.end < period.start
+    ]
+    return problems
+
+
+def _patient_problems(s: Scenario) -> list[str]:
+    """Schedule, safety and efficacy numbers that only make sense together."""
+    sc, e, sa = s.schedule, s.efficacy, s.safety
+    problems = []
     if 2 * sc.scan_window_days >= sc.scan_interval_days:
         problems.append(
             f"schedule.scan_window_days ({sc.scan_window_days}) must be less than half of "
@@ -192,15 +227,28 @@ def _cross_field_problems(s: Scenario) -> list[str]:
         )
     if (e.os_median_months is None) == (e.post_progression_survival is None):
         problems.append("efficacy needs exactly one of os_median_months and post_progression_survival")
-    problems += _cutoff_problems("primary_cutoff", s.analysis.primary_cutoff, t)
-    problems += _cutoff_problems("final_cutoff", s.analysis.final_cutoff, t)
-    primary, final = s.analysis.primary_cutoff, s.analysis.final_cutoff
+    return problems
+
+
+def _analysis_problems(s: Scenario) -> list[str]:
+    """Cutoff rules with what they need, in order."""
+    t, primary, final = s.trial, s.analysis.primary_cutoff, s.analysis.final_cutoff
+    problems = _cutoff_problems("primary_cutoff", primary, t) + _cutoff_problems("final_cutoff", final, t)
     if primary.rule == final.rule == "date" and primary.date and final.date and final.date < primary.date:
         problems.append(
             f"analysis.final_cutoff.date ({final.date}) must not be before "
             f"analysis.primary_cutoff.date ({primary.date})"
         )
-    problems += _monitoring_problems(s.monitoring, t.sample_size)
+    return problems
+
+
+def _cross_field_problems(s: Scenario) -> list[str]:
+    """Checks that involve more than one field; all of them live here (bar the efficacy model's own)."""
+    problems = _order_problems(s.trial) + _recruitment_problems(s.trial, s.recruitment)
+    problems += _patient_problems(s) + _analysis_problems(s)
+    problems += _monitoring_problems(s.monitoring, s.trial.sample_size)
+    if not problems:
+        problems += _size_problems(s.trial, s.recruitment)
     return problems
 
 
@@ -226,8 +274,8 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     """The raw TOML table of a scenario file."""
     path = scenario_path(path)
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        # utf-8-sig: editors on Windows start files with a byte-order mark TOML does not allow
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
@@ -237,6 +285,9 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
 
 
 def load_scenario(name_or_path: str | Path = "base", overrides: Iterable[str] = ()) -> Scenario:
-    """Read, override and validate a scenario file (or a shipped scenario by name)."""
-    raw = apply_overrides(read_scenario_file(name_or_path), overrides)
+    """Read, override and validate a scenario file (or a shipped scenario by name).
+
+    ``overrides`` is a list of ``dotted.path=value`` strings; a single string is one override.
+    """
+    raw = apply_overrides(read_scenario_file(name_or_path), [overrides] if isinstance(overrides, str) else overrides)
     return parse_scenario(raw)

@@ -69,7 +69,7 @@ class CalendarPeriod:
     name: str = _f(c.text)
     start: dt.date = _f(c.date)
     end: dt.date = _f(c.date)
-    rate_factor: float = _f(c.number(0))
+    rate_factor: float = _f(c.number(0, 100))
 
 
 @dataclass(frozen=True)
