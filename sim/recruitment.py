@@ -58,8 +58,8 @@ class SiteRates:
     """One site's screening intensity in days from study start.
 
     Screening starts on ``activation_day`` (never before recruitment opens); the ramp-up runs from
-    ``ramp_start_day``, the site's own activation, so a site activated before opening has already
-    ramped up by then.
+    ``ramp_start_day`` when the site was activated before opening (its own activation, so it has
+    ramped up by then), else from ``activation_day``.
     """
 
     index: int
@@ -80,6 +80,7 @@ def site_rates(
     site: Site, index: int, study_start: dt.date, open_day: float, rate_cv: float, rng: np.random.Generator
 ) -> SiteRates:
     """A site's rate for one replicate, with its Poisson-gamma multiplier when ``rate_cv`` > 0."""
+    activated = day_number(site.activation, study_start)
     multiplier = 1.0
     if rate_cv > 0:
         shape = 1.0 / rate_cv**2
@@ -87,9 +88,9 @@ def site_rates(
     return SiteRates(
         index=index,
         per_day=site.screened_per_month / DAYS_PER_MONTH * multiplier,
-        activation_day=max(open_day, day_number(site.activation, study_start)),
+        activation_day=max(open_day, activated),
         ramp_days=site.ramp_up_months * DAYS_PER_MONTH,
-        ramp_start_day=day_number(site.activation, study_start),
+        ramp_start_day=activated if activated < open_day else None,
     )
 
 
