@@ -2,6 +2,14 @@
 
 Numbers only: :meth:`OperatingCharacteristics.table` and ``to_dict`` hold them; :mod:`sim.reports`
 renders them as text.
+
+The ORR is judged against two targets (``docs/model.md``, "Estimand"). The latent ORR
+(``efficacy.orr``) is the response probability of a patient who stays long enough to be
+confirmed. The tested rate is what the exact test sees: the expected share of analysed patients
+counted as confirmed responders, estimated as the mean over replicates of ``responders /
+n_analysed``. Dropout before confirmation puts it below the latent ORR. The ORR estimate is
+unbiased for the tested rate by construction (the tested rate is its mean), so the bias against
+the latent ORR is the gap between the two; coverage is reported against both.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ class OperatingCharacteristics:
     true_orr: float
     power: Estimate
     early_stop: Estimate
+    interim_wait_days: Estimate
     decision_months: Estimate
     enrollment_complete: Estimate
     timeline: dict[str, dict[float, Estimate]]
@@ -59,6 +68,9 @@ class OperatingCharacteristics:
     ci_width_median: Estimate
     ci_width_mean: Estimate
     coverage: Estimate
+    orr_unconfirmed: Estimate
+    tested_rate: Estimate
+    coverage_of_tested: Estimate
     n_analysed: Estimate
     n_enrolled: Estimate
     ae_discontinuation_rate: Estimate
@@ -79,6 +91,8 @@ class OperatingCharacteristics:
             for name, col in TIMELINE_COLUMNS.items()
         }
         bias = mean_estimate(orr - true_orr)
+        tested_rate = mean_estimate(orr)
+        with_ci = np.isfinite(low) & np.isfinite(high)
         stopped = table["stopped_early"].to_numpy(dtype=bool)
         return cls(
             scenario_name=scenario.trial.name,
@@ -87,6 +101,7 @@ class OperatingCharacteristics:
             true_orr=true_orr,
             power=proportion_estimate(table["reject_h0"].to_numpy(dtype=bool)),
             early_stop=proportion_estimate(table["stopped_early"].to_numpy(dtype=bool)),
+            interim_wait_days=mean_estimate(table["interim_wait_days"][table["interim_looks"] > 0]),
             decision_months=mean_estimate(table["decision_months"]),
             enrollment_complete=proportion_estimate(~table["closed_short"].to_numpy(dtype=bool)[~stopped]),
             timeline=timeline,
@@ -94,8 +109,11 @@ class OperatingCharacteristics:
             orr_bias=bias,
             ci_width_median=quantile_estimate(high - low, 0.5),
             ci_width_mean=mean_estimate(high - low),
-            coverage=proportion_estimate(
-                ((low <= true_orr) & (true_orr <= high))[np.isfinite(low) & np.isfinite(high)]
+            coverage=proportion_estimate(((low <= true_orr) & (true_orr <= high))[with_ci]),
+            orr_unconfirmed=mean_estimate(table["orr_unconfirmed"]),
+            tested_rate=tested_rate,
+            coverage_of_tested=proportion_estimate(
+                ((low <= tested_rate.value) & (tested_rate.value <= high))[with_ci]
             ),
             n_analysed=mean_estimate(table["n_analysed"]),
             n_enrolled=mean_estimate(table["n_enrolled"]),
@@ -114,6 +132,8 @@ class OperatingCharacteristics:
             rows.append(
                 ("P(stopped early at an interim look)", self.early_stop.value, self.early_stop.mcse, "probability")
             )
+            wait = self.interim_wait_days
+            rows.append(("Interim look wait (mean days)", wait.value, wait.mcse, "days"))
         rows += [
             (
                 "Months from opening to the decision (mean)",
@@ -143,6 +163,7 @@ class OperatingCharacteristics:
                 )
         rows += [
             ("ORR estimate (mean)", self.orr_mean.value, self.orr_mean.mcse, "proportion"),
+            ("Unconfirmed ORR (mean)", self.orr_unconfirmed.value, self.orr_unconfirmed.mcse, "proportion"),
             (f"ORR bias vs true {self.true_orr:g}", self.orr_bias.value, self.orr_bias.mcse, "proportion"),
             ("ORR CI width (median)", self.ci_width_median.value, self.ci_width_median.mcse, "proportion"),
             ("ORR CI width (mean)", self.ci_width_mean.value, self.ci_width_mean.mcse, "proportion"),
@@ -150,6 +171,18 @@ class OperatingCharacteristics:
                 f"Coverage of the true ORR ({self.coverage.n} with a CI)",
                 self.coverage.value,
                 self.coverage.mcse,
+                "probability",
+            ),
+            (
+                "ORR tested rate (mean of the trials' ORR)",
+                self.tested_rate.value,
+                self.tested_rate.mcse,
+                "proportion",
+            ),
+            (
+                f"Coverage of the tested rate ({self.coverage_of_tested.n} with a CI)",
+                self.coverage_of_tested.value,
+                self.coverage_of_tested.mcse,
                 "probability",
             ),
             (
@@ -179,6 +212,7 @@ class OperatingCharacteristics:
             "replicates": self.replicates,
             "power": est(self.power),
             "early_stop": est(self.early_stop),
+            "interim_wait_days": est(self.interim_wait_days),
             "decision_months": est(self.decision_months),
             "enrollment_complete_by_close": est(self.enrollment_complete),
             "timeline": {
@@ -191,10 +225,13 @@ class OperatingCharacteristics:
             "orr": {
                 "true": self.true_orr,
                 "mean": est(self.orr_mean),
+                "unconfirmed_mean": est(self.orr_unconfirmed),
                 "bias": est(self.orr_bias),
                 "median_ci_width": est(self.ci_width_median),
                 "mean_ci_width": est(self.ci_width_mean),
                 "coverage": est(self.coverage),
+                "tested_rate": est(self.tested_rate),
+                "coverage_of_tested": est(self.coverage_of_tested),
             },
             "n_enrolled": est(self.n_enrolled),
             "n_analysed": est(self.n_analysed),

@@ -77,9 +77,13 @@ def test_calibrate_json_and_toml_block(tmp_path, capsys) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert [t["name"] for t in doc["targets"]] == ["orr", "dcr", "median_pfs_months", "median_os_months"]
     for entry in doc["targets"]:
-        assert set(entry) == {"name", "target", "achieved", "miss", "statistic"}
+        assert set(entry) == {"name", "target", "achieved", "mcse", "miss", "statistic"}
         assert abs(entry["miss"]) <= 0.01
         assert abs(entry["achieved"] - entry["target"]) <= 0.05 * entry["target"]
+        assert 0 < entry["mcse"] < 0.05 * entry["target"]
+    assert [i["name"] for i in doc["implied"]] == ["pfs_at_6m", "pfs_at_12m", "pfs_at_24m", "os_at_6m", "os_at_12m"]
+    assert all(set(i) == {"name", "value", "mcse", "statistic"} for i in doc["implied"])
+    assert doc["warnings"] == []
     assert doc["parameters"]["pfs"]["family"] == "weibull"
     assert set(doc["parameters"]["pfs"]) == {"family", "median_months", "shape"}
     assert doc["parameters"]["os_median_months"] == 12
@@ -134,6 +138,16 @@ def test_benchmark_targets_with_the_missing_scan_interval(capsys) -> None:
     [
         (["--os-at", "12"], "--os-at expects MONTHS:RATE such as 12:0.55, got '12'"),
         (["--pfs-at", "6:x"], "--pfs-at expects MONTHS:RATE such as 12:0.55, got '6:x'"),
+        (["--cuts", "2;6"], "--cuts expects months separated by commas such as 2,6, got '2;6'"),
+        (
+            ["--dcr", "0.55", "--median-pfs", "2.8", "--scan-weeks", "6", "--family", "piecewise_exponential"],
+            "--family piecewise_exponential needs --cuts: the months at which the PFS hazard may change (such as 2 "
+            "and 6), one relative hazard to fit per cut",
+        ),
+        (
+            ["--dcr", "0.55", "--median-pfs", "2.8", "--scan-weeks", "6", "--cuts", "2"],
+            "--cuts applies to --family piecewise_exponential only, got weibull",
+        ),
         (
             ["--median-pfs", "3", "--dcr", "1.5", "--scan-weeks", "6"],
             "--dcr must be a proportion strictly between 0 and 1 (0.147 for 14.7%), got 1.5",
@@ -144,7 +158,7 @@ def test_benchmark_targets_with_the_missing_scan_interval(capsys) -> None:
         ),
         (
             ["--median-pfs", "3", "--scan-weeks", "6", "--family", "gamma"],
-            "--family must be one of exponential, weibull, loglogistic, lognormal, got 'gamma'",
+            "--family must be one of exponential, weibull, loglogistic, lognormal, piecewise_exponential, got 'gamma'",
         ),
         (
             ["--median-pfs", "3", "--scan-weeks", "6", "--cohort", "10"],

@@ -129,7 +129,7 @@ def test_invalid_targets_name_the_parameter(kwargs: dict, message: str) -> None:
         (
             "gamma",
             {"median_pfs_months": 3.0},
-            "family must be one of exponential, weibull, loglogistic, lognormal, got 'gamma'",
+            "family must be one of exponential, weibull, loglogistic, lognormal, piecewise_exponential, got 'gamma'",
         ),
         (
             "weibull",
@@ -141,11 +141,36 @@ def test_invalid_targets_name_the_parameter(kwargs: dict, message: str) -> None:
             {"orr": 0.2, "median_os_months": 9.0},
             "give at least one PFS target: median_pfs_months, dcr or a pfs_at landmark",
         ),
+        (
+            "piecewise_exponential",
+            {"dcr": 0.55, "median_pfs_months": 2.8, "cuts_months": (1.5, 6.0)},
+            "family piecewise_exponential with cuts_months 1.5, 6 has three PFS parameters (median and 2 relative "
+            "hazards) but only two PFS targets were given; add dcr, median_pfs_months or a pfs_at landmark, or use "
+            "fewer cuts_months",
+        ),
+        (
+            "piecewise_exponential",
+            {"median_pfs_months": 2.8},
+            "family piecewise_exponential needs cuts_months: the months at which the PFS hazard may change (such as 2 "
+            "and 6), one relative hazard to fit per cut",
+        ),
+        (
+            "weibull",
+            {"dcr": 0.55, "median_pfs_months": 2.8, "cuts_months": (2.0,)},
+            "cuts_months applies to family piecewise_exponential only, got weibull",
+        ),
+        (
+            "piecewise_exponential",
+            {"dcr": 0.55, "median_pfs_months": 2.8, "cuts_months": (6.0, 2.0)},
+            "cuts_months must be positive, strictly increasing months, got [6.0, 2.0]",
+        ),
     ],
 )
 def test_too_few_targets_for_the_family(family: str, kwargs: dict, message: str) -> None:
+    kwargs = dict(kwargs)
+    cuts = kwargs.pop("cuts_months", ())
     with pytest.raises(CalibrationError) as info:
-        calibrate(CalibrationTargets(scan_weeks=6, **kwargs), family=family, cohort_size=COHORT)
+        calibrate(CalibrationTargets(scan_weeks=6, **kwargs), family=family, cohort_size=COHORT, cuts_months=cuts)
     assert str(info.value) == message
 
 
@@ -175,7 +200,7 @@ def test_inconsistent_targets_say_why_and_what_to_try() -> None:
         r"weeks, DCR 0\.5 means 50% of patients have progressed or died by the first scan \(day 49 at the latest\), so a "
         r"median PFS of 2\.6 months leaves almost no room for progression between that scan and the median\. Try: check "
         r"scan_weeks against the source's schedule, drop or relax a target, another family \(exponential, weibull, "
-        r"loglogistic, lognormal\)"
+        r"loglogistic, lognormal, piecewise_exponential\)"
     ).replace("N", number)
     assert re.fullmatch(pinned, str(info.value)), str(info.value)
 
@@ -215,3 +240,12 @@ def test_a_large_study_median_between_scan_clusters_is_flagged() -> None:
     sized = calibrate(dataclasses.replace(targets, source_n=100), family="exponential", cohort_size=COHORT)
     assert not any("between scan clusters" in n for n in sized.notes)
     assert sized.fits[0].statistic == "mean KM median of scan-dated PFS in a study of n = 100"
+    # ... and the sized fit warns that trials of 100 report the lower cluster or the upper, never 3.3
+    assert len(sized.warnings) == 1
+    assert re.fullmatch(
+        r"with source_n 100, trials of that size report a mean median PFS of 3\.30 months but a large study 2\.9\d "
+        r"\(a shift of 0\.0\d\d on the survival scale, tolerance 0\.01\): the per-trial medians are bimodal, \d\d% of "
+        r"trials of 100 report a median before day 92, the rest one scan cluster or more later",
+        sized.warnings[0],
+    ), sized.warnings[0]
+    assert [i.name for i in sized.implied][-1] == "median_pfs_months_large_study"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sim.calibration import parameters as calibration
+from sim.calibration.parameters import FittedFamily
 from sim.distributions import (
     FAMILIES,
     SHAPE_BOUNDS,
@@ -123,7 +124,7 @@ def test_scenario_positive_list_with_minimum_length() -> None:
 
 
 def test_scenario_increasing_list() -> None:
-    with pytest.raises(FieldError, match=re.escape("pfs.cuts_months must be a list of at least 1 entries, got []")):
+    with pytest.raises(FieldError, match=re.escape("pfs.cuts_months must be a list of at least 1 entry, got []")):
         distribution({"family": "piecewise_exponential", "median_months": 4, "cuts_months": [], "relative_hazards": [1, 2]}, "pfs")
     with pytest.raises(FieldError, match=re.escape("pfs: cuts_months must be positive and strictly increasing, got [6.0, 2.0]")):
         distribution({"family": "piecewise_exponential", "median_months": 4, "cuts_months": [6, 2], "relative_hazards": [1, 1, 1]}, "pfs")
@@ -152,46 +153,57 @@ def _toy_check(value: dict) -> object:
 
 
 def test_fittable_families_are_those_declared_fittable() -> None:
-    assert calibration.FITTABLE_FAMILIES == ("exponential", "weibull", "loglogistic", "lognormal")
-    for name, cls in FAMILIES.items():
-        fittable = all(spec.fittable for spec in cls.parameter_specs)
-        assert (name in calibration.FITTABLE_FAMILIES) == fittable
-    with pytest.raises(ValueError, match="'piecewise_exponential' is not a fittable family"):
-        calibration.parameter_count("piecewise_exponential")
+    assert calibration.FITTABLE_FAMILIES == ("exponential", "weibull", "loglogistic", "lognormal", "piecewise_exponential")
+    with pytest.raises(ValueError, match="'gompertz' is not a fittable family"):
+        FittedFamily("gompertz")
+    with pytest.raises(ValueError, match="'piecewise_exponential' needs cut points"):
+        FittedFamily("piecewise_exponential")
+    with pytest.raises(ValueError, match="'weibull' takes no cut points"):
+        FittedFamily("weibull", (2.0,))
 
 
 @pytest.mark.parametrize("family", ["exponential", "weibull", "loglogistic", "lognormal"])
 def test_bounds_and_count_are_the_declared_ones(family: str) -> None:
     specs = FAMILIES[family].parameter_specs
-    assert calibration.parameter_count(family) == len(specs)
-    low, high = calibration.bounds([family])
+    fitted = FittedFamily(family)
+    assert fitted.count == len(specs)
+    low, high = calibration.bounds([fitted])
     assert low == [math.log(spec.search_bounds[0]) for spec in specs]
     assert high == [math.log(spec.search_bounds[1]) for spec in specs]
     x = np.log([3.7, 1.9][: len(specs)])
-    dist = calibration.distribution(family, x)
+    dist = fitted.distribution(x)
     assert type(dist) is FAMILIES[family]
     assert [getattr(dist, spec.name) for spec in specs] == pytest.approx([3.7, 1.9][: len(specs)], rel=1e-12)
 
 
 def test_bounds_are_pinned_and_concatenated() -> None:
-    low, high = calibration.bounds(["weibull", "exponential"])
+    low, high = calibration.bounds([FittedFamily("weibull"), FittedFamily("exponential")])
     assert low == [math.log(0.03), math.log(0.25), math.log(0.03)]
     assert high == [math.log(600.0), math.log(8.0), math.log(600.0)]
 
 
+def test_piecewise_fit_frees_one_relative_hazard_per_cut() -> None:
+    fitted = FittedFamily("piecewise_exponential", (1.5, 6.0))
+    assert [p.label for p in fitted.free] == ["median_months", "relative_hazards[1]", "relative_hazards[2]"]
+    dist = fitted.distribution(np.log([3.0, 0.5, 0.25]))
+    assert dist.cuts_months == (1.5, 6.0) and dist.relative_hazards == pytest.approx((1.0, 0.5, 0.25), rel=1e-12)
+    assert fitted.describe() == "median and 2 relative hazards"
+
+
 def test_calibration_reads_a_new_family_from_its_declaration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(FAMILIES, "fittable_toy", _FittableToy)
-    assert calibration.parameter_count("fittable_toy") == 3
-    low, high = calibration.bounds(["fittable_toy"])
+    monkeypatch.setattr(calibration, "FITTABLE_FAMILIES", (*calibration.FITTABLE_FAMILIES, "fittable_toy"))
+    fitted = FittedFamily("fittable_toy")
+    assert fitted.count == 3
+    low, high = calibration.bounds([fitted])
     assert low == [math.log(0.03), math.log(0.25), math.log(0.1)]
     assert high == [math.log(600.0), math.log(8.0), math.log(10.0)]
-    dist = calibration.distribution("fittable_toy", np.log([2.0, 1.5, 3.0]))
+    dist = fitted.distribution(np.log([2.0, 1.5, 3.0]))
     assert (dist.median_months, dist.shape, dist.skew) == pytest.approx((2.0, 1.5, 3.0), rel=1e-12)
-    assert calibration.rounded(_FittableToy(2.123456, 1.5, 3.000049)) == _FittableToy(2.1235, 1.5, 3.0)
+    assert fitted.rounded(_FittableToy(2.123456, 1.5, 3.000049)) == _FittableToy(2.1235, 1.5, 3.0)
 
 
-@pytest.mark.parametrize(("shape", "edge"), [(0.25, True), (0.2503, False), (7.992, True), (7.99, False), (1.0, False)])
+@pytest.mark.parametrize(("shape", "edge"), [(0.25, True), (0.2503, False), (7.995, True), (7.99, False), (1.0, False)])
 def test_shape_edge_is_the_declared_range(shape: float, edge: bool) -> None:
-    assert calibration.at_shape_edge(Weibull(3.0, shape)) is edge
-    assert calibration.at_shape_edge(Exponential(3.0)) is False
-    assert calibration.at_shape_edge(PiecewiseExponential(3.0, (2.0,), (1.0, 2.0))) is False
+    assert bool(FittedFamily("weibull").edges(Weibull(3.0, shape))) is edge
+    assert FittedFamily("exponential").edges(Exponential(3.0)) == []

@@ -1,4 +1,4 @@
-"""Monte Carlo standard errors (:mod:`sim.stats.mcse`) on worked examples computed by hand."""
+"""Monte Carlo standard errors (:mod:`sim.stats.mcse`) on worked examples and exact bootstrap distributions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from sim.stats.mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
+from sim.stats.mcse import (
+    BOOTSTRAP_SAMPLES,
+    Estimate,
+    mean_estimate,
+    proportion_estimate,
+    quantile_estimate,
+    quantile_mcse,
+)
 
 
 def _same(a: Estimate, b: Estimate) -> bool:
@@ -37,37 +45,100 @@ def test_proportion_estimate() -> None:
     assert _same(proportion_estimate([]), Estimate(math.nan, math.nan, 0))
 
 
-# x_i = i^2 for i = 0..19: the gaps between order statistics all differ, so a rank off by one
-# changes the standard error.
-SQUARES = np.arange(20.0) ** 2
+def _sd_and_its_mc_error(values: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
+    """SD of a discrete distribution, and the SE of an SD estimated from BOOTSTRAP_SAMPLES draws of it.
+
+    The sample SD of B draws has SE ``sd sqrt((kurtosis - 1) / (4 B))`` (delta method on the variance).
+    """
+    mean = float(probabilities @ values)
+    var = float(probabilities @ (values - mean) ** 2)
+    kurtosis = float(probabilities @ (values - mean) ** 4) / var**2
+    sd = math.sqrt(var)
+    return sd, sd * math.sqrt((kurtosis - 1) / (4 * BOOTSTRAP_SAMPLES))
 
 
-@pytest.mark.parametrize(
-    ("q", "value", "lo", "hi"),
-    [
-        # n q = 10, sqrt(n q (1 - q)) = sqrt(5) = 2.236: ranks floor(7.76) = 7, ceil(12.24) = 13;
-        # the median interpolates x_9 = 81 and x_10 = 100
-        (0.5, 90.5, 7, 13),
-        # n q = 18, sqrt(1.8) = 1.342: ranks 16 and ceil(19.34) = 20, clipped to 19;
-        # np.quantile at position 0.9 * 19 = 17.1: 289 + 0.1 * (324 - 289)
-        (0.9, 292.5, 16, 19),
-        # n q = 1, sqrt(0.95) = 0.975: ranks floor(0.025) = 0 and ceil(1.975) = 2; position 0.95
-        (0.05, 0.95, 0, 2),
-        # n q = 0.2, sqrt(0.198) = 0.445: ranks floor(-0.245) = -1, clipped to 0, and ceil(0.645) = 1
-        (0.01, 0.19, 0, 1),
-        # n q = 5, sqrt(3.75) = 1.936: ranks floor(3.06) = 3 and ceil(6.94) = 7; position 4.75
-        (0.25, 16 + 0.75 * 9, 3, 7),
-    ],
-)
-def test_quantile_estimate_uses_the_order_statistics_one_se_either_side(q: float, value: float, lo: int, hi: int) -> None:
-    shuffled = np.random.default_rng(0).permutation(SQUARES)
-    expected = Estimate(value, (hi**2 - lo**2) / 2, 20)  # half the distance between x_lo and x_hi
-    assert _same(quantile_estimate(shuffled, q), expected)
-    # NaN replicates are left out before ranking
-    assert _same(quantile_estimate(np.concatenate([shuffled, [np.nan, np.nan]]), q), expected)
+@pytest.mark.parametrize(("n", "q"), [(21, 0.5), (21, 0.1), (41, 0.9), (201, 0.25), (5, 0.5)])
+def test_quantile_mcse_is_the_exact_bootstrap_sd_of_an_order_statistic(n: int, q: float) -> None:
+    """Where ``(n - 1) q`` is whole, the quantile is one order statistic and its bootstrap law is exact.
+
+    The ``j``-th resampled order statistic is ``x_(i)`` with probability ``I_{(i+1)/n}(j+1, n-j) -
+    I_{i/n}(j+1, n-j)`` (the regularised incomplete beta function): at most ``j`` resampled values
+    lie below ``x_(i)`` and more than ``j`` at or below it.
+    """
+    x = np.arange(float(n)) ** 2  # unequal gaps, so a rank off by one changes the answer
+    j = round((n - 1) * q)
+    assert j == (n - 1) * q
+    i = np.arange(n)
+    p = stats.beta.cdf((i + 1) / n, j + 1, n - j) - stats.beta.cdf(i / n, j + 1, n - j)
+    sd, se = _sd_and_its_mc_error(x, p)
+    shuffled = np.random.default_rng(0).permutation(x)
+    estimate = quantile_estimate(shuffled, q)
+    assert estimate.value == x[j] and estimate.n == n
+    assert abs(estimate.mcse - sd) <= 4 * se
 
 
-def test_quantile_estimate_of_nothing_and_of_one_value() -> None:
+def test_quantile_mcse_of_an_interpolated_quantile_matches_a_brute_force_bootstrap() -> None:
+    """Between order statistics (numpy's linear rule) the shortcut equals resampling every value."""
+    x = np.sort(np.random.default_rng(1).gamma(2.0, size=30))
+    resampled = x[np.random.default_rng(2).integers(0, x.size, size=(40_000, x.size))]
+    for q in (0.1, 0.5, 0.75, 0.9):
+        brute = np.quantile(resampled, q, axis=1)
+        sd = float(brute.std(ddof=1))
+        # the SEs of both SD estimates; the kurtosis is taken from the brute-force draws
+        kurtosis = float(np.mean((brute - brute.mean()) ** 4)) / float(brute.var()) ** 2
+        se = sd * math.sqrt((kurtosis - 1) / 4 * (1 / BOOTSTRAP_SAMPLES + 1 / brute.size))
+        assert abs(quantile_mcse(x, q) - sd) <= 4 * se, q
+
+
+def test_quantile_mcse_holds_on_two_valued_data() -> None:
+    """The case that collapsed: 1,000 replicates, 530 at a = 0.2709 and 470 at b = 0.2751.
+
+    The old rule took the order statistics at ranks 500 -/+ 15.8, both a, and gave 0. The median is
+    a when more than 500 of the 1,000 values are a, the midpoint at exactly 500 and b below, so with
+    ``N ~ Bin(1000, 0.53)`` its law is exact; it is both the bootstrap law and the sampling law of
+    the median of 1,000 draws from a population that is 53% a.
+    """
+    a, b = 0.2709, 0.2751
+    x = np.array([a] * 530 + [b] * 470)
+    count = stats.binom(1000, 0.53)
+    p = np.array([count.sf(500), count.pmf(500), count.cdf(499)])
+    sd, se = _sd_and_its_mc_error(np.array([a, (a + b) / 2, b]), p)
+    assert sd > 0.15 * (b - a)
+    estimate = quantile_estimate(x[::-1], 0.5)
+    assert estimate.value == a
+    assert abs(estimate.mcse - sd) <= 4 * se
+
+
+def test_quantile_mcse_is_zero_only_when_the_quantile_cannot_move() -> None:
+    # every value equal: no resample can move the quantile
+    assert _same(quantile_estimate([3.0] * 50, 0.9), Estimate(3.0, 0.0, 50))
+    assert _same(quantile_estimate([3.0], 0.5), Estimate(3.0, 0.0, 1))
+    # one value in 2,000 differs: at the median the chance a resample moves it is below 1e-300
+    assert quantile_estimate([1.0] * 1999 + [2.0], 0.5).mcse == 0.0
+
+
+def test_quantile_estimate_of_nothing_and_with_missing_values() -> None:
     assert _same(quantile_estimate([], 0.5), Estimate(math.nan, math.nan, 0))
     assert _same(quantile_estimate([np.nan], 0.5), Estimate(math.nan, math.nan, 0))
-    assert _same(quantile_estimate([3.0], 0.5), Estimate(3.0, 0.0, 1))
+    x = np.arange(20.0) ** 2
+    # NaN and infinite replicates are left out before ranking
+    assert _same(quantile_estimate(np.concatenate([x, [np.nan, np.inf]]), 0.9), quantile_estimate(x, 0.9))
+
+
+def test_quantile_mcse_reports_nan_when_resamples_do_not_reach_the_quantile() -> None:
+    """``+inf`` stands for an event that never happened; a quantile some resamples never reach has no MCSE."""
+    assert math.isnan(quantile_mcse(np.array([1.0, 2.0, 3.0, np.inf, np.inf]), 0.5))
+    assert quantile_mcse(np.array([*np.arange(1.0, 101.0), np.inf]), 0.2) > 0
+
+
+def test_quantile_mcse_is_a_fixed_function_of_the_data_and_leaves_global_state_alone() -> None:
+    x = np.random.default_rng(3).integers(0, 40, size=999).astype(float)
+    state = np.random.get_state()
+    first = quantile_estimate(x, 0.9)
+    assert first.mcse > 0
+    assert np.random.get_state()[1].tolist() == state[1].tolist()
+    try:
+        np.random.seed(12345)  # global state has no say, nor has the order of the replicates
+        assert quantile_estimate(np.random.default_rng(4).permutation(x), 0.9) == first
+    finally:
+        np.random.set_state(state)

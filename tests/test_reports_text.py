@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 import sim.reports
-from sim.calibration import Benchmark, TargetFit
+from sim.calibration import Benchmark, ImpliedValue, TargetFit
 from sim.reports import benchmark_text, calibration_text, design_text, oc_text, summary_text, sweep_text
 from sim.stats.mcse import Estimate
 from sim.summary import OperatingCharacteristics
@@ -31,6 +31,7 @@ def _characteristics(monitored: bool) -> OperatingCharacteristics:
         true_orr=0.25,
         power=e(0.8125, 0.0195, 400),
         early_stop=e(0.1, 0.015, 400),
+        interim_wait_days=e(121.5, 2.25, 40) if monitored else e(math.nan, math.nan, 0),
         decision_months=e(30.25, 0.5, 400),
         enrollment_complete=e(0.95, 0.0109, 360),
         timeline={
@@ -39,10 +40,13 @@ def _characteristics(monitored: bool) -> OperatingCharacteristics:
             "final_cutoff": {0.1: e(1000.0, 7.75, 400), 0.5: e(1100.0, 0.0, 400), 0.9: e(1200.0, 10.0, 400)},
         },
         orr_mean=e(0.2475, 0.0033, 400),
+        orr_unconfirmed=e(0.3125, 0.0041, 400),
         orr_bias=e(-0.0025, 0.0033, 400),
         ci_width_median=e(0.3, 0.002, 400),
         ci_width_mean=e(0.31, 0.001, 400),
         coverage=e(0.955, 0.0104, 398),
+        tested_rate=e(0.2475, 0.0033, 400),
+        coverage_of_tested=e(0.96, 0.0098, 398),
         n_analysed=e(34.5, 0.1, 400),
         n_enrolled=e(35.0, 0.0, 400),
         ae_discontinuation_rate=e(0.125, 0.004, 400),
@@ -58,6 +62,7 @@ Hand-built trial: 400 replicates
 figure                                                     estimate       MCSE  unit
 Power: P(reject H0)                                          0.8125     0.0195  probability
 P(stopped early at an interim look)                          0.1000     0.0150  probability
+Interim look wait (mean days)                              121.5000     2.2500  days
 Months from opening to the decision (mean)                  30.2500     0.5000  months
 P(enrollment complete by recruitment close) | no stop        0.9500     0.0109  probability
 Patients enrolled (mean)                                    35.0000     0.0000  patients
@@ -72,10 +77,13 @@ Final cutoff date, 10% quantile                          2027-09-28        7.8  
 Final cutoff date, 50% quantile                          2028-01-06        0.0  date (MCSE in days)
 Final cutoff date, 90% quantile                          2028-04-15       10.0  date (MCSE in days)
 ORR estimate (mean)                                          0.2475     0.0033  proportion
+Unconfirmed ORR (mean)                                       0.3125     0.0041  proportion
 ORR bias vs true 0.25                                       -0.0025     0.0033  proportion
 ORR CI width (median)                                        0.3000     0.0020  proportion
 ORR CI width (mean)                                          0.3100     0.0010  proportion
 Coverage of the true ORR (398 with a CI)                     0.9550     0.0104  probability
+ORR tested rate (mean of the trials' ORR)                    0.2475     0.0033  proportion
+Coverage of the tested rate (398 with a CI)                  0.9600     0.0098  probability
 AE discontinuation rate (mean)                               0.1250     0.0040  proportion
 Median PFS (mean of 390 reached)                             4.0000     0.1000  months
 Median OS (mean of 0 reached)                                   n/a        n/a  months"""
@@ -94,14 +102,17 @@ def test_summary_text_without_monitoring_has_no_stop_rows() -> None:
         "Months from opening to the decision (mean)        30.2500     0.5000  months",
     ]
     assert lines[5] == "P(enrollment complete by recruitment close)        0.9500     0.0109  probability"
-    assert len(lines) == len(MONITORED.splitlines()) - 1
+    assert len(lines) == len(MONITORED.splitlines()) - 2  # no early-stop and no look-wait rows
 
 
-def _cell(setting: dict[str, str], power: float, complete: float) -> GridCell:
+def _cell(
+    setting: dict[str, str], power: float, complete: float, tested: float = 0.25, power_mcse: float = 0.02
+) -> GridCell:
     summary = dataclasses.replace(
         _characteristics(monitored=False),
-        power=Estimate(power, 0.02, 400),
+        power=Estimate(power, power_mcse, 400),
         enrollment_complete=Estimate(complete, 0.01, 400),
+        tested_rate=Estimate(tested, 0.0015, 400),
     )
     return GridCell(setting, summary)
 
@@ -126,14 +137,49 @@ def test_sweep_text_shows_each_figure_with_its_mcse() -> None:
     )
 
 
-def test_oc_text_ends_with_the_type_one_error_at_p0() -> None:
-    grid = OCGridResult((_cell({"efficacy.orr": "0.1"}, 0.0475, 0.9), _cell({"efficacy.orr": "0.3"}, 0.9, 0.9)), p0=0.1)
-    lines = oc_text(grid).splitlines()
-    assert lines[0] == "Operating characteristics over the true ORR (400 replicates per row)"
+def test_oc_text_ends_with_the_type_one_error_at_latent_p0_and_at_the_boundary() -> None:
+    cells = (_cell({"efficacy.orr": "0.1"}, 0.0475, 0.9, 0.095), _cell({"efficacy.orr": "0.12"}, 0.0625, 0.9, 0.114))
+    lines = oc_text(OCGridResult(cells, p0=0.1)).splitlines()
+    assert lines[0] == "Operating characteristics over the latent ORR (400 replicates per row)"
     assert lines[1].split()[:3] == ["efficacy.orr", "is_null", "replicates"]
-    assert lines[2].split()[:5] == ["0.1", "True", "400", "0.0475", "±"]
-    assert lines[3].split()[:5] == ["0.3", "False", "400", "0.9000", "±"]
-    assert lines[-1] == "Type I error at p0 = 0.1: 0.0475 (MCSE 0.0200)"
+    assert lines[1].split()[-1] == "tested_rate"
+    assert lines[2].split()[:5] == ["0.10", "True", "400", "0.0475", "±"]
+    assert lines[2].split()[-3:] == ["0.0950", "±", "0.0015"]
+    assert lines[3].split()[:5] == ["0.12", "False", "400", "0.0625", "±"]
+    # w = (0.1 - 0.095) / 0.019 = 5/19: latent 0.1 + 0.02 * 5/19 = 0.10526 (MCSE 0.02 / 0.019 * 0.0015 =
+    # 0.00158), size 0.0475 + 0.015 * 5/19 = 0.05145 (MCSE 0.02 + 0.015 / 0.019 * 0.0015 = 0.02118); on
+    # the log scale 0.0475 (0.0625 / 0.0475)^(5/19) = 0.05095, within the MCSE, so no caution
+    assert lines[-2:] == [
+        "Type I error at p0 = 0.1: 0.0475 (MCSE 0.0200) at latent ORR = p0",
+        "                          0.0514 (MCSE 0.0212) at the boundary, where the tested rate is p0: "
+        "latent ORR 0.1053 (MCSE 0.0016), interpolated between 0.1 and 0.12",
+    ]
+
+
+def test_oc_text_cautions_when_the_grid_is_coarse_at_the_boundary() -> None:
+    """Between powers 0.0475 and 0.9 at w = 1/38, linear gives 0.06993 and the log scale 0.05132.
+
+    The gap, 0.01861, exceeds the MCSE 0.003 + 0.8525 / 0.19 * 0.0015 = 0.00973.
+    """
+    cells = (
+        _cell({"efficacy.orr": "0.1"}, 0.0475, 0.9, 0.095, power_mcse=0.003),
+        _cell({"efficacy.orr": "0.3"}, 0.9, 0.9, 0.285, power_mcse=0.003),
+    )
+    lines = oc_text(OCGridResult(cells, p0=0.1)).splitlines()
+    assert lines[-2].split()[:3] == ["0.0699", "(MCSE", "0.0097)"]
+    assert lines[-1] == (
+        "Caution: the grid is coarse at the boundary; interpolating on the log scale moves the size by 0.0186, "
+        "more than its MCSE. Add latent ORR values between 0.1 and 0.3."
+    )
+
+
+def test_oc_text_says_when_the_grid_does_not_reach_the_boundary() -> None:
+    cells = (_cell({"efficacy.orr": "0.1"}, 0.0475, 0.9, 0.1004), _cell({"efficacy.orr": "0.3"}, 0.9, 0.9, 0.3))
+    assert oc_text(OCGridResult(cells, p0=0.1)).splitlines()[-1] == (
+        "                          not read at the boundary, where the tested rate is p0: every cell's tested rate "
+        "is above p0 = 0.1 (the lowest is 0.1004, at latent ORR 0.1); the grid needs lower latent ORR values to "
+        "reach the boundary"
+    )
 
 
 def test_design_text() -> None:
@@ -199,26 +245,36 @@ def test_calibration_text() -> None:
         scan_interval_days=42,
         scan_window_days=7,
         fits=(
-            TargetFit("median_pfs_months", 3.3, 3.29554, -5.4e-05, "KM median of scan-dated PFS"),
-            TargetFit("dcr", 0.6, 0.61234, 0.01234, "share free at the first scan"),
+            TargetFit("median_pfs_months", 3.3, 3.29554, 0.04123, -5.4e-05, "KM median of scan-dated PFS"),
+            TargetFit("dcr", 0.6, 0.61234, 0.0049, 0.01234, "share free at the first scan"),
+        ),
+        implied=(
+            ImpliedValue("pfs_at_12m", 0.06221, 0.00241, "KM rate of scan-dated PFS at 12 months"),
+            ImpliedValue("median_pfs_months_large_study", 2.98688, math.nan, "KM median, large study"),
         ),
         parameters=lambda: {
             "orr": 0.15,
             "pfs": {"family": "exponential", "median_months": 2.8808},
             "os_median_months": 9.0,
         },
+        warnings=("with --n 120, trials of that size report a mean median PFS of 3.30 months",),
         notes=("orr 0.15 kept from scenario base: not a target",),
     )
     assert calibration_text(result, Path("out/efficacy.toml")) == (  # type: ignore[arg-type]
         "Calibrated exponential PFS, scans every 6 weeks (42 +/- 7 days), unconfirmed responses, n = 120\n"
         "\n"
-        "statistic              target  achieved     miss  compared as (miss: on the survival scale)\n"
-        "median_pfs_months         3.3    3.2955  -0.0001  KM median of scan-dated PFS\n"
-        "dcr                       0.6    0.6123  +0.0123  share free at the first scan\n"
+        "statistic              target  achieved    MCSE     miss  compared as (miss: on the survival scale)\n"
+        "median_pfs_months         3.3    3.2955  0.0412  -0.0001  KM median of scan-dated PFS\n"
+        "dcr                       0.6    0.6123  0.0049  +0.0123  share free at the first scan\n"
+        "\n"
+        "implied, not a target             value    MCSE\n"
+        "pfs_at_12m                       0.0622  0.0024  KM rate of scan-dated PFS at 12 months\n"
+        "median_pfs_months_large_study    2.9869     n/a  KM median, large study\n"
         "\n"
         "efficacy.orr = 0.15\n"
         "efficacy.pfs = {'family': 'exponential', 'median_months': 2.8808}\n"
         "efficacy.os_median_months = 9\n"
+        "warning: with --n 120, trials of that size report a mean median PFS of 3.30 months\n"
         "note: orr 0.15 kept from scenario base: not a target\n"
         f"Wrote {Path('out/efficacy.toml')}"
     )

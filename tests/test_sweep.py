@@ -21,6 +21,8 @@ FIGURE_COLUMNS = [
     "power_mcse",
     "early_stop",
     "early_stop_mcse",
+    "interim_wait_days",
+    "interim_wait_days_mcse",
     "enrollment_complete",
     "enrollment_complete_mcse",
     "n_enrolled",
@@ -30,23 +32,27 @@ FIGURE_COLUMNS = [
 ]
 
 
-def _summary(power: float) -> OperatingCharacteristics:
+def _summary(power: float, power_mcse: float = 0.04, tested: float = 0.5, tested_mcse: float = 0.01) -> OperatingCharacteristics:
     e = Estimate(0.5, 0.01, 100)
     return OperatingCharacteristics(
         scenario_name="grid",
         replicates=100,
         monitored=False,
         true_orr=0.2,
-        power=Estimate(power, 0.04, 100),
+        power=Estimate(power, power_mcse, 100),
         early_stop=Estimate(0.0, 0.0, 100),
+        interim_wait_days=Estimate(math.nan, math.nan, 0),
         decision_months=Estimate(30.0, 0.5, 100),
         enrollment_complete=Estimate(0.75, 0.043, 100),
         timeline={"last_patient_in": {0.5: e}},
         orr_mean=e,
         orr_bias=e,
+        orr_unconfirmed=e,
         ci_width_median=e,
         ci_width_mean=e,
         coverage=e,
+        tested_rate=Estimate(tested, tested_mcse, 100),
+        coverage_of_tested=e,
         n_analysed=Estimate(33.0, 0.2, 100),
         n_enrolled=Estimate(34.0, 0.1, 100),
         ae_discontinuation_rate=e,
@@ -76,8 +82,9 @@ def test_oc_grid_table_marks_the_null_row() -> None:
         (GridCell({"efficacy.orr": "0.1"}, _summary(0.04)), GridCell({"efficacy.orr": "0.25"}, _summary(0.8))), p0=0.1
     )
     table = grid.table()
-    assert list(table.columns) == ["efficacy.orr", "is_null", "replicates", *FIGURE_COLUMNS]
+    assert list(table.columns) == ["efficacy.orr", "is_null", "replicates", *FIGURE_COLUMNS, "tested_rate", "tested_rate_mcse"]
     assert table["efficacy.orr"].tolist() == [0.1, 0.25] and table["efficacy.orr"].dtype == float
+    assert table["tested_rate"].tolist() == [0.5, 0.5] and table["tested_rate_mcse"].tolist() == [0.01, 0.01]
     assert table["is_null"].tolist() == [True, False]
     assert grid.null_cell.summary.power.value == 0.04
     assert [grid.is_null(cell) for cell in grid.cells] == [True, False]
@@ -140,3 +147,62 @@ def test_oc_grid_adds_p0_and_marks_it() -> None:
     assert isinstance(grid, OCGridResult) and grid.p0 == 0.1
     assert [c.setting["efficacy.orr"] for c in grid.cells] == ["0.1", "0.3"]
     assert grid.table()["is_null"].tolist() == [True, False]
+
+
+def _oc_cell(latent: str, tested: float, power: float, power_mcse: float) -> GridCell:
+    return GridCell({"efficacy.orr": latent}, _summary(power, power_mcse, tested, 0.001))
+
+
+# Latent ORR, tested rate (MCSE 0.001 each), power and its MCSE, as an OC grid with dropout gives them.
+LADDER = (("0.05", 0.046, 0.004, 0.0014), ("0.1", 0.092, 0.020, 0.0031), ("0.15", 0.139, 0.117, 0.0072))
+
+
+def test_boundary_is_interpolated_where_the_tested_rate_is_p0() -> None:
+    """Hand-computed: p0 = 0.10 lies between tested rates 0.092 and 0.139, so w = 0.008 / 0.047 = 8/47."""
+    grid = OCGridResult(tuple(_oc_cell(*row) for row in reversed(LADDER)), p0=0.1)  # any cell order
+    boundary = grid.boundary
+    w = 8 / 47
+    assert boundary.bracketed and boundary.problem is None and boundary.p0 == 0.1
+    assert boundary.latent_orr.value == pytest.approx(0.1 + w * 0.05, rel=1e-12)  # 0.10851
+    assert boundary.type_one_error.value == pytest.approx(0.020 + w * 0.097, rel=1e-12)  # 0.03651
+    # power MCSEs weighted and added (common random numbers), plus the tested rates' error through
+    # w: slope 0.097 / 0.047 times the interpolated tested-rate MCSE, 0.001
+    mcse = (1 - w) * 0.0031 + w * 0.0072 + 0.097 / 0.047 * 0.001
+    assert boundary.type_one_error.mcse == pytest.approx(mcse, rel=1e-12)  # 0.00586
+    assert boundary.latent_orr.mcse == pytest.approx(0.05 / 0.047 * 0.001, rel=1e-12)
+    assert boundary.type_one_error.n == boundary.latent_orr.n == 100
+    assert boundary.between == (0.1, 0.15)
+    # the log-scale reading 0.020 (0.117 / 0.020)^w = 0.02700 is 0.00951 below the linear one
+    assert boundary.interpolation_gap == pytest.approx(0.020 + w * 0.097 - 0.020 * (0.117 / 0.020) ** w, rel=1e-12)
+    # the row at latent ORR = p0 is still there, a point inside H0
+    assert grid.null_cell.summary.power.value == 0.020
+
+
+def test_boundary_on_a_cell_takes_that_cells_power() -> None:
+    """The first bracket is 0.046 to 0.092 with w = 1; the tested rate's error still counts."""
+    boundary = OCGridResult(tuple(_oc_cell(*row) for row in LADDER), p0=0.092).boundary
+    assert boundary.type_one_error.value == pytest.approx(0.020, rel=1e-12)
+    assert boundary.type_one_error.mcse == pytest.approx(0.0031 + 0.016 / 0.046 * 0.001, rel=1e-12)
+    assert boundary.latent_orr.value == pytest.approx(0.1, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        (
+            LADDER[1:],
+            "every cell's tested rate is below p0 = 0.14 (the highest is 0.1390, at latent ORR 0.15); "
+            "the grid needs higher latent ORR values to reach the boundary",
+        ),
+        (
+            LADDER[:1],
+            "every cell's tested rate is above p0 = 0.04 (the lowest is 0.0460, at latent ORR 0.05); "
+            "the grid needs lower latent ORR values to reach the boundary",
+        ),
+    ],
+)
+def test_boundary_outside_the_grid_is_reported_not_extrapolated(rows: tuple, problem: str) -> None:
+    p0 = 0.14 if "below" in problem else 0.04
+    boundary = OCGridResult(tuple(_oc_cell(*row) for row in rows), p0=p0).boundary
+    assert not boundary.bracketed and boundary.problem == problem
+    assert math.isnan(boundary.type_one_error.value) and math.isnan(boundary.latent_orr.value)

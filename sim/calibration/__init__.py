@@ -2,7 +2,8 @@
 
 ``calibrate(CalibrationTargets(...))`` fits a scenario's ``[efficacy]`` block so that the
 simulator, observing patients on the source study's scan grid, reproduces the published ORR, DCR,
-median PFS and OS and landmark rates; ``load_benchmarks()`` reads the published figures.
+median PFS and OS and landmark rates, each achieved value with its Monte Carlo standard error and
+warnings where the fit is fragile; ``load_benchmarks()`` reads the published figures.
 See docs/calibration.md.
 """
 
@@ -21,8 +22,16 @@ from .criteria import TargetFit
 from .efficacy_toml import efficacy_toml
 from .errors import CalibrationError
 from .fit import DEFAULT_TOLERANCE, CalibrationResult, calibrate
-from .medians import expected_km_median, interpolated_median, interpolated_survival
-from .parameters import FITTABLE_FAMILIES, SHAPE_BOUNDS
+from .medians import (
+    expected_km_median,
+    expected_km_median_se,
+    interpolated_median,
+    interpolated_median_se,
+    interpolated_survival,
+    km_median_cdf,
+)
+from .parameters import FITTABLE_FAMILIES, NEAR_BOUND_FACTOR, RELATIVE_HAZARD_BOUNDS, SHAPE_BOUNDS
+from .robustness import IMPLIED_LANDMARKS, PLATEAU_HAZARD_RATIO, ImpliedValue
 from .targets import CalibrationTargets, Landmark
 
 __all__ = [
@@ -31,6 +40,10 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_TOLERANCE",
     "FITTABLE_FAMILIES",
+    "IMPLIED_LANDMARKS",
+    "NEAR_BOUND_FACTOR",
+    "PLATEAU_HAZARD_RATIO",
+    "RELATIVE_HAZARD_BOUNDS",
     "RESPONSE_CRITERIA",
     "SHAPE_BOUNDS",
     "Benchmark",
@@ -39,15 +52,19 @@ __all__ = [
     "CalibrationResult",
     "CalibrationTargets",
     "CohortStatistics",
+    "ImpliedValue",
     "Landmark",
     "TargetFit",
     "benchmarks_path",
     "calibrate",
     "efficacy_toml",
     "expected_km_median",
+    "expected_km_median_se",
     "get_benchmark",
     "interpolated_median",
+    "interpolated_median_se",
     "interpolated_survival",
+    "km_median_cdf",
     "load_benchmarks",
     "observe_cohort",
     "select_benchmarks",

@@ -25,7 +25,13 @@ from ..runner import DEFAULT_SEED
 from ..scenario.model import Efficacy, Scenario
 from ..stats.survival import KaplanMeier, kaplan_meier
 from ..units import DAYS_PER_MONTH, day_number
-from .medians import expected_km_median, interpolated_median, interpolated_survival
+from .medians import (
+    expected_km_median,
+    expected_km_median_se,
+    interpolated_median,
+    interpolated_median_se,
+    interpolated_survival,
+)
 
 __all__ = [
     "DEFAULT_COHORT_SIZE",
@@ -76,7 +82,11 @@ def source_scenario(
 
 @dataclass(frozen=True)
 class CohortStatistics:
-    """What a study of the cohort's patients reports, in months: best-response rates and KM curves."""
+    """What a study of the cohort's patients reports, in months: best-response rates and KM curves.
+
+    Each statistic has its Monte Carlo standard error as an estimate from ``size`` patients: binomial
+    for a share, Greenwood's for a KM rate, and those of :mod:`sim.calibration.medians` for medians.
+    """
 
     size: int
     orr: float
@@ -93,9 +103,26 @@ class CohortStatistics:
         fit = self.curve(endpoint)
         return interpolated_median(fit) if source_n is None else expected_km_median(fit, source_n)
 
+    def median_se(self, endpoint: str, source_n: int | None) -> float:
+        """MCSE of :meth:`median` on this cohort."""
+        fit = self.curve(endpoint)
+        return interpolated_median_se(fit) if source_n is None else expected_km_median_se(fit, source_n)
+
     def rate_at(self, endpoint: str, months: float) -> float:
         """KM event-free rate at ``months``."""
         return self.curve(endpoint).survival_at(months).estimate
+
+    def rate_se(self, endpoint: str, months: float) -> float:
+        """Greenwood standard error of :meth:`rate_at` (0 before the first event, NaN beyond follow-up)."""
+        fit = self.curve(endpoint)
+        if math.isnan(self.rate_at(endpoint, months)):
+            return math.nan
+        index = int(np.searchsorted(fit.time, months, side="right")) - 1
+        return 0.0 if index < 0 else float(fit.std_err[index])
+
+    def share_se(self, share: float) -> float:
+        """Binomial standard error of a share of this cohort's patients (ORR, DCR)."""
+        return math.sqrt(share * (1.0 - share) / self.size)
 
     def joined_rate_at(self, endpoint: str, months: float) -> float:
         """The KM curve joined linearly between its event times, at ``months``."""

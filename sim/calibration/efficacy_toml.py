@@ -30,8 +30,14 @@ def _table(name: str, entries: dict[str, Any]) -> list[str]:
     return [f"[{name}]"] + [f"{key} = {_value(value)}" for key, value in entries.items()] + [""]
 
 
+def _number(value: float, decimals: int = 4) -> str:
+    """A number to ``decimals`` places, or n/a."""
+    return f"{value:.{decimals}f}" if math.isfinite(value) else "n/a"
+
+
 def _header(result: CalibrationResult, command: str) -> list[str]:
-    """Comment lines: the command, the source design and every target next to its achieved value."""
+    """Comment lines: the command, the source design, every target next to its achieved value and MCSE,
+    the implied values, the warnings and the notes."""
     t = result.targets
     lines = [
         "# Calibrated efficacy block (trialsim calibrate; see docs/calibration.md). Paste into a scenario.",
@@ -40,12 +46,19 @@ def _header(result: CalibrationResult, command: str) -> list[str]:
         f"from first dose, {'confirmed' if t.confirmed else 'unconfirmed'} responses"
         + (f", n = {t.source_n}" if t.source_n else ", large study")
         + f"; cohort {result.cohort_size} patients, seed {result.seed}",
-        "# target -> achieved:",
+        "# target -> achieved +/- MCSE:",
     ]
     lines += [
-        f"#   {f.name:<18} {f.target:<6g} -> {f.achieved:<8.4f} miss {round(f.miss, 4) + 0.0:+.4f}  ({f.statistic})"
+        f"#   {f.name:<18} {f.target:<6g} -> {_number(f.achieved):<8} +/- {_number(f.mcse):<7} "
+        f"miss {round(f.miss, 4) + 0.0:+.4f}  ({f.statistic})"
         for f in result.fits
     ]
+    if result.implied:
+        lines.append("# implied, not targets: value +/- MCSE")
+        lines += [
+            f"#   {i.name:<29} {_number(i.value):<8} +/- {_number(i.mcse):<7} ({i.statistic})" for i in result.implied
+        ]
+    lines += [f"# warning: {warning}" for warning in result.warnings]
     lines += [f"# note: {note}" for note in result.notes]
     return lines
 

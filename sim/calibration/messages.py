@@ -10,9 +10,11 @@ import math
 
 from ..scenario.model import Efficacy
 from ..units import DAYS_PER_MONTH
+from .cohort import CohortStatistics
 from .criteria import TargetFit
 from .errors import Message, named
 from .parameters import FITTABLE_FAMILIES
+from .robustness import lower_mode
 from .targets import CalibrationTargets
 
 __all__ = ["NOT_CONFIRMED", "PFS_LANDMARK", "inconsistency_message", "notes", "orr_ceiling_message", "scan_gap"]
@@ -53,11 +55,36 @@ def _first_scan_hint(t: CalibrationTargets, window_days: int) -> str:
     )
 
 
+def _bimodal_hint(t: CalibrationTargets, fits: list[TargetFit], stats: CohortStatistics, window_days: int) -> str:
+    """Why a mean median of n patients is out of reach when per-trial medians are bimodal, when they are."""
+    n, target = t.source_n, t.median_pfs_months
+    median = next((f for f in fits if f.name == "median_pfs_months"), None)
+    if n is None or target is None or median is None or median.achieved >= target:
+        return ""
+    mode = lower_mode(stats, n, target, t.scan_interval_days, window_days)
+    if mode is None or mode[0] < 0.05:
+        return ""
+    return (
+        f" In trials of {n} patients from the best fit, {mode[0]:.0%} report a median PFS before day {mode[1]:g} "
+        f"(the scan cluster before the target's): per-trial medians are bimodal, and their mean reaches "
+        f"{target:g} only if the curve barely falls between those clusters. The published median is one trial's: "
+        f"without {named('source_n')} the fit matches it as a large study's and warns how far trials of {n} "
+        "report from it."
+    )
+
+
 def inconsistency_message(
-    t: CalibrationTargets, family: str, fits: list[TargetFit], tolerance: float, edge: str | None, window_days: int
+    t: CalibrationTargets,
+    family: str,
+    fits: list[TargetFit],
+    tolerance: float,
+    edge: str | None,
+    window_days: int,
+    stats: CohortStatistics | None = None,
 ) -> str:
-    """What was missed, by how much, why (when the grid explains it) and what to try."""
+    """What was missed, by how much, why (when the grid or bimodal medians explain it) and what to try."""
     worst = max(abs(f.miss) for f in fits)
+    bimodal = _bimodal_hint(t, fits, stats, window_days) if stats is not None else ""
     missed = ", ".join(f"{f.name} {f.achieved:.4g} (target {f.target:g})" for f in fits)
     if edge is not None:
         head = f"the targets ask for an implausible PFS of the {family} family: the fit ended with the {edge}"
@@ -67,8 +94,8 @@ def inconsistency_message(
         accept = f", or accept this best fit with {named('tolerance')} {math.ceil(worst * 100) / 100:g}"
     return (
         f"{head} (largest miss {worst:.3f} on the survival scale, tolerance {tolerance:g}); best fit: {missed}."
-        f"{_first_scan_hint(t, window_days)} Try: check {named('scan_weeks')} against the source's schedule, drop "
-        f"or relax a target, another {named('family')} ({', '.join(FITTABLE_FAMILIES)}){accept}"
+        f"{_first_scan_hint(t, window_days)}{bimodal} Try: check {named('scan_weeks')} against the source's "
+        f"schedule, drop or relax a target, another {named('family')} ({', '.join(FITTABLE_FAMILIES)}){accept}"
     )
 
 

@@ -35,7 +35,7 @@ from ..calibration.errors import Message
 from ..reports import benchmark_text, calibration_text
 from .options import UsageError, flag_text
 
-__all__ = ["calibrate_command", "handle_benchmarks", "handle_calibrate", "landmark", "register"]
+__all__ = ["calibrate_command", "cut_points", "handle_benchmarks", "handle_calibrate", "landmark", "register"]
 
 
 def landmark(option: str) -> Callable[[str], Landmark]:
@@ -51,6 +51,14 @@ def landmark(option: str) -> Callable[[str], Landmark]:
             raise UsageError(f"{option} expects MONTHS:RATE such as 12:0.55, got {text!r}") from None
 
     return parse
+
+
+def cut_points(text: str) -> tuple[float, ...]:
+    """An argparse type for ``--cuts``: months separated by commas, such as ``2,6``."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--cuts expects months separated by commas such as 2,6, got {text!r}") from None
 
 
 def _add_benchmarks(sub: argparse._SubParsersAction) -> None:
@@ -133,6 +141,14 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help=f"PFS family: {', '.join(FITTABLE_FAMILIES)} (default weibull)",
     )
+    p.add_argument(
+        "--cuts",
+        type=cut_points,
+        default=(),
+        metavar="MONTHS,...",
+        help="piecewise_exponential only: months at which the PFS hazard may change, e.g. 2,6 "
+        "(one relative hazard fitted per cut, so one more PFS target per cut)",
+    )
     p.add_argument("--scenario", default="base", help="scenario supplying everything not fitted (default base)")
     p.add_argument(
         "--cohort",
@@ -150,7 +166,11 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         help=f"largest miss allowed on the survival-probability scale (default {DEFAULT_TOLERANCE})",
     )
     p.add_argument("--out", type=Path, default=None, help="write the TOML [efficacy] block to this file")
-    p.add_argument("--json", action="store_true", help="print targets, achieved values and parameters as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print targets, achieved values with MCSEs, implied values, warnings and parameters as JSON",
+    )
     p.set_defaults(handler=handle_calibrate)
 
 
@@ -234,6 +254,7 @@ def calibrate_command(args: argparse.Namespace) -> str:
     if args.confirmed is not None:
         words.append("--confirmed" if args.confirmed else "--no-confirmed")
     words += ["--family", args.family]
+    words += _words([("--cuts", ",".join(f"{c:g}" for c in args.cuts))])
     changed = (
         ("--scenario", args.scenario, "base"),
         ("--cohort", args.cohort, DEFAULT_COHORT_SIZE),
@@ -246,6 +267,7 @@ def calibrate_command(args: argparse.Namespace) -> str:
 
 
 def _json_safe(value: float) -> float | None:
+    """A number for JSON: NaN and infinities become null."""
     return value if math.isfinite(value) else None
 
 
@@ -265,12 +287,18 @@ def _json_document(result: CalibrationResult, command: str, block: str, out: Pat
                 "name": f.name,
                 "target": f.target,
                 "achieved": _json_safe(f.achieved),
+                "mcse": _json_safe(f.mcse),
                 "miss": _json_safe(f.miss),
                 "statistic": f.statistic,
             }
             for f in result.fits
         ],
+        "implied": [
+            {"name": i.name, "value": _json_safe(i.value), "mcse": _json_safe(i.mcse), "statistic": i.statistic}
+            for i in result.implied
+        ],
         "parameters": result.parameters(),
+        "warnings": list(result.warnings),
         "notes": list(result.notes),
         "out": str(out) if out is not None else None,
         "toml": block,
@@ -287,9 +315,14 @@ def handle_calibrate(args: argparse.Namespace) -> int:
         cohort_size=args.cohort,
         seed=args.seed,
         tolerance=args.tolerance,
+        cuts_months=args.cuts,
     )
-    # The notes name parameters; the block, the summary and the JSON show them as options.
-    result = dataclasses.replace(result, notes=tuple(Message(flag_text(note)) for note in result.notes))
+    # The notes and warnings name parameters; the block, the summary and the JSON show them as options.
+    result = dataclasses.replace(
+        result,
+        notes=tuple(Message(flag_text(note)) for note in result.notes),
+        warnings=tuple(Message(flag_text(warning)) for warning in result.warnings),
+    )
     command = calibrate_command(args)
     block = efficacy_toml(result, command)
     if args.out is not None:

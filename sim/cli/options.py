@@ -20,9 +20,9 @@ from ..calibration import BenchmarkError, CalibrationError
 from ..calibration.benchmarks import LISTING
 from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
+from ..checkpoints import CheckpointError
 from ..reports.browser import BrowserError
 from ..run_folder import RunFolderError
-from ..checkpoints import CheckpointError
 from ..runner import RunError
 from ..scenario import ScenarioError
 from ..sweep import CellError, InputError
@@ -59,6 +59,7 @@ FLAGS: dict[str, str] = {
     "source_n": "--n",
     NOT_CONFIRMED: "--no-confirmed",
     "family": "--family",
+    "cuts_months": "--cuts",
     "cohort_size": "--cohort",
     "tolerance": "--tolerance",
     LISTING: "`trialsim benchmarks`",

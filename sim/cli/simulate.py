@@ -93,7 +93,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_oc(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("oc", help="operating characteristics over a grid of true ORR (type I error at p0)")
+    p = sub.add_parser(
+        "oc", help="operating characteristics over a grid of latent ORR (type I error at p0 and at the boundary)"
+    )
     _add_common(p, 2000)
     p.add_argument(
         "--orr",

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..calibration import Benchmark, CalibrationResult
 from ..summary import OperatingCharacteristics
-from ..sweep import FIGURES, GridResult, OCGridResult
+from ..sweep import GridResult, OCGridResult
 
 __all__ = ["benchmark_text", "calibration_text", "design_text", "oc_text", "summary_text", "sweep_text"]
 
@@ -68,8 +68,10 @@ def summary_text(summary: OperatingCharacteristics) -> str:
 def _grid_lines(grid: GridResult, title: str) -> list[str]:
     """The title, the grid table with each figure shown as ``estimate ± MCSE``, and what ± means."""
     table = grid.table()
+    # a figure no cell has (the interim wait of a design without looks) is left out of the text
+    table = table.drop(columns=[c for c in table.columns if table[c].isna().all()])
     shown = table.copy()
-    for name in FIGURES:
+    for name in [name for name in table.columns if f"{name}_mcse" in table.columns]:
         shown[name] = [f"{v:.4f} ± {m:.4f}" for v, m in zip(table[name], table[f"{name}_mcse"])]
         shown = shown.drop(columns=f"{name}_mcse")
     return [title, shown.to_string(index=False), "", _GRID_NOTE]
@@ -81,13 +83,33 @@ def sweep_text(grid: GridResult) -> str:
 
 
 def oc_text(grid: OCGridResult) -> str:
-    """Operating characteristics over the true ORR, ending with the type I error (the row at p0)."""
-    title = f"Operating characteristics over the true ORR ({grid.replicates} replicates per row)"
+    """Operating characteristics over the latent ORR, ending with the type I error at latent ORR = p0 and at the edge.
+
+    The row at latent ORR = p0 is a point inside H0 when dropout lowers the tested rate; the
+    boundary figure is the size where the tested rate equals p0, or says why the grid cannot give it.
+    """
+    title = f"Operating characteristics over the latent ORR ({grid.replicates} replicates per row)"
     null = grid.null_cell
     power = null.summary.power
-    orr = float(null.setting["efficacy.orr"])
-    type_one = f"Type I error at p0 = {orr:g}: {power.value:.4f} (MCSE {power.mcse:.4f})"
-    return "\n".join([*_grid_lines(grid, title), type_one])
+    lead = f"Type I error at p0 = {float(null.setting['efficacy.orr']):g}: "
+    lines = [f"{lead}{power.value:.4f} (MCSE {power.mcse:.4f}) at latent ORR = p0"]
+    boundary = grid.boundary
+    if boundary.bracketed:
+        latent, size = boundary.latent_orr, boundary.type_one_error
+        low, high = boundary.between
+        lines.append(
+            f"{'':<{len(lead)}}{size.value:.4f} (MCSE {size.mcse:.4f}) at the boundary, where the tested rate is p0: "
+            f"latent ORR {latent.value:.4f} (MCSE {latent.mcse:.4f}), interpolated between {low:g} and {high:g}"
+        )
+        if boundary.interpolation_gap > size.mcse:
+            lines.append(
+                "Caution: the grid is coarse at the boundary; interpolating on the log scale moves the size by "
+                f"{boundary.interpolation_gap:.4f}, more than its MCSE. "
+                f"Add latent ORR values between {low:g} and {high:g}."
+            )
+    else:
+        lines.append(f"{'':<{len(lead)}}not read at the boundary, where the tested rate is p0: {boundary.problem}")
+    return "\n".join([*_grid_lines(grid, title), *lines])
 
 
 def design_text(summary: Mapping[str, Any]) -> str:
@@ -136,24 +158,40 @@ def benchmark_text(rows: Sequence[Benchmark]) -> str:
     return "\n".join(lines)
 
 
+def _calibration_number(value: float) -> str:
+    """A calibration figure to four decimals, or n/a."""
+    return f"{value:.4f}" if math.isfinite(value) else "n/a"
+
+
 def calibration_text(result: CalibrationResult, out: Path | None = None) -> str:
-    """A calibration's targets next to what it achieves, the fitted parameters, its notes and where it went."""
+    """A calibration's targets next to what it achieves (with MCSEs), what it implies, the fitted
+    parameters, its warnings and notes, and where it went."""
     t = result.targets
     lines = [
         f"Calibrated {result.family} PFS, scans every {t.scan_weeks:g} weeks ({result.scan_interval_days} +/- "
         f"{result.scan_window_days} days), {'confirmed' if t.confirmed else 'unconfirmed'} responses, "
         + (f"n = {t.source_n}" if t.source_n else "large study"),
         "",
-        f"{'statistic':<20} {'target':>8} {'achieved':>9} {'miss':>8}  compared as (miss: on the survival scale)",
+        f"{'statistic':<20} {'target':>8} {'achieved':>9} {'MCSE':>7} {'miss':>8}  "
+        "compared as (miss: on the survival scale)",
     ]
     for f in result.fits:
-        lines.append(f"{f.name:<20} {f.target:>8g} {f.achieved:>9.4f} {round(f.miss, 4) + 0.0:>+8.4f}  {f.statistic}")
+        achieved, mcse = _calibration_number(f.achieved), _calibration_number(f.mcse)
+        lines.append(
+            f"{f.name:<20} {f.target:>8g} {achieved:>9} {mcse:>7} {round(f.miss, 4) + 0.0:>+8.4f}  {f.statistic}"
+        )
+    if result.implied:
+        lines += ["", f"{'implied, not a target':<29} {'value':>9} {'MCSE':>7}"]
+        for i in result.implied:
+            value, mcse = _calibration_number(i.value), _calibration_number(i.mcse)
+            lines.append(f"{i.name:<29} {value:>9} {mcse:>7}  {i.statistic}")
     params = result.parameters()
     lines += ["", f"efficacy.orr = {params['orr']:g}", f"efficacy.pfs = {params['pfs']}"]
     if "os_median_months" in params:
         lines.append(f"efficacy.os_median_months = {params['os_median_months']:g}")
     if "post_progression_survival" in params:
         lines.append(f"efficacy.post_progression_survival = {params['post_progression_survival']}")
+    lines += [f"warning: {warning}" for warning in result.warnings]
     lines += [f"note: {note}" for note in result.notes]
     if out is not None:
         lines.append(f"Wrote {out}")

@@ -17,7 +17,7 @@ from .designs import (
     single_stage,
     smallest_single_stage,
 )
-from .mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
+from .mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate, quantile_mcse
 from .proportions import (
     CI_METHODS,
     ProportionResult,
@@ -60,6 +60,7 @@ __all__ = [
     "proportion_ci",
     "proportion_estimate",
     "quantile_estimate",
+    "quantile_mcse",
     "simon_characteristics",
     "simon_designs",
     "single_stage",

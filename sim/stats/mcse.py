@@ -1,9 +1,36 @@
 """Monte Carlo standard errors for the estimates a run prints.
 
 Replicates are independent, so a mean's MCSE is ``sd / sqrt(R)`` and a proportion's
-``sqrt(p (1 - p) / R)``. A quantile's MCSE uses order statistics, which needs no density estimate:
-the ranks ``R q +/- sqrt(R q (1 - q))`` bracket one standard error of the sample quantile, so half
-the distance between those order statistics estimates it.
+``sqrt(p (1 - p) / R)``.
+
+A quantile's MCSE is the standard deviation of its **bootstrap** distribution over replicates.
+The order-statistic rule used before (half the distance between the order statistics at ranks
+``R q +/- sqrt(R q (1 - q))``) assumes a continuous distribution. Many of the figures are
+discrete: dates are whole days and a CI width takes one value per (responders, patients) pair.
+When both ranks fall on the same value the rule gives 0, although another seed moves the quantile
+to the neighbouring value (the base scenario's median CI width: MCSE 0 at 2,000 replicates, while
+seeds gave 0.2709 and 0.2751). The bootstrap resamples the replicates themselves, so it sees the
+atoms: if the empirical distribution function at a value ``a`` is ``F(a)`` and the next value is
+``b``, the sample quantile is ``a`` or ``b`` as the resampled share below ``b`` falls either side
+of ``q``, and the bootstrap SD is about ``(b - a) sqrt(p (1 - p))`` with
+``p = Phi(sqrt(R) (F(a) - q) / sqrt(q (1 - q)))``: large when ``F(a)`` is near ``q``, near 0
+when the quantile is pinned inside an atom. On continuous data it agrees with the density formula
+``sqrt(q (1 - q) / R) / f(x_q)``. A resolution rule (report "at most one day" when the two order
+statistics coincide) would flag the problem but give no number to add to an interval; the
+bootstrap's numbers match the spread over seeds for every figure (``tests/test_mcse_calibration.py``).
+
+The bootstrap needs no resampling of all ``R`` values. The quantile (linear interpolation, numpy's
+default) is ``x_(j) + g (x_(j+1) - x_(j))`` with ``j = floor((R - 1) q)`` and ``g`` the fraction.
+A resampled value is ``x_(floor(R U))`` with ``U`` uniform, a non-decreasing map, so the ``j``-th
+resampled order statistic is ``x_(floor(R U_(j)))`` where ``U_(j)`` is the ``j``-th of ``R``
+uniform order statistics: ``U_(j) ~ Beta(j + 1, R - j)``, and the next is
+``U_(j+1) = U_(j) + (1 - U_(j)) W`` with ``W ~ Beta(1, R - j - 1)``, the least of the uniforms
+above it. Two Beta draws per bootstrap sample give the exact bootstrap distribution, so after the
+one sort the cost does not grow with ``R`` (about 1 ms for 50,000 replicates). The draws come
+from a generator seeded inside the function from ``R`` and ``q`` alone, so the MCSE is a fixed
+function of the data: rerunning or reordering gives the same figure and no global random state is
+read or changed. With ``B = BOOTSTRAP_SAMPLES`` draws the MCSE's own Monte Carlo error is about
+``1/sqrt(2 B)``, under 1%.
 """
 
 from __future__ import annotations
@@ -14,7 +41,20 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Estimate", "mean_estimate", "proportion_estimate", "quantile_estimate"]
+__all__ = [
+    "BOOTSTRAP_SAMPLES",
+    "Estimate",
+    "mean_estimate",
+    "proportion_estimate",
+    "quantile_estimate",
+    "quantile_mcse",
+]
+
+BOOTSTRAP_SAMPLES = 10_000
+"""Bootstrap samples behind a quantile's MCSE: enough that its own Monte Carlo error is under 1%."""
+
+_BOOTSTRAP_ENTROPY = 0x5EED_0C5E
+"""Fixed entropy of the quantile bootstrap's generator; with ``R`` and ``q`` it makes the seed."""
 
 
 @dataclass(frozen=True)
@@ -49,14 +89,43 @@ def proportion_estimate(flags: ArrayLike) -> Estimate:
     return Estimate(p, math.sqrt(p * (1.0 - p) / x.size), int(x.size))
 
 
-def quantile_estimate(values: ArrayLike, q: float) -> Estimate:
-    """The ``q`` quantile over replicates with its order-statistic MCSE."""
-    x = np.sort(_finite(values))
+def _bootstrap_quantiles(x: np.ndarray, q: float, samples: int) -> np.ndarray:
+    """``samples`` draws of ``np.quantile(resample, q)`` over resamples of the sorted ``x``, by order statistics."""
     n = x.size
-    if n == 0:
+    position = (n - 1) * q
+    j = min(int(math.floor(position)), n - 1)
+    fraction = position - j
+    rng = np.random.default_rng([_BOOTSTRAP_ENTROPY, n, int(round(q * 2**32))])
+    u = rng.beta(j + 1, n - j, size=samples)
+    low = x[np.minimum((n * u).astype(np.int64), n - 1)]
+    if fraction == 0.0:
+        return low
+    u_next = u + (1.0 - u) * rng.beta(1, n - j - 1, size=samples)
+    high = x[np.minimum((n * u_next).astype(np.int64), n - 1)]
+    with np.errstate(invalid="ignore"):  # inf - inf where neither order statistic is reached: NaN, as it should
+        return low + fraction * (high - low)
+
+
+def quantile_mcse(sorted_values: ArrayLike, q: float) -> float:
+    """Bootstrap MCSE of ``np.quantile(sorted_values, q)`` (module docstring); the values must be sorted.
+
+    ``+inf`` may stand for an event that never happened (it sorts last): the MCSE is then NaN if
+    some bootstrap samples do not reach the quantile. Identical values give 0.
+    """
+    x = np.asarray(sorted_values, dtype=float)
+    if x.size == 0:
+        return math.nan
+    if x[0] == x[-1]:
+        return 0.0
+    draws = _bootstrap_quantiles(x, q, BOOTSTRAP_SAMPLES)
+    if not np.all(np.isfinite(draws)):
+        return math.nan
+    return float(draws.std(ddof=1))
+
+
+def quantile_estimate(values: ArrayLike, q: float) -> Estimate:
+    """The ``q`` quantile over replicates with its bootstrap MCSE, which holds on discrete data too."""
+    x = np.sort(_finite(values))
+    if x.size == 0:
         return Estimate(math.nan, math.nan, 0)
-    value = float(np.quantile(x, q))
-    half = math.sqrt(n * q * (1.0 - q))
-    lo = min(max(int(math.floor(n * q - half)), 0), n - 1)
-    hi = min(max(int(math.ceil(n * q + half)), 0), n - 1)
-    return Estimate(value, float(x[hi] - x[lo]) / 2.0, int(n))
+    return Estimate(float(np.quantile(x, q)), quantile_mcse(x, q), int(x.size))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ...stats.mcse import Estimate
+from ...stats.mcse import Estimate, quantile_mcse
 
 __all__ = ["day_grid", "days_since", "grid_dates", "quantile_of_events"]
 
@@ -40,25 +40,20 @@ def grid_dates(origin: dt.date, days: ArrayLike) -> pd.DatetimeIndex:
 
 
 def quantile_of_events(days: ArrayLike, q: float) -> Estimate:
-    """The ``q`` quantile of event days over all replicates, with its order-statistic MCSE.
+    """The ``q`` quantile of event days over all replicates, with its bootstrap MCSE.
 
     NaN means the event never happened and sorts after every day, so the quantile is NaN (not
     reached) when fewer than a share ``q`` of replicates have the event. The estimate and MCSE
-    follow :func:`sim.stats.mcse.quantile_estimate` (linear interpolation; half the distance of
-    the order statistics ``R q ± sqrt(R q (1 - q))``).
+    follow :func:`sim.stats.mcse.quantile_estimate` (linear interpolation; bootstrap MCSE).
     """
     x = np.asarray(days, dtype=float)
     n = x.size
-    happened = np.sort(x[np.isfinite(x)])
     if n == 0:
         return Estimate(math.nan, math.nan, 0)
+    ordered = np.sort(np.where(np.isnan(x), np.inf, x))
     position = (n - 1) * q
     lo, hi = math.floor(position), math.ceil(position)
-    if hi >= happened.size:
+    if not math.isfinite(ordered[hi]):
         return Estimate(math.nan, math.nan, n)
-    value = float(happened[lo] + (happened[hi] - happened[lo]) * (position - lo))
-    half = math.sqrt(n * q * (1.0 - q))
-    low_rank = min(max(int(math.floor(n * q - half)), 0), n - 1)
-    high_rank = min(max(int(math.ceil(n * q + half)), 0), n - 1)
-    mcse = float(happened[high_rank] - happened[low_rank]) / 2.0 if high_rank < happened.size else math.nan
-    return Estimate(value, mcse, n)
+    value = float(ordered[lo] + (ordered[hi] - ordered[lo]) * (position - lo))  # np.quantile's linear rule
+    return Estimate(value, quantile_mcse(ordered, q), n)
