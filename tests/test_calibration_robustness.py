@@ -18,6 +18,7 @@ import pytest
 
 from sim.calibration import (
     NEAR_BOUND_FACTOR,
+    CalibrationError,
     CalibrationTargets,
     Landmark,
     calibrate,
@@ -33,7 +34,7 @@ from sim.calibration.robustness import implied_values, robustness_warnings
 from sim.cli import main
 from sim.cli.options import FLAGS
 from sim.distributions import PiecewiseExponential, Weibull
-from sim.scenario import parse_scenario, read_scenario_file
+from sim.scenario import load_scenario, parse_scenario, read_scenario_file
 from sim.units import DAYS_PER_MONTH
 
 if sys.version_info >= (3, 11):
@@ -212,3 +213,30 @@ def test_a_mean_median_out_of_reach_says_the_per_trial_medians_are_bimodal() -> 
         r"matches it as a large study's and warns how far trials of 300 report from it\. Try: ",
         str(info.value),
     ), str(info.value)
+
+
+def test_an_unconfirmed_orr_target_fits_the_transient_response_share() -> None:
+    targets = CalibrationTargets(scan_weeks=6, orr=0.15, unconfirmed_orr=0.22, dcr=0.65, median_pfs_months=4.0, median_os_months=12.0)
+    result = calibrate(targets, cohort_size=8000)
+    fit = {f.name: f for f in result.fits}
+    assert fit["unconfirmed_orr"].target == 0.22
+    assert abs(fit["unconfirmed_orr"].achieved - 0.22) <= 4 * fit["unconfirmed_orr"].mcse
+    assert abs(fit["orr"].achieved - 0.15) <= 4 * fit["orr"].mcse
+    assert 0 < result.efficacy.unconfirmed_response_share < 1
+    assert result.parameters()["unconfirmed_response_share"] == result.efficacy.unconfirmed_response_share
+    # the block it writes runs: the simulator reads the same share back
+    assert load_scenario("base", [f"efficacy.unconfirmed_response_share={result.efficacy.unconfirmed_response_share}"])
+
+
+def test_an_unconfirmed_orr_below_the_orr_is_refused() -> None:
+    with pytest.raises(CalibrationError, match=r"unconfirmed_orr \(0.1\) must not be below orr \(0.15\)"):
+        CalibrationTargets(scan_weeks=6, orr=0.15, unconfirmed_orr=0.1, dcr=0.65, median_pfs_months=4.0)
+
+
+def test_the_command_line_takes_an_unconfirmed_orr(capsys) -> None:
+    argv = ["calibrate", "--orr", "0.15", "--unconfirmed-orr", "0.22", "--dcr", "0.65", "--median-pfs", "4"]
+    assert main([*argv, "--scan-weeks", "6", "--cohort", "5000"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^unconfirmed_orr\s+0.22\s+0.2\d{3}", out, flags=re.M)
+    assert re.search(r"^efficacy.unconfirmed_response_share = 0\.\d+$", out, flags=re.M)
+    assert re.search(r"^unconfirmed_response_share = 0\.\d+$", out, flags=re.M)  # in the TOML block

@@ -57,6 +57,9 @@ def source_scenario(
 ) -> Scenario:
     """The template scenario turned into the source study's assessment schedule, without dropout or AEs.
 
+    No scan is missed and nobody starts new therapy: a published figure is read as the source's
+    patients were assessed.
+
     Scans every ``scan_interval_days`` from first dose with the template's window (narrowed to
     below half the interval if needed); SD counts from the first scan. Treatment is one cycle long
     because in this model treatment does not change efficacy and scanning continues to progression.
@@ -71,10 +74,17 @@ def source_scenario(
         sd_min_days=scan_interval_days - window,
         max_treatment_months=sc.cycle_days / DAYS_PER_MONTH,
         survival_follow_up_months=follow_up_months,
+        missed_scan_probability=0.0,
     )
     safety = dataclasses.replace(
-        template.safety, ae_probability_by_cycle=(0.0,), withdrawal_per_month=0.0, loss_to_follow_up_per_month=0.0
+        template.safety,
+        ae_probability_by_cycle=(0.0,),
+        withdrawal_per_month=0.0,
+        loss_to_follow_up_per_month=0.0,
+        new_therapy_probability=0.0,
     )
+    if not confirmed:  # without confirmation every responding scan is a response: no transient ones
+        efficacy = dataclasses.replace(efficacy, unconfirmed_response_share=0.0)
     end = template.trial.study_start + dt.timedelta(days=math.ceil(follow_up_months * DAYS_PER_MONTH))
     trial = dataclasses.replace(template.trial, study_end=end)
     return dataclasses.replace(template, trial=trial, schedule=schedule, safety=safety, efficacy=efficacy)
@@ -93,6 +103,7 @@ class CohortStatistics:
     dcr: float
     pfs: KaplanMeier
     os: KaplanMeier
+    orr_unconfirmed: float = 0.0
 
     def curve(self, endpoint: str) -> KaplanMeier:
         """The KM curve of ``"pfs"`` or ``"os"``."""
@@ -147,4 +158,5 @@ def observe_cohort(scenario: Scenario, size: int, seed: int) -> CohortStatistics
         dcr=float(disease_controlled(bor).mean()),
         pfs=kaplan_meier(seen.pfs_months, seen.pfs_event),
         os=kaplan_meier(seen.os_months, seen.os_event),
+        orr_unconfirmed=float(seen.any_response.mean()),
     )

@@ -148,6 +148,11 @@ def target_criteria(t: CalibrationTargets) -> tuple[list[Criterion], list[Criter
     return pfs, os_
 
 
+def unconfirmed_orr_criterion(target: float) -> Criterion:
+    """The ORR with unconfirmed responses: the share with a CR or PR at any scan."""
+    return _share("unconfirmed_orr", target, "responders with or without confirmation", lambda s: s.orr_unconfirmed)
+
+
 def orr_criterion(t: CalibrationTargets, orr: float) -> Criterion:
     """ORR as reported: the share whose best response is CR or PR (confirmed if the source confirmed)."""
     kind = "confirmed responders" if t.confirmed else "responders (no confirmation)"

@@ -34,10 +34,18 @@ from ..scenario import load_scenario
 from ..scenario.model import Efficacy, Scenario
 from ..units import DAYS_PER_MONTH
 from .cohort import DEFAULT_COHORT_SIZE, DEFAULT_SEED, CohortStatistics, horizon_months, observe_cohort, source_scenario
-from .criteria import PENALTY, Criterion, TargetFit, orr_criterion, target_criteria
+from .criteria import PENALTY, Criterion, TargetFit, orr_criterion, target_criteria, unconfirmed_orr_criterion
 from .errors import CalibrationError, Message, named
 from .messages import PFS_LANDMARK, inconsistency_message, notes, orr_ceiling_message
-from .parameters import FITTABLE_FAMILIES, FittedFamily, bounds, number_word, pfs_start, pps_start
+from .parameters import (
+    FITTABLE_FAMILIES,
+    PARAMETER_DECIMALS,
+    FittedFamily,
+    bounds,
+    number_word,
+    pfs_start,
+    pps_start,
+)
 from .robustness import ImpliedValue, implied_values, robustness_warnings
 from .solver import least_squares
 from .targets import CalibrationTargets
@@ -86,6 +94,8 @@ class CalibrationResult:
             "pfs": e.pfs.parameters(),
             "time_to_response": e.time_to_response.parameters(),
         }
+        if e.unconfirmed_response_share:
+            out["unconfirmed_response_share"] = e.unconfirmed_response_share
         if e.os_median_months is not None:
             out["os_median_months"] = e.os_median_months
         if e.post_progression_survival is not None:
@@ -249,6 +259,26 @@ def _setup(t: CalibrationTargets, pfs: FittedFamily, template: Scenario, seed: i
     return _Setup(t, template, pfs, pps, os_method, horizon_months(longest), seed)
 
 
+def _with_unconfirmed_share(setup: _Setup, efficacy: Efficacy, target: float, size: int) -> Efficacy:
+    """``efficacy`` with the transient-response share that gives ``target`` unconfirmed ORR.
+
+    A transient response needs a non-responder with a stable scan; the share of the cohort that
+    could show one is read with every non-responder made transient. Transient responses are drawn
+    on their own stream, so the unconfirmed ORR is (almost exactly) linear in the share.
+    """
+    none = setup.observe(dataclasses.replace(efficacy, unconfirmed_response_share=0.0), size).orr_unconfirmed
+    every = setup.observe(dataclasses.replace(efficacy, unconfirmed_response_share=1.0), size).orr_unconfirmed
+    extra, room = target - none, every - none
+    if not 0 <= extra <= room:
+        raise CalibrationError(
+            f"{named('unconfirmed_orr')} {target:g} is out of reach: with these targets the confirmed ORR is "
+            f"{none:.3f} and unconfirmed responses can add at most {room:.3f} (patients without a confirmed "
+            "response who have a stable scan)"
+        )
+    share = round(extra / room, PARAMETER_DECIMALS) if room > 0 else 0.0
+    return dataclasses.replace(efficacy, unconfirmed_response_share=share)
+
+
 def calibrate(
     targets: CalibrationTargets,
     family: str = "weibull",
@@ -283,12 +313,16 @@ def calibrate(
 
     efficacy = setup.as_written(setup.efficacy(orr, x2))
     _check_orr_fits(setup, orr, efficacy)
+    if targets.unconfirmed_orr is not None:
+        efficacy = _with_unconfirmed_share(setup, efficacy, targets.unconfirmed_orr, cohort_size)
     try:
         stats = setup.observe(efficacy, cohort_size)
     except ModelError as exc:
         raise CalibrationError(f"the fitted efficacy does not hold together: {exc}") from None
 
     reported = ([orr_criterion(targets, orr)] if targets.orr is not None else []) + pfs_criteria + os_criteria
+    if targets.unconfirmed_orr is not None:
+        reported.insert(1 if targets.orr is not None else 0, unconfirmed_orr_criterion(targets.unconfirmed_orr))
     fits = [c.result(stats) for c in reported]
     window = setup.scenario(efficacy).schedule.scan_window_days
     pps_family = setup.pps.family if setup.pps is not None else None

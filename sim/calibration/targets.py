@@ -73,6 +73,7 @@ class CalibrationTargets:
     os_at: tuple[Landmark, ...] = ()
     confirmed: bool = True
     source_n: int | None = None
+    unconfirmed_orr: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pfs_at", tuple(sorted(self.pfs_at, key=lambda lm: lm.months)))
@@ -107,6 +108,7 @@ class CalibrationTargets:
             )
         problems += _proportion_problem("orr", self.orr)
         problems += _proportion_problem("dcr", self.dcr)
+        problems += _proportion_problem("unconfirmed_orr", self.unconfirmed_orr)
         problems += _positive_problem("median_pfs_months", self.median_pfs_months)
         problems += _positive_problem("median_os_months", self.median_os_months)
         problems += _landmark_problems("pfs_at", self.pfs_at)
@@ -117,8 +119,27 @@ class CalibrationTargets:
             problems.append(
                 f"{named('source_n')} must be a whole number of patients of at least 1, got {self.source_n!r}"
             )
-        if problems:
-            return problems
+        return problems or self._response_problems() + self._consistency_problems()
+
+    def _response_problems(self) -> list[str]:
+        """The unconfirmed ORR is the ORR plus unconfirmed responses, which only a confirming source has."""
+        if self.unconfirmed_orr is None:
+            return []
+        if not self.confirmed:
+            return [
+                f"{named('unconfirmed_orr')} needs a source that confirmed its responses (it is the ORR with "
+                "unconfirmed responses added); without confirmation give the ORR alone"
+            ]
+        if self.orr is not None and self.unconfirmed_orr < self.orr:
+            return [
+                f"{named('unconfirmed_orr')} ({self.unconfirmed_orr:g}) must not be below {named('orr')} "
+                f"({self.orr:g}): confirmed responses are among them"
+            ]
+        return []
+
+    def _consistency_problems(self) -> list[str]:
+        """Targets that contradict each other: DCR below ORR, OS below PFS, no target at all."""
+        problems = []
         if self.orr is not None and self.dcr is not None and self.dcr < self.orr:
             problems.append(
                 f"{named('dcr')} ({self.dcr:g}) must not be below {named('orr')} ({self.orr:g}): "

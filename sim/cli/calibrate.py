@@ -83,6 +83,12 @@ def _add_targets(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orr", type=float, default=None, help="objective response rate, a proportion (0.147 for 14.7%%)")
     p.add_argument("--dcr", type=float, default=None, help="disease control rate (CR + PR + SD), a proportion")
     p.add_argument(
+        "--unconfirmed-orr",
+        type=float,
+        default=None,
+        help="ORR counting unconfirmed responses too (fits efficacy.unconfirmed_response_share), a proportion",
+    )
+    p.add_argument(
         "--median-pfs",
         type=float,
         default=None,
@@ -215,6 +221,7 @@ def _targets(args: argparse.Namespace) -> CalibrationTargets:
     given = {
         "orr": args.orr,
         "dcr": args.dcr,
+        "unconfirmed_orr": args.unconfirmed_orr,
         "median_pfs_months": args.median_pfs,
         "median_os_months": args.median_os,
         "pfs_at": tuple(args.pfs_at),
@@ -246,7 +253,13 @@ def calibrate_command(args: argparse.Namespace) -> str:
     """The command line that reproduces this calibration, options in a fixed order."""
     words = ["trialsim", "calibrate", *_words([("--benchmark", args.benchmark)])]
     words += _words(
-        [("--orr", args.orr), ("--dcr", args.dcr), ("--median-pfs", args.median_pfs), ("--median-os", args.median_os)]
+        [
+            ("--orr", args.orr),
+            ("--unconfirmed-orr", args.unconfirmed_orr),
+            ("--dcr", args.dcr),
+            ("--median-pfs", args.median_pfs),
+            ("--median-os", args.median_os),
+        ]
     )
     words += _words(("--pfs-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.pfs_at)
     words += _words(("--os-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.os_at)

@@ -50,6 +50,7 @@ FLAGS: dict[str, str] = {
     # sim.calibration.CalibrationTargets and calibrate
     "orr": "--orr",
     "dcr": "--dcr",
+    "unconfirmed_orr": "--unconfirmed-orr",
     "median_pfs_months": "--median-pfs",
     "median_os_months": "--median-os",
     "pfs_at": "--pfs-at",

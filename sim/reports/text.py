@@ -187,6 +187,8 @@ def calibration_text(result: CalibrationResult, out: Path | None = None) -> str:
             lines.append(f"{i.name:<29} {value:>9} {mcse:>7}  {i.statistic}")
     params = result.parameters()
     lines += ["", f"efficacy.orr = {params['orr']:g}", f"efficacy.pfs = {params['pfs']}"]
+    if "unconfirmed_response_share" in params:
+        lines.append(f"efficacy.unconfirmed_response_share = {params['unconfirmed_response_share']:g}")
     if "os_median_months" in params:
         lines.append(f"efficacy.os_median_months = {params['os_median_months']:g}")
     if "post_progression_survival" in params:
