@@ -7,10 +7,12 @@ Each subcommand lives in the module named for what it does (:mod:`.simulate`, :m
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from . import calibrate, design, report, simulate
 from .options import REPORTED_ERRORS, CommandParser, error_text
 
@@ -20,6 +22,7 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> CommandParser:
     """The ``trialsim`` parser with every subcommand; ``args.handler(args)`` runs the one chosen."""
     parser = CommandParser(prog="trialsim", description="Trial-feasibility simulator for single-arm oncology trials.")
+    parser.add_argument("--version", action="version", version=f"trialsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
     for module in (simulate, report, design, calibrate):
         module.register(sub)
@@ -28,8 +31,8 @@ def build_parser() -> CommandParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trialsim`` console script; returns the exit status."""
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        words = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(words)
         args.command_line = shlex.join(["trialsim", *words])
         return int(args.handler(args))
@@ -37,5 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trialsim: error: {error_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("trialsim: interrupted; finished chunks are kept in the --out folder", file=sys.stderr)
+        print(f"trialsim: interrupted; {_what_is_kept(words)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``trialsim benchmarks | head``): stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _what_is_kept(words: Sequence[str]) -> str:
+    """What an interrupted command leaves behind, truthfully: only ``run --out`` keeps its chunks."""
+    if words[:1] == ["run"] and any(w == "--out" or w.startswith("--out=") for w in words):
+        return "finished chunks are kept in the --out folder; the same command resumes from them"
+    return "nothing was saved"

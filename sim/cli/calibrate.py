@@ -33,7 +33,7 @@ from ..calibration import (
 )
 from ..calibration.errors import Message
 from ..reports import benchmark_text, calibration_text
-from .options import UsageError, flag_text
+from .options import UsageError, flag_text, output_file, path_option, write_atomically
 
 __all__ = ["calibrate_command", "cut_points", "handle_benchmarks", "handle_calibrate", "landmark", "register"]
 
@@ -171,7 +171,7 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_TOLERANCE,
         help=f"largest miss allowed on the survival-probability scale (default {DEFAULT_TOLERANCE})",
     )
-    p.add_argument("--out", type=Path, default=None, help="write the TOML [efficacy] block to this file")
+    p.add_argument("--out", type=path_option, default=None, help="write the TOML [efficacy] block to this file")
     p.add_argument(
         "--json",
         action="store_true",
@@ -321,6 +321,8 @@ def _json_document(result: CalibrationResult, command: str, block: str, out: Pat
 def handle_calibrate(args: argparse.Namespace) -> int:
     """``trialsim calibrate``: fit, write the TOML block (to --out, or print it), report target vs achieved."""
     targets = _targets(args)
+    if args.out is not None:
+        output_file(args.out)
     result = calibrate(
         targets,
         family=args.family,
@@ -339,8 +341,7 @@ def handle_calibrate(args: argparse.Namespace) -> int:
     command = calibrate_command(args)
     block = efficacy_toml(result, command)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(block, encoding="utf-8")
+        write_atomically(args.out, block)
     if args.json:
         print(json.dumps(_json_document(result, command, block, args.out), indent=2))
     else:

@@ -14,7 +14,9 @@ in the command line's words.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ..calibration import BenchmarkError, CalibrationError
 from ..calibration.benchmarks import LISTING
@@ -37,6 +39,10 @@ __all__ = [
     "flag_message",
     "flag_text",
     "jobs",
+    "output_file",
+    "output_folder",
+    "path_option",
+    "write_atomically",
     "positive_int",
     "seed",
     "whole_number",
@@ -146,3 +152,43 @@ def whole_number(allowed: str, ok: Callable[[int], bool]) -> Callable[[str], int
 positive_int = whole_number("a whole number of at least 1", lambda v: v >= 1)
 jobs = whole_number("a number of workers from 1 to 256, or -1 for all cores", lambda v: 1 <= v <= 256 or v == -1)
 seed = whole_number("a non-negative whole number", lambda v: v >= 0)
+
+
+def path_option(text: str) -> Path:
+    """An argparse type for a file or folder option: a path, never the empty string (which means ".")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file or folder, not an empty path")
+    return Path(text)
+
+
+def output_file(path: Path, flag: str = "--out") -> Path:
+    """Check before any compute that ``path`` can be written as a file (its folder is created)."""
+    if not str(path).strip():
+        raise UsageError(f"{flag} must name a file, got an empty path")
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder; give a file name such as results.csv")
+    output_folder(path.parent, flag)
+    return path
+
+
+def output_folder(path: Path, flag: str = "--out", files: Sequence[str] = ()) -> Path:
+    """Create ``path`` before any compute and check that it, and ``files`` in it, can be written."""
+    if not str(path).strip():
+        raise UsageError(f"{flag} must name a folder, got an empty path")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
+    blocked = [name for name in files if (path / name).is_dir()]
+    if blocked:
+        raise UsageError(f"{flag} {path}: {', '.join(blocked)} is a folder, where the results file would go")
+    return path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so no half file is left."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as fh:
+        fh.write(text)
+    Path(fh.name).replace(path)

@@ -24,7 +24,7 @@ from ..runner import DEFAULT_SEED, run
 from ..scenario import ScenarioError, builtin_scenarios, load_scenario
 from ..sweep import oc_grid
 from ..trial_model import TrialModel
-from .options import UsageError, jobs, positive_int, seed
+from .options import UsageError, jobs, output_folder, path_option, positive_int, seed
 from .simulate import orr_grid
 
 __all__ = ["handle_report", "register"]
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="RUN_DIR",
         help="draw from `trialsim run --out` folders",
     )
-    p.add_argument("--out", type=Path, required=True, help="folder for index.html, figures/, data/ (and runs/)")
+    p.add_argument("--out", type=path_option, required=True, help="folder for index.html, figures/, data/ (and runs/)")
     p.add_argument("--replicates", type=positive_int, default=2000, help="simulated trials per scenario (default 2000)")
     p.add_argument(
         "--oc-replicates", type=positive_int, default=500, help="per true ORR of the power curve (default 500)"
@@ -91,20 +91,6 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
         for name, _ in sorted(_THRESHOLD_OPTIONS, key=lambda option: -len(option[0])):
             message = re.sub(rf"\b{name}\b", "--" + name.replace("_", "-"), message)
         raise UsageError(message) from None
-
-
-def _writable(folder: Path) -> None:
-    """Refuse an --out that cannot be written, before any compute and without leaving anything."""
-    created = not folder.exists()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise UsageError(f"--out {folder}: cannot write there ({exc.strerror or exc})") from None
-    finally:
-        if created and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
 
 
 def _feasible_orrs(name: str, values: Sequence[float]) -> list[float]:
@@ -152,7 +138,7 @@ def handle_report(args: argparse.Namespace) -> int:
             TrialModel.from_scenario(load_scenario(name))
     else:
         runs = _read_runs(args.run_dirs)
-    _writable(args.out)
+    output_folder(args.out)
     if args.run_dirs:
         files = write_report(runs, args.out, limits)
     else:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
+import sys
 from typing import Any
 
 from ..reports import oc_text, summary_text, sweep_text
-from ..run_folder import write_run
+from ..run_folder import FILES, write_run
 from ..runner import DEFAULT_SEED, run
 from ..scenario import builtin_scenarios, load_scenario
 from ..sweep import MAX_CELLS, GridResult, build_cells, oc_grid, run_grid
 from ..trial_model import TrialModel
-from .options import UsageError, jobs, positive_int, seed
+from .options import UsageError, jobs, output_file, output_folder, path_option, positive_int, seed, write_atomically
 
 __all__ = ["handle_oc", "handle_run", "handle_sweep", "orr_grid", "register", "vary_axis"]
 
@@ -80,15 +80,20 @@ def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="simulate a scenario many times and print its operating characteristics")
     _add_common(p, 1000)
-    p.add_argument("--out", type=Path, default=None, help="folder for summary.json, replicates.parquet, checkpoints")
-    p.add_argument("--keep-patients", action="store_true", help="also write patients.parquet")
+    p.add_argument(
+        "--out", type=path_option, default=None, help="folder for summary.json, the tables and checkpoints (resumable)"
+    )
+    p.add_argument("--keep-patients", action="store_true", help="also write patients.parquet (needs --out)")
     p.add_argument(
         "--mcse-target",
         type=float,
         default=None,
         help="add batches of --replicates until the MCSE of power is at most this",
     )
-    p.add_argument("--max-replicates", type=positive_int, default=1_000_000, help="cap for --mcse-target")
+    p.add_argument(
+        "--max-replicates", type=positive_int, default=1_000_000, help="with --mcse-target: the most replicates to run"
+    )
+    p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
     p.set_defaults(handler=handle_run)
 
 
@@ -103,7 +108,7 @@ def _add_oc(sub: argparse._SubParsersAction) -> None:
         default="0.05:0.40:0.05",
         help="start:stop:step or a comma list (default 0.05:0.40:0.05)",
     )
-    p.add_argument("--out", type=Path, default=None, help="write the table as CSV")
+    p.add_argument("--out", type=path_option, default=None, help="write the table as CSV")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(handler=handle_oc)
 
@@ -119,7 +124,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         metavar="dotted.path=v1,v2,...",
         help="a field and its values (give two for a two-way grid)",
     )
-    p.add_argument("--out", type=Path, default=None, help="write the table as CSV")
+    p.add_argument("--out", type=path_option, default=None, help="write the table as CSV")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(handler=handle_sweep)
 
@@ -142,36 +147,26 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _output_folder(path: Path) -> Path:
-    """Create the --out folder before any compute, so a bad path fails at once."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {path}: cannot create the folder: {exc.strerror}") from None
-    return path
-
-
-def _output_file(path: Path) -> Path:
-    """Check that --out names a writable file before any compute."""
-    if path.is_dir():
-        raise UsageError(f"--out {path}: is a folder; give a file name such as results.csv")
-    _output_folder(path.parent)
-    return path
-
-
 def handle_run(args: argparse.Namespace) -> int:
     """``trialsim run``: print the operating characteristics; with --out, write them and the tables."""
+    if args.keep_patients and args.out is None:
+        raise UsageError("--keep-patients writes patients.parquet and needs --out")
+    if args.restart and args.out is None:
+        raise UsageError("--restart discards the checkpoints in --out and needs it")
     model = TrialModel.from_scenario(load_scenario(args.scenario, args.overrides))
-    if args.out:
-        _output_folder(args.out)
+    if args.out is not None:
+        output_folder(args.out, files=list(FILES.values()))
     result = run(
         model,
         keep_patients=args.keep_patients,
         checkpoint_dir=args.out / "chunks" if args.out else None,
         mcse_target=args.mcse_target,
-        max_replicates=args.max_replicates,
+        max_replicates=max(args.max_replicates, args.replicates) if args.mcse_target is None else args.max_replicates,
+        restart=args.restart,
         **_run_options(args),
     )
+    for note in result.notes:
+        print(f"trialsim: {note}", file=sys.stderr)
     print(summary_text(result.summary))
     if args.out:
         written = write_run(args.out, result, args.scenario, args.overrides, args.command_line)
@@ -183,15 +178,15 @@ def _write_grid(grid: GridResult, args: argparse.Namespace) -> None:
     """The grid table to --out as CSV, and to the terminal as JSON with --json."""
     table = grid.table()
     if args.out:
-        table.to_csv(args.out, index=False)
+        write_atomically(args.out, table.to_csv(index=False))
     if args.json:
         print(table.to_json(orient="records", indent=2))
 
 
 def handle_oc(args: argparse.Namespace) -> int:
     """``trialsim oc``: the grid over true ORR, ending with the type I error at p0."""
-    if args.out:
-        _output_file(args.out)
+    if args.out is not None:
+        output_file(args.out)
     grid = oc_grid(args.scenario, args.overrides, args.orr, **_run_options(args))
     _write_grid(grid, args)
     if not args.json:
@@ -201,9 +196,13 @@ def handle_oc(args: argparse.Namespace) -> int:
 
 def handle_sweep(args: argparse.Namespace) -> int:
     """``trialsim sweep``: every combination of the --vary values, all cells checked before any run."""
+    paths = [path for path, _ in args.vary]
+    repeated = sorted({path for path in paths if paths.count(path) > 1})
+    if repeated:
+        raise UsageError(f"--vary {repeated[0]} is given twice; give all its values in one --vary")
     axes = dict(args.vary)
-    if args.out:
-        _output_file(args.out)
+    if args.out is not None:
+        output_file(args.out)
     cells = build_cells(args.scenario, args.overrides, axes)
     grid = run_grid(cells, **_run_options(args))
     _write_grid(grid, args)

@@ -1,0 +1,84 @@
+"""The command line under faults and slips: output checked before compute, truthful messages, quiet pipes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sim.cli.simulate as simulate
+from sim import __version__
+from sim.cli import _what_is_kept, main
+
+TRIALSIM = Path(sys.executable).with_name("trialsim")
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("trialsim: error: "), err
+    return err.removeprefix("trialsim: error: ")
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"trialsim {__version__}"
+
+
+def test_keep_patients_and_restart_need_out(capsys) -> None:
+    assert main(["run", "--replicates", "2", "--keep-patients"]) == 2
+    assert _error(capsys) == "--keep-patients writes patients.parquet and needs --out"
+    assert main(["run", "--replicates", "2", "--restart"]) == 2
+    assert _error(capsys) == "--restart discards the checkpoints in --out and needs it"
+
+
+def test_a_results_file_blocked_by_a_folder_is_refused_before_the_run(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    (out / "summary.json").mkdir(parents=True)
+    assert main(["run", "--replicates", "2", "--out", str(out)]) == 2
+    assert _error(capsys) == f"--out {out}: summary.json is a folder, where the results file would go"
+    assert not (out / "chunks").exists()
+
+
+@pytest.mark.parametrize("command", [["oc", "--orr", "0.2"], ["sweep", "--vary", "efficacy.orr=0.2"], ["calibrate", "--orr", "0.15", "--dcr", "0.65", "--median-pfs", "4", "--scan-weeks", "6"]])
+def test_unwritable_out_files_are_refused_before_computing(command, tmp_path, capsys, monkeypatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setattr(simulate, "run_grid", lambda *a, **k: pytest.fail("computed before checking --out"))
+    monkeypatch.setattr(simulate, "oc_grid", lambda *a, **k: pytest.fail("computed before checking --out"))
+    assert main([*command, "--out", str(blocker / "table.csv")]) == 2
+    assert "cannot write there" in _error(capsys)
+    assert main([*command, "--out", ""]) == 2
+    assert _error(capsys) == "argument --out: must name a file or folder, not an empty path"
+
+
+def test_a_repeated_vary_is_refused(capsys) -> None:
+    assert main(["sweep", "--vary", "efficacy.orr=0.1,0.2", "--vary", "efficacy.orr=0.3"]) == 2
+    assert _error(capsys) == "--vary efficacy.orr is given twice; give all its values in one --vary"
+
+
+def test_max_replicates_only_caps_mcse_target(monkeypatch, capsys) -> None:
+    seen = {}
+
+    def fake_run(model, **options):
+        seen.update(options)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulate, "run", fake_run)
+    assert main(["run", "--replicates", "1000001"]) == 130
+    assert seen["max_replicates"] == 1000001 and seen["mcse_target"] is None
+    assert "nothing was saved" in capsys.readouterr().err
+
+
+def test_the_interrupt_message_says_what_is_kept() -> None:
+    assert _what_is_kept(["run", "--out", "results"]).startswith("finished chunks are kept in the --out folder")
+    assert _what_is_kept(["oc", "--out", "oc.csv"]) == "nothing was saved"
+    assert _what_is_kept(["run"]) == "nothing was saved"
+
+
+def test_a_closed_pipe_is_quiet() -> None:
+    done = subprocess.run(f"'{TRIALSIM}' benchmarks | head -2", shell=True, capture_output=True, text=True, timeout=120)
+    assert len(done.stdout.splitlines()) == 2
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
