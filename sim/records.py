@@ -4,7 +4,8 @@
 interim look) and ``PATIENT_COLUMNS`` (one row per patient dosed by a cutoff, per cutoff) are the
 contract with scripts that read ``replicates.parquet``, ``looks.parquet`` and ``patients.parquet``.
 :func:`conform` holds every table to its schema, and ``docs/reference.md``'s tables are
-:func:`reference_table` of these definitions (a test keeps the two equal).
+:func:`reference_table` of these definitions (a test keeps the two equal). Every date is stored
+as ``datetime64[ms]``, also inside a list (:func:`arrow_table` writes them so).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "Column",
@@ -20,6 +23,7 @@ __all__ = [
     "PATIENT_COLUMNS",
     "REPLICATE_COLUMNS",
     "RecordError",
+    "arrow_table",
     "conform",
     "reference_table",
 ]
@@ -31,7 +35,10 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class Column:
-    """One column of an output table: its name, pandas dtype as stored, unit and meaning."""
+    """One column of an output table: its name, pandas dtype as stored, unit and meaning.
+
+    ``list of T`` is a column of numpy arrays whose dtype is ``T`` (one list per row).
+    """
 
     name: str
     dtype: str
@@ -137,7 +144,7 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
     _c("screening_date", _DATE, "date", "consent to screening"),
     _c("enrollment_date", _DATE, "date", "enrollment"),
     _c("first_dose_date", _DATE, "date", "first dose (day 0 of the scan grid)"),
-    _c("scan_dates", "object", "list of dates", "dates of the post-baseline scans done by the cutoff"),
+    _c("scan_dates", f"list of {_DATE}", "list of dates", "dates of the post-baseline scans done by the cutoff"),
     _c("scan_results", "object", "list of labels", "RECIST status at each scan (CR, PR, SD, PD)"),
     _c("evaluable", "bool", "flag", "at least one post-baseline scan by the cutoff"),
     _c("best_overall_response", "str", "label", "CR, PR (confirmed), SD, PD or NE"),
@@ -171,17 +178,53 @@ def conform(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
         raise RecordError(f"table columns differ from the schema: missing {missing}, unexpected {extra}")
     out = frame[names]
     if len(out):
-        wrong = [f"{c.name} ({out[c.name].dtype}, schema {c.dtype})" for c in columns if not _has_dtype(out[c.name], c)]
+        wrong = [
+            f"{c.name} ({_dtype(out[c.name], c)}, schema {c.dtype})" for c in columns if not _has_dtype(out[c.name], c)
+        ]
         if wrong:
             raise RecordError(f"columns with another dtype than the schema: {', '.join(wrong)}")
     return out
+
+
+_LIST = "list of "
+
+
+def _dtype(values: pd.Series, column: Column) -> str:
+    """How ``values`` are stored, named as the schema names it (a list column by its items' dtypes)."""
+    if not column.dtype.startswith(_LIST) or values.dtype != object:
+        return str(values.dtype)
+    items = sorted({str(v.dtype) if isinstance(v, np.ndarray) else type(v).__name__ for v in values})
+    return _LIST + " and ".join(items)
 
 
 def _has_dtype(values: pd.Series, column: Column) -> bool:
     """Whether ``values`` are stored as the schema says ("str" is any pandas string storage)."""
     if column.dtype == "str":
         return pd.api.types.is_string_dtype(values.dtype)
-    return str(values.dtype) == column.dtype
+    return _dtype(values, column) == column.dtype
+
+
+def _in_milliseconds(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with every date or timestamp in it, also a list's items, as timestamp[ms]."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return pa.list_(_in_milliseconds(kind.value_type))
+    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+        return pa.timestamp("ms")
+    return kind
+
+
+def arrow_table(frame: pd.DataFrame, columns: Sequence[Column] = ()) -> pa.Table:
+    """``frame`` as it is written to parquet: every date, also inside a list, a timestamp[ms].
+
+    Parquet has no seconds, so a date column is stored in milliseconds anyway; a list of Python
+    dates would otherwise stay date32 and read back as ``datetime.date`` objects, a second date type.
+    A ``list of datetime64[ms]`` column of ``columns`` is typed so even when every list is empty.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    dated = {c.name for c in columns if c.dtype == f"{_LIST}{_DATE}"}
+    kinds = [pa.list_(pa.timestamp("ms")) if f.name in dated else _in_milliseconds(f.type) for f in table.schema]
+    schema = pa.schema([f.with_type(kind) for f, kind in zip(table.schema, kinds)], metadata=table.schema.metadata)
+    return table.cast(schema)
 
 
 def reference_table(columns: Sequence[Column]) -> str:

@@ -2,7 +2,7 @@
 
 | file | holds |
 |---|---|
-| ``summary.json`` | the operating characteristics, and what was run (seed, command, version, scenario hash) |
+| ``summary.json`` | the operating characteristics and what was run (:func:`summary_document`) |
 | ``scenario.toml`` | the scenario file as it was, comments (the sources of its numbers) included |
 | ``replicates.parquet`` | one row per replicate (:data:`sim.records.REPLICATE_COLUMNS`) |
 | ``looks.parquet`` | one row per replicate and interim look |
@@ -26,13 +26,14 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
+from .planning import resolved_scenario
 from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform
 from .runner import RunResult
 from .scenario import ScenarioError, load_scenario, scenario_path
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
 
-__all__ = ["RunFolderError", "SavedRun", "read_run", "write_run", "FILES"]
+__all__ = ["RunFolderError", "SavedRun", "read_run", "summary_document", "write_run", "FILES"]
 
 FILES = {
     "summary": "summary.json",
@@ -93,6 +94,31 @@ class SavedRun:
         return hashlib.sha256(self.scenario_text.encode()).hexdigest()
 
 
+def summary_document(
+    result: RunResult, scenario_file: str | Path, overrides: Sequence[str], command: str
+) -> dict[str, Any]:
+    """What ``summary.json`` holds (and ``trialsim run --json`` prints): what was run, then the figures.
+
+    ``resolved_scenario`` is every scenario field after the overrides and defaults, dates as ISO
+    strings, so the run can be read without the scenario file; ``chunk_size`` is what the
+    checkpoints were cut by.
+    """
+    text = scenario_path(scenario_file).read_text(encoding="utf-8")
+    return {
+        "seed": result.seed,
+        "scenario_file": str(scenario_file),
+        "scenario_name": _scenario_name(scenario_file),
+        "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "overrides": list(overrides),
+        "command": command,
+        "trialsim_version": __version__,
+        "created": dt.date.today().isoformat(),
+        "chunk_size": result.chunk_size,
+        "resolved_scenario": resolved_scenario(result.scenario, iso_dates=True),
+        **result.summary.to_dict(),
+    }
+
+
 def write_run(
     folder: Path,
     result: RunResult,
@@ -103,17 +129,7 @@ def write_run(
 ) -> list[Path]:
     """Write ``result`` (and the ``oc`` grid table, if given) into ``folder``; return the files written."""
     text = scenario_path(scenario_file).read_text(encoding="utf-8")
-    doc: dict[str, Any] = {
-        "seed": result.seed,
-        "scenario_file": str(scenario_file),
-        "scenario_name": _scenario_name(scenario_file),
-        "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "overrides": list(overrides),
-        "command": command,
-        "trialsim_version": __version__,
-        "created": dt.date.today().isoformat(),
-        **result.summary.to_dict(),
-    }
+    doc = summary_document(result, scenario_file, overrides, command)
     written = {
         "summary": lambda p: p.write_text(json.dumps(doc, indent=2), encoding="utf-8"),
         "scenario": lambda p: p.write_text(text, encoding="utf-8"),

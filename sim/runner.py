@@ -14,7 +14,7 @@ import numbers
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from . import __version__
@@ -29,7 +30,7 @@ from .analyse import analyse_replicate, response_test
 from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint, read_parquet
 from .engine import simulate_trial
 from .history import TrialHistory
-from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, conform
+from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, Column, arrow_table, conform
 from .scenario import load_scenario
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
@@ -37,6 +38,8 @@ from .tables import look_table, patient_table
 from .trial_model import TrialModel
 
 __all__ = [
+    "DEFAULT_CHUNK",
+    "DEFAULT_REPLICATES",
     "DEFAULT_SEED",
     "CheckpointError",
     "Engine",
@@ -52,6 +55,10 @@ DEFAULT_SEED = 20251115
 """The root seed when none is given: the day ChiCTR2500111736 opened."""
 
 DEFAULT_CHUNK = 250
+"""Replicates per dispatched task when no chunk size is given."""
+
+DEFAULT_REPLICATES = 1000
+"""Replicates of a run when none are asked for."""
 
 Engine = Callable[[TrialModel, np.random.SeedSequence], TrialHistory]
 """An engine simulates one replicate from its seed: ``engine(model, seed) -> TrialHistory``."""
@@ -66,7 +73,9 @@ class RunResult:
     """A finished run: the operating characteristics and the tables they come from.
 
     ``looks`` has one row per replicate and interim look (empty without monitoring); ``notes``
-    says what the run did beyond simulating (chunks reused from checkpoints, damaged ones redone).
+    says what the run did beyond simulating: first, when ``reused_chunks`` > 0, that it resumed
+    from checkpoints, then each damaged chunk it recomputed. ``chunk_size`` is the replicates per
+    task it ran with (results do not depend on it, but checkpoints do).
     """
 
     scenario: Scenario
@@ -76,6 +85,8 @@ class RunResult:
     looks: pd.DataFrame
     patients: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    chunk_size: int = DEFAULT_CHUNK
+    reused_chunks: int = 0
 
     def _repr_html_(self) -> str:
         return self.summary.table().to_html(index=False)
@@ -173,18 +184,18 @@ def _run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
             patients.append(patient_table(history, model, primary, i, "primary"))
             patients.append(patient_table(history, model, final, i, "final"))
     return ChunkTables(
-        replicates=conform(_as_stored(pd.DataFrame(rows)), REPLICATE_COLUMNS),
-        looks=conform(_as_stored(look_table(monitored, model)), LOOK_COLUMNS),
-        patients=conform(_as_stored(pd.concat(patients, ignore_index=True)), PATIENT_COLUMNS)
+        replicates=conform(_as_stored(pd.DataFrame(rows), REPLICATE_COLUMNS), REPLICATE_COLUMNS),
+        looks=conform(_as_stored(look_table(monitored, model), LOOK_COLUMNS), LOOK_COLUMNS),
+        patients=conform(_as_stored(pd.concat(patients, ignore_index=True), PATIENT_COLUMNS), PATIENT_COLUMNS)
         if plan.keep_patients
         else None,
     )
 
 
-def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
+def _as_stored(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
     """The frame exactly as parquet gives it back, so fresh and resumed chunks have equal dtypes."""
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    pq.write_table(arrow_table(frame, columns), buffer)
     buffer.seek(0)
     return read_parquet(buffer)
 
@@ -196,7 +207,7 @@ def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
 
 def run(
     scenario: Scenario | TrialModel | str | Path,
-    replicates: int = 1000,
+    replicates: int = DEFAULT_REPLICATES,
     seed: int = DEFAULT_SEED,
     n_jobs: int | None = None,
     *,
@@ -209,6 +220,7 @@ def run(
     mcse_target: float | None = None,
     max_replicates: int = 1_000_000,
     restart: bool = False,
+    on_progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Simulate ``replicates`` trials of ``scenario`` and summarise their operating characteristics.
 
@@ -222,6 +234,8 @@ def run(
     chunk_size : replicates per dispatched task (default 250). Results do not depend on it.
     keep_patients : also return one row per patient and cutoff (memory grows with replicates).
     progress : show a progress bar; None shows it on an interactive terminal only.
+    on_progress : called with the number of replicates each time some are finished or reused, so
+        that a caller running several scenarios (a grid) can keep one progress bar of its own.
     checkpoint_dir : save each finished chunk there and reuse chunks already saved (same settings
         and code only; see :mod:`sim.checkpoints`).
     restart : discard the checkpoints already in ``checkpoint_dir`` instead of reusing them.
@@ -236,13 +250,19 @@ def run(
     plan = RunPlan(model=model, seed=seed, keep_patients=keep_patients, engine=engine)
     store = plan.checkpoints(Path(checkpoint_dir), chunk, restart) if checkpoint_dir is not None else None
     bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
+
+    def advance(done: int) -> None:
+        bar.update(done)
+        if on_progress is not None:
+            on_progress(done)
+
     parts: list[ChunkTables] = []
     total = 0
     try:
         while True:
             stop = min(total + replicates, max_replicates) if total else replicates
             spans = _chunks(total, stop, chunk)
-            parts += _simulate_spans(plan, spans, _Dispatch(n_jobs, backend), store, bar)
+            parts += _simulate_spans(plan, spans, _Dispatch(n_jobs, backend), store, advance)
             total = stop
             if mcse_target is None or total >= max_replicates:
                 break
@@ -265,6 +285,8 @@ def run(
         looks=looks,
         patients=patients,
         notes=_notes(store, len(_chunks(0, total, chunk))),
+        chunk_size=chunk,
+        reused_chunks=store.reused if store is not None else 0,
     )
 
 
@@ -327,15 +349,19 @@ class _Dispatch:
 
 
 def _simulate_spans(
-    plan: RunPlan, spans: list[tuple[int, int]], dispatch: _Dispatch, store: Checkpoints | None, bar: Any
+    plan: RunPlan,
+    spans: list[tuple[int, int]],
+    dispatch: _Dispatch,
+    store: Checkpoints | None,
+    advance: Callable[[int], None],
 ) -> list[ChunkTables]:
-    """The chunks ``spans``, reusing checkpoints and saving new chunks as they finish."""
+    """The chunks ``spans``, reusing checkpoints and saving new chunks as they finish; ``advance`` counts replicates."""
     results = {span: store.load(*span, plan.keep_patients) for span in spans} if store else {}
-    bar.update(sum(b - a for (a, b), value in results.items() if value is not None))
+    advance(sum(b - a for (a, b), value in results.items() if value is not None))
     todo = [span for span in spans if results.get(span) is None]
     for span, tables in zip(todo, dispatch(plan, todo)):
         if store is not None:
             store.save(*span, tables)
         results[span] = tables
-        bar.update(span[1] - span[0])
+        advance(span[1] - span[0])
     return [results[span] for span in spans]  # type: ignore[misc]

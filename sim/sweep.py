@@ -5,7 +5,10 @@ trial models built before anything runs, so a cell that cannot work fails before
 each is simulated with the same seed: common random numbers make neighbouring cells differ by the
 change in the scenario, not by noise. A grid result keeps each cell's full operating
 characteristics (and, when asked, its replicate table), so a report draws from it without
-re-simulating.
+re-simulating. Given a checkpoint folder, each cell keeps its chunks in a subfolder named for its
+setting (:func:`cell_folder`), so an interrupted grid resumes cell by cell, and a grid that adds
+values reuses the cells it shares with an earlier one. One progress bar counts the replicates of
+every cell.
 
 An OC grid runs over the latent ORR (``efficacy.orr``), but the exact test sees the tested rate,
 which dropout before confirmation puts lower (``docs/model.md``, "Estimand"). The cell at latent
@@ -25,17 +28,20 @@ a grid too coarse to cite. A boundary outside the grid is reported as such, neve
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from .runner import run
+from .runner import DEFAULT_REPLICATES, run
 from .scenario import ScenarioError, apply_overrides, parse_scenario, read_scenario_file
 from .scenario.model import Scenario
 from .stats.mcse import Estimate
@@ -53,6 +59,7 @@ __all__ = [
     "NullBoundary",
     "OCGridResult",
     "build_cells",
+    "cell_folder",
     "oc_grid",
     "run_grid",
 ]
@@ -115,9 +122,14 @@ class GridCell:
 
 @dataclass(frozen=True)
 class GridResult:
-    """A finished grid: one :class:`GridCell` per combination of the axis values, in grid order."""
+    """A finished grid: one :class:`GridCell` per combination of the axis values, in grid order.
+
+    ``notes`` says what the grid did beyond simulating (cells resumed from checkpoints, damaged
+    chunks recomputed), as a run's notes do.
+    """
 
     cells: tuple[GridCell, ...]
+    notes: tuple[str, ...] = field(default=(), kw_only=True)
 
     @property
     def replicates(self) -> int:
@@ -257,19 +269,70 @@ def build_cells(scenario: str | Path, overrides: Sequence[str], axes: Mapping[st
     return cells
 
 
-def _run_cells(cells: Iterable[Cell], keep_replicates: bool, run_options: Mapping[str, Any]) -> tuple[GridCell, ...]:
-    """Each cell simulated with the same options (and so the same seed)."""
-    finished = []
-    for cell in cells:
-        result = run(cell.model, **run_options)
-        kept = result.replicates if keep_replicates else None
-        finished.append(GridCell(cell.setting, result.summary, kept))
-    return tuple(finished)
+def cell_folder(setting: Mapping[str, str]) -> str:
+    """The name of a cell's checkpoint subfolder: its setting, made safe for a file name.
+
+    ``efficacy.orr=0.15`` stays as it is; several fields are joined by commas. A setting with
+    characters a file name should not hold, or a very long one, gets a short hash of the exact
+    setting as well, so two cells never share a folder.
+    """
+    text = ",".join(f"{k}={v}" for k, v in setting.items())
+    safe = re.sub(r"[^A-Za-z0-9._=,+-]", "_", text)[:80]
+    if safe == text:
+        return safe
+    return f"{safe}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
-def run_grid(cells: Iterable[Cell], *, keep_replicates: bool = False, **run_options: Any) -> GridResult:
-    """Simulate every cell with the same ``run`` options; keep each replicate table if asked."""
-    return GridResult(_run_cells(cells, keep_replicates, run_options))
+def _run_cells(
+    cells: Sequence[Cell],
+    keep_replicates: bool,
+    checkpoint_dir: str | Path | None,
+    label: str,
+    run_options: Mapping[str, Any],
+) -> tuple[tuple[GridCell, ...], tuple[str, ...]]:
+    """Each cell simulated with the same options (and so the same seed), under one progress bar.
+
+    Returns the finished cells and the grid's notes: how many chunks were reused, and each cell's
+    other notes prefixed with its setting.
+    """
+    options = dict(run_options)
+    progress = options.pop("progress", None)
+    total = len(cells) * int(options.get("replicates", DEFAULT_REPLICATES))
+    bar = tqdm(total=total, disable=None if progress is None else not progress, unit="rep", desc=label)
+    finished, notes = [], []
+    reused = chunks = 0
+    try:
+        for number, cell in enumerate(cells, 1):
+            bar.set_description(f"{label}, cell {number} of {len(cells)}")
+            folder = Path(checkpoint_dir) / cell_folder(cell.setting) if checkpoint_dir is not None else None
+            result = run(cell.model, progress=False, on_progress=bar.update, checkpoint_dir=folder, **options)
+            finished.append(GridCell(cell.setting, result.summary, result.replicates if keep_replicates else None))
+            reused += result.reused_chunks
+            chunks += math.ceil(len(result.replicates) / result.chunk_size)
+            context = ", ".join(f"{k}={v}" for k, v in cell.setting.items())
+            notes += [f"in the cell {context}: {note}" for note in result.notes[1 if result.reused_chunks else 0 :]]
+    finally:
+        bar.close()
+    if reused:
+        notes.insert(0, f"resumed: reused {reused} of {chunks} chunks in {len(cells)} cells from {checkpoint_dir}")
+    return tuple(finished), tuple(notes)
+
+
+def run_grid(
+    cells: Sequence[Cell],
+    *,
+    keep_replicates: bool = False,
+    checkpoint_dir: str | Path | None = None,
+    label: str = "sensitivity grid",
+    **run_options: Any,
+) -> GridResult:
+    """Simulate every cell with the same ``run`` options; keep each replicate table if asked.
+
+    ``checkpoint_dir`` keeps each cell's chunks in its own subfolder (:func:`cell_folder`), so the
+    grid resumes; ``label`` names the grid on its progress bar.
+    """
+    finished, notes = _run_cells(cells, keep_replicates, checkpoint_dir, label, run_options)
+    return GridResult(finished, notes=notes)
 
 
 def oc_grid(
@@ -278,12 +341,17 @@ def oc_grid(
     orr_values: Sequence[float],
     *,
     keep_replicates: bool = False,
+    checkpoint_dir: str | Path | None = None,
     **run_options: Any,
 ) -> OCGridResult:
-    """Operating characteristics over a grid of latent ORR, always including p0; ``boundary`` reads the edge of H0."""
+    """Operating characteristics over a grid of latent ORR, always including p0; ``boundary`` reads the edge of H0.
+
+    ``checkpoint_dir`` and the ``run`` options are as for :func:`run_grid`.
+    """
     p0 = parse_scenario(apply_overrides(read_scenario_file(scenario), overrides)).analysis.p0
     values = sorted({round(float(v), 12) for v in orr_values} | {p0})
     if len(values) > MAX_CELLS:
         raise InputError(f"orr_values gives more than {MAX_CELLS} values with p0 included; use fewer values")
     cells = build_cells(scenario, overrides, {"efficacy.orr": [repr(v) for v in values]})
-    return OCGridResult(_run_cells(cells, keep_replicates, run_options), p0=p0)
+    finished, notes = _run_cells(cells, keep_replicates, checkpoint_dir, "OC grid", run_options)
+    return OCGridResult(finished, p0=p0, notes=notes)

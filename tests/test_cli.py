@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +21,9 @@ from sim.calibration.errors import Message, named
 from sim.calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
 from sim.cli import build_parser, main
 from sim.cli.options import FLAGS, flag_message
-from sim.scenario import ScenarioError, apply_overrides, load_scenario
+from sim.planning import resolved_scenario
+from sim.run_folder import summary_document
+from sim.scenario import ScenarioError, apply_overrides, builtin_scenarios, load_scenario, scenario_path
 from sim.stats.designs import simon_characteristics
 from sim.sweep import CellError, InputError, build_cells, oc_grid
 
@@ -94,6 +97,7 @@ def test_oc_reports_type_one_error_and_grid(tmp_path, capsys) -> None:
     assert main(["oc", "--replicates", "40", "--orr", "0.2,0.3", "--out", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "Type I error at p0 = 0.1:" in printed
+    assert printed.startswith("Scenario base (") and "\nSeed 20251115; no overrides\nH0: ORR <= 0.1, one-sided alpha 0.05\n" in printed
     table = pd.read_csv(out)
     assert table["efficacy.orr"].tolist() == [0.1, 0.2, 0.3]
     assert table["is_null"].tolist() == [True, False, False]
@@ -264,3 +268,66 @@ def test_grid_errors_name_their_parameter_then_the_option() -> None:
         build_cells("base", [], {"efficacy.orr": [str(i) for i in range(15)], "trial.sample_size": [str(i) for i in range(15)]})
     assert str(big.value) == "axes gives more than 200 cells; use fewer values"
     assert flag_message(big.value) == "--vary gives more than 200 cells; use fewer values"
+
+
+# --- what a run says it ran ------------------------------------------------------------------------
+
+
+def test_each_shipped_scenario_prints_its_own_heading(capsys) -> None:
+    headings = {}
+    for name in sorted(builtin_scenarios()):
+        assert main(["run", name, "--replicates", "2", "--seed", "9", "--no-progress"]) == 0
+        headings[name] = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    assert len({tuple(lines) for lines in headings.values()}) == 4
+    for name, (source, settings, hypothesis) in headings.items():
+        scenario = load_scenario(name)
+        assert source.startswith(f"Scenario {name} (") and f"{name}.toml)" in source and scenario.trial.name in source
+        assert settings == "Seed 9; no overrides"
+        assert hypothesis == f"H0: ORR <= {scenario.analysis.p0:g}, one-sided alpha {scenario.analysis.alpha:g}; 2 replicates"
+
+
+def test_the_heading_names_a_scenario_file_and_the_overrides(tmp_path, capsys) -> None:
+    file = tmp_path / "mine.toml"
+    file.write_text(scenario_path("base").read_text().replace("p0 = 0.10", "p0 = 0.12").replace("alpha = 0.05", "alpha = 0.1"))
+    argv = ["--replicates", "2", "--seed", "4", "--set", "efficacy.orr=0.2", "--set", "trial.sample_size=30", "--no-progress"]
+    assert main(["run", str(file), *argv]) == 0
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        f"Scenario {file}: {load_scenario('base').trial.name}",
+        "Seed 4; overrides efficacy.orr=0.2, trial.sample_size=30",
+        "H0: ORR <= 0.12, one-sided alpha 0.1; 2 replicates",
+    ]
+    assert main(["sweep", str(file), "--vary", "efficacy.orr=0.2", *argv]) == 0
+    assert capsys.readouterr().out.splitlines()[1:4] == [
+        "Seed 4; overrides efficacy.orr=0.2, trial.sample_size=30", "H0: ORR <= 0.12, one-sided alpha 0.1", ""]
+    assert main(["oc", str(file), "--orr", "0.2", *argv]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == "H0: ORR <= 0.12, one-sided alpha 0.1"
+
+
+def test_run_json_prints_the_summary_document(tmp_path, capsys) -> None:
+    argv = ["run", "pessimistic", "--replicates", "6", "--seed", "2", "--chunk-size", "4", "--set", "efficacy.orr=0.12", "--no-progress"]
+    assert main([*argv, "--json", "--out", str(tmp_path / "run")]) == 0
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert captured.err.startswith("\nWrote ")  # the files written go to stderr, so stdout stays JSON
+    assert printed == json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert printed["chunk_size"] == 4 and printed["replicates"] == 6 and printed["seed"] == 2
+    scenario = load_scenario("pessimistic", ["efficacy.orr=0.12"])
+    assert printed["resolved_scenario"] == resolved_scenario(scenario, iso_dates=True)
+    assert printed["resolved_scenario"]["efficacy"]["orr"] == 0.12
+    assert printed["resolved_scenario"]["trial"]["recruitment_close"] == scenario.trial.recruitment_close.isoformat()
+    assert main([*argv, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert {k: v for k, v in again.items() if k != "command"} == {k: v for k, v in printed.items() if k != "command"}
+
+
+def test_summary_json_records_the_default_chunk_size(tmp_path, capsys) -> None:
+    assert main(["run", "--replicates", "3", "--no-progress", "--out", str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["chunk_size"] == runner.DEFAULT_CHUNK
+
+
+def test_every_summary_json_key_is_documented() -> None:
+    reference = (Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
+    section = reference.split("## `summary.json`", 1)[1]
+    result = runner.run("base", replicates=2, seed=1, progress=False)
+    for key in summary_document(result, "base", [], "trialsim run"):
+        assert f"`{key}`" in section or f"`{key}." in section, key

@@ -10,7 +10,8 @@ import pytest
 
 import sim.cli.simulate as simulate
 from sim import __version__
-from sim.cli import _what_is_kept, main
+from sim.cli import _what_is_kept, build_parser, main
+from sim.cli.options import attach_negative_values
 
 TRIALSIM = Path(sys.executable).with_name("trialsim")
 
@@ -72,10 +73,67 @@ def test_max_replicates_only_caps_mcse_target(monkeypatch, capsys) -> None:
     assert "nothing was saved" in capsys.readouterr().err
 
 
-def test_the_interrupt_message_says_what_is_kept() -> None:
-    assert _what_is_kept(["run", "--out", "results"]).startswith("finished chunks are kept in the --out folder")
-    assert _what_is_kept(["oc", "--out", "oc.csv"]) == "nothing was saved"
-    assert _what_is_kept(["run"]) == "nothing was saved"
+@pytest.mark.parametrize(
+    ("argv", "kept"),
+    [
+        (["run", "--out", "results"], "results/chunks"),
+        (["oc", "--out", "grid/oc.csv"], "grid/oc.csv.chunks"),
+        (["sweep", "--vary", "efficacy.orr=0.2", "--out=sweep.csv"], "sweep.csv.chunks"),
+        (["run"], None),
+        (["oc"], None),
+        (["calibrate", "--out", "efficacy.toml"], None),
+        (["report", "--out", "committee"], None),
+    ],
+)
+def test_the_interrupt_message_says_what_is_kept(argv, kept) -> None:
+    message = _what_is_kept(build_parser().parse_args(argv))
+    if kept is None:
+        assert message == "nothing was saved"
+    else:
+        assert message == f"finished chunks are kept in {kept}; the same command resumes from them"
+    assert _what_is_kept(None) == "nothing was saved"  # interrupted while the command line was read
+
+
+def test_restart_of_a_grid_needs_out(capsys) -> None:
+    assert main(["oc", "--restart"]) == 2
+    assert _error(capsys) == "--restart discards the checkpoints in --out and needs it"
+
+
+def test_a_grid_whose_checkpoint_folder_is_blocked_is_refused_before_computing(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(simulate, "oc_grid", lambda *a, **k: pytest.fail("computed before checking --out"))
+    (tmp_path / "oc.csv.chunks").write_text("a file where the cells' checkpoints would go")
+    assert main(["oc", "--orr", "0.2", "--out", str(tmp_path / "oc.csv")]) == 2
+    assert _error(capsys).startswith(f"--out {tmp_path / 'oc.csv.chunks'}: cannot write there")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["oc", "--orr", "-0.1,0.2"], "--orr values must be probabilities in [0, 1], got -0.1"),
+        (["oc", "--orr=-0.1,0.2"], "--orr values must be probabilities in [0, 1], got -0.1"),
+        (["oc", "--orr", "-0.1:0.3:0.1"], "--orr values must be probabilities in [0, 1], got -0.1"),
+        (["oc", "--orr", "0.2,1.5"], "--orr values must be probabilities in [0, 1], got 1.5"),
+        (["run", "--seed", "-1"], "argument --seed: must be a non-negative whole number, got -1"),
+        (["run", "--replicates", "-5"], "argument --replicates: must be a whole number of at least 1, got -5"),
+        (["calibrate", "--orr", "0.1", "--median-pfs", "3", "--scan-weeks", "6", "--cuts", "-1,2"], None),
+    ],
+)
+def test_a_negative_value_reaches_its_options_own_check(argv, message, capsys, monkeypatch) -> None:
+    """argparse alone says "expected one argument" for ``--orr -0.1,0.2``; each option's type says what it allows."""
+    monkeypatch.setattr(simulate, "oc_grid", lambda *a, **k: pytest.fail("a bad --orr was computed"))
+    assert main(argv) == 2
+    error = _error(capsys)
+    assert "expected one argument" not in error
+    if message is not None:
+        assert error == message
+
+
+def test_only_a_word_after_an_option_is_attached() -> None:
+    assert attach_negative_values(["oc", "--orr", "-0.1,0.2", "--seed", "3"]) == ["oc", "--orr=-0.1,0.2", "--seed", "3"]
+    assert attach_negative_values(["oc", "--orr=0.1", "-0.2"]) == ["oc", "--orr=0.1", "-0.2"]
+    assert attach_negative_values(["oc", "--json", "--seed"]) == ["oc", "--json", "--seed"]
+    assert attach_negative_values(["run", "--", "-1.toml"]) == ["run", "--", "-1.toml"]
+    assert attach_negative_values(["oc", "--orr", "-x"]) == ["oc", "--orr", "-x"]
 
 
 def test_a_closed_pipe_is_quiet() -> None:

@@ -29,7 +29,7 @@ LAYERS: list[list[str]] = [
     ["journey"],
     ["recruitment", "monitoring"],
     ["trial_model"],
-    ["history"],
+    ["history", "planning"],
     ["engine"],
     ["observe"],
     ["analyse"],

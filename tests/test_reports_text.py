@@ -13,7 +13,18 @@ import pytest
 
 import sim.reports
 from sim.calibration import Benchmark, ImpliedValue, TargetFit
-from sim.reports import benchmark_text, calibration_text, design_text, oc_text, summary_text, sweep_text
+from sim.planning import PlanningFigures
+from sim.reports import (
+    Heading,
+    benchmark_text,
+    calibration_text,
+    check_text,
+    design_text,
+    oc_text,
+    summary_text,
+    sweep_text,
+)
+from sim.scenario import load_scenario
 from sim.stats.mcse import Estimate
 from sim.summary import OperatingCharacteristics
 from sim.sweep import GridCell, GridResult, OCGridResult
@@ -291,11 +302,13 @@ def test_numbers_do_not_import_rendering(module: str) -> None:
 
 def test_reports_package_lists_its_names() -> None:
     assert set(sim.reports.__all__) == {
+        "Heading",
         "ReportFigure",
         "Thresholds",
         "all_figures",
         "benchmark_text",
         "calibration_text",
+        "check_text",
         "design_text",
         "figures_of",
         "oc_text",
@@ -304,3 +317,69 @@ def test_reports_package_lists_its_names() -> None:
         "write_report",
     }
     assert all(callable(getattr(sim.reports, name)) for name in sim.reports.__all__)
+
+
+HEADING = Heading("pessimistic", "scenarios/pessimistic.toml", "Hand-built trial", 0.1, 0.05, 7, ("efficacy.orr=0.2",))
+
+
+def test_heading_names_the_file_the_seed_the_overrides_p0_and_alpha() -> None:
+    assert HEADING.lines(400) == [
+        "Scenario pessimistic (scenarios/pessimistic.toml): Hand-built trial",
+        "Seed 7; overrides efficacy.orr=0.2",
+        "H0: ORR <= 0.1, one-sided alpha 0.05; 400 replicates",
+    ]
+    plain = Heading("my.toml", "my.toml", "Mine", 0.2, 0.025)
+    assert plain.lines() == ["Scenario my.toml: Mine", "No overrides", "H0: ORR <= 0.2, one-sided alpha 0.025"]
+
+
+def test_a_headed_summary_replaces_the_old_first_line() -> None:
+    lines = summary_text(_characteristics(monitored=True), HEADING).splitlines()
+    assert lines[:4] == [*HEADING.lines(400), ""]
+    assert lines[4:] == MONITORED.splitlines()[2:]
+
+
+def test_headed_grids_put_the_heading_above_the_title() -> None:
+    cells = (_cell({"efficacy.orr": "0.1"}, 0.05, 0.5, tested=0.09), _cell({"efficacy.orr": "0.2"}, 0.3, 0.5, tested=0.18))
+    for text, plain in (
+        (sweep_text(GridResult(cells), HEADING), sweep_text(GridResult(cells))),
+        (oc_text(OCGridResult(cells, p0=0.1), HEADING), oc_text(OCGridResult(cells, p0=0.1))),
+    ):
+        assert text == "\n".join([*HEADING.lines(), "", plain])
+
+
+def test_check_text_shows_the_resolved_scenario_then_the_planning_figures() -> None:
+    figures = PlanningFigures(
+        sample_size=35,
+        recruitment_months=24.5,
+        screened_per_month=2.2,
+        enrolled_per_month=1.496,
+        months_to_sample_size=23.4,
+        expected_screened_by_close=48.53,
+        expected_enrolled_by_close=36.04,
+        sample_size_reached=dt.date(2027, 10, 2),
+        confirmation_day=91.0,
+        orr=0.15,
+        orr_ceiling=0.51228,
+        post_progression_median_months=6.6433,
+        post_progression_solved=True,
+    )
+    lines = check_text(Heading("base", "scenarios/base.toml", "T", 0.1, 0.05), load_scenario("base"), figures).splitlines()
+    assert lines[:5] == [
+        "Scenario base (scenarios/base.toml): T", "No overrides", "H0: ORR <= 0.1, one-sided alpha 0.05", "",
+        "The scenario is valid; every field after overrides and defaults:"]
+    assert lines[6:8] == ["[trial]", 'name = "Toripalimab + regorafenib, 2L+ HCC after ICI (single arm)"']
+    assert "looks = []" not in lines and "[monitoring]" in lines  # an empty list is its default and not shown
+    start = lines.index("Planning figures (expectations with the accrual rate known; no simulation; docs/reference.md):")
+    assert lines[start + 1:] == [
+        "Screened per month, full rate             2.20  all sites, before ramp-up and calendar",
+        "Enrolled per month, full rate             1.50  after screen failures",
+        "Months to the sample size, full rate      23.4  35 patients",
+        "Months recruitment is open                24.5  recruitment_open to recruitment_close",
+        "Screened by the close (expected)          48.5  with ramp-up and calendar",
+        "Enrolled by the close (expected)          36.0  the sample size (35) is reached on 2027-10-02",
+        "ORR ceiling from the PFS                0.5123  PFS survival on day 91; efficacy.orr is 0.15",
+        "Post-progression survival median          6.64  months; exponential, solved so that the OS median is "
+        "efficacy.os_median_months",
+    ]
+    every_table = [line for line in lines if line.startswith("[")]
+    assert all(lines[lines.index(t) - 1] == "" for t in every_table)  # laid out as a scenario file

@@ -19,7 +19,7 @@ from .benchmarks import (
 )
 from .cohort import DEFAULT_COHORT_SIZE, DEFAULT_SEED, CohortStatistics, observe_cohort, source_scenario
 from .criteria import TargetFit
-from .efficacy_toml import efficacy_toml
+from .efficacy_toml import efficacy_toml, scenario_with_efficacy
 from .errors import CalibrationError
 from .fit import DEFAULT_TOLERANCE, CalibrationResult, calibrate
 from .medians import (
@@ -58,6 +58,7 @@ __all__ = [
     "benchmarks_path",
     "calibrate",
     "efficacy_toml",
+    "scenario_with_efficacy",
     "expected_km_median",
     "expected_km_median_se",
     "get_benchmark",

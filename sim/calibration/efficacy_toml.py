@@ -1,4 +1,4 @@
-"""The calibrated ``[efficacy]`` block as TOML text that drops into a scenario file."""
+"""The calibrated ``[efficacy]`` block as TOML text that drops into a scenario file, or put into a copy of one."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import json
 import math
 from typing import Any
 
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from .errors import CalibrationError
 from .fit import CalibrationResult
 
-__all__ = ["efficacy_toml"]
+__all__ = ["efficacy_toml", "scenario_with_efficacy"]
 
 
 def _value(value: Any) -> str:
@@ -35,12 +39,12 @@ def _number(value: float, decimals: int = 4) -> str:
     return f"{value:.{decimals}f}" if math.isfinite(value) else "n/a"
 
 
-def _header(result: CalibrationResult, command: str) -> list[str]:
+def _header(result: CalibrationResult, command: str, use: str = "Paste into a scenario.") -> list[str]:
     """Comment lines: the command, the source design, every target next to its achieved value and MCSE,
     the implied values, the warnings and the notes."""
     t = result.targets
     lines = [
-        "# Calibrated efficacy block (trialsim calibrate; see docs/calibration.md). Paste into a scenario.",
+        f"# Calibrated efficacy block (trialsim calibrate; see docs/calibration.md). {use}",
         f"# command: {command}",
         f"# source design: scans every {result.scan_interval_days} days (+/- {result.scan_window_days}) "
         f"from first dose, {'confirmed' if t.confirmed else 'unconfirmed'} responses"
@@ -63,12 +67,36 @@ def _header(result: CalibrationResult, command: str) -> list[str]:
     return lines
 
 
-def efficacy_toml(result: CalibrationResult, command: str) -> str:
-    """The ``[efficacy]`` tables of ``result``, headed by comments recording ``command`` and the fit."""
+def _tables(result: CalibrationResult) -> list[str]:
+    """The ``[efficacy]`` table and its distribution tables, as lines."""
     params = result.parameters()
     scalars = {k: v for k, v in params.items() if not isinstance(v, dict)}
-    lines = _header(result, command) + [""] + _table("efficacy", scalars)
+    lines = _table("efficacy", scalars)
     for key in ("pfs", "time_to_response", "post_progression_survival"):
         if key in params:
             lines += _table(f"efficacy.{key}", params[key])
+    return lines
+
+
+def efficacy_toml(result: CalibrationResult, command: str) -> str:
+    """The ``[efficacy]`` tables of ``result``, headed by comments recording ``command`` and the fit."""
+    lines = _header(result, command) + [""] + _tables(result)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def scenario_with_efficacy(scenario_text: str, result: CalibrationResult, command: str) -> str:
+    """A copy of a scenario file's text whose ``[efficacy]`` tables are the fitted ones.
+
+    Everything else is kept as written, comments (the sources of the numbers) included; the old
+    efficacy tables and their comments go, and the fit's comment header opens the new
+    ``[efficacy]`` table. Raises CalibrationError when the text is not TOML.
+    """
+    try:
+        document = tomlkit.parse(scenario_text)
+    except TOMLKitError as exc:
+        raise CalibrationError(f"the scenario to write into is not valid TOML: {exc}") from None
+    first, *rest = _tables(result)
+    header = _header(result, command, "Written into a copy of the scenario.")
+    fitted = tomlkit.parse("\n".join([first, *header, *rest]))
+    document["efficacy"] = fitted["efficacy"]
+    return tomlkit.dumps(document)

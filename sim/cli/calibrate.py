@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import shlex
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,19 @@ from ..calibration import (
     efficacy_toml,
     get_benchmark,
     load_benchmarks,
+    scenario_with_efficacy,
     select_benchmarks,
 )
 from ..calibration.errors import Message
 from ..reports import benchmark_text, calibration_text
+from ..scenario import ScenarioError, parse_scenario, scenario_path
+from ..trial_model import TrialModel
 from .options import UsageError, flag_text, output_file, path_option, write_atomically
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 __all__ = ["calibrate_command", "cut_points", "handle_benchmarks", "handle_calibrate", "landmark", "register"]
 
@@ -155,7 +164,15 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         help="piecewise_exponential only: months at which the PFS hazard may change, e.g. 2,6 "
         "(one relative hazard fitted per cut, so one more PFS target per cut)",
     )
-    p.add_argument("--scenario", default="base", help="scenario supplying everything not fitted (default base)")
+    template = p.add_mutually_exclusive_group()
+    template.add_argument("--scenario", default=None, help="scenario supplying everything not fitted (default base)")
+    template.add_argument(
+        "--into",
+        default=None,
+        metavar="SCENARIO",
+        help="write a copy of this scenario, its [efficacy] tables replaced by the fit, to --out NEW.toml "
+        "(comments and every other table kept); it also supplies everything not fitted",
+    )
     p.add_argument(
         "--cohort",
         type=int,
@@ -171,7 +188,12 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_TOLERANCE,
         help=f"largest miss allowed on the survival-probability scale (default {DEFAULT_TOLERANCE})",
     )
-    p.add_argument("--out", type=path_option, default=None, help="write the TOML [efficacy] block to this file")
+    p.add_argument(
+        "--out",
+        type=path_option,
+        default=None,
+        help="write the TOML [efficacy] block to this file (with --into: the whole scenario)",
+    )
     p.add_argument(
         "--json",
         action="store_true",
@@ -268,8 +290,8 @@ def calibrate_command(args: argparse.Namespace) -> str:
         words.append("--confirmed" if args.confirmed else "--no-confirmed")
     words += ["--family", args.family]
     words += _words([("--cuts", ",".join(f"{c:g}" for c in args.cuts))])
+    words += _words([("--scenario", args.scenario), ("--into", args.into)])
     changed = (
-        ("--scenario", args.scenario, "base"),
         ("--cohort", args.cohort, DEFAULT_COHORT_SIZE),
         ("--seed", args.seed, DEFAULT_SEED),
         ("--tolerance", args.tolerance, DEFAULT_TOLERANCE),
@@ -318,15 +340,42 @@ def _json_document(result: CalibrationResult, command: str, block: str, out: Pat
     }
 
 
+def _into(args: argparse.Namespace) -> tuple[Path, str] | None:
+    """With --into: the scenario file to copy and its text, checked before any compute."""
+    if args.into is None:
+        return None
+    if args.out is None:
+        raise UsageError("--into writes a copy of the scenario and needs --out NEW.toml")
+    source = scenario_path(args.into)
+    if args.out.resolve() == source.resolve():
+        raise UsageError(f"--out {args.out} is the --into scenario itself; give a new file name")
+    try:
+        return source, source.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--into {source}: cannot be read ({exc})") from None
+
+
+def _checked_scenario(text: str, out: Path) -> str:
+    """``text`` if it is a usable scenario (the fitted efficacy with the rest of the file), else a one-line error."""
+    try:
+        TrialModel.from_scenario(parse_scenario(tomllib.loads(text)))
+    except ScenarioError as exc:
+        problem = f"{out} was not written: the scenario with the fitted efficacy is not usable: {exc}"
+        raise ScenarioError(problem) from None
+    return text
+
+
 def handle_calibrate(args: argparse.Namespace) -> int:
-    """``trialsim calibrate``: fit, write the TOML block (to --out, or print it), report target vs achieved."""
+    """``trialsim calibrate``: fit, write the TOML block (to --out, or print it; with --into, a whole scenario),
+    report target vs achieved."""
     targets = _targets(args)
+    into = _into(args)
     if args.out is not None:
         output_file(args.out)
     result = calibrate(
         targets,
         family=args.family,
-        template=args.scenario,
+        template=args.into or args.scenario or "base",
         cohort_size=args.cohort,
         seed=args.seed,
         tolerance=args.tolerance,
@@ -340,8 +389,12 @@ def handle_calibrate(args: argparse.Namespace) -> int:
     )
     command = calibrate_command(args)
     block = efficacy_toml(result, command)
+    if into is not None:
+        written = _checked_scenario(scenario_with_efficacy(into[1], result, command), args.out)
+    else:
+        written = block
     if args.out is not None:
-        write_atomically(args.out, block)
+        write_atomically(args.out, written)
     if args.json:
         print(json.dumps(_json_document(result, command, block, args.out), indent=2))
     else:

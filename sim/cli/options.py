@@ -14,6 +14,7 @@ in the command line's words.
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,9 +25,11 @@ from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
 from ..checkpoints import CheckpointError
 from ..reports.browser import BrowserError
+from ..reports.text import Heading
 from ..run_folder import RunFolderError
 from ..runner import RunError
-from ..scenario import ScenarioError
+from ..scenario import ScenarioError, scenario_path
+from ..scenario.model import Scenario
 from ..sweep import CellError, InputError
 
 __all__ = [
@@ -35,15 +38,18 @@ __all__ = [
     "REPORTED_ERRORS",
     "CommandParser",
     "UsageError",
+    "attach_negative_values",
     "error_text",
     "flag_message",
     "flag_text",
+    "grid_checkpoints",
     "jobs",
     "output_file",
     "output_folder",
     "path_option",
     "write_atomically",
     "positive_int",
+    "scenario_heading",
     "seed",
     "whole_number",
 ]
@@ -101,12 +107,43 @@ REPORTED_ERRORS: tuple[type[Exception], ...] = (UsageError, *LIBRARY_ERRORS)
 """Every error ``main`` reports as one line with exit status 2."""
 
 
+_NEGATIVE_VALUE = re.compile(r"-\.?\d")
+"""A word that starts like a negative number (``-0.1,0.2``, ``-1:0.5``): a value, never an option."""
+
+
+def attach_negative_values(words: Sequence[str]) -> list[str]:
+    """``--option -0.1,0.2`` as ``--option=-0.1,0.2``, so the option's own type judges the value.
+
+    argparse takes a word that starts with ``-`` for an option unless it is a plain number, and
+    then says only "expected one argument". No ``trialsim`` option starts with a digit, so such a
+    word after a long option is that option's value. Words after ``--`` are left alone.
+    """
+    out: list[str] = []
+    for word in words:
+        after_option = bool(out) and out[-1].startswith("--") and "=" not in out[-1] and "--" not in out[:-1]
+        if after_option and out[-1] != "--" and _NEGATIVE_VALUE.match(word):
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
+
+
 class CommandParser(argparse.ArgumentParser):
-    """argparse whose errors are one-line UsageErrors, for ``main`` to print with exit status 2."""
+    """argparse whose errors are one-line UsageErrors, for ``main`` to print with exit status 2.
+
+    Negative values are given to their option (:func:`attach_negative_values`).
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
         """Raise the parse error instead of printing usage and exiting."""
         raise UsageError(message)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse ``args`` with each negative value attached to the option before it."""
+        words = attach_negative_values(list(args)) if args is not None else None
+        return super().parse_known_args(words, namespace)
 
 
 def flag_text(text: str) -> str:
@@ -185,6 +222,28 @@ def output_folder(path: Path, flag: str = "--out", files: Sequence[str] = ()) ->
     if blocked:
         raise UsageError(f"{flag} {path}: {', '.join(blocked)} is a folder, where the results file would go")
     return path
+
+
+def grid_checkpoints(out: Path) -> Path:
+    """Where ``oc`` and ``sweep --out OUT`` keep each cell's checkpoints: the folder ``OUT.chunks`` beside it."""
+    return out.with_name(f"{out.name}.chunks")
+
+
+def _shown(path: Path) -> str:
+    """A scenario file as a report names it: relative to the working folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def scenario_heading(
+    scenario_file: str | Path, scenario: Scenario, seed: int | None, overrides: Sequence[str]
+) -> Heading:
+    """The heading of a report on ``scenario``: the file as given and as read, the seed and the overrides."""
+    file = scenario_path(scenario_file)
+    shown = str(scenario_file) if Path(scenario_file).resolve() == file.resolve() else _shown(file)
+    return Heading.of(scenario_file, shown, scenario, seed, overrides)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -1,21 +1,39 @@
-"""``trialsim run``, ``oc`` and ``sweep``: simulate a scenario, a grid of true ORR, or a sensitivity grid."""
+"""``trialsim run``, ``oc`` and ``sweep``: simulate a scenario, a grid of true ORR, or a sensitivity grid.
+
+All three resume with ``--out``: ``run`` keeps its checkpoints in ``OUT/chunks/``, ``oc`` and
+``sweep`` (whose ``--out`` is a CSV file) keep each cell's in ``OUT.chunks/<cell>/`` beside it
+(:func:`checkpoint_folder`), so the same command after an interruption picks up where it stopped.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..reports import oc_text, summary_text, sweep_text
-from ..run_folder import FILES, write_run
+from ..run_folder import FILES, summary_document, write_run
 from ..runner import DEFAULT_SEED, run
 from ..scenario import builtin_scenarios, load_scenario
 from ..sweep import MAX_CELLS, GridResult, build_cells, oc_grid, run_grid
 from ..trial_model import TrialModel
-from .options import UsageError, jobs, output_file, output_folder, path_option, positive_int, seed, write_atomically
+from .options import (
+    UsageError,
+    grid_checkpoints,
+    jobs,
+    output_file,
+    output_folder,
+    path_option,
+    positive_int,
+    scenario_heading,
+    seed,
+    write_atomically,
+)
 
-__all__ = ["handle_oc", "handle_run", "handle_sweep", "orr_grid", "register", "vary_axis"]
+__all__ = ["checkpoint_folder", "handle_oc", "handle_run", "handle_sweep", "orr_grid", "register", "vary_axis"]
 
 
 def orr_grid(text: str) -> list[float]:
@@ -33,6 +51,9 @@ def orr_grid(text: str) -> list[float]:
             raise ValueError(text)
     except ValueError:
         raise UsageError(f"--orr must be start:stop:step with step > 0 or a comma list, got {text!r}") from None
+    outside = [v for v in values if not 0 <= v <= 1]
+    if outside:
+        raise UsageError(f"--orr values must be probabilities in [0, 1], got {outside[0]:g}")
     if len(values) > MAX_CELLS:
         raise UsageError(f"--orr gives more than {MAX_CELLS} values; use a coarser step")
     return values
@@ -94,7 +115,20 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "--max-replicates", type=positive_int, default=1_000_000, help="with --mcse-target: the most replicates to run"
     )
     p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
+    p.add_argument("--json", action="store_true", help="print summary.json's document instead of the table")
     p.set_defaults(handler=handle_run)
+
+
+def _add_grid_output(p: argparse.ArgumentParser) -> None:
+    """``--out``, ``--restart`` and ``--json`` of the grid commands."""
+    p.add_argument(
+        "--out",
+        type=path_option,
+        default=None,
+        help="write the table as CSV; each cell's checkpoints go in OUT.chunks/ beside it, so the same command resumes",
+    )
+    p.add_argument("--restart", action="store_true", help="discard the cells' checkpoints in OUT.chunks/ first")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
 
 
 def _add_oc(sub: argparse._SubParsersAction) -> None:
@@ -108,8 +142,7 @@ def _add_oc(sub: argparse._SubParsersAction) -> None:
         default="0.05:0.40:0.05",
         help="start:stop:step or a comma list (default 0.05:0.40:0.05)",
     )
-    p.add_argument("--out", type=path_option, default=None, help="write the table as CSV")
-    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    _add_grid_output(p)
     p.set_defaults(handler=handle_oc)
 
 
@@ -124,8 +157,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         metavar="dotted.path=v1,v2,...",
         help="a field and its values (give two for a two-way grid)",
     )
-    p.add_argument("--out", type=path_option, default=None, help="write the table as CSV")
-    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    _add_grid_output(p)
     p.set_defaults(handler=handle_sweep)
 
 
@@ -144,38 +176,69 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
         "n_jobs": args.jobs,
         "chunk_size": args.chunk_size,
         "progress": args.progress,
+        "restart": args.restart,
     }
 
 
-def handle_run(args: argparse.Namespace) -> int:
-    """``trialsim run``: print the operating characteristics; with --out, write them and the tables."""
-    if args.keep_patients and args.out is None:
-        raise UsageError("--keep-patients writes patients.parquet and needs --out")
+def checkpoint_folder(args: argparse.Namespace) -> Path | None:
+    """Where the command ``args`` keeps finished chunks: ``OUT/chunks`` for ``run``, ``OUT.chunks`` for the grids."""
+    command, out = getattr(args, "command", None), getattr(args, "out", None)
+    if out is None or command not in ("run", "oc", "sweep"):
+        return None
+    return out / "chunks" if command == "run" else grid_checkpoints(out)
+
+
+def _check_restart(args: argparse.Namespace) -> None:
+    """``--restart`` discards checkpoints, which only ``--out`` keeps."""
     if args.restart and args.out is None:
         raise UsageError("--restart discards the checkpoints in --out and needs it")
+
+
+def _print_notes(notes: tuple[str, ...]) -> None:
+    """What a run or grid did beyond simulating, on stderr (stdout keeps the results)."""
+    for note in notes:
+        print(f"trialsim: {note}", file=sys.stderr)
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    """``trialsim run``: print the operating characteristics (or --json their document); with --out, write them."""
+    if args.keep_patients and args.out is None:
+        raise UsageError("--keep-patients writes patients.parquet and needs --out")
+    _check_restart(args)
     model = TrialModel.from_scenario(load_scenario(args.scenario, args.overrides))
     if args.out is not None:
         output_folder(args.out, files=list(FILES.values()))
     result = run(
         model,
         keep_patients=args.keep_patients,
-        checkpoint_dir=args.out / "chunks" if args.out else None,
+        checkpoint_dir=checkpoint_folder(args),
         mcse_target=args.mcse_target,
         max_replicates=max(args.max_replicates, args.replicates) if args.mcse_target is None else args.max_replicates,
-        restart=args.restart,
         **_run_options(args),
     )
-    for note in result.notes:
-        print(f"trialsim: {note}", file=sys.stderr)
-    print(summary_text(result.summary))
+    _print_notes(result.notes)
+    if args.json:
+        print(json.dumps(summary_document(result, args.scenario, args.overrides, args.command_line), indent=2))
+    else:
+        heading = scenario_heading(args.scenario, model.scenario, args.seed, args.overrides)
+        print(summary_text(result.summary, heading))
     if args.out:
         written = write_run(args.out, result, args.scenario, args.overrides, args.command_line)
-        print(f"\nWrote {', '.join(map(str, written))}")
+        print(f"\nWrote {', '.join(map(str, written))}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
+def _check_grid_output(args: argparse.Namespace) -> None:
+    """Before any compute: the CSV file and the cells' checkpoint folder beside it can be written."""
+    _check_restart(args)
+    if args.out is not None:
+        output_file(args.out)
+        output_folder(grid_checkpoints(args.out))
+
+
 def _write_grid(grid: GridResult, args: argparse.Namespace) -> None:
-    """The grid table to --out as CSV, and to the terminal as JSON with --json."""
+    """The grid's notes to stderr, its table to --out as CSV, and to the terminal as JSON with --json."""
+    _print_notes(grid.notes)
     table = grid.table()
     if args.out:
         write_atomically(args.out, table.to_csv(index=False))
@@ -185,12 +248,13 @@ def _write_grid(grid: GridResult, args: argparse.Namespace) -> None:
 
 def handle_oc(args: argparse.Namespace) -> int:
     """``trialsim oc``: the grid over true ORR, ending with the type I error at p0."""
-    if args.out is not None:
-        output_file(args.out)
-    grid = oc_grid(args.scenario, args.overrides, args.orr, **_run_options(args))
+    _check_grid_output(args)
+    scenario = load_scenario(args.scenario, args.overrides)
+    checkpoints = checkpoint_folder(args)
+    grid = oc_grid(args.scenario, args.overrides, args.orr, checkpoint_dir=checkpoints, **_run_options(args))
     _write_grid(grid, args)
     if not args.json:
-        print(oc_text(grid))
+        print(oc_text(grid, scenario_heading(args.scenario, scenario, args.seed, args.overrides)))
     return 0
 
 
@@ -201,11 +265,11 @@ def handle_sweep(args: argparse.Namespace) -> int:
     if repeated:
         raise UsageError(f"--vary {repeated[0]} is given twice; give all its values in one --vary")
     axes = dict(args.vary)
-    if args.out is not None:
-        output_file(args.out)
+    _check_grid_output(args)
     cells = build_cells(args.scenario, args.overrides, axes)
-    grid = run_grid(cells, **_run_options(args))
+    grid = run_grid(cells, checkpoint_dir=checkpoint_folder(args), **_run_options(args))
     _write_grid(grid, args)
     if not args.json:
-        print(sweep_text(grid))
+        scenario = load_scenario(args.scenario, args.overrides)
+        print(sweep_text(grid, scenario_heading(args.scenario, scenario, args.seed, args.overrides)))
     return 0

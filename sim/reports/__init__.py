@@ -10,14 +10,25 @@ from .figures import ReportFigure, all_figures
 from .notebook import figures_of
 from .page import write_report
 from .story import Thresholds
-from .text import benchmark_text, calibration_text, design_text, oc_text, summary_text, sweep_text
+from .text import (
+    Heading,
+    benchmark_text,
+    calibration_text,
+    check_text,
+    design_text,
+    oc_text,
+    summary_text,
+    sweep_text,
+)
 
 __all__ = [
+    "Heading",
     "ReportFigure",
     "Thresholds",
     "all_figures",
     "benchmark_text",
     "calibration_text",
+    "check_text",
     "design_text",
     "figures_of",
     "oc_text",

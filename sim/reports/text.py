@@ -2,21 +2,74 @@
 
 Each function renders a result object the library returned; none computes a figure. Estimates
 print with four decimals, dates as ISO dates with their MCSE in days, and "n/a" where a figure
-is undefined (no replicate reached a median, no CI to cover).
+is undefined (no replicate reached a median, no CI to cover). A :class:`Heading` puts what was
+run above a report: the scenario file, the seed, the overrides and the hypothesis tested.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+
 from ..calibration import Benchmark, CalibrationResult
+from ..planning import PlanningFigures, resolved_scenario
+from ..scenario.model import Scenario
 from ..summary import OperatingCharacteristics
 from ..sweep import GridResult, OCGridResult
 
-__all__ = ["benchmark_text", "calibration_text", "design_text", "oc_text", "summary_text", "sweep_text"]
+__all__ = [
+    "Heading",
+    "benchmark_text",
+    "calibration_text",
+    "check_text",
+    "design_text",
+    "oc_text",
+    "summary_text",
+    "sweep_text",
+]
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What a report names above its figures, so that two runs' outputs cannot be confused.
+
+    ``scenario_file`` is the scenario as given (a shipped name or a path) and ``file`` the file it
+    names; ``seed`` is None where nothing is simulated (``trialsim check``).
+    """
+
+    scenario_file: str
+    file: str
+    trial_name: str
+    p0: float
+    alpha: float
+    seed: int | None = None
+    overrides: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, scenario_file: str | Path, file: str | Path, scenario: Scenario, seed: int | None, overrides: Sequence[str]
+    ) -> Heading:
+        """The heading of a report on ``scenario`` (read from ``file``, given as ``scenario_file``)."""
+        analysis = scenario.analysis
+        name = scenario.trial.name
+        return cls(str(scenario_file), str(file), name, analysis.p0, analysis.alpha, seed, tuple(overrides))
+
+    def lines(self, replicates: int | None = None) -> list[str]:
+        """Three lines: the scenario file and trial; the seed and overrides; H0, alpha and the replicates."""
+        source = self.scenario_file if self.file == self.scenario_file else f"{self.scenario_file} ({self.file})"
+        settings = [] if self.seed is None else [f"seed {self.seed}"]
+        settings.append(f"overrides {', '.join(self.overrides)}" if self.overrides else "no overrides")
+        hypothesis = f"H0: ORR <= {self.p0:g}, one-sided alpha {self.alpha:g}"
+        if replicates is not None:
+            hypothesis += f"; {replicates} replicates"
+        run = "; ".join(settings)
+        return [f"Scenario {source}: {self.trial_name}", run[0].upper() + run[1:], hypothesis]
+
 
 _GRID_NOTE = "± is one Monte Carlo standard error; every cell uses the same seed (common random numbers)."
 
@@ -53,9 +106,12 @@ def _mcse_cell(mcse: float, unit: str) -> str:
     return f"{mcse:.1f}" if "date" in unit else f"{mcse:.4f}"
 
 
-def summary_text(summary: OperatingCharacteristics) -> str:
-    """A run's operating characteristics as a table of figure, estimate, MCSE and unit."""
-    lines = [f"{summary.scenario_name}: {summary.replicates} replicates", ""]
+def summary_text(summary: OperatingCharacteristics, heading: Heading | None = None) -> str:
+    """A run's operating characteristics as a table of figure, estimate, MCSE and unit, under ``heading`` if given."""
+    if heading is not None:
+        lines = [*heading.lines(summary.replicates), ""]
+    else:
+        lines = [f"{summary.scenario_name}: {summary.replicates} replicates", ""]
     table = summary.table()
     width = max(len(f) for f in table["figure"])
     lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
@@ -77,12 +133,17 @@ def _grid_lines(grid: GridResult, title: str) -> list[str]:
     return [title, shown.to_string(index=False), "", _GRID_NOTE]
 
 
-def sweep_text(grid: GridResult) -> str:
-    """A sensitivity grid: one row per cell, each figure with its MCSE."""
-    return "\n".join(_grid_lines(grid, f"Sensitivity grid ({grid.replicates} replicates per cell)"))
+def _headed(heading: Heading | None, lines: list[str]) -> str:
+    """``lines`` under the heading's lines and a blank line, if there is a heading."""
+    return "\n".join([*heading.lines(), "", *lines] if heading else lines)
 
 
-def oc_text(grid: OCGridResult) -> str:
+def sweep_text(grid: GridResult, heading: Heading | None = None) -> str:
+    """A sensitivity grid: one row per cell, each figure with its MCSE (under ``heading`` if given)."""
+    return _headed(heading, _grid_lines(grid, f"Sensitivity grid ({grid.replicates} replicates per cell)"))
+
+
+def oc_text(grid: OCGridResult, heading: Heading | None = None) -> str:
     """Operating characteristics over the latent ORR, ending with the type I error at latent ORR = p0 and at the edge.
 
     The row at latent ORR = p0 is a point inside H0 when dropout lowers the tested rate; the
@@ -109,7 +170,7 @@ def oc_text(grid: OCGridResult) -> str:
             )
     else:
         lines.append(f"{'':<{len(lead)}}not read at the boundary, where the tested rate is p0: {boundary.problem}")
-    return "\n".join([*_grid_lines(grid, title), *lines])
+    return _headed(heading, [*_grid_lines(grid, title), *lines])
 
 
 def design_text(summary: Mapping[str, Any]) -> str:
@@ -198,3 +259,67 @@ def calibration_text(result: CalibrationResult, out: Path | None = None) -> str:
     if out is not None:
         lines.append(f"Wrote {out}")
     return "\n".join(lines)
+
+
+def _toml_ready(value: Any) -> Any:
+    """Tables without their absent optional fields (TOML has no null) and empty lists (the default of each)."""
+    if isinstance(value, dict):
+        return {k: _toml_ready(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_toml_ready(v) for v in value]
+    return value
+
+
+def _spaced(toml: str) -> str:
+    """TOML text with a blank line before every table header, as a scenario file is laid out."""
+    lines: list[str] = []
+    for line in toml.strip("\n").splitlines():
+        if line.startswith("[") and lines and lines[-1]:
+            lines.append("")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _planning_lines(f: PlanningFigures) -> list[str]:
+    """The planning figures as (label, value, what it is) rows."""
+    if f.sample_size_reached is not None:
+        reach = f"the sample size ({f.sample_size}) is reached on {f.sample_size_reached.isoformat()}"
+    else:
+        reach = f"short of the sample size ({f.sample_size}) at the close"
+    if f.post_progression_solved:
+        pps = "exponential, solved so that the OS median is efficacy.os_median_months"
+    else:
+        pps = "efficacy.post_progression_survival as given"
+    rows = [
+        ("Screened per month, full rate", f"{f.screened_per_month:.2f}", "all sites, before ramp-up and calendar"),
+        ("Enrolled per month, full rate", f"{f.enrolled_per_month:.2f}", "after screen failures"),
+        ("Months to the sample size, full rate", f"{f.months_to_sample_size:.1f}", f"{f.sample_size} patients"),
+        ("Months recruitment is open", f"{f.recruitment_months:.1f}", "recruitment_open to recruitment_close"),
+        ("Screened by the close (expected)", f"{f.expected_screened_by_close:.1f}", "with ramp-up and calendar"),
+        ("Enrolled by the close (expected)", f"{f.expected_enrolled_by_close:.1f}", reach),
+        (
+            "ORR ceiling from the PFS",
+            f"{f.orr_ceiling:.4f}",
+            f"PFS survival on day {f.confirmation_day:g}; efficacy.orr is {f.orr:g}",
+        ),
+        ("Post-progression survival median", f"{f.post_progression_median_months:.2f}", f"months; {pps}"),
+    ]
+    width = max(len(label) for label, _, _ in rows)
+    return [f"{label:<{width}}  {value:>8}  {note}" for label, value, note in rows]
+
+
+def check_text(heading: Heading, scenario: Scenario, figures: PlanningFigures) -> str:
+    """A checked scenario: its heading, every field after overrides and defaults (TOML), then the planning figures."""
+    resolved = _spaced(tomlkit.dumps(_toml_ready(resolved_scenario(scenario))))
+    return "\n".join(
+        [
+            *heading.lines(),
+            "",
+            "The scenario is valid; every field after overrides and defaults:",
+            "",
+            resolved,
+            "",
+            "Planning figures (expectations with the accrual rate known; no simulation; docs/reference.md):",
+            *_planning_lines(figures),
+        ]
+    )
