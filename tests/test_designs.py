@@ -14,6 +14,7 @@ import math
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
@@ -246,6 +247,18 @@ def test_predictive_probability_non_integer_prior() -> None:
         tail, _ = integrate.quad(stats.beta(float(a) + k + y, float(b) + n_max - k - y).pdf, 0.1, 1.0, epsabs=1e-14)
         total += float(prob) if tail > theta else 0.0
     assert predictive_probability(k, n, n_max, 0.10, theta, 0.2, 0.8) == pytest.approx(total, abs=1e-12)
+
+
+def test_predictive_probability_counts_only_final_posteriors_strictly_above_theta() -> None:
+    """Lee and Liu's success is P(ORR > p0 | data) > theta_T: a final posterior equal to theta_T fails."""
+    k, n, n_max, p0, a, b = 2, 10, 20, 0.1, 0.5, 0.5
+    future = np.arange(n_max - n + 1)
+    final = stats.beta.sf(p0, a + k + future, b + (n_max - n) - future + n - k)
+    theta = float(final[1])  # the final posterior with one more responder; it increases with responders
+    assert np.all(np.diff(final) > 0)
+    # success needs at least two more responders: P(Y >= 2), Y ~ Beta-Binomial(10, a + k, b + n - k)
+    expected = float(stats.betabinom.sf(1, n_max - n, a + k, b + n - k))
+    assert predictive_probability(k, n, n_max, p0, theta, a, b) == pytest.approx(expected, abs=1e-12)
 
 
 def test_predictive_probability_bounds_and_errors() -> None:

@@ -1,4 +1,5 @@
-"""Engine invariants: what must hold in every simulated trial, whatever the seed."""
+"""Engine invariants: what must hold in every simulated trial, whatever the seed; and the enrollment
+rules at their boundaries, on patients fed to the enrollment desk by hand."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import simpy
 
-from sim.engine import simulate_trial
+from sim.engine import _Enrollment, _PatientPool, simulate_trial
 from sim.observe import cutoff_day, observe
 from sim.runner import replicate_seeds
 from sim.tables import patient_table
 from sim.trial_model import TrialModel
-from sim.units import DAYS_PER_MONTH
+from sim.units import DAYS_PER_MONTH, day_number
 
 
 def _simulate(scenario, replicates: int, seed: int = 7):
@@ -143,3 +145,83 @@ def test_same_seed_same_history(base) -> None:
     np.testing.assert_array_equal(a.enrollment_day, b.enrollment_day)
     np.testing.assert_array_equal(a.journeys.scan_status, b.journeys.scan_status)
     assert dt.date.fromisoformat("2025-11-15") == base.trial.recruitment_open
+
+
+# The enrollment rules on hand-fed patients (issue 15): the engine's enrollment desk gets patients
+# who consent on given study days and are screened for given numbers of days, so each boundary is
+# hit exactly. Days count from the study start, 2025-11-01; recruitment closes 2027-11-30, day 759.
+
+
+class _Evaluability:
+    """A patient pool stand-in: every patient leaves before the first scan, known ``after`` days after first dose."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+
+    def evaluability(self, i: int) -> tuple[bool, float]:
+        return False, self.after
+
+
+def _desk(model, consent: list[float], screening: list[int], *, fails=None, dose_days=None, pool=None) -> _Enrollment:
+    n = len(consent)
+    env = simpy.Environment()
+    real_pool = _PatientPool(model.patients, np.random.default_rng(0), model.scenario.trial.sample_size)
+    desk = _Enrollment(env, model, np.random.default_rng(0), pool or real_pool, n)
+    desk.fails = list(fails or [False] * n)
+    desk.screening_days = list(screening)
+    desk.dose_days = list(dose_days or [3] * n)
+
+    def arrivals():
+        for day in consent:
+            yield env.timeout(day - env.now)
+            desk.on_arrival(0)
+
+    env.process(arrivals())
+    env.run(until=model.horizon_day)
+    return desk
+
+
+def test_a_patient_whose_screening_ends_on_the_closing_day_is_enrolled_the_day_after_is_not(base) -> None:
+    model = TrialModel.from_scenario(base)
+    close = day_number(base.trial.recruitment_close, base.trial.study_start)
+    assert close == 759.0  # 365 + 365 + 29
+    # screening of 7 days ends on day 759.0 (the first moment of the closing day), 759.5, 759.999
+    # and 760.0 (the first moment of the day after)
+    desk = _desk(model, [752.0, 752.5, 752.999, 753.0], [7, 7, 7, 7])
+    np.testing.assert_array_equal(desk.enrolled, [759.0, 759.5, 759.999])
+    assert desk.n_turned_away == 1
+    assert (model.dates(np.array(desk.enrolled)) == np.datetime64("2027-11-30")).all()
+    np.testing.assert_array_equal(desk.first_dose, np.array(desk.enrolled) + 3)
+
+
+def test_enrollment_stops_at_the_sample_size_and_screen_failures_never_enroll(scenario_with) -> None:
+    model = TrialModel.from_scenario(scenario_with("trial.sample_size=2"))
+    desk = _desk(model, [10.0, 11.0, 12.0, 13.0], [7, 20, 9, 14], fails=[False, True, False, False])
+    # eligible patients finish screening on days 17, 21 and 27; the third finds the trial full
+    np.testing.assert_array_equal(desk.enrolled, [17.0, 21.0])
+    np.testing.assert_array_equal(desk.consent, [10.0, 12.0])
+    assert (desk.n_screened, desk.n_failed, desk.n_turned_away) == (4, 1, 1)
+    assert desk.complete_day == 21.0
+
+
+def test_a_loss_before_the_first_scan_is_replaced_only_if_known_before_close(scenario_with) -> None:
+    model = TrialModel.from_scenario(scenario_with("trial.replace_non_evaluable=true", "trial.sample_size=10"))
+    # enrolled on days 700, 740, 746.5 and 747; first dose 3 days later; the loss is known 10 days
+    # after first dose: on days 713, 753, 759.5 (the closing day) and 760 (the day after)
+    desk = _desk(model, [693.0, 733.0, 739.5, 740.0], [7, 7, 7, 7], pool=_Evaluability(10.0))
+    assert len(desk.enrolled) == 4
+    assert desk.target == 10 + 3
+
+
+def test_screening_and_dosing_delays_cover_their_whole_ranges(base) -> None:
+    """Base: screening 7 to 28 days (22 values), enrollment to first dose 1 to 7 days (7 values)."""
+    model = TrialModel.from_scenario(base)
+    env = simpy.Environment()
+    n = 44_000
+    desk = _Enrollment(env, model, np.random.default_rng(3), _PatientPool(model.patients, np.random.default_rng(0), 35), n)
+    for draws, values in ((np.array(desk.screening_days), range(7, 29)), (np.array(desk.dose_days), range(1, 8))):
+        assert draws.min() == values[0] and draws.max() == values[-1]
+        p = 1 / len(values)
+        for v in values:
+            assert abs(np.mean(draws == v) - p) <= 4 * np.sqrt(p * (1 - p) / n), v
+    assert abs(np.mean(desk.fails) - 0.32) <= 4 * np.sqrt(0.32 * 0.68 / n)

@@ -1,6 +1,6 @@
 """The protocol rules of :mod:`sim.journey`, pinned on hand-built latent outcomes.
 
-Every hand-built patient follows the base schedule written out below: 21-day cycles (four at
+Every hand-built patient follows the base schedule written out below: 21-day cycles (eight at
 most, so treatment ends by day 168), scans every 42 days (five at most; offsets zero unless given), confirmation >= 28 days.
 """
 
@@ -285,3 +285,94 @@ def test_new_therapy_starts_only_after_an_ae_or_maximum_duration_stop(model) -> 
     )
     assert _reasons(j) == ["adverse_event", "max_duration", "progression", "adverse_event"]
     np.testing.assert_array_equal(j.new_therapy_day, [21.0 + 20.0, 168.0 + 20.0, INF, INF])
+
+
+# Boundaries of the journey's rules, each on a hand-built patient (issue 15): the exact day an
+# inequality flips, and every tie between treatment-end reasons.
+
+
+def test_a_scan_due_on_the_day_of_death_withdrawal_or_loss_is_not_done(model) -> None:
+    j = plan_journeys(
+        model,
+        latent(
+            patient(pfs_event_day=84.0, death_first=True, death_day=84.0),  # dies on the day of the second scan
+            patient(withdrawal_day=84.0),
+            patient(lost_to_follow_up_day=126.0),
+            patient(withdrawal_day=84.5),                                   # half a day later: the scan is done
+        ),
+    )
+    np.testing.assert_array_equal(
+        j.scan_status[:, :3], [[SD, NO_SCAN, NO_SCAN], [SD, NO_SCAN, NO_SCAN], [SD, SD, NO_SCAN], [SD, SD, NO_SCAN]]
+    )
+    assert _reasons(j) == ["death", "withdrawal", "lost_to_follow_up", "withdrawal"]
+    np.testing.assert_array_equal(j.treatment_end_day, [84, 84, 126, 84.5])
+
+
+def test_a_scan_on_the_last_day_of_follow_up_is_done_and_shows_progression(model) -> None:
+    # No follow-up after treatment: follow-up ends the day treatment does, here on a scan day.
+    no_follow_up = _with_follow_up(model, 0.0)
+    j = plan_journeys(
+        no_follow_up,
+        latent(
+            patient(**discontinued(1)),                     # AE stop on day 42, the day of the first scan
+            patient(pfs_event_day=40.0, **discontinued(1)),  # progression found by that scan
+            patient(**discontinued(0)),                     # AE stop on day 21: no scan at all
+        ),
+    )
+    np.testing.assert_array_equal(j.follow_up_end_day, [42, 42, 21])
+    np.testing.assert_array_equal(j.scan_status[:, :2], [[SD, NO_SCAN], [PD, NO_SCAN], [NO_SCAN, NO_SCAN]])
+    np.testing.assert_array_equal(j.progression_day, [INF, 42, INF])
+    np.testing.assert_array_equal(j.evaluable, [True, True, False])
+    # the non-evaluable patient is known to be so when follow-up ends
+    assert j.evaluability_day[2] == 21.0
+    # progression and an AE stop on the same day: progression, the first reason in the list
+    assert _reasons(j) == ["adverse_event", "progression", "adverse_event"]
+
+
+def test_ties_between_end_reasons_go_to_the_first_in_the_list(model) -> None:
+    last_cycle = discontinued(CYCLES - 1)  # an AE in the last cycle stops treatment when that cycle ends
+    j = plan_journeys(
+        model,
+        latent(
+            patient(**last_cycle),                                                  # AE stop = max duration, day 168
+            patient(withdrawal_day=42.0, **discontinued(1)),                        # AE stop and withdrawal, day 42
+            patient(withdrawal_day=100.0, lost_to_follow_up_day=100.0),             # withdrawal and loss, day 100
+            patient(pfs_event_day=100.0, death_first=True, death_day=100.0, withdrawal_day=100.0),  # death and withdrawal
+            patient(lost_to_follow_up_day=168.0),                                   # loss and max duration, day 168
+        ),
+    )
+    np.testing.assert_array_equal(j.treatment_end_day, [168, 42, 100, 100, 168])
+    assert _reasons(j) == ["adverse_event", "adverse_event", "withdrawal", "death", "lost_to_follow_up"]
+
+
+def test_the_scan_that_finds_progression_makes_a_patient_evaluable(model) -> None:
+    j = plan_journeys(model, latent(patient(pfs_event_day=10.0), patient(pfs_event_day=10.0, scan_missed=[True] + [False] * 4)))
+    np.testing.assert_array_equal(j.scan_status[:, :2], [[PD, NO_SCAN], [NO_SCAN, PD]])
+    np.testing.assert_array_equal(j.evaluable, [True, True])
+    np.testing.assert_array_equal(j.evaluability_day, [42, 84])
+    np.testing.assert_array_equal(j.progression_day, [42, 84])
+
+
+def test_no_new_therapy_after_death_withdrawal_or_loss(model) -> None:
+    j = plan_journeys(
+        model,
+        latent(
+            patient(new_therapy_delay_days=20.0, pfs_event_day=50.0, death_first=True, death_day=50.0),
+            patient(new_therapy_delay_days=20.0, withdrawal_day=60.0),
+            patient(new_therapy_delay_days=20.0, lost_to_follow_up_day=70.0),
+        ),
+    )
+    assert _reasons(j) == ["death", "withdrawal", "lost_to_follow_up"]
+    np.testing.assert_array_equal(j.new_therapy_day, [INF, INF, INF])
+
+
+def test_a_transient_response_reads_at_the_first_stable_scan_done(model) -> None:
+    j = plan_journeys(model, latent(patient(transient_response=True, scan_missed=[True] + [False] * 4)))
+    np.testing.assert_array_equal(j.scan_status[0], [NO_SCAN, PR, SD, SD, SD])
+    assert j.confirmation_day[0] == INF
+
+
+def test_cycle_delays_do_not_shift_the_scan_grid(model) -> None:
+    j = plan_journeys(model, latent(patient(**interrupted(0, 14)), patient(scan_offset_days=[-7, 7, 0, 0, 0])))
+    np.testing.assert_array_equal(j.cycle_start_day[0, :3], [0, 35, 56])
+    np.testing.assert_array_equal(j.scan_day, [[42, 84, 126, 168, 210], [35, 91, 126, 168, 210]])

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import fields
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,42 +19,12 @@ from sim.recist import Response
 from sim.scenario.model import Cutoff
 from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
+from tests.helpers import hand_built_journeys as journeys
+from tests.helpers import journey_patient as patient
 
 CR, PR, SD, PD, NE, NO_SCAN = Response.CR, Response.PR, Response.SD, Response.PD, Response.NE, Response.NO_SCAN
 INF = math.inf
 SD_MIN_DAYS = 35
-
-
-def patient(**given: Any) -> dict[str, Any]:
-    """One patient's journey; every scan reads SD and nothing ends before day 1000 unless given."""
-    row: dict[str, Any] = {
-        "scan_day": [42.0, 84.0, 126.0, 168.0],
-        "scan_status": [SD, SD, SD, SD],
-        "cycle_start_day": [0.0, 21.0, 42.0, 63.0],
-        "ae_in_cycle": [False] * 4,
-        "progression_day": INF,
-        "death_day": INF,
-        "treatment_end_day": 84.0,
-        "treatment_end_reason": END_REASONS.index("max_duration"),
-        "follow_up_end_day": 1000.0,
-        "evaluable": True,
-        "evaluability_day": 42.0,
-        "confirmation_day": INF,
-        "response_closed_day": INF,
-        "scan_missed": [False] * 4,
-        "new_therapy_day": INF,
-    }
-    assert set(given) <= set(row), set(given) - set(row)
-    row.update(given)
-    return row
-
-
-def journeys(*patients: dict[str, Any]) -> PatientJourneys:
-    dtypes = {"scan_status": np.int8, "treatment_end_reason": np.int8, "ae_in_cycle": bool, "evaluable": bool,
-              "scan_missed": bool}
-    return PatientJourneys(
-        **{f.name: np.array([p[f.name] for p in patients], dtype=dtypes.get(f.name, float)) for f in fields(PatientJourneys)}
-    )
 
 
 def _observe(j: PatientJourneys, dose: list[float], day: float, sd_min_days: float = SD_MIN_DAYS, censoring: str = "treatment_policy"):
@@ -244,3 +212,35 @@ def test_unconfirmed_responses_count_in_any_response_only() -> None:
     np.testing.assert_array_equal(obs.any_response, [True, True, False])
     before_the_response_scan = _observe(journeys(transient), [0.0], 83)
     assert not before_the_response_scan.any_response[0]
+
+
+def test_fda_censoring_needs_the_missed_scans_in_a_row_just_before_the_event() -> None:
+    five = {"scan_day": [42.0, 84.0, 126.0, 168.0, 210.0], "progression_day": 210.0}
+    apart = patient(  # two missed scans with an adequate scan between them
+        scan_status=[NO_SCAN, SD, NO_SCAN, SD, PD], scan_missed=[True, False, True, False, False], **five
+    )
+    earlier = patient(  # two missed scans in a row, then adequate scans before progression
+        scan_status=[NO_SCAN, NO_SCAN, SD, SD, PD], scan_missed=[True, True, False, False, False], **five
+    )
+    three = patient(  # three in a row just before progression: censored at the last adequate scan
+        scan_status=[SD, NO_SCAN, NO_SCAN, NO_SCAN, PD], scan_missed=[False, True, True, True, False], **five
+    )
+    fda = _observe(journeys(apart, earlier, three), [0.0] * 3, 500, censoring="fda")
+    np.testing.assert_array_equal(fda.pfs_event, [True, True, False])
+    np.testing.assert_array_equal(fda.pfs_months * DAYS_PER_MONTH, [210.0, 210.0, 42.0])
+
+
+def test_fda_censoring_takes_the_earlier_day_when_both_rules_apply() -> None:
+    # new therapy on day 60 (last scan before it: day 42) and two missed scans before progression on
+    # day 210 (last adequate scan: day 84): censored on day 42
+    both = patient(
+        scan_day=[42.0, 84.0, 126.0, 168.0, 210.0],
+        scan_status=[SD, SD, NO_SCAN, NO_SCAN, PD],
+        scan_missed=[False, False, True, True, False],
+        progression_day=210.0,
+        new_therapy_day=60.0,
+    )
+    misses_only = {**both, "new_therapy_day": INF}
+    fda = _observe(journeys(both, misses_only), [0.0, 0.0], 500, censoring="fda")
+    np.testing.assert_array_equal(fda.pfs_event, [False, False])
+    np.testing.assert_array_equal(fda.pfs_months * DAYS_PER_MONTH, [42.0, 84.0])

@@ -67,3 +67,80 @@ def test_ae_rates_follow_the_cycle_probabilities(base) -> None:
         assert _within_4_se(latent.ae_occurs[:, cycle].mean(), p)
     ae = latent.ae_occurs[:, 0]
     assert _within_4_se(latent.ae_discontinues[ae, 0].mean(), base.safety.ae_discontinuation_share, int(ae.sum()))
+
+
+# What each draw means, pinned by its own distribution (issue 15): the shares a scenario sets,
+# the whole range of every uniform integer draw, and the unit of every rate.
+
+
+def _share_within_4_se(flags: np.ndarray, p: float) -> bool:
+    return _within_4_se(float(flags.mean()), p, int(flags.size))
+
+
+def test_an_ae_discontinues_interrupts_or_is_managed_in_the_given_shares(base) -> None:
+    """Among AEs: discontinuation 0.15, interruption 0.6 (not 0.6 - 0.15), managed without delay 0.25."""
+    _, latent = _draw(base)
+    ae = latent.ae_occurs
+    sa = base.safety
+    assert (sa.ae_discontinuation_share, sa.ae_interruption_share) == (0.15, 0.6)
+    assert not (latent.ae_discontinues & latent.ae_interrupts).any()
+    assert not ((latent.ae_discontinues | latent.ae_interrupts) & ~ae).any()
+    assert _share_within_4_se(latent.ae_discontinues[ae], 0.15)
+    assert _share_within_4_se(latent.ae_interrupts[ae], 0.6)
+    assert _share_within_4_se(~(latent.ae_discontinues | latent.ae_interrupts)[ae], 0.25)
+    # an interruption lasts 7 to 14 days, each equally likely; nothing else delays a cycle
+    delays = latent.interruption_days[latent.ae_interrupts]
+    assert (latent.interruption_days[~latent.ae_interrupts] == 0).all()
+    for days in range(7, 15):
+        assert _share_within_4_se(delays == days, 1 / 8), days
+
+
+def test_cycles_and_scans_the_model_plans_for_by_hand(base, scenario_with) -> None:
+    model = TrialModel.from_scenario(base).patients
+    # 24 months = 730.5 days hold 34 whole 21-day cycles (34 * 21 = 714; a 35th would end on day 735)
+    assert model.max_cycles == 34
+    # scans to the study end (day 1095) plus the window: ceil(1102 / 42) = 27, plus one
+    assert model.max_scans == 28
+    # 2 months = 60.875 days hold two cycles; a month shorter than a cycle still gives one
+    assert TrialModel.from_scenario(scenario_with("schedule.max_treatment_months=2")).patients.max_cycles == 2
+    assert TrialModel.from_scenario(scenario_with("schedule.max_treatment_months=0.5")).patients.max_cycles == 1
+
+
+def test_scan_offsets_cover_the_whole_window_evenly(base) -> None:
+    _, latent = _draw(base)
+    offsets = latent.scan_offset_days[:, :4].ravel()  # four scans each: 240,000 offsets
+    assert offsets.min() == -7 and offsets.max() == 7
+    for day in range(-7, 8):
+        assert _share_within_4_se(offsets == day, 1 / 15), day
+
+
+def test_exit_times_are_exponential_at_the_monthly_rates(scenario_with) -> None:
+    """Withdrawal 0.05 and loss 0.02 per month: exponential, means 20 and 50 months."""
+    scenario = scenario_with("safety.withdrawal_per_month=0.05", "safety.loss_to_follow_up_per_month=0.02")
+    _, latent = _draw(scenario)
+    for days, mean_months in ((latent.withdrawal_day, 20.0), (latent.lost_to_follow_up_day, 50.0)):
+        months = days / DAYS_PER_MONTH
+        assert abs(months.mean() - mean_months) <= 4 * mean_months / math.sqrt(N)
+        # P(T <= mean) = 1 - 1/e for an exponential
+        assert _share_within_4_se(months <= mean_months, 1 - math.exp(-1.0))
+    never = _draw(scenario_with("safety.withdrawal_per_month=0"))[1].withdrawal_day
+    assert np.isinf(never).all()
+
+
+def test_protocol_deviations_have_their_shares(scenario_with) -> None:
+    scenario = scenario_with(
+        "efficacy.unconfirmed_response_share=0.2",
+        "schedule.missed_scan_probability=0.1",
+        "safety.new_therapy_probability=0.4",
+    )
+    _, latent = _draw(scenario)
+    # a transient response is for patients without a confirmed one
+    assert not (latent.transient_response & latent.responder).any()
+    assert _share_within_4_se(latent.transient_response[~latent.responder], 0.2)
+    assert _share_within_4_se(latent.scan_missed[:, :4].ravel(), 0.1)
+    starts = np.isfinite(latent.new_therapy_delay_days)
+    assert _share_within_4_se(starts, 0.4)
+    # new therapy 14 to 42 days after the stop, each day equally likely
+    delays = latent.new_therapy_delay_days[starts]
+    assert delays.min() == 14 and delays.max() == 42
+    assert _share_within_4_se(delays <= 27, 14 / 29)

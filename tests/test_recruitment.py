@@ -57,8 +57,11 @@ def test_site_rates_by_hand() -> None:
     site = Site(name="Lead centre", activation=dt.date(2025, 11, 15), screened_per_month=2.2, ramp_up_months=2.0)
     rates = site_rates(site, 3, STUDY_START, 0.0, 0.0, np.random.default_rng(0))
     assert rates == SiteRates(index=3, per_day=2.2 / DAYS_PER_MONTH, activation_day=14.0, ramp_days=2 * DAYS_PER_MONTH)
-    # a site activated before recruitment opens starts screening at the opening
-    assert site_rates(site, 3, STUDY_START, 20.0, 0.0, np.random.default_rng(0)).activation_day == 20.0
+    # a site activated before recruitment opens starts screening at the opening, but its ramp-up
+    # runs from its own activation (day 14): six days of a 60.875-day ramp are behind it on day 20
+    early = site_rates(site, 3, STUDY_START, 20.0, 0.0, np.random.default_rng(0))
+    assert (early.activation_day, early.ramp_start_day) == (20.0, 14.0)
+    np.testing.assert_allclose(early.ramps(np.array([20.0, 14.0 + 2 * DAYS_PER_MONTH])), [6 / (2 * DAYS_PER_MONTH), 1.0], rtol=1e-15)
 
 
 def test_rate_multiplier_has_mean_one_and_the_given_cv() -> None:
