@@ -55,6 +55,9 @@ DEFAULT_SEED = 20251115
 """The root seed when none is given: the day ChiCTR2500111736 opened."""
 
 DEFAULT_CHUNK = 250
+
+MAX_REPLICATES = 10_000_000
+"""Most replicates one run may ask for (also the cap of ``max_replicates``); far beyond any MCSE need."""
 """Replicates per dispatched task when no chunk size is given."""
 
 DEFAULT_REPLICATES = 1000
@@ -323,8 +326,8 @@ def _check_settings(
     replicates: int, seed: int, chunk_size: int | None, mcse_target: float | None, max_replicates: int
 ) -> None:
     """Refuse settings a run cannot use, naming the setting and what it allows."""
-    if not isinstance(replicates, numbers.Integral) or replicates < 1:
-        raise RunError(f"replicates must be a whole number of at least 1, got {replicates!r}")
+    if not isinstance(replicates, numbers.Integral) or not 1 <= replicates <= MAX_REPLICATES:
+        raise RunError(f"replicates must be a whole number from 1 to {MAX_REPLICATES}, got {replicates!r}")
     if not isinstance(seed, numbers.Integral) or seed < 0:
         raise RunError(f"seed must be a non-negative whole number, got {seed!r}")
     if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral) or chunk_size < 1):
@@ -344,7 +347,9 @@ class _Dispatch:
 
     def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[ChunkTables]:
         """Chunk tables in submission order, as they finish."""
-        parallel = joblib.Parallel(n_jobs=self.n_jobs, backend=self.backend, return_as="generator")
+        # never more workers than chunks: 256 workers for two chunks only cost start-up and memory
+        n_jobs = max(1, min(self.n_jobs, len(spans))) if self.n_jobs is not None and self.n_jobs > 0 else self.n_jobs
+        parallel = joblib.Parallel(n_jobs=n_jobs, backend=self.backend, return_as="generator")
         yield from parallel(joblib.delayed(_run_chunk)(plan, a, b) for a, b in spans)
 
 

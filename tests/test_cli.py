@@ -72,7 +72,7 @@ def test_rerun_into_the_same_folder_resumes(tmp_path, capsys, monkeypatch) -> No
     ("argv", "message"),
     [
         (["run", "--set", "efficacy.orr=1.3"], "trialsim: error: efficacy.orr must be a probability in [0, 1], got 1.3"),
-        (["run", "--replicates", "0"], "trialsim: error: argument --replicates: must be a whole number of at least 1, got 0"),
+        (["run", "--replicates", "0"], "trialsim: error: argument --replicates: must be a whole number from 1 to 10000000, got 0"),
         (["run", "--jobs", "0"], "trialsim: error: argument --jobs: must be a number of workers from 1 to 256, or -1 for all cores, got 0"),
         (["run", "nowhere.toml"], "trialsim: error: scenario 'nowhere.toml' is neither a file nor a shipped scenario (base, optimistic, pessimistic, slow_recruitment)"),
         (["run", "--set", "efficacy.orr"], "trialsim: error: --set expects dotted.path=value, got 'efficacy.orr'"),

@@ -114,7 +114,7 @@ def test_a_grid_whose_checkpoint_folder_is_blocked_is_refused_before_computing(t
         (["oc", "--orr", "-0.1:0.3:0.1"], "--orr values must be probabilities in [0, 1], got -0.1"),
         (["oc", "--orr", "0.2,1.5"], "--orr values must be probabilities in [0, 1], got 1.5"),
         (["run", "--seed", "-1"], "argument --seed: must be a non-negative whole number, got -1"),
-        (["run", "--replicates", "-5"], "argument --replicates: must be a whole number of at least 1, got -5"),
+        (["run", "--replicates", "-5"], "argument --replicates: must be a whole number from 1 to 10000000, got -5"),
         (["calibrate", "--orr", "0.1", "--median-pfs", "3", "--scan-weeks", "6", "--cuts", "-1,2"], None),
     ],
 )

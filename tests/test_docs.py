@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import typing
 from pathlib import Path
 
 import pandas as pd
@@ -12,37 +11,73 @@ import pytest
 
 from sim.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform, reference_table
 from sim.runner import run
-from sim.scenario.model import Scenario
+from sim.scenario import reference_table as reference_table_of_scenario
+from sim.scenario.model import Analysis, Scenario
+from sim.scenario.reference import allowed_text
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = (ROOT / "docs" / "reference.md").read_text()
 
 
-def _documented_names() -> set[str]:
-    return set(re.findall(r"`([^`]+)`", REFERENCE))
+def _scenario_rows() -> dict[str, str]:
+    """The scenario-field table of the reference: each field name (as written) to its "allowed" cell."""
+    section = REFERENCE.split("## Scenario fields", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            for name in re.findall(r"`([^`]+)`", cells[0]):
+                rows[name] = cells[2].replace("\\|", "|")
+    return rows
 
 
-def _leaf_paths(cls: type, prefix: str = "") -> list[str]:
-    """Dotted paths of every scalar scenario field, lists of tables written as ``[i]``."""
-    paths = []
-    for name, hint in typing.get_type_hints(cls).items():
-        path = f"{prefix}{name}"
-        args = typing.get_args(hint)
-        inner = args[0] if args and dataclasses.is_dataclass(args[0]) else None
-        if dataclasses.is_dataclass(hint):
-            paths += _leaf_paths(hint, f"{path}.")
-        elif inner is not None:
-            paths += _leaf_paths(inner, f"{path}[i].")
-        else:
-            paths.append(path)
-    return paths
+def _scenario_fields(cls: type, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted path, what the code allows) of every scenario field below the sections, entries as ``[i]``."""
+    found = []
+    for fld in dataclasses.fields(cls):
+        path = f"{prefix}{fld.name}"
+        check = fld.metadata["check"]
+        if prefix:
+            found.append((path, allowed_text(fld)))
+        if check.table is not None:
+            found += _scenario_fields(check.table, f"{path}.")
+        elif check.item is not None and check.item.table is not None:
+            found += _scenario_fields(check.item.table, f"{path}[i].")
+        elif check.item is not None:
+            found.append((f"{path}[i]", check.item.allowed))
+    return found
 
 
-def test_every_scenario_field_is_documented() -> None:
-    documented = _documented_names()
-    for path in _leaf_paths(Scenario):
-        generic = re.sub(r"analysis\.(primary|final)_cutoff\.", "analysis.*_cutoff.", path)
-        assert generic in documented, path
+def _row_for(path: str, rows: dict[str, str]) -> str | None:
+    """The "allowed" cell of the row naming ``path``, directly or by a ``*`` pattern (``analysis.*_cutoff.rule``)."""
+    if path in rows:
+        return rows[path]
+    for name, allowed in rows.items():
+        if "*" in name and re.fullmatch(re.escape(name).replace(r"\*", "[a-z_]+"), path):
+            return allowed
+    return None
+
+
+def test_the_scenario_field_table_is_generated_from_the_declared_checks() -> None:
+    assert reference_table_of_scenario() in REFERENCE, "paste sim.scenario.reference_table() into docs/reference.md"
+
+
+def test_every_scenario_field_states_what_its_check_allows_and_its_default() -> None:
+    rows = _scenario_rows()
+    fields = _scenario_fields(Scenario)
+    assert len(fields) > 60
+    for path, allowed in fields:
+        assert _row_for(path, rows) == allowed, path
+    assert Analysis.__dataclass_fields__["p0"].metadata["check"].allowed in rows["analysis.p0"]
+    assert rows["analysis.ci_level"] == "a number in (0, 1) (default 0.95)"
+    assert rows["recruitment.rate_cv"] == "0 or a number in [0.001, 5] (default 0)"
+    assert rows["safety.new_therapy_days"].endswith("(default [14, 42])")
+
+
+def test_the_reference_documents_no_field_the_code_lacks() -> None:
+    paths = [path for path, _ in _scenario_fields(Scenario)]
+    for name in _scenario_rows():
+        assert name in paths or any(_row_for(path, {name: ""}) is not None for path in paths), name
 
 
 @pytest.fixture(scope="module")

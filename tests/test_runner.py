@@ -155,7 +155,7 @@ def test_checkpoint_of_another_run_is_refused_and_kept(base, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"replicates": 0}, "replicates must be a whole number of at least 1, got 0"),
+        ({"replicates": 0}, "replicates must be a whole number from 1 to 10000000, got 0"),
         ({"seed": -1}, "seed must be a non-negative whole number, got -1"),
         ({"chunk_size": 0}, "chunk_size must be a whole number of at least 1, got 0"),
     ],

@@ -27,7 +27,7 @@ from ..checkpoints import CheckpointError
 from ..reports.browser import BrowserError
 from ..reports.text import Heading
 from ..run_folder import RunFolderError
-from ..runner import RunError
+from ..runner import MAX_REPLICATES, RunError
 from ..scenario import ScenarioError, scenario_path
 from ..scenario.model import Scenario
 from ..sweep import CellError, InputError
@@ -49,6 +49,7 @@ __all__ = [
     "path_option",
     "write_atomically",
     "positive_int",
+    "replicate_count",
     "scenario_heading",
     "seed",
     "whole_number",
@@ -187,6 +188,7 @@ def whole_number(allowed: str, ok: Callable[[int], bool]) -> Callable[[str], int
 
 
 positive_int = whole_number("a whole number of at least 1", lambda v: v >= 1)
+replicate_count = whole_number(f"a whole number from 1 to {MAX_REPLICATES}", lambda v: 1 <= v <= MAX_REPLICATES)
 jobs = whole_number("a number of workers from 1 to 256, or -1 for all cores", lambda v: 1 <= v <= 256 or v == -1)
 seed = whole_number("a non-negative whole number", lambda v: v >= 0)
 

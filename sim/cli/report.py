@@ -24,7 +24,7 @@ from ..runner import DEFAULT_SEED, run
 from ..scenario import ScenarioError, builtin_scenarios, load_scenario
 from ..sweep import oc_grid
 from ..trial_model import TrialModel
-from .options import UsageError, jobs, output_folder, path_option, positive_int, seed
+from .options import UsageError, jobs, output_folder, path_option, replicate_count, seed
 from .simulate import orr_grid
 
 __all__ = ["handle_report", "register"]
@@ -57,9 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="draw from `trialsim run --out` folders",
     )
     p.add_argument("--out", type=path_option, required=True, help="folder for index.html, figures/, data/ (and runs/)")
-    p.add_argument("--replicates", type=positive_int, default=2000, help="simulated trials per scenario (default 2000)")
     p.add_argument(
-        "--oc-replicates", type=positive_int, default=500, help="per true ORR of the power curve (default 500)"
+        "--replicates", type=replicate_count, default=2000, help="simulated trials per scenario (default 2000)"
+    )
+    p.add_argument(
+        "--oc-replicates", type=replicate_count, default=500, help="per true ORR of the power curve (default 500)"
     )
     p.add_argument(
         "--orr", type=orr_grid, default="0.05:0.40:0.05", help="true ORRs of the power curve (default 0.05:0.40:0.05)"

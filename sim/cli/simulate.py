@@ -28,6 +28,7 @@ from .options import (
     output_folder,
     path_option,
     positive_int,
+    replicate_count,
     scenario_heading,
     seed,
     write_atomically,
@@ -75,7 +76,7 @@ def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
         "scenario", nargs="?", default="base", help=f"a scenario file or a shipped scenario ({shipped}); default base"
     )
     p.add_argument(
-        "--replicates", type=positive_int, default=replicates, help=f"simulated trials (default {replicates})"
+        "--replicates", type=replicate_count, default=replicates, help=f"simulated trials (default {replicates})"
     )
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"root random seed (default {DEFAULT_SEED})")
     p.add_argument(
@@ -112,7 +113,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="add batches of --replicates until the MCSE of power is at most this",
     )
     p.add_argument(
-        "--max-replicates", type=positive_int, default=1_000_000, help="with --mcse-target: the most replicates to run"
+        "--max-replicates",
+        type=replicate_count,
+        default=1_000_000,
+        help="with --mcse-target: the most replicates to run",
     )
     p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
     p.add_argument("--json", action="store_true", help="print summary.json's document instead of the table")

@@ -11,6 +11,7 @@ from .load import (
     scenario_path,
 )
 from .model import Analysis, CalendarPeriod, Cutoff, Efficacy, Recruitment, Safety, Scenario, Schedule, Site, Trial
+from .reference import ReferenceRow, reference_rows, reference_table
 
 __all__ = [
     "Analysis",
@@ -19,6 +20,7 @@ __all__ = [
     "Efficacy",
     "FieldError",
     "Recruitment",
+    "ReferenceRow",
     "Safety",
     "Scenario",
     "ScenarioError",
@@ -30,5 +32,7 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "read_scenario_file",
+    "reference_rows",
+    "reference_table",
     "scenario_path",
 ]

@@ -1,8 +1,9 @@
 """Declared constraints for scenario fields: each check converts a raw TOML value or says why not.
 
-A check is a callable ``(value, path) -> converted``; it raises :class:`FieldError` whose message
-names the field path, the allowed values and what it got, e.g.
-``efficacy.orr must be a probability in [0, 1], got 1.3``.
+A :class:`Check` is a callable ``(value, path) -> converted`` that says what it allows; it raises
+:class:`FieldError` whose message names the field path, the allowed values and what it got, e.g.
+``efficacy.orr must be a probability in [0, 1], got 1.3``. The same ``allowed`` words fill the
+"allowed" column of the scenario-field table in ``docs/reference.md`` (:mod:`sim.scenario.reference`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
+import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import numpy as np
 
 from ..distributions import FAMILIES, DistributionError, ParameterKind, ParameterSpec, SurvivalDistribution
 
@@ -20,6 +26,7 @@ __all__ = [
     "Check",
     "probability",
     "number",
+    "zero_or",
     "integer",
     "boolean",
     "text",
@@ -32,19 +39,54 @@ __all__ = [
     "convert_table",
 ]
 
-Check = Callable[[Any, str], Any]
 T = TypeVar("T")
+
+MAX_MEDIAN_MONTHS = 1200.0
+"""Longest median survival a scenario may give (a century): beyond it a typo, and no event would be seen."""
+
+MAX_EVENT_MONTHS = 1e200
+"""Largest event time a distribution may draw: far beyond any study, yet days and sums of it stay finite."""
+
+MAX_DAYS = 3650
+"""Longest delay a day range may give (ten years): any longer is a typo, not a protocol window."""
 
 
 class FieldError(ValueError):
     """One scenario field is invalid; the message is ready to show a user."""
 
 
+@dataclass(frozen=True)
+class Check:
+    """A declared constraint: ``check(value, path)`` converts a raw TOML value or raises FieldError.
+
+    ``allowed`` says what the check accepts in the words of its error messages ("a probability in
+    [0, 1]"), and ``docs/reference.md`` shows the same words. ``item`` is the check of each entry
+    of a list, ``table`` the dataclass of a nested table, so the reference can list their fields.
+    """
+
+    allowed: str
+    convert: Callable[[Any, str], Any] = field(repr=False)
+    item: Check | None = None
+    table: type | None = None
+
+    def __call__(self, value: Any, path: str) -> Any:
+        """The value converted, or a FieldError naming ``path``."""
+        return self.convert(value, path)
+
+    def refuse(self, value: Any, path: str) -> FieldError:
+        """The error for ``value`` at ``path``: the field, what it allows and what it got."""
+        return FieldError(f"{path} must be {self.allowed}, got {_show(value)}")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return repr(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, (list, tuple)) and len(str(value)) > 60:
+        return f"a list of {len(value)} entries"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"{float(value):g}"
     return str(value)
 
 
@@ -52,141 +94,205 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def probability(value: Any, path: str) -> float:
-    """A probability in [0, 1]."""
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _too_close_to_zero(value: float, path: str, allowed: str) -> FieldError | None:
+    """A subnormal number (below 2.2e-308 but not 0) is in range yet breaks arithmetic: 1 / x overflows."""
+    if value != 0 and abs(value) < sys.float_info.min:
+        return FieldError(
+            f"{path} must be {allowed}, got {value:g}, too close to 0 to compute with; give 0 or at least "
+            f"{sys.float_info.min:.3g}"
+        )
+    return None
+
+
+def _probability(value: Any, path: str) -> float:
     if not _is_number(value) or not 0.0 <= value <= 1.0:
-        raise FieldError(f"{path} must be a probability in [0, 1], got {_show(value)}")
+        raise probability.refuse(value, path)
+    problem = _too_close_to_zero(value, path, probability.allowed)
+    if problem:
+        raise problem
     return float(value)
+
+
+probability = Check("a probability in [0, 1]", _probability)
+"""A probability in [0, 1]."""
+
+
+def _number_text(value: float) -> str:
+    """A bound as a person writes it: 600, 0.5, 1e-6 (not 1e-06)."""
+    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + m.group(1).replace("+", "") + m.group(2), f"{value:g}")
+
+
+def _interval(low: str, high: str, strict_min: bool, strict_max: bool) -> str:
+    return f"{'(' if strict_min else '['}{low}, {high}{')' if strict_max else ']'}"
 
 
 def number(
     minimum: float | None = None, maximum: float | None = None, *, strict_min: bool = False, strict_max: bool = False
 ) -> Check:
     """A finite real number within optional bounds."""
-    low = "-inf" if minimum is None else f"{minimum:g}"
-    high = "inf" if maximum is None else f"{maximum:g}"
-    bracket = "(" if strict_min or minimum is None else "["
-    closing = ")" if strict_max or maximum is None else "]"
-    allowed = f"a number in {bracket}{low}, {high}{closing}"
+    low = "-inf" if minimum is None else _number_text(minimum)
+    high = "inf" if maximum is None else _number_text(maximum)
+    allowed = f"a number in {_interval(low, high, strict_min or minimum is None, strict_max or maximum is None)}"
     if minimum == 0 and strict_min and maximum is None:
         allowed = "a positive number"
 
-    def check(value: Any, path: str) -> float:
+    def convert(value: Any, path: str) -> float:
         ok = _is_number(value) and math.isfinite(value)
         if ok and minimum is not None:
             ok = value > minimum if strict_min else value >= minimum
         if ok and maximum is not None:
             ok = value < maximum if strict_max else value <= maximum
         if not ok:
-            raise FieldError(f"{path} must be {allowed}, got {_show(value)}")
+            raise check.refuse(value, path)
+        problem = _too_close_to_zero(value, path, allowed)
+        if problem:
+            raise problem
         return float(value)
 
+    check = Check(allowed, convert)
     return check
 
 
-def integer(minimum: int | None = None, maximum: int | None = None) -> Check:
-    """A whole number within optional bounds."""
+def zero_or(check: Check) -> Check:
+    """0 (the feature is off), or a value ``check`` accepts: where a vanishing positive value would overflow."""
 
-    def check(value: Any, path: str) -> int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        ok = ok and (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
-        if not ok:
-            bounds = f"at least {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-            raise FieldError(f"{path} must be a whole number {bounds}, got {_show(value)}")
+    def convert(value: Any, path: str) -> Any:
+        if _is_number(value) and value == 0:
+            return 0.0
+        try:
+            return check(value, path)
+        except FieldError:
+            raise either.refuse(value, path) from None
+
+    either = Check(f"0 or {check.allowed}", convert)
+    return either
+
+
+def integer(minimum: int, maximum: int | None = None) -> Check:
+    """A whole number from ``minimum``, up to ``maximum`` if given."""
+    allowed = f"a whole number at least {minimum}" if maximum is None else f"a whole number in [{minimum}, {maximum}]"
+
+    def convert(value: Any, path: str) -> int:
+        if not (_is_whole(value) and value >= minimum and (maximum is None or value <= maximum)):
+            raise check.refuse(value, path)
         return int(value)
 
+    check = Check(allowed, convert)
     return check
 
 
-def boolean(value: Any, path: str) -> bool:
-    """true or false."""
+def _boolean(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
-        raise FieldError(f"{path} must be true or false, got {_show(value)}")
+        raise boolean.refuse(value, path)
     return value
 
 
-def text(value: Any, path: str) -> str:
-    """A non-empty string."""
+boolean = Check("true or false", _boolean)
+"""true or false."""
+
+
+def _text(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise FieldError(f"{path} must be a non-empty string, got {_show(value)}")
+        raise text.refuse(value, path)
     return value
+
+
+text = Check("a non-empty string", _text)
+"""A non-empty string."""
 
 
 def choice(*options: str) -> Check:
     """One of a fixed set of words."""
 
-    def check(value: Any, path: str) -> str:
-        if value not in options:
-            allowed = ", ".join(repr(o) for o in options)
-            raise FieldError(f"{path} must be one of {allowed}, got {_show(value)}")
-        return str(value)
+    def convert(value: Any, path: str) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise check.refuse(value, path)
+        return value
 
+    check = Check(f"one of {', '.join(repr(o) for o in options)}", convert)
     return check
 
 
-def date(value: Any, path: str) -> dt.date:
-    """A calendar date, as a TOML date (2026-01-31) or an ISO string."""
+def _date(value: Any, path: str) -> dt.date:
+    day: dt.date | None = None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise FieldError(f"{path} must be a date like 2026-01-31, got {_show(value)}")
+    if day is None:
+        raise date.refuse(value, path)
+    return day
 
 
-def day_range(value: Any, path: str) -> tuple[int, int]:
-    """A [min, max] pair of whole days, drawn uniformly (inclusive) per patient."""
+# no calendar bound here: the study's span is bounded as a whole (MAX_STUDY_YEARS, checked in load.py)
+date = Check("a date like 2026-01-31", _date)
+"""A calendar date, as a TOML date (2026-01-31) or an ISO string."""
+
+
+def _day_range(value: Any, path: str) -> tuple[int, int]:
     ok = (
         isinstance(value, (list, tuple))
         and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+        and all(_is_whole(v) and 0 <= v <= MAX_DAYS for v in value)
         and value[0] <= value[1]
     )
     if not ok:
-        raise FieldError(f"{path} must be a [min, max] pair of whole days with 0 <= min <= max, got {_show(value)}")
+        raise day_range.refuse(value, path)
     return int(value[0]), int(value[1])
+
+
+day_range = Check(f"a [min, max] pair of whole days with 0 <= min <= max <= {MAX_DAYS}", _day_range)
+"""A [min, max] pair of whole days, drawn uniformly (inclusive) per patient."""
 
 
 def list_of(item: Check, *, min_length: int = 0) -> Check:
     """A list whose entries each pass ``item``; paths name the entry index."""
+    entries = "entry" if min_length == 1 else "entries"
+    allowed = f"a list of at least {min_length} {entries}" if min_length else "a list"
 
-    def check(value: Any, path: str) -> tuple[Any, ...]:
+    def convert(value: Any, path: str) -> tuple[Any, ...]:
         if not isinstance(value, (list, tuple)) or len(value) < min_length:
-            entries = "entry" if min_length == 1 else "entries"
-            raise FieldError(f"{path} must be a list of at least {min_length} {entries}, got {_show(value)}")
+            raise check.refuse(value, path)
         return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
 
+    check = Check(allowed, convert, item=item)
     return check
 
 
 def nested(cls: type[T]) -> Check:
     """A TOML table converted into the dataclass ``cls``."""
 
-    def check(value: Any, path: str) -> T:
+    def convert(value: Any, path: str) -> T:
         return convert_table(cls, value, path)
 
-    return check
+    return Check("a table", convert, table=cls)
 
 
 def _parameter_check(spec: ParameterSpec) -> Check:
     """The check for one declared family parameter; the constructor checks list order and how lists relate."""
     positive = number(0, strict_min=True)
+    if spec.name == "median_months":
+        positive = number(0, MAX_MEDIAN_MONTHS, strict_min=True)
     if spec.kind is ParameterKind.POSITIVE:
         return positive
     return list_of(positive, min_length=spec.min_length)
 
 
-def distribution(value: Any, path: str) -> SurvivalDistribution:
-    """A time-to-event distribution: ``{family = "weibull", median_months = 4.0, shape = 1.2}``."""
+def _distribution(value: Any, path: str) -> SurvivalDistribution:
     if not isinstance(value, dict):
-        raise FieldError(f"{path} must be a table with family and median_months, got {_show(value)}")
+        raise distribution.refuse(value, path)
     families = ", ".join(repr(f) for f in FAMILIES)
     family = value.get("family")
-    if family not in FAMILIES:
+    if not isinstance(family, str) or family not in FAMILIES:
         raise FieldError(f"{path}.family must be one of {families}, got {_show(family)}")
     cls = FAMILIES[family]
     specs = {spec.name: spec for spec in cls.parameter_specs}
@@ -202,9 +308,43 @@ def distribution(value: Any, path: str) -> SurvivalDistribution:
     if missing:
         raise FieldError(f"{path}.{missing[0]} is required for the {family} family")
     try:
-        return cls(**kwargs)
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            made: SurvivalDistribution | None = cls(**kwargs)
     except DistributionError as exc:
         raise FieldError(f"{path}: {exc}") from None
+    except ArithmeticError:  # the parameters' own arithmetic overflows: piecewise hazards of 1e300
+        made = None
+    if made is None or not _finite_tail(made):
+        raise FieldError(
+            f"{path}: these {family} parameters are too extreme to compute with (event times beyond "
+            f"{_number_text(MAX_EVENT_MONTHS)} months, or a cumulative hazard that overflows within 1000 months); "
+            "make them less extreme"
+        )
+    return made
+
+
+def _finite_tail(dist: SurvivalDistribution) -> bool:
+    """Whether the curve stays in floating point where a trial looks: H(t) up to 1000 months, and draws.
+
+    Each parameter may be valid alone and the curve still overflow: a Weibull shape of 0.0005 puts
+    ln 2 ** (1 / shape) below the smallest float, a shape of 1000 makes (t / scale) ** shape infinite
+    within a year. The largest uniform a sampler draws is 1 - 2**-53.
+    """
+    times = np.geomspace(1e-6, 1e3, 64)
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="ignore", under="ignore"):
+            tail = dist.quantile(np.array([2.0**-53, 0.5, 1.0 - 2.0**-53]))
+            dist.cumulative_hazard(times)
+            dist.mean()
+    except ArithmeticError:
+        return False
+    return bool(np.all(np.isfinite(tail)) and tail[-1] <= MAX_EVENT_MONTHS)
+
+
+distribution = Check(
+    f"a distribution table: a family and its parameters, median_months in (0, {MAX_MEDIAN_MONTHS:g}]", _distribution
+)
+"""A time-to-event distribution: ``{family = "weibull", median_months = 4.0, shape = 1.2}``."""
 
 
 def convert_table(cls: type[T], value: Any, path: str) -> T:

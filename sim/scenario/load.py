@@ -9,8 +9,20 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..units import DAYS_PER_MONTH
 from .checks import FieldError, ScenarioProblems, convert_table
-from .model import Cutoff, Monitoring, Recruitment, Scenario, Trial
+from .model import (
+    MAX_LOOK_WORK,
+    MAX_PATIENT_SCHEDULE,
+    MAX_SCREENED_PER_TRIAL,
+    MAX_STUDY_YEARS,
+    Cutoff,
+    Monitoring,
+    Recruitment,
+    Scenario,
+    Schedule,
+    Trial,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -156,16 +168,40 @@ def _monitoring_problems(m: Monitoring, sample_size: int) -> list[str]:
         if any(b <= a for a, b in zip(m.looks, m.looks[1:])) or m.looks[-1] >= sample_size:
             problems.append(
                 f"monitoring.looks must increase strictly and stay below trial.sample_size ({sample_size}), "
-                f"got {list(m.looks)}"
+                f"got {_short(list(m.looks))}"
+            )
+        elif len(m.looks) * sample_size > MAX_LOOK_WORK:
+            problems.append(
+                f"monitoring.looks has {len(m.looks)} looks and trial.sample_size is {sample_size}; looks x sample "
+                f"size may be at most {MAX_LOOK_WORK:,} (each look sums over every possible final outcome): "
+                "look less often"
             )
     return problems
 
 
-MAX_SCREENED_PER_TRIAL = 200_000
-"""Screened patients one simulated trial may imply; beyond, a scenario has a typo, not a plan."""
+def _short(values: list[int]) -> str:
+    """A list as a message shows it, its middle elided when long."""
+    if len(values) <= 12:
+        return str(values)
+    return f"[{', '.join(map(str, values[:5]))}, ..., {', '.join(map(str, values[-5:]))}] ({len(values)} entries)"
 
-MAX_STUDY_YEARS = 50
-"""Longest study (start to end); the scan grid and follow-up are simulated day by day up to it."""
+
+
+
+def _schedule_problems(t: Trial, sc: Schedule) -> list[str]:
+    """Refuse a trial whose per-patient cycle and scan arrays would not fit in memory (formulas of PatientModel)."""
+    horizon_days = (t.study_end - t.study_start).days
+    cycles = max(1, int(sc.max_treatment_months * DAYS_PER_MONTH // sc.cycle_days))
+    scans = math.ceil((horizon_days + sc.scan_window_days) / sc.scan_interval_days) + 1
+    size = t.sample_size * (cycles + scans)
+    if size <= MAX_PATIENT_SCHEDULE:
+        return []
+    return [
+        f"trial.sample_size x (treatment cycles + scheduled scans per patient) is {t.sample_size} x ({cycles} + "
+        f"{scans}) = {size:,}; at most {MAX_PATIENT_SCHEDULE:,} can be simulated: lower trial.sample_size, "
+        "raise schedule.cycle_days or schedule.scan_interval_days, or shorten schedule.max_treatment_months or "
+        "trial.study_start to trial.study_end"
+    ]
 
 
 def _size_problems(t: Trial, r: Recruitment) -> list[str]:
@@ -185,7 +221,8 @@ def _size_problems(t: Trial, r: Recruitment) -> list[str]:
         problems.append(
             f"recruitment implies about {screened:.3g} screened patients per simulated trial (screened_per_month x "
             f"calendar rate factors x months open); at most {MAX_SCREENED_PER_TRIAL} can be simulated: lower "
-            "recruitment.sites[i].screened_per_month or recruitment.periods[i].rate_factor"
+            "recruitment.sites[i].screened_per_month or recruitment.periods[i].rate_factor, or shorten "
+            "trial.recruitment_open to trial.recruitment_close"
         )
     return problems
 
@@ -225,8 +262,12 @@ def _patient_problems(s: Scenario) -> list[str]:
             "efficacy.unconfirmed_response_share must be 0 when schedule.confirmation_required is false "
             "(an unconfirmed response then counts as a response)"
         )
-    if (e.os_median_months is None) == (e.post_progression_survival is None):
-        problems.append("efficacy needs exactly one of os_median_months and post_progression_survival")
+    if e.os_median_months is None and e.post_progression_survival is None:
+        problems.append("efficacy.os_median_months is required (or efficacy.post_progression_survival instead)")
+    if e.os_median_months is not None and e.post_progression_survival is not None:
+        problems.append(
+            "efficacy.post_progression_survival cannot be given with efficacy.os_median_months; give one of them"
+        )
     return problems
 
 
@@ -248,7 +289,7 @@ def _cross_field_problems(s: Scenario) -> list[str]:
     problems += _patient_problems(s) + _analysis_problems(s)
     problems += _monitoring_problems(s.monitoring, s.trial.sample_size)
     if not problems:
-        problems += _size_problems(s.trial, s.recruitment)
+        problems += _size_problems(s.trial, s.recruitment) + _schedule_problems(s.trial, s.schedule)
     return problems
 
 

@@ -28,8 +28,32 @@ __all__ = [
 ]
 
 
+MAX_SCREENED_PER_TRIAL = 200_000
+"""Screened patients one simulated trial may imply; beyond, a scenario has a typo, not a plan."""
+
+MAX_STUDY_YEARS = 50
+"""Longest study (start to end); the scan grid and follow-up are simulated day by day up to it."""
+
+MAX_MONTHS = MAX_STUDY_YEARS * 12.0
+"""Longest span in months a field may give: the longest study that can be simulated."""
+
+MAX_PATIENT_SCHEDULE = 5_000_000
+"""Patients times (cycles + scans) each may have: the patient model draws several numbers per cycle and scan.
+
+About 60 bytes each at the peak (measured), so a replicate stays near 300 MB, and under a gigabyte when
+replacements draw further blocks of patients; a 10000-patient trial may still have 500 cycles and scans each.
+"""
+
+MAX_LOOK_WORK = 2_000_000
+"""Bayesian looks times sample size: each look's predictive probability sums over the patients still to come.
+
+At about 0.7 microseconds a term (measured), a replicate's looks then take at most 1.5 s; continuous
+monitoring (a look after every patient) stays possible up to about 1400 patients.
+"""
+
+
 def _f(check: c.Check, default: Any = ..., doc: str = "") -> Any:
-    """A dataclass field carrying its check (and a default when the key is optional)."""
+    """A dataclass field carrying its check, its meaning for the reference, and a default when optional."""
     meta = {"check": check, "doc": doc}
     if default is ...:
         return field(metadata=meta)
@@ -42,90 +66,169 @@ def _f(check: c.Check, default: Any = ..., doc: str = "") -> Any:
 class Trial:
     """Identity, size and calendar of the trial."""
 
-    name: str = _f(c.text)
-    sample_size: int = _f(c.integer(1, 10_000))
-    study_start: dt.date = _f(c.date)
-    recruitment_open: dt.date = _f(c.date)
-    recruitment_close: dt.date = _f(c.date)
-    study_end: dt.date = _f(c.date)
-    registry_id: str = _f(c.text, "")
-    replace_non_evaluable: bool = _f(c.boolean, False)
+    name: str = _f(c.text, doc="trial label in outputs")
+    sample_size: int = _f(
+        c.integer(1, 10_000),
+        doc=f"patients to enroll; times (treatment cycles + scheduled scans per patient) at most "
+        f"{MAX_PATIENT_SCHEDULE:,}",
+    )
+    study_start: dt.date = _f(c.date, doc="day 0 of the simulation")
+    recruitment_open: dt.date = _f(c.date, doc="first day a patient may enroll; not before `trial.study_start`")
+    recruitment_close: dt.date = _f(
+        c.date, doc="last day a patient may enroll (inclusive); after `trial.recruitment_open`"
+    )
+    study_end: dt.date = _f(
+        c.date,
+        doc=f"end of follow-up; no cutoff falls later; after `trial.recruitment_close` and at most "
+        f"{MAX_STUDY_YEARS} years after `trial.study_start`",
+    )
+    registry_id: str = _f(c.text, "", "registry number")
+    replace_non_evaluable: bool = _f(
+        c.boolean, False, "replace patients who never reach a post-baseline scan"
+    )
 
 
 @dataclass(frozen=True)
 class Site:
     """One recruiting centre."""
 
-    name: str = _f(c.text)
-    activation: dt.date = _f(c.date)
-    screened_per_month: float = _f(c.number(0, 1000, strict_min=True))
-    ramp_up_months: float = _f(c.number(0), 0.0)
+    name: str = _f(c.text, doc="site label")
+    activation: dt.date = _f(
+        c.date,
+        doc="the site's activation: it screens from then, or from `trial.recruitment_open` if later; its ramp-up "
+        "counts from this date; not after `trial.recruitment_close`",
+    )
+    # 1000 a month is more than any one centre screens; the whole trial is further capped (load.py)
+    screened_per_month: float = _f(
+        c.number(0, 1000, strict_min=True),
+        doc="expected screened patients per month at full rate; with the calendar factors and the months open, "
+        f"at most {MAX_SCREENED_PER_TRIAL:,} screened per simulated trial",
+    )
+    # a ramp longer than the longest study never reaches full rate; one under 0.01 month (7 hours) is no ramp,
+    # and time divided by a vanishing ramp overflows
+    ramp_up_months: float = _f(
+        c.zero_or(c.number(0.01, MAX_MONTHS)), 0.0, "months from activation to full rate (linear from 0)"
+    )
 
 
 @dataclass(frozen=True)
 class CalendarPeriod:
     """A stretch of calendar time when every site screens at ``rate_factor`` times its usual rate."""
 
-    name: str = _f(c.text)
-    start: dt.date = _f(c.date)
-    end: dt.date = _f(c.date)
-    rate_factor: float = _f(c.number(0, 100))
+    name: str = _f(c.text, doc="label")
+    start: dt.date = _f(c.date, doc="first day of the period")
+    end: dt.date = _f(c.date, doc="last day of the period (inclusive); not before its start")
+    # a holiday slows or a campaign speeds screening; a hundredfold is already beyond any real campaign
+    rate_factor: float = _f(c.number(0, 100), doc="multiplies every site's rate (overlaps multiply)")
 
 
 @dataclass(frozen=True)
 class Recruitment:
     """How patients arrive, are screened and start treatment."""
 
-    sites: tuple[Site, ...] = _f(c.list_of(c.nested(Site), min_length=1))
-    screen_failure_probability: float = _f(c.probability)
-    screening_days: tuple[int, int] = _f(c.day_range)
-    enrollment_to_first_dose_days: tuple[int, int] = _f(c.day_range)
-    periods: tuple[CalendarPeriod, ...] = _f(c.list_of(c.nested(CalendarPeriod)), ())
-    rate_cv: float = _f(c.number(0), 0.0)
+    sites: tuple[Site, ...] = _f(c.list_of(c.nested(Site), min_length=1), doc="the recruiting sites")
+    screen_failure_probability: float = _f(c.probability, doc="share of screened patients found ineligible")
+    screening_days: tuple[int, int] = _f(c.day_range, doc="consent to enrollment decision")
+    enrollment_to_first_dose_days: tuple[int, int] = _f(c.day_range, doc="enrollment to first dose")
+    periods: tuple[CalendarPeriod, ...] = _f(
+        c.list_of(c.nested(CalendarPeriod)), (), "calendar periods with a rate factor"
+    )
+    # CV 5 is a Gamma shape of 0.04: most sites then recruit almost nobody, and larger says nothing more;
+    # below 0.001 the multiplier is 1 to three decimals, and the shape 1 / CV**2 overflows as the CV vanishes
+    rate_cv: float = _f(
+        c.zero_or(c.number(0.001, 5)),
+        0.0,
+        "CV of the Gamma rate multiplier drawn per replicate and site (0: the rate is known)",
+    )
 
 
 @dataclass(frozen=True)
 class Schedule:
     """Treatment cycles, tumour assessments and follow-up, in days from first dose."""
 
-    cycle_days: int = _f(c.integer(1, 365))
-    max_treatment_months: float = _f(c.number(0, 120, strict_min=True))
-    scan_interval_days: int = _f(c.integer(1, 365))
-    scan_window_days: int = _f(c.integer(0, 60))
-    confirmation_required: bool = _f(c.boolean)
-    confirmation_min_days: int = _f(c.integer(0, 365))
-    sd_min_days: int = _f(c.integer(0, 365))
-    survival_follow_up_months: float = _f(c.number(0))
-    missed_scan_probability: float = _f(c.number(0, 1, strict_max=True), 0.0)
+    cycle_days: int = _f(c.integer(1, 365), doc="treatment cycle length")
+    # ten years of treatment is beyond any protocol; the cycle arrays are sized by it
+    max_treatment_months: float = _f(
+        c.number(0, 120, strict_min=True), doc="maximum treatment duration (whole cycles)"
+    )
+    scan_interval_days: int = _f(c.integer(1, 365), doc="scan grid from first dose")
+    scan_window_days: int = _f(
+        c.integer(0, 60), doc="± window around each scan; less than half of `schedule.scan_interval_days`"
+    )
+    confirmation_required: bool = _f(c.boolean, doc="responses need confirmation")
+    confirmation_min_days: int = _f(c.integer(0, 365), doc="minimum days between the response and its confirmation")
+    sd_min_days: int = _f(c.integer(0, 365), doc="earliest day from first dose an SD scan counts for DCR")
+    # follow-up beyond the longest study is never seen: the study end stops it
+    survival_follow_up_months: float = _f(
+        c.number(0, MAX_MONTHS), doc="follow-up after treatment ends (scans until PD, and survival)"
+    )
+    # 1 would leave no scan at all, and progression could never be seen
+    missed_scan_probability: float = _f(
+        c.number(0, 1, strict_max=True),
+        0.0,
+        "chance that a scheduled scan is missed (not done); progression waits for the next scan done",
+    )
 
 
 @dataclass(frozen=True)
 class Efficacy:
     """The latent efficacy model; see docs/model.md for what each number means exactly."""
 
-    orr: float = _f(c.probability)
-    pfs: SurvivalDistribution = _f(c.distribution)
-    time_to_response: SurvivalDistribution = _f(c.distribution)
-    complete_response_share: float = _f(c.probability, 0.0)
-    unconfirmed_response_share: float = _f(c.probability, 0.0)
-    response_pfs_association: float = _f(c.probability, 0.5)
-    death_without_progression_share: float = _f(c.probability, 0.1)
-    os_median_months: float | None = _f(c.number(0, strict_min=True), None)
-    post_progression_survival: SurvivalDistribution | None = _f(c.distribution, None)
+    orr: float = _f(
+        c.probability,
+        doc="probability of a confirmed response (see model.md); below S(first sure confirmation), checked when the "
+        "model is built",
+    )
+    pfs: SurvivalDistribution = _f(c.distribution, doc="latent PFS distribution")
+    time_to_response: SurvivalDistribution = _f(c.distribution, doc="onset of response from first dose")
+    complete_response_share: float = _f(c.probability, 0.0, "share of responses that are CR")
+    unconfirmed_response_share: float = _f(
+        c.probability,
+        0.0,
+        "chance that a patient without a confirmed response shows a transient PR at their first stable scan, never "
+        "confirmed (counts in the unconfirmed ORR only); 0 unless `schedule.confirmation_required`",
+    )
+    response_pfs_association: float = _f(
+        c.probability, 0.5, "0: responders' PFS just long enough; 1: responders have the longest PFS"
+    )
+    death_without_progression_share: float = _f(c.probability, 0.1, "share of PFS events that are deaths")
+    # the same bound as a distribution's median: a century of survival is a typo
+    os_median_months: float | None = _f(
+        c.number(0, c.MAX_MEDIAN_MONTHS, strict_min=True),
+        None,
+        "OS median; post-progression survival solved to match; above the PFS median; give this or "
+        "`post_progression_survival`",
+    )
+    post_progression_survival: SurvivalDistribution | None = _f(
+        c.distribution, None, "survival after progression (instead of `os_median_months`)"
+    )
 
 
 @dataclass(frozen=True)
 class Safety:
     """Grade >= 3 treatment-related adverse events and other reasons to leave the study."""
 
-    ae_probability_by_cycle: tuple[float, ...] = _f(c.list_of(c.probability, min_length=1))
-    ae_interruption_share: float = _f(c.probability)
-    ae_discontinuation_share: float = _f(c.probability)
-    interruption_days: tuple[int, int] = _f(c.day_range)
-    withdrawal_per_month: float = _f(c.number(0), 0.0)
-    loss_to_follow_up_per_month: float = _f(c.number(0), 0.0)
-    new_therapy_probability: float = _f(c.probability, 0.0)
-    new_therapy_days: tuple[int, int] = _f(c.day_range, (14, 42))
+    ae_probability_by_cycle: tuple[float, ...] = _f(
+        c.list_of(c.probability, min_length=1), doc="P(grade ≥ 3 TRAE) in cycle 1, 2, ...; the last repeats"
+    )
+    ae_interruption_share: float = _f(c.probability, doc="share of those AEs that delay the next cycle")
+    ae_discontinuation_share: float = _f(
+        c.probability, doc="share that end treatment; its sum with `safety.ae_interruption_share` at most 1"
+    )
+    interruption_days: tuple[int, int] = _f(c.day_range, doc="delay of the next cycle")
+    # 100 a month is a mean stay of 7 hours: everyone has left by the first scan, and larger changes nothing;
+    # 1e-6 a month is one exit in 80,000 years, and exit times drawn as 1 / hazard overflow as it vanishes
+    withdrawal_per_month: float = _f(
+        c.zero_or(c.number(1e-6, 100)), 0.0, "hazard of consent withdrawal (ends treatment and follow-up)"
+    )
+    loss_to_follow_up_per_month: float = _f(c.zero_or(c.number(1e-6, 100)), 0.0, "hazard of loss to follow-up")
+    new_therapy_probability: float = _f(
+        c.probability,
+        0.0,
+        "chance that a patient whose treatment ends for an AE or at the maximum duration starts new anticancer "
+        "therapy (scans go on)",
+    )
+    new_therapy_days: tuple[int, int] = _f(c.day_range, (14, 42), "days from that end of treatment to the new therapy")
 
 
 @dataclass(frozen=True)
@@ -137,25 +240,63 @@ class Cutoff:
     ``date``: a fixed calendar date.
     """
 
-    rule: str = _f(c.choice("after_last_first_dose", "os_events", "date"))
-    months: float | None = _f(c.number(0), None)
-    events: int | None = _f(c.integer(1), None)
-    date: dt.date | None = _f(c.date, None)
+    rule: str = _f(
+        c.choice("after_last_first_dose", "os_events", "date"), doc="which of the three fields below sets the cutoff"
+    )
+    # a cutoff beyond the longest study would fall after the study end, where it is capped anyway
+    months: float | None = _f(
+        c.number(0, MAX_MONTHS), None, "months after the last first dose; needed by `after_last_first_dose`"
+    )
+    events: int | None = _f(
+        c.integer(1, 10_000),
+        None,
+        "observed deaths that trigger the cutoff (or the study end if fewer); needed by `os_events`; at most "
+        "`trial.sample_size`",
+    )
+    date: dt.date | None = _f(
+        c.date,
+        None,
+        "fixed cutoff date; needed by `date`; after `trial.recruitment_open` and not after `trial.study_end`",
+    )
 
 
 @dataclass(frozen=True)
 class Analysis:
     """The statistical analysis plan for the primary endpoint and the cutoffs."""
 
-    p0: float = _f(c.probability)
-    alpha: float = _f(c.number(0, 0.5, strict_min=True))
-    primary_cutoff: Cutoff = _f(c.nested(Cutoff))
-    final_cutoff: Cutoff = _f(c.nested(Cutoff))
-    population: str = _f(c.choice("all_treated", "evaluable"), "all_treated")
-    ci_method: str = _f(c.choice("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull"), "exact")
-    ci_level: float = _f(c.number(0, 1, strict_min=True, strict_max=True), 0.95)
-    landmark_months: float = _f(c.number(0, strict_min=True), 6.0)
-    pfs_censoring: str = _f(c.choice("treatment_policy", "fda"), "treatment_policy")
+    # p0 = 1 leaves nothing to reject; p0 = 0 makes one response a success and the predictive probability undefined
+    p0: float = _f(c.number(0, 1, strict_min=True, strict_max=True), doc="null ORR")
+    alpha: float = _f(c.number(0, 0.5, strict_min=True), doc="one-sided significance level")
+    primary_cutoff: Cutoff = _f(
+        c.nested(Cutoff), doc="the data cutoffs, primary for the ORR and final for PFS and OS (fields below)"
+    )
+    final_cutoff: Cutoff = _f(
+        c.nested(Cutoff), doc="the data cutoffs, primary for the ORR and final for PFS and OS (fields below)"
+    )
+    population: str = _f(
+        c.choice("all_treated", "evaluable"),
+        "all_treated",
+        "ORR denominator: every treated patient, or the evaluable ones (≥ 1 post-baseline scan)",
+    )
+    ci_method: str = _f(
+        c.choice("exact", "wilson", "wilsoncc", "jeffreys", "agresti-coull"),
+        "exact",
+        "confidence interval of the ORR: `exact` is Clopper-Pearson; `wilsoncc` Wilson with continuity correction",
+    )
+    ci_level: float = _f(
+        c.number(0, 1, strict_min=True, strict_max=True), 0.95, "two-sided confidence level of CIs"
+    )
+    # a landmark beyond the longest study is never reached
+    landmark_months: float = _f(
+        c.number(0, MAX_MONTHS, strict_min=True), 6.0, "landmark for PFS/OS rates"
+    )
+    pfs_censoring: str = _f(
+        c.choice("treatment_policy", "fda"),
+        "treatment_policy",
+        "`treatment_policy`: every progression or death counts, whatever came before; `fda`: censor at the last "
+        "adequate scan before new anticancer therapy, and before two or more missed scans followed by progression "
+        "or death",
+    )
 
 
 @dataclass(frozen=True)
@@ -168,17 +309,43 @@ class Monitoring:
     ``n`` enrolled patients have all been judged.
     """
 
-    rule: str = _f(c.choice("none", "simon", "bayesian"), "none")
-    pause_enrollment: bool = _f(c.boolean, False)
-    judgement_days: int = _f(c.integer(1, 3650), 273)
-    stage1_patients: int | None = _f(c.integer(1), None)
-    stage1_max_responders: int | None = _f(c.integer(0), None)
-    final_max_responders: int | None = _f(c.integer(0), None)
-    looks: tuple[int, ...] = _f(c.list_of(c.integer(1), min_length=1), ())
-    prior_a: float = _f(c.number(0, strict_min=True), 0.5)
-    prior_b: float = _f(c.number(0, strict_min=True), 0.5)
-    futility_predictive: float | None = _f(c.probability, None)
-    success_posterior: float | None = _f(c.probability, None)
+    rule: str = _f(
+        c.choice("none", "simon", "bayesian"),
+        "none",
+        "interim monitoring: `none` (single stage), `simon` or `bayesian`",
+    )
+    pause_enrollment: bool = _f(
+        c.boolean, False, "pause enrollment while a look waits for its patients' responses"
+    )
+    judgement_days: int = _f(
+        c.integer(1, 3650),
+        273,
+        "the protocol's response-evaluation window: days from first dose after which a patient's response is judged "
+        "(settled) if confirmation, progression, death or exit has not settled it earlier (273 days is 39 weeks)",
+    )
+    stage1_patients: int | None = _f(c.integer(1), None, "Simon n1; below `trial.sample_size`")
+    stage1_max_responders: int | None = _f(
+        c.integer(0), None, "Simon r1: stop when stage-1 responders ≤ r1; below n1"
+    )
+    final_max_responders: int | None = _f(
+        c.integer(0), None, "Simon r: success when responders > r; r1 ≤ r < `trial.sample_size`"
+    )
+    looks: tuple[int, ...] = _f(
+        c.list_of(c.integer(1), min_length=1),
+        (),
+        "Bayesian: patients judged at each interim look; increasing, below `trial.sample_size`; the number of "
+        f"looks times `trial.sample_size` at most {MAX_LOOK_WORK:,}",
+    )
+    # a Beta prior worth more than 10000 patients outweighs any trial's data
+    prior_a: float = _f(c.number(0, 10_000, strict_min=True), 0.5, "Beta prior of the ORR")
+    prior_b: float = _f(c.number(0, 10_000, strict_min=True), 0.5, "Beta prior of the ORR")
+    futility_predictive: float | None = _f(
+        c.probability, None, "stop when the predictive probability of final success is below this"
+    )
+    # a posterior above 0 always, above 1 never: the predictive probability needs a threshold strictly inside
+    success_posterior: float | None = _f(
+        c.number(0, 1, strict_min=True, strict_max=True), None, "success when P(ORR > p0 | data) exceeds this"
+    )
 
     @property
     def look_sizes(self) -> tuple[int, ...]:
