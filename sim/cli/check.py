@@ -7,9 +7,9 @@ import json
 
 from ..planning import planning_figures, resolved_scenario
 from ..reports import check_text
-from ..scenario import builtin_scenarios, load_scenario, scenario_path
+from ..scenario import load_scenario, scenario_path
 from ..trial_model import TrialModel
-from .options import scenario_heading
+from .options import add_scenario_arguments, scenario_heading
 
 __all__ = ["handle_check", "register"]
 
@@ -20,18 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "check",
         help="validate a scenario, print every field resolved and the planning figures it implies (no simulation)",
     )
-    shipped = ", ".join(sorted(builtin_scenarios()))
-    p.add_argument(
-        "scenario", nargs="?", default="base", help=f"a scenario file or a shipped scenario ({shipped}); default base"
-    )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="dotted.path=value",
-        help="override a scenario field, e.g. --set efficacy.orr=0.2 (repeatable)",
-    )
+    add_scenario_arguments(p)
     p.add_argument("--json", action="store_true", help="print the resolved scenario and the figures as JSON")
     p.set_defaults(handler=handle_check)
 

@@ -28,11 +28,12 @@ from ..reports.browser import BrowserError
 from ..reports.text import Heading
 from ..run_folder import RunFolderError
 from ..runner import MAX_REPLICATES, RunError
-from ..scenario import ScenarioError, scenario_path
+from ..scenario import ScenarioError, builtin_scenarios, scenario_path
 from ..scenario.model import Scenario
 from ..sweep import CellError, InputError
 
 __all__ = [
+    "add_scenario_arguments",
     "FLAGS",
     "LIBRARY_ERRORS",
     "REPORTED_ERRORS",
@@ -253,3 +254,19 @@ def write_atomically(path: Path, text: str) -> None:
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as fh:
         fh.write(text)
     Path(fh.name).replace(path)
+
+
+def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
+    """The scenario (file or shipped name, default base) and its ``--set`` overrides, as every command takes them."""
+    shipped = ", ".join(sorted(builtin_scenarios()))
+    p.add_argument(
+        "scenario", nargs="?", default="base", help=f"a scenario file or a shipped scenario ({shipped}); default base"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="dotted.path=value",
+        help="override a scenario field, e.g. --set efficacy.orr=0.2 (repeatable)",
+    )

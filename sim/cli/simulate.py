@@ -17,11 +17,12 @@ from typing import Any
 from ..reports import oc_text, summary_text, sweep_text
 from ..run_folder import FILES, summary_document, write_run
 from ..runner import DEFAULT_SEED, run
-from ..scenario import builtin_scenarios, load_scenario
+from ..scenario import load_scenario
 from ..sweep import MAX_CELLS, GridResult, build_cells, oc_grid, run_grid
 from ..trial_model import TrialModel
 from .options import (
     UsageError,
+    add_scenario_arguments,
     grid_checkpoints,
     jobs,
     output_file,
@@ -71,10 +72,7 @@ def vary_axis(text: str) -> tuple[str, list[str]]:
 
 def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
     """Options every simulating command shares."""
-    shipped = ", ".join(sorted(builtin_scenarios()))
-    p.add_argument(
-        "scenario", nargs="?", default="base", help=f"a scenario file or a shipped scenario ({shipped}); default base"
-    )
+    add_scenario_arguments(p)
     p.add_argument(
         "--replicates", type=replicate_count, default=replicates, help=f"simulated trials (default {replicates})"
     )
@@ -83,14 +81,6 @@ def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
         "--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1, or joblib's setting)"
     )
     p.add_argument("--chunk-size", type=positive_int, default=None, help="replicates per task (default 250)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="dotted.path=value",
-        help="override a scenario field, e.g. --set efficacy.orr=0.2 (repeatable)",
-    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
