@@ -101,24 +101,17 @@ def _probability(key: str, label: str, e: Estimate, green: float, amber: float) 
     return Verdict(key, label, percent(e.value), f"± {percent(e.mcse, 1)}", light, e.value, e.mcse)
 
 
+def _date(key: str, label: str, e: Estimate, origin: dt.date, deadline: dt.date, margin_months: float) -> Verdict:
+    """A median date: green at least ``margin_months`` before ``deadline``, amber by it, red later or never."""
+    green, amber = _days_before(deadline, origin, margin_months), float((deadline - origin).days)
+    light = _at_most(e.value, green, amber) if math.isfinite(e.value) else "red"
+    shown = _iso(origin, e.value)
+    return Verdict(key, label, shown, f"± {e.mcse:.1f} days", light, shown, e.mcse)
+
+
 def verdicts(run: SavedRun, limits: Thresholds) -> list[Verdict]:
     """The traffic-light row of one scenario: power, completion, last patient in, analysis, CI width."""
     s, t = run.summary, run.scenario.trial
-    origin = s.origin
-    lpi = s.timeline["last_patient_in"][0.5]
-    primary = s.timeline["primary_cutoff"][0.5]
-    close = (t.recruitment_close - origin).days
-    end = (t.study_end - origin).days
-    lpi_light = (
-        "red"
-        if not math.isfinite(lpi.value)
-        else _at_most(lpi.value, _days_before(t.recruitment_close, origin, limits.green_lpi_margin_months), close)
-    )
-    analysis_light = (
-        "red"
-        if not math.isfinite(primary.value)
-        else _at_most(primary.value, _days_before(t.study_end, origin, limits.green_analysis_margin_months), end)
-    )
     width = s.ci_width_median
     level = f"{100 * run.scenario.analysis.ci_level:g}%"
     return [
@@ -130,23 +123,21 @@ def verdicts(run: SavedRun, limits: Thresholds) -> list[Verdict]:
             limits.green_complete,
             limits.amber_complete,
         ),
-        Verdict(
+        _date(
             "last_patient_in",
             "Last patient in (median)",
-            _iso(origin, lpi.value),
-            f"± {lpi.mcse:.1f} days",
-            lpi_light,
-            _iso(origin, lpi.value),
-            lpi.mcse,
+            s.timeline["last_patient_in"][0.5],
+            s.origin,
+            t.recruitment_close,
+            limits.green_lpi_margin_months,
         ),
-        Verdict(
+        _date(
             "primary_cutoff",
             "Primary analysis (median)",
-            _iso(origin, primary.value),
-            f"± {primary.mcse:.1f} days",
-            analysis_light,
-            _iso(origin, primary.value),
-            primary.mcse,
+            s.timeline["primary_cutoff"][0.5],
+            s.origin,
+            t.study_end,
+            limits.green_analysis_margin_months,
         ),
         Verdict(
             "ci_width",
