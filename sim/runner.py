@@ -7,42 +7,33 @@ dispatched, and replicate ``i`` always uses child ``i``; so the result is the sa
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import io
 import numbers
-import os
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from . import __version__
-from .analyse import analyse_replicate, response_test
-from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint, read_parquet
-from .engine import simulate_trial
-from .history import TrialHistory
-from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, Column, arrow_table, conform
+from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint
+from .dispatch import BackendError, Dispatch
+from .engines import DEFAULT_ENGINE, EngineError, resolve_engine
+from .run_plan import Engine, RunPlan, engine_name, replicate_seeds
 from .scenario import load_scenario
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
-from .tables import look_table, patient_table
 from .trial_model import TrialModel
 
 __all__ = [
     "DEFAULT_CHUNK",
     "DEFAULT_REPLICATES",
     "DEFAULT_SEED",
+    "BackendError",
     "CheckpointError",
     "Engine",
+    "EngineError",
     "RunError",
     "RunPlan",
     "RunResult",
@@ -62,10 +53,6 @@ MAX_REPLICATES = 10_000_000
 
 DEFAULT_REPLICATES = 1000
 """Replicates of a run when none are asked for."""
-
-Engine = Callable[[TrialModel, np.random.SeedSequence], TrialHistory]
-"""An engine simulates one replicate from its seed: ``engine(model, seed) -> TrialHistory``."""
-
 
 class RunError(ValueError):
     """A run was asked for with an invalid setting (replicates, seed, chunk size)."""
@@ -95,114 +82,6 @@ class RunResult:
         return self.summary.table().to_html(index=False)
 
 
-@dataclass(frozen=True)
-class RunPlan:
-    """What every replicate of a run shares: the model, the root seed, the engine and what to keep.
-
-    ``driver`` is the process that dispatches the chunks; workers watch it (see ``_watch_parent``).
-    """
-
-    model: TrialModel
-    seed: int
-    keep_patients: bool = False
-    engine: Engine = simulate_trial
-    driver: int = field(default_factory=os.getpid)
-
-    @property
-    def engine_name(self) -> str:
-        """What identifies the engine in checkpoints: its ``name`` attribute, else its import path.
-
-        A ``functools.partial`` is named by its function and arguments; give an engine object a
-        ``name`` to tell its variants apart.
-        """
-        return engine_name(self.engine)
-
-    def fingerprint(self, chunk_size: int) -> str:
-        """Identifies the settings a checkpoint folder's chunks were computed with."""
-        text = repr((self.model.scenario, self.seed, chunk_size, self.keep_patients, self.engine_name))
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def checkpoints(self, folder: Path, chunk_size: int, restart: bool) -> Checkpoints:
-        """The run's checkpoint folder, refused if it holds chunks of other settings or code."""
-        return Checkpoints(folder, self.fingerprint(chunk_size), code_fingerprint(), __version__, restart)
-
-
-def engine_name(engine: Engine) -> str:
-    """An engine's ``name`` attribute, or the import path of its function (with a partial's arguments)."""
-    given = getattr(engine, "name", None)
-    if isinstance(given, str):
-        return given
-    if isinstance(engine, functools.partial):
-        return f"{engine_name(engine.func)}{engine.args!r}{sorted(engine.keywords.items())!r}"
-    named = engine if hasattr(engine, "__qualname__") else type(engine)
-    return f"{named.__module__}.{named.__qualname__}"
-
-
-def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequence]:
-    """The seeds of replicates ``start..stop-1``: child ``i`` of ``SeedSequence(seed)``.
-
-    Equal to ``SeedSequence(seed).spawn(stop)[start:stop]`` without spawning the ones before.
-    """
-    root = np.random.SeedSequence(seed)
-    return [np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,)) for i in range(start, stop)]
-
-
-_WATCHER = "trialsim-parent-watch"
-
-
-def _watch_parent(driver: int) -> None:
-    """In a worker process, exit as soon as the process that started it is gone.
-
-    A worker whose run was killed (SIGKILL leaves no chance to shut it down) is re-parented and
-    would otherwise compute, or block on a full pipe, for ever. One daemon thread per process,
-    found by its name, polls the parent process id once a second.
-    """
-    if os.getpid() == driver or any(t.name == _WATCHER for t in threading.enumerate()):
-        return
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name=_WATCHER, daemon=True).start()
-
-
-def _run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
-    """Simulate and analyse replicates ``start..stop-1``."""
-    _watch_parent(plan.driver)
-    model = plan.model
-    test = response_test(model.scenario.analysis)
-    rows: list[dict[str, Any]] = []
-    monitored: list[tuple[int, TrialHistory]] = []
-    patients: list[pd.DataFrame] = []
-    for i, ss in zip(range(start, stop), replicate_seeds(plan.seed, start, stop)):
-        history = plan.engine(model, ss)
-        row, primary, final = analyse_replicate(history, model, test)
-        rows.append({"replicate": i, **row})
-        if history.looks:
-            monitored.append((i, history))
-        if plan.keep_patients:
-            patients.append(patient_table(history, model, primary, i, "primary"))
-            patients.append(patient_table(history, model, final, i, "final"))
-    return ChunkTables(
-        replicates=conform(_as_stored(pd.DataFrame(rows), REPLICATE_COLUMNS), REPLICATE_COLUMNS),
-        looks=conform(_as_stored(look_table(monitored, model), LOOK_COLUMNS), LOOK_COLUMNS),
-        patients=conform(_as_stored(pd.concat(patients, ignore_index=True), PATIENT_COLUMNS), PATIENT_COLUMNS)
-        if plan.keep_patients
-        else None,
-    )
-
-
-def _as_stored(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
-    """The frame exactly as parquet gives it back, so fresh and resumed chunks have equal dtypes."""
-    buffer = io.BytesIO()
-    pq.write_table(arrow_table(frame, columns), buffer)
-    buffer.seek(0)
-    return read_parquet(buffer)
-
-
 def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
     """Consecutive spans of at most ``chunk_size`` replicates covering ``start..stop-1``."""
     return [(s, min(s + chunk_size, stop)) for s in range(start, stop, chunk_size)]
@@ -214,12 +93,13 @@ def run(
     seed: int = DEFAULT_SEED,
     n_jobs: int | None = None,
     *,
-    engine: Engine = simulate_trial,
+    engine: str | Engine = DEFAULT_ENGINE,
     chunk_size: int | None = None,
     keep_patients: bool = False,
     progress: bool | None = None,
     checkpoint_dir: str | Path | None = None,
     backend: str | None = None,
+    scheduler: str | None = None,
     mcse_target: float | None = None,
     max_replicates: int = 1_000_000,
     restart: bool = False,
@@ -233,7 +113,8 @@ def run(
         shipped scenario's name (loaded as it is).
     n_jobs : worker processes (joblib; -1 for all cores); None takes joblib's setting, so a
         ``joblib.parallel_config(...)`` context applies (1 without one). Results do not depend on it.
-    engine : the function that simulates one replicate (``engine(model, seed) -> TrialHistory``).
+    engine : an engine's name (``"des"``, ``"vector"``, ``"reference"``; see :mod:`sim.engines`) or
+        an engine itself (see :mod:`sim.run_plan` for the two shapes an engine takes).
     chunk_size : replicates per dispatched task (default 250). Results do not depend on it.
     keep_patients : also return one row per patient and cutoff (memory grows with replicates).
     progress : show a progress bar; None shows it on an interactive terminal only.
@@ -243,6 +124,7 @@ def run(
         and code only; see :mod:`sim.checkpoints`).
     restart : discard the checkpoints already in ``checkpoint_dir`` instead of reusing them.
     backend : a joblib backend name (e.g. "loky", "threading", "dask"); None for joblib's setting.
+    scheduler : with ``backend="dask"``, the address of the Dask scheduler to run on.
     mcse_target : keep adding batches of ``replicates`` until the MCSE of power is at most this
         (or ``max_replicates`` is reached). The same seed always stops at the same count.
     """
@@ -250,8 +132,12 @@ def run(
     replicates, seed = int(replicates), int(seed)
     chunk = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
     model = _trial_model(scenario)
-    plan = RunPlan(model=model, seed=seed, keep_patients=keep_patients, engine=engine)
-    store = plan.checkpoints(Path(checkpoint_dir), chunk, restart) if checkpoint_dir is not None else None
+    plan = RunPlan(model=model, seed=seed, engine=resolve_engine(engine), keep_patients=keep_patients)
+    store = (
+        Checkpoints(Path(checkpoint_dir), plan.fingerprint(chunk), code_fingerprint(), __version__, restart)
+        if checkpoint_dir is not None
+        else None
+    )
     bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
 
     def advance(done: int) -> None:
@@ -265,7 +151,7 @@ def run(
         while True:
             stop = min(total + replicates, max_replicates) if total else replicates
             spans = _chunks(total, stop, chunk)
-            parts += _simulate_spans(plan, spans, _Dispatch(n_jobs, backend), store, advance)
+            parts += _simulate_spans(plan, spans, Dispatch(n_jobs, backend, scheduler), store, advance)
             total = stop
             if mcse_target is None or total >= max_replicates:
                 break
@@ -338,25 +224,10 @@ def _check_settings(
         raise RunError(f"max_replicates ({max_replicates}) must be at least replicates ({replicates})")
 
 
-@dataclass(frozen=True)
-class _Dispatch:
-    """How chunks are sent to workers: joblib with these settings (None: joblib's own configuration)."""
-
-    n_jobs: int | None
-    backend: str | None
-
-    def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[ChunkTables]:
-        """Chunk tables in submission order, as they finish."""
-        # never more workers than chunks: 256 workers for two chunks only cost start-up and memory
-        n_jobs = max(1, min(self.n_jobs, len(spans))) if self.n_jobs is not None and self.n_jobs > 0 else self.n_jobs
-        parallel = joblib.Parallel(n_jobs=n_jobs, backend=self.backend, return_as="generator")
-        yield from parallel(joblib.delayed(_run_chunk)(plan, a, b) for a, b in spans)
-
-
 def _simulate_spans(
     plan: RunPlan,
     spans: list[tuple[int, int]],
-    dispatch: _Dispatch,
+    dispatch: Dispatch,
     store: Checkpoints | None,
     advance: Callable[[int], None],
 ) -> list[ChunkTables]:

@@ -19,6 +19,7 @@ from .recist import judgement_days
 from .recruitment import CalendarRates
 from .scenario import ScenarioError
 from .scenario.model import Scenario
+from .trial_state import TrialState
 from .units import dates_of_days, day_number
 
 __all__ = ["TrialModel"]
@@ -36,6 +37,12 @@ class TrialModel:
     horizon_day: float
     rule: DecisionRule
     judgement_days: float
+    start: TrialState | None = None
+
+    @property
+    def identity(self) -> str:
+        """What the model's replicates depend on, as text: the scenario and the state it starts from."""
+        return repr(self.scenario) if self.start is None else repr((self.scenario, self.start.identity))
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> TrialModel:

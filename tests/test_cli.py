@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import sim.dispatch as dispatch
 import sim.runner as runner
 from sim.calibration import CalibrationError, CalibrationTargets, calibrate
 from sim.calibration.benchmarks import LISTING
@@ -61,8 +62,8 @@ def test_rerun_into_the_same_folder_resumes(tmp_path, capsys, monkeypatch) -> No
     first = pd.read_parquet(out / "replicates.parquet")
     (out / "chunks" / "chunk-000000004-000000008.parquet").unlink()
     calls = []
-    real = runner._run_chunk
-    monkeypatch.setattr(runner, "_run_chunk", lambda plan, start, stop: calls.append((start, stop)) or real(plan, start, stop))
+    real = dispatch.run_chunk
+    monkeypatch.setattr(dispatch, "run_chunk", lambda plan, start, stop: calls.append((start, stop)) or real(plan, start, stop))
     assert main(["run", "--replicates", "12", "--chunk-size", "4", "--out", str(out), "--no-progress"]) == 0
     assert calls == [(4, 8)]
     pd.testing.assert_frame_equal(first, pd.read_parquet(out / "replicates.parquet"))

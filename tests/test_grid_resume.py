@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import sim.runner as runner
+import sim.dispatch as dispatch
 from sim.cli import main
 from sim.sweep import build_cells, cell_folder, oc_grid, run_grid
 
@@ -14,7 +14,7 @@ GRIDS = {
     "sweep": ["sweep", "--vary", "efficacy.orr=0.1,0.2,0.3"],
 }
 SMALL = ["--replicates", "12", "--chunk-size", "4", "--seed", "3", "--no-progress"]
-REAL_CHUNK = runner._run_chunk
+REAL_CHUNK = dispatch.run_chunk
 
 
 def _interrupt_after(monkeypatch, chunks: int) -> list[tuple[int, int]]:
@@ -27,7 +27,7 @@ def _interrupt_after(monkeypatch, chunks: int) -> list[tuple[int, int]]:
         calls.append((start, stop))
         return REAL_CHUNK(plan, start, stop)
 
-    monkeypatch.setattr(runner, "_run_chunk", chunk)
+    monkeypatch.setattr(dispatch, "run_chunk", chunk)
     return calls
 
 

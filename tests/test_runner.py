@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim.dispatch as dispatch
 import sim.runner as runner
 from sim.engine import simulate_trial
 from sim.runner import CheckpointError, RunError, replicate_seeds, run
@@ -45,13 +46,13 @@ def test_checkpoints_resume_without_recomputing(base, tmp_path, monkeypatch) -> 
     assert len(chunks) == 3 and len(list(folder.glob("chunk-*.looks.parquet"))) == 3
     chunks[1].unlink()
     calls = []
-    real = runner._run_chunk
+    real = dispatch.run_chunk
 
     def counting(plan, start, stop):
         calls.append((start, stop))
         return real(plan, start, stop)
 
-    monkeypatch.setattr(runner, "_run_chunk", counting)
+    monkeypatch.setattr(dispatch, "run_chunk", counting)
     again = run(base, replicates=30, seed=4, chunk_size=10, checkpoint_dir=folder, progress=False)
     assert calls == [(10, 20)]
     pd.testing.assert_frame_equal(first.replicates, again.replicates)

@@ -24,6 +24,8 @@ from ..calibration.benchmarks import LISTING
 from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
 from ..checkpoints import CheckpointError
+from ..dispatch import BackendError
+from ..engines import ENGINES, EngineError
 from ..reports.browser import BrowserError
 from ..reports.text import Heading
 from ..run_folder import RunFolderError
@@ -33,7 +35,9 @@ from ..scenario.model import Scenario
 from ..sweep import CellError, InputError
 
 __all__ = [
+    "add_engine_arguments",
     "add_scenario_arguments",
+    "engine_options",
     "FLAGS",
     "LIBRARY_ERRORS",
     "REPORTED_ERRORS",
@@ -94,6 +98,8 @@ LIBRARY_ERRORS: tuple[type[Exception], ...] = (
     RunFolderError,
     BrowserError,
     CheckpointError,
+    EngineError,
+    BackendError,
 )
 """Errors the library raises for input it cannot use: one line, exit status 2, no traceback."""
 
@@ -270,3 +276,37 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
         metavar="dotted.path=value",
         help="override a scenario field, e.g. --set efficacy.orr=0.2 (repeatable)",
     )
+
+
+BACKENDS = ("loky", "threading", "dask")
+"""The joblib backends a command line may ask for (``dask`` needs the ``trialsim[dask]`` extra)."""
+
+
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--backend`` and ``--scheduler``: what simulates the replicates, and where."""
+    p.add_argument(
+        "--engine", choices=tuple(ENGINES), default=None, help="the simulation engine (default: des for run)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="where chunks run: loky processes (default), threads, or a Dask cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --backend dask: the Dask scheduler's address (default: a local cluster)",
+    )
+
+
+def engine_options(args: argparse.Namespace, default_engine: str = "des") -> dict[str, object]:
+    """The ``sim.runner.run`` settings that ``add_engine_arguments`` gives."""
+    if args.scheduler is not None and args.backend != "dask":
+        raise UsageError("--scheduler is the address of a Dask scheduler and needs --backend dask")
+    return {
+        "engine": default_engine if args.engine is None else args.engine,
+        "backend": args.backend,
+        "scheduler": args.scheduler,
+    }

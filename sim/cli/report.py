@@ -24,7 +24,16 @@ from ..runner import DEFAULT_SEED, run
 from ..scenario import ScenarioError, builtin_scenarios, load_scenario
 from ..sweep import oc_grid
 from ..trial_model import TrialModel
-from .options import UsageError, jobs, output_folder, path_option, replicate_count, seed
+from .options import (
+    UsageError,
+    add_engine_arguments,
+    engine_options,
+    jobs,
+    output_folder,
+    path_option,
+    replicate_count,
+    seed,
+)
 from .simulate import orr_grid
 
 __all__ = ["handle_report", "register"]
@@ -68,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"root random seed (default {DEFAULT_SEED})")
     p.add_argument("--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1)")
+    add_engine_arguments(p)
     p.add_argument("--pdf", action="store_true", help="also print the page to report.pdf with headless Chromium")
     p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars (default: on a terminal)"
@@ -114,7 +124,7 @@ def _simulate(args: argparse.Namespace, names: Sequence[str], staging: Path) -> 
     for name, model in zip(names, models):
         folder = staging / Path(name).stem
         folder.mkdir()
-        options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress}
+        options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress, **engine_options(args)}
         result = run(model, replicates=args.replicates, keep_patients=True, **options)
         orrs = _feasible_orrs(name, args.orr)
         oc = oc_grid(name, [], orrs, replicates=args.oc_replicates, **options).table() if orrs else None

@@ -22,7 +22,9 @@ from ..sweep import MAX_CELLS, GridResult, build_cells, oc_grid, run_grid
 from ..trial_model import TrialModel
 from .options import (
     UsageError,
+    add_engine_arguments,
     add_scenario_arguments,
+    engine_options,
     grid_checkpoints,
     jobs,
     output_file,
@@ -81,6 +83,7 @@ def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
         "--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1, or joblib's setting)"
     )
     p.add_argument("--chunk-size", type=positive_int, default=None, help="replicates per task (default 250)")
+    add_engine_arguments(p)
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -171,6 +174,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
         "chunk_size": args.chunk_size,
         "progress": args.progress,
         "restart": args.restart,
+        **engine_options(args),
     }
 
 
