@@ -32,7 +32,7 @@ import hashlib
 import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,15 +247,21 @@ class OCGridResult(GridResult):
         return table
 
 
-def build_cells(scenario: str | Path, overrides: Sequence[str], axes: Mapping[str, Sequence[str]]) -> list[Cell]:
+def build_cells(
+    scenario: str | Path,
+    overrides: Sequence[str],
+    axes: Mapping[str, Sequence[str]],
+    model_of: Callable[[Scenario], TrialModel] = TrialModel.from_scenario,
+) -> list[Cell]:
     """Every combination of axis values as a cell with its trial model; all are built before any run.
 
     ``overrides`` (``dotted.path=value``) apply to every cell; ``axes`` maps a dotted path to the
-    values it takes, read as TOML like an override. A cell whose scenario is invalid, or whose
-    efficacy numbers cannot hold together, raises :class:`CellError`.
+    values it takes, read as TOML like an override. ``model_of`` builds a cell's model from its
+    scenario (a forecast passes one that starts from the trial's state). A cell whose scenario is
+    invalid, or whose efficacy numbers cannot hold together, raises :class:`CellError`.
     """
     raw = apply_overrides(read_scenario_file(scenario), overrides)
-    TrialModel.from_scenario(parse_scenario(raw))  # the common scenario's own problems, named as such
+    model_of(parse_scenario(raw))  # the common scenario's own problems, named as such
     if math.prod(len(v) for v in axes.values()) > MAX_CELLS:
         raise InputError(f"axes gives more than {MAX_CELLS} cells; use fewer values")
     cells = []
@@ -263,7 +269,7 @@ def build_cells(scenario: str | Path, overrides: Sequence[str], axes: Mapping[st
         setting = dict(zip(axes, combo))
         try:
             cell_raw = apply_overrides(raw, [f"{k}={v}" for k, v in setting.items()])
-            cells.append(Cell(setting, TrialModel.from_scenario(parse_scenario(cell_raw))))
+            cells.append(Cell(setting, model_of(parse_scenario(cell_raw))))
         except ScenarioError as exc:
             raise CellError(setting, exc) from None
     return cells
