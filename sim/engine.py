@@ -8,30 +8,39 @@ patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import cast
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
+from scipy import stats
 
+from .conditioning import draw_given_status
 from .history import TrialHistory
 from .journey import PatientJourneys, plan_journeys
 from .monitoring import Look, monitor_process
 from .patient_model import PatientModel
 from .recruitment import arrival_days, screening_arrivals, site_rates
 from .trial_model import TrialModel
+from .trial_state import TrialState
 
 __all__ = ["simulate_trial"]
 
 
 class _PatientPool:
-    """Latent outcomes and journeys drawn in fixed-size blocks, handed out in enrollment order."""
+    """Latent outcomes and journeys drawn in fixed-size blocks, handed out in enrollment order.
 
-    def __init__(self, model: PatientModel, rng: np.random.Generator, block: int) -> None:
+    A forecast's enrolled patients come first (``known``, already drawn given their status).
+    """
+
+    def __init__(
+        self, model: PatientModel, rng: np.random.Generator, block: int, known: PatientJourneys | None = None
+    ) -> None:
         self._model, self._rng, self._block = model, rng, block
-        self._parts: list[PatientJourneys] = []
-        self._size = 0
+        self._parts: list[PatientJourneys] = [] if known is None else [known]
+        self._size = 0 if known is None else known.size
         self._all: PatientJourneys | None = None
 
     def _draw_until(self, n: int) -> PatientJourneys:
@@ -87,6 +96,8 @@ class _Enrollment:
         self.complete_day = math.nan
         self.held = self.closed = False
         self.looks: list[Look] = []
+        self.as_of = -math.inf
+        self._drawn = 0
         self._reopened: simpy.Event | None = None
         self._count_reached: dict[int, simpy.Event] = {}
 
@@ -126,9 +137,36 @@ class _Enrollment:
         dose = np.asarray(self.first_dose[:n])
         return dose + judged, dose + confirmed
 
+    def start_from(self, state: TrialState, first_dose: NDArray[np.float64]) -> None:
+        """Enroll a forecast's patients as the data have them, and replace those already known non-evaluable."""
+        self.as_of = state.as_of_day
+        self.site = state.site.tolist()
+        self.consent = [math.nan] * state.n_enrolled
+        self.enrolled = state.enrollment_day.tolist()
+        self.first_dose = first_dose.tolist()
+        self.complete_day = state.enrollment_complete_day
+        if not self.replace:
+            return
+        for index in range(state.n_enrolled):
+            evaluable, known_after = self.pool.evaluability(index)
+            known = first_dose[index] + known_after
+            if evaluable or known >= self.model.close_day:
+                continue
+            if known < self.as_of:
+                self.target += 1
+            else:
+                self.env.timeout(known).callbacks.append(self._replace)
+
     def on_arrival(self, site: int) -> None:
-        """A patient consents to screening; a screen failure is known when screening ends."""
-        i = self.n_screened
+        """A patient consents to screening; a screen failure is known when screening ends.
+
+        In a forecast, an arrival before the as-of date counts only if still in screening then:
+        one that failed or finished screening before it is already in the data.
+        """
+        i = self._drawn
+        self._drawn += 1
+        if self.env.now < self.as_of and (self.fails[i] or self.env.now + self.screening_days[i] < self.as_of):
+            return
         self.n_screened += 1
         if self.fails[i]:
             self.n_failed += 1
@@ -172,18 +210,23 @@ class _Enrollment:
 
 
 def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHistory:
-    """Simulate one replicate from recruitment opening to the study end."""
+    """Simulate one replicate from recruitment opening (or a forecast's as-of date) to the study end."""
     site_seed, screening_seed, patient_seed = seed.spawn(3)
-    rec = model.scenario.recruitment
-    arrivals = []
-    for index, (site, site_rng) in enumerate(
-        zip(rec.sites, map(np.random.default_rng, site_seed.spawn(len(rec.sites))))
-    ):
-        rates = site_rates(site, index, model.scenario.trial.study_start, model.open_day, rec.rate_cv, site_rng)
-        arrivals.append(arrival_days(rates, model.calendar, model.close_day, site_rng))
-    pool = _PatientPool(model.patients, np.random.default_rng(patient_seed), model.scenario.trial.sample_size)
+    state = model.start
+    patients, known, first_dose = model.patients, None, np.zeros(0)
+    if state is not None:
+        start_rng = np.random.default_rng(seed.spawn(1)[0])
+        patients = _replicate_patients(model, state, start_rng)
+        first_dose = _first_doses(model, state, start_rng)
+        known = draw_given_status(
+            patients, state.outcomes, first_dose, state.as_of_day, start_rng, state.patient_id
+        )
+    arrivals = _arrivals(model, site_seed)
+    pool = _PatientPool(patients, np.random.default_rng(patient_seed), model.scenario.trial.sample_size, known)
     env = simpy.Environment()
     desk = _Enrollment(env, model, np.random.default_rng(screening_seed), pool, sum(a.size for a in arrivals))
+    if state is not None:
+        desk.start_from(state, first_dose)
     for index, days in enumerate(arrivals):
         env.process(screening_arrivals(env, days, index, desk.paused, desk.on_arrival))
     if model.rule.monitoring.look_sizes:
@@ -208,3 +251,41 @@ def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHist
         enrollment_complete_day=desk.complete_day if n >= desk.target else math.nan,
         looks=tuple(desk.looks),
     )
+
+
+def _arrivals(model: TrialModel, seed: np.random.SeedSequence) -> list[NDArray[np.float64]]:
+    """Each site's screening arrivals, from opening or from a forecast's resume day, with its posterior rate."""
+    rec, state = model.scenario.recruitment, model.start
+    out = []
+    for index, (site, site_rng) in enumerate(zip(rec.sites, map(np.random.default_rng, seed.spawn(len(rec.sites))))):
+        posterior = None if state is None else (float(state.rates.shape[index]), float(state.rates.rate[index]))
+        rates = site_rates(
+            site, index, model.scenario.trial.study_start, model.open_day, rec.rate_cv, site_rng, posterior
+        )
+        start = -math.inf if state is None else state.resume_day
+        out.append(arrival_days(rates, model.calendar, model.close_day, site_rng, start))
+    return out
+
+
+def _replicate_patients(model: TrialModel, state: TrialState, rng: np.random.Generator) -> PatientModel:
+    """The patient model of one forecast replicate: its ORR drawn from the posterior when one is given."""
+    if state.orr_posterior is None:
+        return model.patients
+    a, b = state.orr_posterior
+    orr = float(stats.beta.ppf(rng.random() * stats.beta.cdf(state.orr_ceiling, a, b), a, b))
+    return dataclasses.replace(model.patients, efficacy=dataclasses.replace(model.patients.efficacy, orr=orr))
+
+
+def _first_doses(model: TrialModel, state: TrialState, rng: np.random.Generator) -> NDArray[np.float64]:
+    """First-dose days: as recorded, or for a patient not yet dosed, drawn after the as-of date.
+
+    The delay from enrollment is uniform on the scenario's whole days, so given that no dose came
+    by the as-of date it is uniform on the days still possible (the forecast checked there are some).
+    """
+    low, high = model.scenario.recruitment.enrollment_to_first_dose_days
+    waiting = np.isnan(state.first_dose_day)
+    earliest = np.maximum(low, np.ceil(state.as_of_day - state.enrollment_day[waiting]))
+    drawn = state.enrollment_day[waiting] + rng.integers(earliest.astype(np.int64), high + 1)
+    out = state.first_dose_day.copy()
+    out[waiting] = drawn
+    return out

@@ -10,6 +10,7 @@ thinning a homogeneous process at the peak rate; screening stops while enrollmen
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -77,12 +78,25 @@ class SiteRates:
 
 
 def site_rates(
-    site: Site, index: int, study_start: dt.date, open_day: float, rate_cv: float, rng: np.random.Generator
+    site: Site,
+    index: int,
+    study_start: dt.date,
+    open_day: float,
+    rate_cv: float,
+    rng: np.random.Generator,
+    posterior: tuple[float, float] | None = None,
 ) -> SiteRates:
-    """A site's rate for one replicate, with its Poisson-gamma multiplier when ``rate_cv`` > 0."""
+    """A site's rate for one replicate, with its Poisson-gamma multiplier when ``rate_cv`` > 0.
+
+    ``posterior`` (shape, rate) replaces the multiplier's Gamma prior by a forecast's posterior;
+    an infinite shape fixes the multiplier at 1.
+    """
     activated = day_number(site.activation, study_start)
     multiplier = 1.0
-    if rate_cv > 0:
+    if posterior is not None:
+        shape, rate = posterior
+        multiplier = 1.0 if math.isinf(shape) else float(rng.gamma(shape, 1.0 / rate))
+    elif rate_cv > 0:
         shape = 1.0 / rate_cv**2
         multiplier = float(rng.gamma(shape, 1.0 / shape))
     return SiteRates(
@@ -95,19 +109,21 @@ def site_rates(
 
 
 def arrival_days(
-    site: SiteRates, calendar: CalendarRates, close_day: float, rng: np.random.Generator
+    site: SiteRates, calendar: CalendarRates, close_day: float, rng: np.random.Generator, from_day: float = -math.inf
 ) -> NDArray[np.float64]:
     """All screening arrivals of a site that never pauses, by thinning at the peak rate.
 
     Drawing the whole stream at once is exact for a Poisson process and far cheaper than one
-    event per candidate; a pause simply drops the arrivals that fall inside it.
+    event per candidate; a pause simply drops the arrivals that fall inside it. Arrivals start at
+    the site's activation, or at ``from_day`` when later (a forecast resuming a running trial).
     """
-    span = close_day - site.activation_day
+    first = max(site.activation_day, from_day)
+    span = close_day - first
     if site.per_day <= 0 or span <= 0:
         return np.zeros(0)
     peak = site.per_day * calendar.peak
     count = rng.poisson(peak * span)
-    candidates = np.sort(site.activation_day + span * rng.random(count))
+    candidates = np.sort(first + span * rng.random(count))
     keep = rng.random(count) * calendar.peak < calendar.factors_at(candidates) * site.ramps(candidates)
     return candidates[keep]
 

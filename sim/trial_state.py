@@ -1,24 +1,102 @@
 """A running trial as it stands at its as-of date: the state a forecast starts the engine from.
 
-Pure data, built by :mod:`sim.forecast` from the observed patients; the SimPy engine reads it
-(:func:`sim.engine.simulate_trial`) and :mod:`sim.conditioning` draws each enrolled patient's
-future given what is known of them.
+Pure data, built by :mod:`sim.forecast` from the observed patients and checked there; the SimPy
+engine (:func:`sim.engine.simulate_trial`) starts from it, and :mod:`sim.conditioning` draws each
+enrolled patient's future given what is known of them. Days count from the study start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, fields
 
-__all__ = ["TrialState"]
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["KnownOutcomes", "RatePosterior", "TrialState", "UNKNOWN"]
+
+UNKNOWN = -1
+"""The code of an outcome the data do not give (outcome columns absent from the file)."""
+
+
+@dataclass(frozen=True)
+class KnownOutcomes:
+    """What the database holds for each enrolled patient at the as-of date, one row per patient.
+
+    ``best_scan`` is the best reading of any scan so far as a :class:`~sim.recist.Response` code
+    (NO_SCAN before the first scan), ``confirmed`` whether the response is confirmed,
+    ``progressed`` and ``dead`` whether progression or death has been recorded, ``end_reason``
+    the index in :data:`sim.journey.END_REASONS` of why treatment ended (-1 while on treatment).
+    A row whose ``best_scan`` is :data:`UNKNOWN` is conditioned on nothing (a patient not yet dosed,
+    or a file without outcome columns).
+    """
+
+    best_scan: NDArray[np.int8]
+    confirmed: NDArray[np.bool_]
+    progressed: NDArray[np.bool_]
+    dead: NDArray[np.bool_]
+    end_reason: NDArray[np.int8]
+
+    @property
+    def conditioned(self) -> NDArray[np.bool_]:
+        """Patients whose outcomes are known (and so conditioned on)."""
+        return np.asarray(self.best_scan != UNKNOWN)
+
+
+@dataclass(frozen=True)
+class RatePosterior:
+    """Gamma(``shape``, ``rate``) law of each site's rate multiplier (mean 1 a priori).
+
+    An infinite shape means the multiplier is known to be 1 (``rate_cv = 0`` and no vague prior,
+    or a vague prior on a site not yet active): nothing is drawn.
+    """
+
+    shape: NDArray[np.float64]
+    rate: NDArray[np.float64]
+
+    def mean(self) -> NDArray[np.float64]:
+        """Posterior mean of each site's multiplier."""
+        return np.where(np.isinf(self.shape), 1.0, self.shape / self.rate)
 
 
 @dataclass(frozen=True)
 class TrialState:
-    """The trial at ``as_of_day`` (days from the study start)."""
+    """The trial at the end of its as-of date: enrolled patients, what is known of them, the sites' rates.
+
+    ``first_dose_day`` is NaN for a patient not yet dosed (the engine draws it after the as-of
+    date). ``resume_day`` is where the engine starts drawing screening arrivals: early enough
+    that patients still in screening at the as-of date are drawn too (arrivals that would have
+    finished screening before it are already in the data, and are dropped). ``orr_posterior``
+    (a, b) makes each replicate draw its latent ORR from Beta(a, b) truncated below
+    ``orr_ceiling``; None keeps the scenario's ORR.
+    """
 
     as_of_day: float
+    resume_day: float
+    patient_id: tuple[str, ...]
+    site: NDArray[np.int64]
+    enrollment_day: NDArray[np.float64]
+    first_dose_day: NDArray[np.float64]
+    outcomes: KnownOutcomes
+    rates: RatePosterior
+    enrollment_complete_day: float
+    orr_posterior: tuple[float, float] | None = None
+    orr_ceiling: float = 1.0
+
+    @property
+    def n_enrolled(self) -> int:
+        """Patients enrolled by the as-of date."""
+        return int(self.site.shape[0])
 
     @property
     def identity(self) -> str:
-        """Everything the forecast's replicates depend on, as text (for checkpoints)."""
-        return repr(self)
+        """Everything the forecast's replicates depend on, as a digest (for checkpoints)."""
+        digest = hashlib.sha256()
+        for item in (self, self.outcomes, self.rates):
+            for f in fields(item):
+                value = getattr(item, f.name)
+                if isinstance(value, np.ndarray):
+                    digest.update(f.name.encode() + value.tobytes())
+                elif not isinstance(value, (KnownOutcomes, RatePosterior)):
+                    digest.update(f"{f.name}={value!r}".encode())
+        return digest.hexdigest()

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import calibrate, check, design, report, simulate
+from . import calibrate, check, design, forecast, report, simulate
 from .options import REPORTED_ERRORS, CommandParser, error_text
 
 __all__ = ["build_parser", "main"]
@@ -26,7 +26,7 @@ def build_parser() -> CommandParser:
     parser = CommandParser(prog="trialsim", description="Trial-feasibility simulator for single-arm oncology trials.")
     parser.add_argument("--version", action="version", version=f"trialsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
-    for module in (simulate, check, report, design, calibrate):
+    for module in (simulate, forecast, check, report, design, calibrate):
         module.register(sub)
     return parser
 

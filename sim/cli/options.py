@@ -24,8 +24,10 @@ from ..calibration.benchmarks import LISTING
 from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
 from ..checkpoints import CheckpointError
+from ..conditioning import ConditioningError
 from ..dispatch import BackendError
 from ..engines import ENGINES, EngineError
+from ..forecast import ForecastError, ObservedError
 from ..reports.browser import BrowserError
 from ..reports.text import Heading
 from ..run_folder import RunFolderError
@@ -100,6 +102,9 @@ LIBRARY_ERRORS: tuple[type[Exception], ...] = (
     CheckpointError,
     EngineError,
     BackendError,
+    ObservedError,
+    ForecastError,
+    ConditioningError,
 )
 """Errors the library raises for input it cannot use: one line, exit status 2, no traceback."""
 

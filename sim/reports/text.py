@@ -17,6 +17,7 @@ from typing import Any
 import tomlkit
 
 from ..calibration import Benchmark, CalibrationResult
+from ..forecast import Forecast
 from ..planning import PlanningFigures, resolved_scenario
 from ..scenario.model import Scenario
 from ..summary import OperatingCharacteristics
@@ -28,6 +29,7 @@ __all__ = [
     "calibration_text",
     "check_text",
     "design_text",
+    "forecast_text",
     "oc_text",
     "summary_text",
     "sweep_text",
@@ -323,3 +325,64 @@ def check_text(heading: Heading, scenario: Scenario, figures: PlanningFigures) -
             *_planning_lines(figures),
         ]
     )
+
+
+_FORECAST_DATES = (
+    ("enrollment complete", "enrollment_complete_date"),
+    ("primary analysis (ORR cutoff)", "primary_cutoff_date"),
+    ("final analysis (PFS/OS cutoff)", "final_cutoff_date"),
+)
+
+
+def _forecast_rows(f: Forecast) -> list[tuple[str, str, str, str]]:
+    """(figure, estimate, MCSE, unit) rows of the forecast's own figures."""
+    rows = [
+        (
+            "P(enrollment complete by close)",
+            *_cells(f.p_enrollment_complete_by_close.value, f.p_enrollment_complete_by_close.mcse, "probability"),
+            "probability",
+        ),
+    ]
+    for label, column in _FORECAST_DATES:
+        for q, (day, mcse) in f.date_quantiles(column).items():
+            shown = "not by then" if day is None else day.isoformat()
+            rows.append((f"{label}, {round(q * 100)}th percentile", shown, _mcse_cell(mcse, "date"), "date"))
+    cp, pp = f.conditional_power, f.predictive_probability
+    rows.append(
+        (
+            f"conditional power (ORR {f.scenario.efficacy.orr:g})",
+            *_cells(cp.value, cp.mcse, "probability"),
+            "probability",
+        )
+    )
+    rows.append(("predictive probability of success", *_cells(pp.value, pp.mcse, "probability"), "probability"))
+    return rows
+
+
+def _cells(value: float, mcse: float, unit: str) -> tuple[str, str]:
+    """An estimate and its MCSE as table cells."""
+    return _estimate_cell(value), _mcse_cell(mcse, unit)
+
+
+def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
+    """A forecast: what was observed, each site's posterior rate, the forecast figures, then the run's summary."""
+    responders, settled = f.orr_evidence
+    a, b = f.orr_posterior
+    lines = [
+        f"Forecast as of {f.as_of} from {f.observed.source}: {f.observed.n_enrolled} of "
+        f"{f.scenario.trial.sample_size} patients enrolled ({f.conditional.summary.replicates} replicates)",
+        *(
+            f"  {s.name}: {s.enrolled} enrolled; screening rate {s.rate_per_month():.2f} per month "
+            f"(90% interval {s.rate_per_month(0.05):.2f} to {s.rate_per_month(0.95):.2f}; "
+            f"planned {s.planned_per_month:g})"
+            for s in f.sites
+        ),
+        f"  responses so far: {responders} confirmed, {settled} settled without one; ORR posterior Beta({a:g}, {b:g})",
+        "",
+    ]
+    rows = _forecast_rows(f)
+    width = max(len(r[0]) for r in rows)
+    lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
+    lines += [f"{name:<{width}}  {value:>12}  {mcse:>9}  {unit}" for name, value, mcse, unit in rows]
+    lines += [*(f"note: {note}" for note in f.notes), "", "The forecast run in full (under the scenario's ORR):"]
+    return _headed(heading, lines) + "\n" + summary_text(f.conditional.summary)

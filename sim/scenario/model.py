@@ -23,6 +23,7 @@ __all__ = [
     "Safety",
     "Cutoff",
     "Analysis",
+    "Forecast",
     "Monitoring",
     "Scenario",
 ]
@@ -358,6 +359,19 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Forecast:
+    """How ``trialsim forecast`` weighs the responses seen so far (absent: a Jeffreys prior)."""
+
+    # a Beta prior worth more than 10000 patients outweighs any trial's data
+    prior_a: float = _f(
+        c.number(0, 10_000, strict_min=True),
+        0.5,
+        "Beta prior of the ORR for the forecast's predictive probability (0.5 and 0.5: Jeffreys)",
+    )
+    prior_b: float = _f(c.number(0, 10_000, strict_min=True), 0.5, "Beta prior of the ORR (see `prior_a`)")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario."""
 
@@ -368,3 +382,4 @@ class Scenario:
     safety: Safety = _f(c.nested(Safety))
     analysis: Analysis = _f(c.nested(Analysis))
     monitoring: Monitoring = _f(c.nested(Monitoring), Monitoring())
+    forecast: Forecast = _f(c.nested(Forecast), Forecast())

@@ -1,0 +1,225 @@
+"""``trialsim forecast``: re-forecast a running trial from the patients observed so far.
+
+With ``--vary`` it forecasts every combination of scenario values side by side (a second site
+from a given date, a longer recruitment window), each cell from the same observed patients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..forecast import (
+    Forecast,
+    KnownRateWarning,
+    ObservedTrial,
+    forecast,
+    forecast_document,
+    forecast_models,
+    read_observed,
+)
+from ..forecast.result import date_quantile
+from ..reports import forecast_text
+from ..run_folder import write_run
+from ..runner import DEFAULT_SEED
+from ..scenario import load_scenario
+from ..scenario.model import Scenario
+from ..sweep import build_cells, run_grid
+from ..trial_model import TrialModel
+from .options import (
+    UsageError,
+    add_engine_arguments,
+    add_scenario_arguments,
+    engine_options,
+    jobs,
+    output_folder,
+    path_option,
+    positive_int,
+    replicate_count,
+    scenario_heading,
+    seed,
+    write_atomically,
+)
+from .simulate import vary_axis
+
+__all__ = ["handle_forecast", "register"]
+
+FILES = ("forecast.json", "forecast.txt")
+
+
+def _as_of(text: str) -> dt.date:
+    """``--as-of``: an ISO date."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of must be a date written YYYY-MM-DD, got {text!r}") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``forecast`` to the ``trialsim`` subcommands."""
+    p = sub.add_parser("forecast", help="re-forecast a running trial from the patients observed so far")
+    add_scenario_arguments(p)
+    p.add_argument("--observed", type=path_option, required=True, help="the observed-patients CSV file")
+    p.add_argument("--as-of", type=_as_of, required=True, help="the date the file is current to (YYYY-MM-DD)")
+    p.add_argument(
+        "--vague-rate-prior",
+        action="store_true",
+        help="learn each site's rate from its enrollments alone (a vague Gamma prior instead of rate_cv's)",
+    )
+    p.add_argument("--replicates", type=replicate_count, default=1000, help="simulated futures (default 1000)")
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"root random seed (default {DEFAULT_SEED})")
+    p.add_argument("--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1)")
+    p.add_argument("--chunk-size", type=positive_int, default=None, help="replicates per task (default 250)")
+    add_engine_arguments(p)
+    p.add_argument(
+        "--vary",
+        type=vary_axis,
+        action="append",
+        default=None,
+        metavar="dotted.path=v1,v2,...",
+        help="forecast each value of a scenario field side by side (give two for a two-way grid)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: on a terminal)",
+    )
+    p.add_argument("--out", type=path_option, default=None, help="folder for forecast.json, forecast.txt and both runs")
+    p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
+    p.add_argument("--json", action="store_true", help="print the forecast's JSON document instead of the table")
+    p.set_defaults(handler=handle_forecast)
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``sim.runner.run`` settings of a forecast."""
+    options = engine_options(args)
+    if options["engine"] != "des":
+        raise UsageError(f"--engine {options['engine']} cannot start from a running trial; forecast uses --engine des")
+    return {
+        "replicates": args.replicates,
+        "seed": args.seed,
+        "n_jobs": args.jobs,
+        "chunk_size": args.chunk_size,
+        "progress": args.progress,
+        "restart": args.restart,
+        **options,
+    }
+
+
+def handle_forecast(args: argparse.Namespace) -> int:
+    """``trialsim forecast``: the forecast's figures (or --json its document); with --out, also its files."""
+    if args.restart and args.out is None:
+        raise UsageError("--restart discards the checkpoints in --out and needs it")
+    if args.vary:
+        return _handle_grid(args)
+    scenario = load_scenario(args.scenario, args.overrides)
+    model = TrialModel.from_scenario(scenario)
+    observed = read_observed(args.observed, scenario, args.as_of)
+    if args.out is not None:
+        output_folder(args.out, files=list(FILES))
+    result = forecast(
+        model,
+        observed,
+        args.as_of,
+        vague_rate_prior=args.vague_rate_prior,
+        checkpoint_dir=None if args.out is None else args.out / "chunks",
+        **_run_options(args),
+    )
+    document = forecast_document(result)
+    text = forecast_text(result, scenario_heading(args.scenario, scenario, args.seed, args.overrides))
+    for note in result.notes:
+        print(f"trialsim: {note}", file=sys.stderr)
+    print(json.dumps(document, indent=2) if args.json else text)
+    if args.out is not None:
+        _write(args, result, document, text)
+    return 0
+
+
+def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any], text: str) -> None:
+    """forecast.json, forecast.txt and both runs' folders (``conditional/``, ``predictive/``) in --out."""
+    out: Path = args.out
+    write_atomically(out / "forecast.json", json.dumps(document, indent=2) + "\n")
+    write_atomically(out / "forecast.txt", text + "\n")
+    written = [out / name for name in FILES]
+    for name, run in (("conditional", result.conditional), ("predictive", result.predictive)):
+        folder = out / name
+        folder.mkdir(exist_ok=True)
+        written += write_run(folder, run, args.scenario, args.overrides, args.command_line)
+    print(f"\nWrote {', '.join(map(str, written))}", file=sys.stderr if args.json else sys.stdout)
+
+
+def _handle_grid(args: argparse.Namespace) -> int:
+    """``forecast --vary``: each cell's forecast from the same observed patients, one row per cell."""
+    paths = [path for path, _ in args.vary]
+    repeated = sorted({path for path in paths if paths.count(path) > 1})
+    if repeated:
+        raise UsageError(f"--vary {repeated[0]} is given twice; give all its values in one --vary")
+    if args.out is not None:
+        output_folder(args.out, files=["forecast_grid.csv"])
+    axes = dict(args.vary)
+
+    def models(scenario: Scenario) -> tuple[TrialModel, TrialModel]:
+        observed: ObservedTrial = read_observed(args.observed, scenario, args.as_of)
+        return forecast_models(TrialModel.from_scenario(scenario), observed, args.as_of, args.vague_rate_prior)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", KnownRateWarning)
+        conditional = build_cells(args.scenario, args.overrides, axes, lambda s: models(s)[0])
+        predictive = build_cells(args.scenario, args.overrides, axes, lambda s: models(s)[1])
+    for message in sorted({str(w.message) for w in caught}):
+        print(f"trialsim: {message}", file=sys.stderr)
+    options = _run_options(args)
+    chunks = None if args.out is None else args.out / "chunks"
+    first = run_grid(
+        conditional,
+        checkpoint_dir=None if chunks is None else chunks / "conditional",
+        keep_replicates=True,
+        label="forecast (conditional)",
+        **options,
+    )
+    second = run_grid(
+        predictive,
+        checkpoint_dir=None if chunks is None else chunks / "predictive",
+        label="forecast (predictive)",
+        **options,
+    )
+    table = _grid_table(first.cells, second.cells, load_scenario(args.scenario, args.overrides))
+    if args.out is not None:
+        write_atomically(args.out / "forecast_grid.csv", table.to_csv(index=False))
+    print(table.to_json(orient="records", indent=2) if args.json else table.to_string(index=False))
+    return 0
+
+
+def _grid_table(conditional: Any, predictive: Any, scenario: Scenario) -> pd.DataFrame:
+    """One row per cell: P(complete by close), the median completion date, conditional power, predictive probability."""
+    rows = []
+    origin = scenario.trial.study_start
+    for c, p in zip(conditional, predictive):
+        dates = pd.to_datetime(c.replicates["enrollment_complete_date"])
+        days = (dates - pd.Timestamp(origin)).dt.days.to_numpy(dtype=float)
+        median, median_mcse = date_quantile(days, 0.5)
+        s, q = c.summary, p.summary
+        rows.append(
+            {
+                **c.setting,
+                "p_enrollment_complete_by_close": s.enrollment_complete.value,
+                "p_enrollment_complete_by_close_mcse": s.enrollment_complete.mcse,
+                "enrollment_complete_median": None
+                if median != median
+                else str(origin + dt.timedelta(days=int(median))),
+                "enrollment_complete_median_mcse_days": median_mcse,
+                "conditional_power": s.power.value,
+                "conditional_power_mcse": s.power.mcse,
+                "predictive_probability": q.power.value,
+                "predictive_probability_mcse": q.power.mcse,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,118 @@
+"""Enrolled patients' futures drawn from the patient model given what is known of them at the as-of date.
+
+The forecast conditions each dosed patient on their *status* at the as-of date: the best scan
+reading so far, whether a response is confirmed, whether progression and death have been
+recorded, and whether and why treatment ended (:class:`~sim.trial_state.KnownOutcomes`). A
+patient's draw is exact with respect to the model by rejection: candidates are drawn from the
+unconditional model (:meth:`PatientModel.draw`, then :func:`~sim.journey.plan_journeys`), dosed
+on the patient's own first-dose day, observed at the as-of date exactly as a data cutoff would be
+(:func:`~sim.observe.observe`), and the first candidate whose status matches is kept. An accepted
+candidate is a draw from the model's law given that status, so a confirmed responder stays one, a
+patient progression-free so far gets a progression after the as-of date, and a patient with no
+response yet responds later with exactly the model's conditional probability. The exact dates of
+past events are not conditioned on (the status is); see docs/forecast.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .journey import PatientJourneys, plan_journeys
+from .observe import observe
+from .patient_model import PatientModel
+from .recist import Response
+from .trial_state import KnownOutcomes
+
+__all__ = ["ConditioningError", "best_scan", "draw_given_status", "status_at"]
+
+MAX_CANDIDATES = 200_000
+"""Candidates drawn for one patient before the status is declared impossible under the model."""
+
+_ROUND = 64
+"""Candidates per patient per round of rejection."""
+
+
+class ConditioningError(ValueError):
+    """A patient's status is (nearly) impossible under the scenario's model; the message names the patient."""
+
+
+def best_scan(status: NDArray[np.integer], known: NDArray[np.bool_]) -> NDArray[np.int8]:
+    """The best reading among each row's known scans: CR, then PR, SD, PD, NE; NO_SCAN when none."""
+    order = np.array([Response.CR, Response.PR, Response.SD, Response.PD, Response.NE], dtype=np.int8)
+    out = np.full(status.shape[0], Response.NO_SCAN, dtype=np.int8)
+    for code in order[::-1]:
+        out[(known & (status == code)).any(axis=1)] = code
+    return out
+
+
+def status_at(
+    journeys: PatientJourneys, first_dose_day: NDArray[np.float64], day: float, sd_min_days: float
+) -> KnownOutcomes:
+    """Each patient's status as the database holds it once everything dated before ``day`` is in.
+
+    An event at time t is dated ``floor(t)``, so it is known at the end of the as-of date exactly
+    when t < ``day`` (the as-of day's end); the cutoff is therefore the last float before ``day``.
+    Every patient must be dosed before ``day``.
+    """
+    cut = float(np.nextafter(day, -np.inf))
+    seen = observe(journeys, first_dose_day, cut, sd_min_days)
+    ended = first_dose_day + journeys.treatment_end_day <= cut
+    return KnownOutcomes(
+        best_scan=best_scan(journeys.scan_status, seen.known_scans),
+        confirmed=np.isin(seen.best_overall_response, (Response.CR, Response.PR)),
+        progressed=first_dose_day + journeys.progression_day <= cut,
+        dead=seen.os_event,
+        end_reason=np.where(ended, journeys.treatment_end_reason, -1).astype(np.int8),
+    )
+
+
+def _matches(found: KnownOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Whether each candidate's status equals the status of the patient in ``rows`` it was drawn for."""
+    return np.asarray(
+        (found.best_scan == wanted.best_scan[rows])
+        & (found.confirmed == wanted.confirmed[rows])
+        & (found.progressed == wanted.progressed[rows])
+        & (found.dead == wanted.dead[rows])
+        & (found.end_reason == wanted.end_reason[rows])
+    )
+
+
+def draw_given_status(
+    model: PatientModel,
+    wanted: KnownOutcomes,
+    first_dose_day: NDArray[np.float64],
+    as_of_day: float,
+    rng: np.random.Generator,
+    patient_id: tuple[str, ...] = (),
+) -> PatientJourneys:
+    """One journey per patient, drawn from the model given the patient's status at ``as_of_day``.
+
+    Patients whose status is unknown (``wanted.conditioned`` false) take the first candidate
+    drawn for them, an unconditional draw. Raises :class:`ConditioningError` naming the patient
+    when no candidate matches in :data:`MAX_CANDIDATES` draws.
+    """
+    blocks: list[tuple[NDArray[np.intp], PatientJourneys]] = []
+    # a patient not yet dosed is unconditioned; any dose day lets the cutoff see its row
+    dose = np.where(np.isnan(first_dose_day), as_of_day, first_dose_day)
+    pending = np.arange(dose.shape[0])
+    drawn = 0
+    while pending.size:
+        rows = np.repeat(pending, np.where(wanted.conditioned[pending], _ROUND, 1))
+        candidates = plan_journeys(model, model.draw(rng, rows.size))
+        found = status_at(candidates, dose[rows], as_of_day, model.schedule.sd_min_days)
+        ok = np.flatnonzero(_matches(found, wanted, rows) | ~wanted.conditioned[rows])
+        patients, first = np.unique(rows[ok], return_index=True)  # rows ascend: the earliest candidate wins
+        blocks.append((patients, candidates.take(ok[first])))
+        pending = np.setdiff1d(pending, patients)
+        drawn += _ROUND
+        if pending.size and drawn >= MAX_CANDIDATES:
+            who = patient_id[pending[0]] if patient_id else str(pending[0])
+            raise ConditioningError(
+                f"patient {who}: no draw of the scenario's patient model in {MAX_CANDIDATES:,} matches the status "
+                "recorded at the as-of date; check the row, or the scenario's efficacy and safety assumptions"
+            )
+    if not blocks:
+        return plan_journeys(model, model.draw(rng, 0))
+    order = np.argsort(np.concatenate([patients for patients, _ in blocks]), kind="stable")
+    return PatientJourneys.concatenate([journeys for _, journeys in blocks]).take(order)

@@ -1,0 +1,107 @@
+"""What the data so far say about each site's recruitment rate and about the ORR.
+
+Recruitment: a site screens as a Poisson process whose rate is the scenario's planned rate (with
+its calendar factors and ramp) times a multiplier ``m`` with a Gamma(1/cv², 1/cv²) prior. Each
+screened patient passes screening with probability ``1 - q`` and is enrolled after ``D`` whole
+days, uniform on ``recruitment.screening_days``. By Poisson thinning, the enrollments dated by the
+as-of date are Poisson with mean ``m E``, where ``E`` (:func:`enrollment_exposure`) is the planned
+rate integrated against the chance of having passed screening by the as-of date; so the posterior
+of ``m`` is Gamma(1/cv² + n, 1/cv² + E), exactly. Patients still in screening at the as-of date
+form an independent thinned process with the same ``m``, which the engine draws afresh.
+
+ORR: a Beta(a, b) prior (``[forecast]``) updated with the patients whose responder status the data
+settle under the model: confirmed responders, and patients whose progression or death was
+recorded without a confirmed response (the model's responders never progress or die before
+confirmation). Patients still under observation are left to the model, given each replicate's ORR.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ..recruitment import CalendarRates, SiteRates
+
+__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior", "beta_posterior"]
+
+VAGUE_SHAPE = 0.5
+"""Shape of the vague (Jeffreys) Gamma prior on a Poisson rate: Gamma(0.5, 0), improper but with a proper posterior."""
+
+
+def enrollment_exposure(
+    site: SiteRates,
+    calendar: CalendarRates,
+    until: float,
+    pass_probability: float,
+    screening_days: tuple[int, int],
+) -> float:
+    """Expected enrollments dated before day ``until`` at multiplier 1: the integral of the planned rate.
+
+    The integrand (rate x calendar factor x ramp x P(screened, passed and past screening by
+    ``until``)) is linear between breakpoints (whole days, the ramp's ends), so the midpoint rule
+    on those segments is exact.
+    """
+    start = site.activation_day
+    if until <= start or site.per_day <= 0:
+        return 0.0
+    ramp_start = site.activation_day if site.ramp_start_day is None else site.ramp_start_day
+    points = np.unique(
+        np.clip(
+            np.concatenate(
+                (
+                    np.arange(math.floor(start), math.ceil(until) + 1),
+                    [start, until, ramp_start, ramp_start + site.ramp_days],
+                )
+            ),
+            start,
+            until,
+        )
+    )
+    mid = (points[1:] + points[:-1]) / 2.0
+    low, high = screening_days
+    delays = np.arange(low, high + 1)
+    past_screening = (mid[:, None] + delays[None, :] < until).mean(axis=1)
+    rate = site.per_day * calendar.factors_at(mid) * site.ramps(mid)
+    return float(np.sum(rate * pass_probability * past_screening * np.diff(points)))
+
+
+def gamma_posterior(rate_cv: float, vague: bool, count: int, exposure: float) -> tuple[float, float]:
+    """The Gamma (shape, rate) law of a site's multiplier after ``count`` enrollments over ``exposure``.
+
+    With ``rate_cv = 0`` and no vague prior the planned rate is taken as known (infinite shape).
+    A vague prior with no exposure yet (a site not yet active) keeps the planned rate too.
+    """
+    if vague:
+        return (VAGUE_SHAPE + count, exposure) if exposure > 0 else (math.inf, 1.0)
+    if rate_cv <= 0:
+        return (math.inf, 1.0)
+    prior = 1.0 / rate_cv**2
+    return (prior + count, prior + exposure)
+
+
+def beta_posterior(prior_a: float, prior_b: float, responders: int, non_responders: int) -> tuple[float, float]:
+    """The Beta law of the ORR after ``responders`` and ``non_responders`` whose status is settled."""
+    return (prior_a + responders, prior_b + non_responders)
+
+
+@dataclass(frozen=True)
+class SitePosterior:
+    """One site: its enrollments so far and the posterior of its screening rate (patients per month)."""
+
+    name: str
+    enrolled: int
+    exposure: float
+    shape: float
+    rate: float
+    planned_per_month: float
+
+    def rate_per_month(self, q: float | None = None) -> float:
+        """Posterior mean (``q`` None) or quantile ``q`` of the full screening rate per month."""
+        if math.isinf(self.shape):
+            return self.planned_per_month
+        if q is None:
+            return self.planned_per_month * self.shape / self.rate
+        return self.planned_per_month * float(stats.gamma.ppf(q, self.shape, scale=1.0 / self.rate))

@@ -1,0 +1,201 @@
+"""Run a forecast: the trial from its as-of date on, under the scenario's ORR and under the ORR's posterior.
+
+Two runs of the same engine from the same state and the same seed: the *conditional* run keeps the
+scenario's ORR (conditional power, and every timeline figure), the *predictive* run draws each
+replicate's ORR from its posterior given the responses so far (predictive probability of success).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..runner import RunResult, run
+from ..scenario.model import Scenario
+from ..stats.mcse import Estimate, quantile_mcse
+from ..summary import QUANTILES
+from ..trial_model import TrialModel
+from .observed import ObservedTrial
+from .posterior import SitePosterior
+from .state import KnownRateWarning, forecast_model, orr_evidence, site_posteriors, start_state
+
+__all__ = ["Forecast", "date_quantile", "forecast", "forecast_document", "forecast_models"]
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A finished forecast: both runs, the sites' posteriors and what the data were."""
+
+    as_of: dt.date
+    observed: ObservedTrial
+    sites: tuple[SitePosterior, ...]
+    conditional: RunResult
+    predictive: RunResult
+    orr_posterior: tuple[float, float]
+    orr_evidence: tuple[int, int]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario forecast."""
+        return self.conditional.scenario
+
+    @property
+    def p_enrollment_complete_by_close(self) -> Estimate:
+        """P(the enrollment target is met by recruitment close), from the conditional run."""
+        return self.conditional.summary.enrollment_complete
+
+    @property
+    def conditional_power(self) -> Estimate:
+        """P(success) under the scenario's ORR, given the trial so far."""
+        return self.conditional.summary.power
+
+    @property
+    def predictive_probability(self) -> Estimate:
+        """P(success) averaged over the ORR's posterior, given the trial so far."""
+        return self.predictive.summary.power
+
+    def date_quantiles(self, column: str) -> dict[float, tuple[dt.date | None, float]]:
+        """Quantiles of a date column of the conditional run (None: not reached by then), with MCSE in days."""
+        origin = self.scenario.trial.study_start
+        dates = pd.to_datetime(self.conditional.replicates[column])
+        days = ((dates - pd.Timestamp(origin)).dt.days).to_numpy(dtype=float)
+        out = {}
+        for q in QUANTILES:
+            value, mcse = date_quantile(days, q)
+            out[q] = (None if math.isnan(value) else origin + dt.timedelta(days=int(value)), mcse)
+        return out
+
+
+def _estimate(e: Estimate) -> dict[str, float | int | None]:
+    """An estimate as JSON: value, MCSE and the replicates behind it (None for NaN)."""
+    return {
+        "estimate": None if math.isnan(e.value) else e.value,
+        "mcse": None if math.isnan(e.mcse) else e.mcse,
+        "n": e.n,
+    }
+
+
+def forecast_document(f: Forecast) -> dict[str, Any]:
+    """The forecast's figures as JSON-ready data (``trialsim forecast --json`` and ``forecast.json``)."""
+
+    def dates(column: str) -> dict[str, Any]:
+        quantiles = f.date_quantiles(column)
+        out: dict[str, Any] = {
+            f"q{round(q * 100)}": None if d is None else d.isoformat() for q, (d, _) in quantiles.items()
+        }
+        out["mcse_days"] = {f"q{round(q * 100)}": None if math.isnan(m) else m for q, (_, m) in quantiles.items()}
+        return out
+
+    responders, settled = f.orr_evidence
+    return {
+        "as_of": f.as_of.isoformat(),
+        "observed": {
+            "source": f.observed.source,
+            "n_enrolled": f.observed.n_enrolled,
+            "sample_size": f.scenario.trial.sample_size,
+            "outcomes_known": f.observed.outcomes_known,
+            "confirmed_responders": responders,
+            "settled_non_responders": settled,
+        },
+        "replicates": f.conditional.summary.replicates,
+        "seed": f.conditional.seed,
+        "p_enrollment_complete_by_close": _estimate(f.p_enrollment_complete_by_close),
+        "enrollment_complete_date": dates("enrollment_complete_date"),
+        "primary_cutoff_date": dates("primary_cutoff_date"),
+        "final_cutoff_date": dates("final_cutoff_date"),
+        "conditional_power": _estimate(f.conditional_power),
+        "predictive_probability": _estimate(f.predictive_probability),
+        "assumed_orr": f.scenario.efficacy.orr,
+        "orr_posterior": {"a": f.orr_posterior[0], "b": f.orr_posterior[1]},
+        "sites": [
+            {
+                "name": s.name,
+                "enrolled": s.enrolled,
+                "posterior_rate_per_month": {
+                    "mean": s.rate_per_month(),
+                    "q05": s.rate_per_month(0.05),
+                    "q95": s.rate_per_month(0.95),
+                },
+            }
+            for s in f.sites
+        ],
+        "notes": list(f.notes),
+    }
+
+
+def date_quantile(days: np.ndarray, q: float) -> tuple[float, float]:
+    """The ``q`` quantile of days where NaN means "never" (after every finite day), with its bootstrap MCSE.
+
+    NaN when the quantile falls among the "never" replicates. The order statistic (inverted CDF)
+    keeps the answer a day that some replicate reached.
+    """
+    x = np.where(np.isnan(days), np.inf, days)
+    x.sort()
+    value = float(np.quantile(x, q, method="inverted_cdf"))
+    if not math.isfinite(value):
+        return math.nan, math.nan
+    finite = np.where(np.isfinite(x), x, x[np.isfinite(x)].max() + 1.0)
+    return value, quantile_mcse(finite, q)
+
+
+def forecast_models(
+    model: TrialModel, observed: ObservedTrial, as_of: dt.date, vague_rate_prior: bool = False
+) -> tuple[TrialModel, TrialModel]:
+    """The conditional and the predictive models of a forecast."""
+    conditional = forecast_model(model, start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior))
+    predictive = forecast_model(
+        model, start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, predictive=True)
+    )
+    return conditional, predictive
+
+
+def forecast(
+    model: TrialModel,
+    observed: ObservedTrial,
+    as_of: dt.date,
+    *,
+    vague_rate_prior: bool = False,
+    checkpoint_dir: str | Path | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    **run_options: Any,
+) -> Forecast:
+    """Forecast the trial from ``as_of`` with the observed patients; ``run_options`` go to :func:`sim.runner.run`.
+
+    ``checkpoint_dir`` keeps the two runs' chunks in its ``conditional`` and ``predictive``
+    subfolders, so an interrupted forecast resumes.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", KnownRateWarning)
+        sites = site_posteriors(model, observed, as_of, vague_rate_prior)
+    notes = tuple(str(w.message) for w in caught)
+    if not observed.outcomes_known:
+        notes += (
+            "the observed file gives no outcomes: the forecast conditions on enrollment alone, and its "
+            "conditional power and predictive probability ignore the patients' outcomes so far",
+        )
+    conditional, predictive = forecast_models(model, observed, as_of, vague_rate_prior)
+    folder = None if checkpoint_dir is None else Path(checkpoint_dir)
+    runs = [
+        run(m, checkpoint_dir=None if folder is None else folder / name, **run_options)
+        for m, name in ((conditional, "conditional"), (predictive, "predictive"))
+    ]
+    assert predictive.start is not None and predictive.start.orr_posterior is not None
+    return Forecast(
+        as_of=as_of,
+        observed=observed,
+        sites=tuple(sites),
+        conditional=runs[0],
+        predictive=runs[1],
+        orr_posterior=predictive.start.orr_posterior,
+        orr_evidence=orr_evidence(observed),
+        notes=notes + runs[0].notes + runs[1].notes,
+    )

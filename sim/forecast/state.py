@@ -1,0 +1,173 @@
+"""From a scenario, the observed patients and an as-of date to the trial model a forecast simulates.
+
+The model is the scenario's own, started from a :class:`~sim.trial_state.TrialState`: the
+enrolled patients as observed, each site's posterior rate, and (for the predictive probability)
+the posterior of the ORR. What the engine cannot start from (an interim look already due) is
+refused here, with the field named, before any compute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import warnings
+
+import numpy as np
+
+from ..conditioning import draw_given_status
+from ..journey import END_REASONS
+from ..recist import Response, earliest_sure_confirmation_day
+from ..recruitment import site_rates
+from ..trial_model import TrialModel
+from ..trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
+from ..units import DAYS_PER_MONTH, day_number
+from .observed import ObservedTrial
+from .posterior import SitePosterior, beta_posterior, enrollment_exposure, gamma_posterior
+
+__all__ = ["ForecastError", "KnownRateWarning", "as_of_day", "orr_evidence", "site_posteriors", "start_state"]
+
+
+class ForecastError(ValueError):
+    """A forecast cannot start from this state; the message names the field or option."""
+
+
+class KnownRateWarning(UserWarning):
+    """With ``recruitment.rate_cv = 0`` the planned rates are taken as known: the data teach nothing."""
+
+
+def as_of_day(model: TrialModel, as_of: dt.date) -> float:
+    """The end of the as-of date, in days from the study start: everything dated that day is known."""
+    return day_number(as_of, model.scenario.trial.study_start) + 1.0
+
+
+def site_posteriors(model: TrialModel, observed: ObservedTrial, as_of: dt.date, vague: bool) -> list[SitePosterior]:
+    """Each site's enrollments so far and the posterior of its rate multiplier (module doc of posterior)."""
+    rec = model.scenario.recruitment
+    until = min(as_of_day(model, as_of), model.close_day)
+    counts = {site.name: 0 for site in rec.sites}
+    for p in observed.patients:
+        counts[p.site] += 1
+    out = []
+    for index, site in enumerate(rec.sites):
+        planned = site_rates(
+            site, index, model.scenario.trial.study_start, model.open_day, 0.0, np.random.default_rng(0)
+        )
+        exposure = enrollment_exposure(
+            planned, model.calendar, until, 1.0 - rec.screen_failure_probability, rec.screening_days
+        )
+        shape, rate = gamma_posterior(rec.rate_cv, vague, counts[site.name], exposure)
+        out.append(SitePosterior(site.name, counts[site.name], exposure, shape, rate, site.screened_per_month))
+    if rec.rate_cv <= 0 and not vague:
+        warnings.warn(
+            "recruitment.rate_cv is 0, so each site's planned rate is taken as known and the enrollments so far "
+            "do not update it; give --vague-rate-prior to learn the rates from the data",
+            KnownRateWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def orr_evidence(observed: ObservedTrial) -> tuple[int, int]:
+    """Patients whose responder status the data settle: (confirmed responders, certain non-responders)."""
+    if not observed.outcomes_known:
+        return 0, 0
+    responders = sum(p.confirmed for p in observed.patients)
+    settled = sum(
+        (not p.confirmed) and (p.progression_date is not None or p.death_date is not None) for p in observed.patients
+    )
+    return responders, settled
+
+
+def _known_outcomes(model: TrialModel, observed: ObservedTrial) -> KnownOutcomes:
+    """Each patient's status at the as-of date as the engine compares it (UNKNOWN where not given)."""
+    n = observed.n_enrolled
+    best = np.full(n, UNKNOWN, dtype=np.int8)
+    confirmed = np.zeros(n, dtype=bool)
+    progressed = np.zeros(n, dtype=bool)
+    dead = np.zeros(n, dtype=bool)
+    reason = np.full(n, -1, dtype=np.int8)
+    if observed.outcomes_known:
+        for i, p in enumerate(observed.patients):
+            if p.first_dose_date is None:
+                continue
+            best[i] = Response[p.best_response] if p.best_response else Response.NO_SCAN
+            confirmed[i] = p.confirmed or (
+                p.best_response in ("CR", "PR") and not model.scenario.schedule.confirmation_required
+            )
+            progressed[i] = p.progression_date is not None
+            dead[i] = p.death_date is not None
+            reason[i] = END_REASONS.index(p.treatment_end_reason) if p.treatment_end_reason else -1
+    return KnownOutcomes(best, confirmed, progressed, dead, reason)
+
+
+def _check_looks(model: TrialModel, n_enrolled: int) -> None:
+    """A forecast starts before any interim look: a look at n patients needs fewer than n enrolled."""
+    sizes = model.rule.monitoring.look_sizes
+    if sizes and n_enrolled >= sizes[0]:
+        raise ForecastError(
+            f"monitoring: the first interim look is at {sizes[0]} patients and {n_enrolled} are enrolled; a forecast "
+            'starts before the first look (set monitoring.rule = "none" to forecast the single-stage analysis)'
+        )
+
+
+def orr_ceiling(model: TrialModel) -> float:
+    """The largest latent ORR the patient model can carry (efficacy.orr's bound), just below it."""
+    patients = model.patients
+    confirm = earliest_sure_confirmation_day(patients.schedule) / DAYS_PER_MONTH
+    return float(patients.efficacy.pfs.sf(confirm)) * (1.0 - 1e-9)
+
+
+def start_state(
+    model: TrialModel,
+    observed: ObservedTrial,
+    as_of: dt.date,
+    *,
+    vague_rate_prior: bool = False,
+    predictive: bool = False,
+) -> TrialState:
+    """The state the engine starts a forecast from; ``predictive`` draws each replicate's ORR from its posterior."""
+    if as_of >= model.scenario.trial.study_end:
+        raise ForecastError(f"--as-of ({as_of}) must be before trial.study_end ({model.scenario.trial.study_end})")
+    _check_looks(model, observed.n_enrolled)
+    origin = model.scenario.trial.study_start
+    day = as_of_day(model, as_of)
+    names = [s.name for s in model.scenario.recruitment.sites]
+    enrolled = np.array([day_number(p.enrollment_date, origin) for p in observed.patients], dtype=float)
+    dosed = [
+        math.nan if p.first_dose_date is None else day_number(p.first_dose_date, origin) for p in observed.patients
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KnownRateWarning)  # the caller warns once, from site_posteriors
+        sites = site_posteriors(model, observed, as_of, vague_rate_prior)
+    target = model.scenario.trial.sample_size
+    posterior = None
+    if predictive:
+        forecast = model.scenario.forecast
+        posterior = beta_posterior(forecast.prior_a, forecast.prior_b, *orr_evidence(observed))
+    state = TrialState(
+        as_of_day=day,
+        resume_day=max(model.open_day, day - model.scenario.recruitment.screening_days[1]),
+        patient_id=tuple(p.patient_id for p in observed.patients),
+        site=np.array([names.index(p.site) for p in observed.patients], dtype=np.int64),
+        enrollment_day=enrolled,
+        first_dose_day=np.array(dosed, dtype=float),
+        outcomes=_known_outcomes(model, observed),
+        rates=RatePosterior(np.array([s.shape for s in sites]), np.array([s.rate for s in sites])),
+        enrollment_complete_day=float(enrolled[target - 1]) if len(enrolled) >= target else math.nan,
+        orr_posterior=posterior,
+        orr_ceiling=orr_ceiling(model),
+    )
+    _check_statuses(model, state)
+    return state
+
+
+def _check_statuses(model: TrialModel, state: TrialState) -> None:
+    """Draw every patient's future once, so a status the model cannot produce is refused before any compute."""
+    dose = np.where(np.isnan(state.first_dose_day), state.as_of_day, state.first_dose_day)
+    draw_given_status(model.patients, state.outcomes, dose, state.as_of_day, np.random.default_rng(0), state.patient_id)
+
+
+def forecast_model(model: TrialModel, state: TrialState) -> TrialModel:
+    """The trial model started from ``state``."""
+    return dataclasses.replace(model, start=state)
