@@ -93,8 +93,8 @@ def draw_given_status(
     when no candidate matches in :data:`MAX_CANDIDATES` draws.
     """
     blocks: list[tuple[NDArray[np.intp], PatientJourneys]] = []
-    # a patient not yet dosed is unconditioned; any dose day lets the cutoff see its row
-    dose = np.where(np.isnan(first_dose_day), as_of_day, first_dose_day)
+    # an unconditioned row's status is never compared; any day before the cutoff lets it see the row
+    dose = np.where(wanted.conditioned, first_dose_day, as_of_day - 1.0)
     pending = np.arange(dose.shape[0])
     drawn = 0
     while pending.size:
