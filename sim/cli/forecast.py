@@ -49,12 +49,12 @@ from .options import (
 )
 from .simulate import vary_axis
 
-__all__ = ["handle_forecast", "register"]
+__all__ = ["as_of_date", "handle_forecast", "register"]
 
 FILES = ("forecast.json", "forecast.txt")
 
 
-def _as_of(text: str) -> dt.date:
+def as_of_date(text: str) -> dt.date:
     """``--as-of``: an ISO date."""
     try:
         return dt.date.fromisoformat(text)
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("forecast", help="re-forecast a running trial from the patients observed so far")
     add_scenario_arguments(p)
     p.add_argument("--observed", type=path_option, required=True, help="the observed-patients CSV file")
-    p.add_argument("--as-of", type=_as_of, required=True, help="the date the file is current to (YYYY-MM-DD)")
+    p.add_argument("--as-of", type=as_of_date, required=True, help="the date the file is current to (YYYY-MM-DD)")
     p.add_argument(
         "--vague-rate-prior",
         action="store_true",

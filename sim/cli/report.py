@@ -10,13 +10,16 @@ checked before any compute: the scenarios, the folders, that ``--out`` can be wr
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..forecast import forecast, forecast_document, read_observed
 from ..reports.browser import INSTALL_HINT, chromium, headless
+from ..reports.figures import ReportFigure, forecast_figure
 from ..reports.page import write_report
 from ..reports.story import Thresholds
 from ..run_folder import FILES, SavedRun, read_run, write_run
@@ -24,6 +27,7 @@ from ..runner import DEFAULT_SEED, run
 from ..scenario import ScenarioError, builtin_scenarios, load_scenario
 from ..sweep import oc_grid
 from ..trial_model import TrialModel
+from .forecast import as_of_date
 from .options import (
     UsageError,
     add_engine_arguments,
@@ -78,6 +82,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"root random seed (default {DEFAULT_SEED})")
     p.add_argument("--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1)")
     add_engine_arguments(p)
+    p.add_argument(
+        "--observed",
+        type=path_option,
+        default=None,
+        help="an observed-patients CSV: add the forecast of the first scenario from the data so far (needs --as-of)",
+    )
+    p.add_argument("--as-of", type=as_of_date, default=None, help="the date the observed file is current to")
     p.add_argument("--pdf", action="store_true", help="also print the page to report.pdf with headless Chromium")
     p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars (default: on a terminal)"
@@ -124,23 +135,63 @@ def _simulate(args: argparse.Namespace, names: Sequence[str], staging: Path) -> 
     for name, model in zip(names, models):
         folder = staging / Path(name).stem
         folder.mkdir()
-        options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress, **engine_options(args)}
-        result = run(model, replicates=args.replicates, keep_patients=True, **options)
+        options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress}
+        result = run(model, replicates=args.replicates, keep_patients=True, **options, **engine_options(args))
         orrs = _feasible_orrs(name, args.orr)
-        oc = oc_grid(name, [], orrs, replicates=args.oc_replicates, **options).table() if orrs else None
+        # the power curve, like trialsim oc, runs on the vector engine wherever the scenario allows
+        grid_options = {**options, **engine_options(args, "auto")}
+        oc = oc_grid(name, [], orrs, replicates=args.oc_replicates, **grid_options).table() if orrs else None
         write_run(folder, result, name, [], args.command_line, oc)
         runs.append(read_run(folder))
     return runs
+
+
+def _forecast(args: argparse.Namespace, name: str, staging: Path) -> list[ReportFigure]:
+    """The forecast of scenario ``name`` from the observed file, saved in ``staging/forecast``, as its figure."""
+    scenario = load_scenario(name)
+    observed = read_observed(args.observed, scenario, args.as_of)
+    options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress, **engine_options(args)}
+    result = forecast(
+        TrialModel.from_scenario(scenario),
+        observed,
+        args.as_of,
+        replicates=args.replicates,
+        keep_patients=True,
+        **options,
+    )
+    folder = staging / "forecast"
+    for part, outcome in (("conditional", result.conditional), ("predictive", result.predictive)):
+        (folder / part).mkdir(parents=True)
+        write_run(folder / part, outcome, name, [], args.command_line)
+    (folder / "forecast.json").write_text(json.dumps(forecast_document(result), indent=2) + "\n", encoding="utf-8")
+    figure = forecast_figure(
+        read_run(folder / "conditional"),
+        [p.enrollment_date for p in observed.patients],
+        args.as_of,
+        result.p_enrollment_complete_by_close,
+        result.conditional_power,
+        result.predictive_probability,
+    )
+    return [figure]
 
 
 def _read_runs(folders: Sequence[Path]) -> list[SavedRun]:
     return [read_run(folder) for folder in folders]
 
 
-def handle_report(args: argparse.Namespace) -> int:
-    """``trialsim report``: simulate (or read) the runs, then write the page and, with --pdf, the PDF."""
+def _check_sources(args: argparse.Namespace) -> None:
+    """Scenarios or saved folders, not both; an observed file with its date, and only with scenarios."""
     if args.run_dirs and args.scenarios:
         raise UsageError("give scenarios to simulate or --from folders, not both")
+    if (args.observed is None) != (args.as_of is None):
+        raise UsageError("--observed and --as-of go together: the file and the date it is current to")
+    if args.observed is not None and args.run_dirs:
+        raise UsageError("--observed forecasts a scenario it simulates; it cannot be drawn --from saved folders")
+
+
+def handle_report(args: argparse.Namespace) -> int:
+    """``trialsim report``: simulate (or read) the runs, then write the page and, with --pdf, the PDF."""
+    _check_sources(args)
     limits = _thresholds(args)
     if args.pdf and chromium() is None:
         raise UsageError(f"--pdf: {INSTALL_HINT}")
@@ -148,6 +199,8 @@ def handle_report(args: argparse.Namespace) -> int:
     if not args.run_dirs:
         for name in names:
             TrialModel.from_scenario(load_scenario(name))
+        if args.observed is not None:
+            read_observed(args.observed, load_scenario(names[0]), args.as_of)  # refused before any compute
     else:
         runs = _read_runs(args.run_dirs)
     output_folder(args.out)
@@ -156,8 +209,9 @@ def handle_report(args: argparse.Namespace) -> int:
     else:
         staging = Path(tempfile.mkdtemp(prefix=f".{args.out.name}-runs-", dir=args.out.resolve().parent))
         try:
+            extra = _forecast(args, names[0], staging) if args.observed is not None else []
             runs = _simulate(args, names, staging)
-            files = write_report(runs, args.out, limits)
+            files = write_report(runs, args.out, limits, extra)
             shutil.rmtree(args.out / "runs", ignore_errors=True)
             staging.replace(args.out / "runs")
         finally:

@@ -164,7 +164,14 @@ def start_state(
 
 def _check_statuses(model: TrialModel, state: TrialState) -> None:
     """Draw every patient's future once, so a status the model cannot produce is refused before any compute."""
-    draw_given_status(model.patients, state.outcomes, state.first_dose_day, state.as_of_day, np.random.default_rng(0), state.patient_id)
+    draw_given_status(
+        model.patients,
+        state.outcomes,
+        state.first_dose_day,
+        state.as_of_day,
+        np.random.default_rng(0),
+        state.patient_id,
+    )
 
 
 def forecast_model(model: TrialModel, state: TrialState) -> TrialModel:

@@ -29,6 +29,7 @@ from .story import Thresholds, scenario_sentences, verdicts
 __all__ = ["ReportFiles", "render_page", "templates_folder", "write_report", "SECTIONS"]
 
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("forecast", "Where the trial stands: the forecast from the data so far"),
     ("recruitment", "Recruitment"),
     ("timeline", "Timeline"),
     ("power", "Power"),
@@ -137,9 +138,14 @@ def _renamed(run: SavedRun, name: str) -> SavedRun:
     return replace(run, name=name)
 
 
-def write_report(runs: Sequence[SavedRun], out: Path, limits: Thresholds) -> ReportFiles:
-    """Write ``out/index.html``, ``out/figures/*.svg|png`` and ``out/data/*.csv``; all or nothing."""
-    figures = all_figures(runs)
+def write_report(
+    runs: Sequence[SavedRun], out: Path, limits: Thresholds, extra: Sequence[ReportFigure] = ()
+) -> ReportFiles:
+    """Write ``out/index.html``, ``out/figures/*.svg|png`` and ``out/data/*.csv``; all or nothing.
+
+    ``extra`` figures drawn from elsewhere (the forecast's) join the page in their sections.
+    """
+    figures = [*extra, *all_figures(runs)]
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ...run_folder import SavedRun
 from .base import OKABE_ITO, SECTIONS, ReportFigure, new_figure, scenario_labels, series_style
+from .forecast import forecast_figure
 from .power import power_figures
 from .precision import precision_figures
 from .recruitment import recruitment_figures
@@ -24,6 +25,7 @@ __all__ = [
     "SECTIONS",
     "ReportFigure",
     "all_figures",
+    "forecast_figure",
     "new_figure",
     "power_figures",
     "precision_figures",
