@@ -53,7 +53,7 @@ SIMPLE = (
     "recruitment.periods=[]",
     "recruitment.screen_failure_probability=0.0",
     "recruitment.screening_days=[0, 0]",
-    "recruitment.sites=[{name = \"Lead centre\", activation = 2025-11-15, screened_per_month = 1.5, "
+    'recruitment.sites=[{name = "Lead centre", activation = 2025-11-15, screened_per_month = 1.5, '
     "ramp_up_months = 0.0}]",
     "recruitment.rate_cv=0.4",
 )
@@ -99,7 +99,9 @@ def test_enrollment_forecast_is_the_negative_binomial_posterior_predictive() -> 
     expected = p_done_by(model.close_day)
     se = math.sqrt(expected * (1 - expected) / done.size)
     assert abs(done.mean() - expected) <= 4 * se
-    days = (pd.to_datetime(result.replicates["enrollment_complete_date"]) - pd.Timestamp(model.scenario.trial.study_start)).dt.days
+    days = (
+        pd.to_datetime(result.replicates["enrollment_complete_date"]) - pd.Timestamp(model.scenario.trial.study_start)
+    ).dt.days
     for q in (0.1, 0.5):
         value, mcse = date_quantile(days.to_numpy(dtype=float), q)
         # the q quantile of the completion date: the first whole day by whose end P(done) >= q
@@ -183,4 +185,6 @@ def test_the_forecast_runs_both_analyses_and_reports_the_posterior() -> None:
     assert result.orr_posterior == (0.5 + responders, 0.5 + settled)
     assert result.conditional.replicates["n_enrolled"].min() >= len(frame)
     # the patients already enrolled keep their enrollment dates in every replicate
-    assert (pd.to_datetime(result.conditional.replicates["first_patient_in_date"]) == frame["enrollment_date"].min()).all()
+    assert (
+        pd.to_datetime(result.conditional.replicates["first_patient_in_date"]) == frame["enrollment_date"].min()
+    ).all()
