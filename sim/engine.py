@@ -22,7 +22,7 @@ from .history import TrialHistory
 from .journey import PatientJourneys, plan_journeys
 from .monitoring import Look, monitor_process
 from .patient_model import PatientModel
-from .recruitment import arrival_days, screening_arrivals, site_rates
+from .recruitment import arrival_days, pending_screening_ends, screening_arrivals, site_rates
 from .trial_model import TrialModel
 from .trial_state import TrialState
 
@@ -77,11 +77,17 @@ class _Enrollment:
     """
 
     def __init__(
-        self, env: simpy.Environment, model: TrialModel, rng: np.random.Generator, pool: _PatientPool, max_arrivals: int
+        self,
+        env: simpy.Environment,
+        model: TrialModel,
+        rng: np.random.Generator,
+        pool: _PatientPool,
+        max_arrivals: int,
+        failure_probability: float,
     ) -> None:
         self.env, self.model, self.pool = env, model, pool
         rec = model.scenario.recruitment
-        self.fails = (rng.random(max_arrivals) < rec.screen_failure_probability).tolist()
+        self.fails = (rng.random(max_arrivals) < failure_probability).tolist()
         low, high = rec.screening_days
         self.screening_days = rng.integers(low, high + 1, max_arrivals).tolist()
         low, high = rec.enrollment_to_first_dose_days
@@ -157,6 +163,14 @@ class _Enrollment:
             else:
                 self.env.timeout(known).callbacks.append(self._replace)
 
+    def add_pending(self, site: int, consent: float, ends: float, dose_delay: int) -> None:
+        """A forecast's eligible patient still in screening at the as-of date: decided when screening ends."""
+        index = len(self.dose_days)
+        self.dose_days.append(dose_delay)
+        self.n_screened += 1
+        decision = self.env.timeout(ends, value=(site, index, consent))
+        decision.callbacks.append(self._decide)
+
     def on_arrival(self, site: int) -> None:
         """A patient consents to screening; a screen failure is known when screening ends.
 
@@ -224,9 +238,13 @@ def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHist
     arrivals = _arrivals(model, site_seed)
     pool = _PatientPool(patients, np.random.default_rng(patient_seed), model.scenario.trial.sample_size, known)
     env = simpy.Environment()
-    desk = _Enrollment(env, model, np.random.default_rng(screening_seed), pool, sum(a.size for a in arrivals))
+    failing = model.scenario.recruitment.screen_failure_probability
+    if state is not None and state.screen_failure is not None:
+        failing = float(start_rng.beta(*state.screen_failure))
+    desk = _Enrollment(env, model, np.random.default_rng(screening_seed), pool, sum(a.size for a in arrivals), failing)
     if state is not None:
         desk.start_from(state, first_dose)
+        _add_pending(model, state, desk, start_rng)
     for index, days in enumerate(arrivals):
         env.process(screening_arrivals(env, days, index, desk.paused, desk.on_arrival))
     if model.rule.monitoring.look_sizes:
@@ -263,8 +281,26 @@ def _arrivals(model: TrialModel, seed: np.random.SeedSequence) -> list[NDArray[n
             site, index, model.scenario.trial.study_start, model.open_day, rec.rate_cv, site_rng, posterior
         )
         start = -math.inf if state is None else state.resume_day
+        if state is not None and state.pending is not None and state.pending[index] >= 0:
+            start = state.as_of_day  # its patients in screening are known: see _add_pending
         out.append(arrival_days(rates, model.calendar, model.close_day, site_rng, start))
     return out
+
+
+def _add_pending(model: TrialModel, state: TrialState, desk: _Enrollment, rng: np.random.Generator) -> None:
+    """The patients each site with screening counts has in screening at the as-of date, with their screening ends."""
+    if state.pending is None:
+        return
+    rec = model.scenario.recruitment
+    low, high = rec.enrollment_to_first_dose_days
+    for index, site in enumerate(rec.sites):
+        count = int(state.pending[index])
+        if count <= 0:
+            continue
+        rates = site_rates(site, index, model.scenario.trial.study_start, model.open_day, 0.0, rng)
+        consent, ends = pending_screening_ends(rates, model.calendar, state.as_of_day, rec.screening_days, count, rng)
+        for c, e, d in zip(consent.tolist(), ends.tolist(), rng.integers(low, high + 1, count).tolist()):
+            desk.add_pending(index, c, e, d)
 
 
 def _replicate_patients(model: TrialModel, state: TrialState, rng: np.random.Generator) -> PatientModel:

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from .scenario.model import Recruitment, Site
 from .units import DAYS_PER_MONTH, day_number
 
-__all__ = ["CalendarRates", "SiteRates", "site_rates", "arrival_days", "screening_arrivals"]
+__all__ = ["CalendarRates", "SiteRates", "site_rates", "arrival_days", "pending_screening_ends", "screening_arrivals"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,31 @@ def arrival_days(
     candidates = np.sort(first + span * rng.random(count))
     keep = rng.random(count) * calendar.peak < calendar.factors_at(candidates) * site.ramps(candidates)
     return candidates[keep]
+
+
+def pending_screening_ends(
+    site: SiteRates,
+    calendar: CalendarRates,
+    as_of_day: float,
+    screening_days: tuple[int, int],
+    count: int,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Consent and end-of-screening days of ``count`` eligible patients known to be in screening at ``as_of_day``.
+
+    Given that a patient consented before ``as_of_day`` and is still in screening then, the consent
+    day t and the screening length D have density proportional to the site's rate at t times
+    P(D = d), on t + d >= ``as_of_day``: drawn by rejection (uniform t thinned by the rate, D uniform).
+    """
+    low, high = screening_days
+    first = max(site.activation_day, as_of_day - high)
+    consent, ends = np.zeros(0), np.zeros(0)
+    while consent.size < count:
+        t = first + (as_of_day - first) * rng.random(4 * count)
+        d = rng.integers(low, high + 1, 4 * count)
+        keep = (rng.random(4 * count) * calendar.peak < calendar.factors_at(t) * site.ramps(t)) & (t + d >= as_of_day)
+        consent, ends = np.concatenate((consent, t[keep])), np.concatenate((ends, (t + d)[keep]))
+    return consent[:count], ends[:count]
 
 
 def screening_arrivals(

@@ -68,7 +68,10 @@ class TrialState:
     that patients still in screening at the as-of date are drawn too (arrivals that would have
     finished screening before it are already in the data, and are dropped). ``orr_posterior``
     (a, b) makes each replicate draw its latent ORR from Beta(a, b) truncated below
-    ``orr_ceiling``; None keeps the scenario's ORR.
+    ``orr_ceiling``; None keeps the scenario's ORR. With screening counts, ``pending`` gives each
+    site's eligible patients still in screening (-1 where the site's counts are not known, whose
+    pending patients are drawn from its arrivals instead) and ``screen_failure`` the Beta law
+    each replicate draws its screen-failure probability from.
     """
 
     as_of_day: float
@@ -82,6 +85,8 @@ class TrialState:
     enrollment_complete_day: float
     orr_posterior: tuple[float, float] | None = None
     orr_ceiling: float = 1.0
+    pending: NDArray[np.int64] | None = None
+    screen_failure: tuple[float, float] | None = None
 
     @property
     def n_enrolled(self) -> int:
@@ -97,6 +102,6 @@ class TrialState:
                 value = getattr(item, f.name)
                 if isinstance(value, np.ndarray):
                     digest.update(f.name.encode() + value.tobytes())
-                elif not isinstance(value, (KnownOutcomes, RatePosterior)):
+                elif not isinstance(value, (KnownOutcomes, RatePosterior)) and value is not None:
                     digest.update(f"{f.name}={value!r}".encode())
         return digest.hexdigest()

@@ -24,6 +24,7 @@ from ..forecast import (
     forecast_document,
     forecast_models,
     read_observed,
+    read_screening,
 )
 from ..forecast.result import date_quantile
 from ..reports import forecast_text
@@ -68,6 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_scenario_arguments(p)
     p.add_argument("--observed", type=path_option, required=True, help="the observed-patients CSV file")
     p.add_argument("--as-of", type=as_of_date, required=True, help="the date the file is current to (YYYY-MM-DD)")
+    p.add_argument(
+        "--screened",
+        type=path_option,
+        default=None,
+        help="a CSV of site, screened, screen_failed by the as-of date (updates the rates and the screen-failure rate)",
+    )
     p.add_argument(
         "--vague-rate-prior",
         action="store_true",
@@ -123,6 +130,7 @@ def handle_forecast(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     model = TrialModel.from_scenario(scenario)
     observed = read_observed(args.observed, scenario, args.as_of)
+    screening = None if args.screened is None else read_screening(args.screened, scenario, observed)
     if args.out is not None:
         output_folder(args.out, files=list(FILES))
     result = forecast(
@@ -130,6 +138,7 @@ def handle_forecast(args: argparse.Namespace) -> int:
         observed,
         args.as_of,
         vague_rate_prior=args.vague_rate_prior,
+        screening=screening,
         checkpoint_dir=None if args.out is None else args.out / "chunks",
         **_run_options(args),
     )
@@ -168,7 +177,10 @@ def _handle_grid(args: argparse.Namespace) -> int:
 
     def models(scenario: Scenario) -> tuple[TrialModel, TrialModel]:
         observed: ObservedTrial = read_observed(args.observed, scenario, args.as_of)
-        return forecast_models(TrialModel.from_scenario(scenario), observed, args.as_of, args.vague_rate_prior)
+        screening = None if args.screened is None else read_screening(args.screened, scenario, observed)
+        return forecast_models(
+            TrialModel.from_scenario(scenario), observed, args.as_of, args.vague_rate_prior, screening
+        )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KnownRateWarning)

@@ -18,6 +18,7 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..calibration import BenchmarkError, CalibrationError
 from ..calibration.benchmarks import LISTING
@@ -306,7 +307,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def engine_options(args: argparse.Namespace, default_engine: str = "des") -> dict[str, object]:
+def engine_options(args: argparse.Namespace, default_engine: str = "des") -> dict[str, Any]:
     """The ``sim.runner.run`` settings that ``add_engine_arguments`` gives."""
     if args.scheduler is not None and args.backend != "dask":
         raise UsageError("--scheduler is the address of a Dask scheduler and needs --backend dask")

@@ -7,7 +7,16 @@ forecast. docs/forecast.md sets out the model and why the conditioning is exact.
 
 from __future__ import annotations
 
-from .observed import ObservedError, ObservedPatient, ObservedTrial, parse_observed, read_observed
+from .observed import (
+    ObservedError,
+    ObservedPatient,
+    ObservedTrial,
+    ScreeningCounts,
+    parse_observed,
+    parse_screening,
+    read_observed,
+    read_screening,
+)
 from .result import Forecast, date_quantile, forecast, forecast_document, forecast_models
 from .state import ForecastError, KnownRateWarning, start_state
 
@@ -18,11 +27,14 @@ __all__ = [
     "ObservedError",
     "ObservedPatient",
     "ObservedTrial",
+    "ScreeningCounts",
     "date_quantile",
     "forecast",
     "forecast_document",
     "forecast_models",
     "parse_observed",
+    "parse_screening",
     "read_observed",
+    "read_screening",
     "start_state",
 ]

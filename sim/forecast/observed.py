@@ -299,3 +299,64 @@ def _check_together(patients: Sequence[ObservedPatient], scenario: Scenario, sou
             f"{source}, row {patients[n].row}, column patient_id: the file has {len(patients)} patients, "
             f"more than trial.sample_size ({n})"
         )
+
+
+@dataclass(frozen=True)
+class ScreeningCounts:
+    """Patients screened and found ineligible at each site by the as-of date (sites absent: not known)."""
+
+    screened: dict[str, int]
+    failed: dict[str, int]
+
+    def pending(self, site: str, enrolled: int) -> int:
+        """Eligible patients still in screening at the as-of date (neither failed nor enrolled)."""
+        return self.screened[site] - self.failed[site] - enrolled
+
+
+SCREENING_COLUMNS = ("site", "screened", "screen_failed")
+
+
+def read_screening(path: str | Path, scenario: Scenario, observed: ObservedTrial) -> ScreeningCounts:
+    """Read and check the screening-counts CSV at ``path`` (one row per site) against the observed patients."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ObservedError(f"screening file {path} does not exist") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ObservedError(f"screening file {path} is not a readable CSV file: {exc}") from None
+    return parse_screening(frame, scenario, observed, f"screening file {path}")
+
+
+def parse_screening(frame: pd.DataFrame, scenario: Scenario, observed: ObservedTrial, source: str) -> ScreeningCounts:
+    """Check the screening counts: known sites once each, whole counts, failures and enrollments within the screened."""
+    columns = [str(c).strip() for c in frame.columns]
+    if sorted(columns) != sorted(SCREENING_COLUMNS):
+        raise ObservedError(f"{source}: the columns must be {', '.join(SCREENING_COLUMNS)}; got {', '.join(columns)}")
+    frame = frame.set_axis(columns, axis=1).apply(lambda col: col.str.strip())
+    sites = [s.name for s in scenario.recruitment.sites]
+    enrolled = {name: sum(p.site == name for p in observed.patients) for name in sites}
+    screened: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for row, record in enumerate(frame.to_dict("records"), 1):
+        site = record["site"]
+        where = f"{source}, row {row} ({site or 'no site'})"
+        if site not in sites:
+            raise ObservedError(
+                f"{where}, column site: {site!r} is not a site of the scenario; allowed: {', '.join(sites)}"
+            )
+        if site in screened:
+            raise ObservedError(f"{where}, column site: {site!r} is given twice; give each site once")
+        counts = {}
+        for column in ("screened", "screen_failed"):
+            text = record[column]
+            if not text.isdigit():
+                raise ObservedError(f"{where}, column {column}: {text!r} is not a whole number of patients")
+            counts[column] = int(text)
+        if counts["screen_failed"] + enrolled[site] > counts["screened"]:
+            raise ObservedError(
+                f"{where}, column screened: {counts['screened']} screened cannot hold {counts['screen_failed']} "
+                f"screen failures and the {enrolled[site]} patients the observed file enrolls there"
+            )
+        screened[site], failed[site] = counts["screened"], counts["screen_failed"]
+    return ScreeningCounts(screened, failed)

@@ -23,7 +23,7 @@ from ..scenario.model import Scenario
 from ..stats.mcse import Estimate, quantile_mcse
 from ..summary import QUANTILES
 from ..trial_model import TrialModel
-from .observed import ObservedTrial
+from .observed import ObservedTrial, ScreeningCounts
 from .posterior import SitePosterior
 from .state import KnownRateWarning, forecast_model, orr_evidence, site_posteriors, start_state
 
@@ -42,6 +42,8 @@ class Forecast:
     orr_posterior: tuple[float, float]
     orr_evidence: tuple[int, int]
     notes: tuple[str, ...] = ()
+    screening: ScreeningCounts | None = None
+    screen_failure_posterior: tuple[float, float] | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -128,7 +130,28 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
             }
             for s in f.sites
         ],
+        "screening": _screening_document(f),
         "notes": list(f.notes),
+    }
+
+
+def _screening_document(f: Forecast) -> dict[str, Any] | None:
+    """The screening counts given and the screen-failure posterior (None without counts)."""
+    if f.screening is None or f.screen_failure_posterior is None:
+        return None
+    a, b = f.screen_failure_posterior
+    enrolled = {name: sum(p.site == name for p in f.observed.patients) for name in f.screening.screened}
+    return {
+        "sites": [
+            {
+                "name": name,
+                "screened": f.screening.screened[name],
+                "screen_failed": f.screening.failed[name],
+                "in_screening": f.screening.pending(name, enrolled[name]),
+            }
+            for name in f.screening.screened
+        ],
+        "screen_failure_posterior": {"a": a, "b": b, "mean": a / (a + b)},
     }
 
 
@@ -148,14 +171,23 @@ def date_quantile(days: np.ndarray, q: float) -> tuple[float, float]:
 
 
 def forecast_models(
-    model: TrialModel, observed: ObservedTrial, as_of: dt.date, vague_rate_prior: bool = False
+    model: TrialModel,
+    observed: ObservedTrial,
+    as_of: dt.date,
+    vague_rate_prior: bool = False,
+    screening: ScreeningCounts | None = None,
 ) -> tuple[TrialModel, TrialModel]:
     """The conditional and the predictive models of a forecast."""
-    conditional = forecast_model(model, start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior))
-    predictive = forecast_model(
-        model, start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, predictive=True)
-    )
-    return conditional, predictive
+    models = [
+        forecast_model(
+            model,
+            start_state(
+                model, observed, as_of, vague_rate_prior=vague_rate_prior, predictive=predictive, screening=screening
+            ),
+        )
+        for predictive in (False, True)
+    ]
+    return models[0], models[1]
 
 
 def forecast(
@@ -164,25 +196,27 @@ def forecast(
     as_of: dt.date,
     *,
     vague_rate_prior: bool = False,
+    screening: ScreeningCounts | None = None,
     checkpoint_dir: str | Path | None = None,
     on_warning: Callable[[str], None] | None = None,
     **run_options: Any,
 ) -> Forecast:
     """Forecast the trial from ``as_of`` with the observed patients; ``run_options`` go to :func:`sim.runner.run`.
 
+    ``screening`` gives the patients screened and failed per site (see :func:`start_state`).
     ``checkpoint_dir`` keeps the two runs' chunks in its ``conditional`` and ``predictive``
     subfolders, so an interrupted forecast resumes.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KnownRateWarning)
-        sites = site_posteriors(model, observed, as_of, vague_rate_prior)
+        sites = site_posteriors(model, observed, as_of, vague_rate_prior, screening)
     notes = tuple(str(w.message) for w in caught)
     if not observed.outcomes_known:
         notes += (
             "the observed file gives no outcomes: the forecast conditions on enrollment alone, and its "
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
-    conditional, predictive = forecast_models(model, observed, as_of, vague_rate_prior)
+    conditional, predictive = forecast_models(model, observed, as_of, vague_rate_prior, screening)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
     runs = [
         run(m, checkpoint_dir=None if folder is None else folder / name, **run_options)
@@ -198,4 +232,6 @@ def forecast(
         orr_posterior=predictive.start.orr_posterior,
         orr_evidence=orr_evidence(observed),
         notes=notes + runs[0].notes + runs[1].notes,
+        screening=screening,
+        screen_failure_posterior=predictive.start.screen_failure,
     )

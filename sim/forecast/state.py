@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from ..recruitment import site_rates
 from ..trial_model import TrialModel
 from ..trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
 from ..units import DAYS_PER_MONTH, day_number
-from .observed import ObservedTrial
+from .observed import ObservedTrial, ScreeningCounts
 from .posterior import SitePosterior, beta_posterior, enrollment_exposure, gamma_posterior
 
 __all__ = ["ForecastError", "KnownRateWarning", "as_of_day", "orr_evidence", "site_posteriors", "start_state"]
@@ -41,8 +42,18 @@ def as_of_day(model: TrialModel, as_of: dt.date) -> float:
     return day_number(as_of, model.scenario.trial.study_start) + 1.0
 
 
-def site_posteriors(model: TrialModel, observed: ObservedTrial, as_of: dt.date, vague: bool) -> list[SitePosterior]:
-    """Each site's enrollments so far and the posterior of its rate multiplier (module doc of posterior)."""
+def site_posteriors(
+    model: TrialModel,
+    observed: ObservedTrial,
+    as_of: dt.date,
+    vague: bool,
+    screening: ScreeningCounts | None = None,
+) -> list[SitePosterior]:
+    """Each site's enrollments so far and the posterior of its rate multiplier (module doc of posterior).
+
+    A site with screening counts learns from its screened patients (every arrival), the others
+    from their enrollments (the arrivals that passed screening and finished it by the as-of date).
+    """
     rec = model.scenario.recruitment
     until = min(as_of_day(model, as_of), model.close_day)
     counts = {site.name: 0 for site in rec.sites}
@@ -53,10 +64,15 @@ def site_posteriors(model: TrialModel, observed: ObservedTrial, as_of: dt.date, 
         planned = site_rates(
             site, index, model.scenario.trial.study_start, model.open_day, 0.0, np.random.default_rng(0)
         )
-        exposure = enrollment_exposure(
-            planned, model.calendar, until, 1.0 - rec.screen_failure_probability, rec.screening_days
-        )
-        shape, rate = gamma_posterior(rec.rate_cv, vague, counts[site.name], exposure)
+        if screening is not None and site.name in screening.screened:
+            count = screening.screened[site.name]
+            exposure = enrollment_exposure(planned, model.calendar, until, 1.0, (0, 0))
+        else:
+            count = counts[site.name]
+            exposure = enrollment_exposure(
+                planned, model.calendar, until, 1.0 - rec.screen_failure_probability, rec.screening_days
+            )
+        shape, rate = gamma_posterior(rec.rate_cv, vague, count, exposure)
         out.append(SitePosterior(site.name, counts[site.name], exposure, shape, rate, site.screened_per_month))
     if rec.rate_cv <= 0 and not vague:
         warnings.warn(
@@ -125,8 +141,13 @@ def start_state(
     *,
     vague_rate_prior: bool = False,
     predictive: bool = False,
+    screening: ScreeningCounts | None = None,
 ) -> TrialState:
-    """The state the engine starts a forecast from; ``predictive`` draws each replicate's ORR from its posterior."""
+    """The state the engine starts a forecast from; ``predictive`` draws each replicate's ORR from its posterior.
+
+    ``screening`` (counts per site) updates those sites' rates from their screened patients, gives
+    their patients still in screening, and the screen-failure probability's posterior.
+    """
     if as_of >= model.scenario.trial.study_end:
         raise ForecastError(f"--as-of ({as_of}) must be before trial.study_end ({model.scenario.trial.study_end})")
     _check_looks(model, observed.n_enrolled)
@@ -139,7 +160,7 @@ def start_state(
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KnownRateWarning)  # the caller warns once, from site_posteriors
-        sites = site_posteriors(model, observed, as_of, vague_rate_prior)
+        sites = site_posteriors(model, observed, as_of, vague_rate_prior, screening)
     target = model.scenario.trial.sample_size
     posterior = None
     if predictive:
@@ -157,9 +178,33 @@ def start_state(
         enrollment_complete_day=float(enrolled[target - 1]) if len(enrolled) >= target else math.nan,
         orr_posterior=posterior,
         orr_ceiling=orr_ceiling(model),
+        **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)
     return state
+
+
+def _screening_state(model: TrialModel, observed: ObservedTrial, screening: ScreeningCounts | None) -> dict[str, Any]:
+    """The patients each site has in screening (-1: not known) and the screen-failure posterior."""
+    if screening is None or not screening.screened:
+        return {}
+    names = [s.name for s in model.scenario.recruitment.sites]
+    enrolled = {name: sum(p.site == name for p in observed.patients) for name in names}
+    pending = [screening.pending(name, enrolled[name]) if name in screening.screened else -1 for name in names]
+    high = model.scenario.recruitment.screening_days[1]
+    if high == 0 and any(n > 0 for n in pending):
+        raise ForecastError(
+            "--screened: some patients are still in screening (screened - screen_failed - enrolled > 0) but "
+            "recruitment.screening_days allows no screening time"
+        )
+    q = model.scenario.recruitment.screen_failure_probability
+    weight = model.scenario.forecast.screen_failure_prior_weight
+    failed = sum(screening.failed.values())
+    passed = sum(screening.screened.values()) - failed
+    return {
+        "pending": np.array(pending, dtype=np.int64),
+        "screen_failure": (q * weight + failed, (1.0 - q) * weight + passed),
+    }
 
 
 def _check_statuses(model: TrialModel, state: TrialState) -> None:

@@ -364,6 +364,18 @@ def _cells(value: float, mcse: float, unit: str) -> tuple[str, str]:
     return _estimate_cell(value), _mcse_cell(mcse, unit)
 
 
+def _screening_lines(f: Forecast) -> list[str]:
+    """The screening counts a forecast was given, and the screen-failure posterior (none without counts)."""
+    if f.screening is None or f.screen_failure_posterior is None:
+        return []
+    a, b = f.screen_failure_posterior
+    screened, failed = sum(f.screening.screened.values()), sum(f.screening.failed.values())
+    return [
+        f"  screening so far: {screened} screened, {failed} failed; screen-failure rate {a / (a + b):.3f} "
+        f"(posterior mean; planned {f.scenario.recruitment.screen_failure_probability:g})"
+    ]
+
+
 def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
     """A forecast: what was observed, each site's posterior rate, the forecast figures, then the run's summary."""
     responders, settled = f.orr_evidence
@@ -378,6 +390,7 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
             for s in f.sites
         ),
         f"  responses so far: {responders} confirmed, {settled} settled without one; ORR posterior Beta({a:g}, {b:g})",
+        *_screening_lines(f),
         "",
     ]
     rows = _forecast_rows(f)

@@ -369,6 +369,12 @@ class Forecast:
         "Beta prior of the ORR for the forecast's predictive probability (0.5 and 0.5: Jeffreys)",
     )
     prior_b: float = _f(c.number(0, 10_000, strict_min=True), 0.5, "Beta prior of the ORR (see `prior_a`)")
+    screen_failure_prior_weight: float = _f(
+        c.number(0, 10_000, strict_min=True),
+        20.0,
+        "with screening counts (`forecast --screened`): the weight, in patients, of "
+        "`recruitment.screen_failure_probability` as the prior of the screen-failure rate",
+    )
 
 
 @dataclass(frozen=True)
