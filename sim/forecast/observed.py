@@ -91,14 +91,18 @@ class ObservedTrial:
 
 def read_observed(path: str | Path, scenario: Scenario, as_of: dt.date) -> ObservedTrial:
     """Read and check the observed-patients CSV at ``path`` against ``scenario`` and the as-of date."""
-    path = Path(path)
+    source = f"observed file {path}"
+    return parse_observed(_read_text_table(Path(path), source), scenario, as_of, source)
+
+
+def _read_text_table(path: Path, source: str) -> pd.DataFrame:
+    """A CSV file as text cells ("" when empty), refused in one line when it cannot be read."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ObservedError(f"observed file {path} does not exist") from None
+        raise ObservedError(f"{source} does not exist") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ObservedError(f"observed file {path} is not a readable CSV file: {exc}") from None
-    return parse_observed(frame, scenario, as_of, source=f"observed file {path}")
+        raise ObservedError(f"{source} is not a readable CSV file: {exc}") from None
 
 
 def parse_observed(frame: pd.DataFrame, scenario: Scenario, as_of: dt.date, source: str) -> ObservedTrial:
@@ -318,14 +322,8 @@ SCREENING_COLUMNS = ("site", "screened", "screen_failed")
 
 def read_screening(path: str | Path, scenario: Scenario, observed: ObservedTrial) -> ScreeningCounts:
     """Read and check the screening-counts CSV at ``path`` (one row per site) against the observed patients."""
-    path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ObservedError(f"screening file {path} does not exist") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ObservedError(f"screening file {path} is not a readable CSV file: {exc}") from None
-    return parse_screening(frame, scenario, observed, f"screening file {path}")
+    source = f"screening file {path}"
+    return parse_screening(_read_text_table(Path(path), source), scenario, observed, source)
 
 
 def parse_screening(frame: pd.DataFrame, scenario: Scenario, observed: ObservedTrial, source: str) -> ScreeningCounts:
