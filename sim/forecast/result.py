@@ -191,7 +191,7 @@ def forecast_models(
 
 
 def forecast(
-    model: TrialModel,
+    scenario: Scenario | TrialModel,
     observed: ObservedTrial,
     as_of: dt.date,
     *,
@@ -203,10 +203,13 @@ def forecast(
 ) -> Forecast:
     """Forecast the trial from ``as_of`` with the observed patients; ``run_options`` go to :func:`sim.runner.run`.
 
+    ``scenario`` is a validated scenario or the trial model already built from one.
+
     ``screening`` gives the patients screened and failed per site (see :func:`start_state`).
     ``checkpoint_dir`` keeps the two runs' chunks in its ``conditional`` and ``predictive``
     subfolders, so an interrupted forecast resumes.
     """
+    model = scenario if isinstance(scenario, TrialModel) else TrialModel.from_scenario(scenario)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KnownRateWarning)
         sites = site_posteriors(model, observed, as_of, vague_rate_prior, screening)
