@@ -83,11 +83,12 @@ class _Enrollment:
         rng: np.random.Generator,
         pool: _PatientPool,
         max_arrivals: int,
-        failure_probability: float,
+        failure_probability: float | None = None,
     ) -> None:
         self.env, self.model, self.pool = env, model, pool
         rec = model.scenario.recruitment
-        self.fails = (rng.random(max_arrivals) < failure_probability).tolist()
+        failing = rec.screen_failure_probability if failure_probability is None else failure_probability
+        self.fails = (rng.random(max_arrivals) < failing).tolist()
         low, high = rec.screening_days
         self.screening_days = rng.integers(low, high + 1, max_arrivals).tolist()
         low, high = rec.enrollment_to_first_dose_days
@@ -214,9 +215,9 @@ class _Enrollment:
     def _replace(self, event: simpy.Event) -> None:
         """Raise the target by one so that a new patient takes the non-evaluable one's place.
 
-        Only while recruitment is open: after it closes nobody can be replaced.
+        Only while recruitment is open: after it closes, or after a futility stop, nobody can be replaced.
         """
-        if self.env.now >= self.model.close_day:
+        if self.closed or self.env.now >= self.model.close_day:
             return
         self.target += 1
         self.complete_day = math.nan

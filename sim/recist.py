@@ -59,13 +59,18 @@ RESPONSE_NAMES: tuple[str, ...] = tuple("" if code is Response.NO_SCAN else code
 def confirmation_day(
     scan_day: NDArray[np.float64], status: NDArray[np.integer], required: bool, min_days: float
 ) -> NDArray[np.float64]:
-    """Day of the scan that confirms a response (the first responding scan when none is required)."""
+    """Day of the scan that confirms a response (the first responding scan when none is required).
+
+    A confirmation is a *later* responding scan, also when ``min_days`` is 0: a single responding
+    scan never confirms itself.
+    """
     responding = responding_scan(status)
     first = np.where(responding, scan_day, np.inf).min(axis=1)
     if not required:
         return first
+    later = scan_day > first[:, None]
     confirming = responding & (scan_day - first[:, None] >= min_days)
-    return np.where(confirming, scan_day, np.inf).min(axis=1)
+    return np.where(confirming & later, scan_day, np.inf).min(axis=1)
 
 
 def best_overall_response(

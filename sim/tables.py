@@ -29,7 +29,6 @@ def patient_table(
         (scan_dates[r, known].tolist(), [RESPONSE_NAMES[s] for s in j.scan_status[r, known]])
         for r, known in enumerate(obs.known_scans)
     ]
-    window = obs.cutoff_day - first_dose
     reason = np.array(END_REASONS, dtype=object)[j.treatment_end_reason]
     reason = np.where(obs.on_treatment, "ongoing", reason)
     return pd.DataFrame(
@@ -52,9 +51,9 @@ def patient_table(
             "os_event": obs.os_event,
             "cycles_received": obs.cycles_received,
             "treatment_end_reason": reason,
-            "treatment_end_date": model.dates(
-                np.where(j.treatment_end_day <= window, first_dose + j.treatment_end_day, np.nan)
-            ),
+            # Ended by the cutoff on the calendar, as obs.on_treatment says; comparing the study day
+            # with cutoff - first dose instead could disagree with it by one rounding.
+            "treatment_end_date": model.dates(np.where(obs.on_treatment, np.nan, first_dose + j.treatment_end_day)),
             "grade3_ae_count": obs.ae_count,
             "ae_discontinued": obs.ae_discontinued,
         }

@@ -311,6 +311,7 @@ def test_reports_package_lists_its_names() -> None:
         "check_text",
         "design_text",
         "figures_of",
+        "forecast_text",
         "oc_text",
         "summary_text",
         "sweep_text",
