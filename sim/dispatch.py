@@ -1,22 +1,40 @@
-"""How chunks reach workers: joblib with the run's settings, and workers that die with their driver."""
+"""How chunks reach workers: joblib with the run's settings, a Dask cluster, and workers that die with their driver.
+
+Every backend goes through ``joblib.Parallel``, so loky processes, threads and a Dask cluster run
+the same task and a ``joblib.parallel_config(...)`` context applies when no backend is given.
+Results come back as each task finishes (``return_as="generator_unordered"``), so the driver saves
+a chunk's checkpoint and advances the progress bar as soon as that chunk is done, whatever the
+order. ``backend="dask"`` uses joblib's Dask backend with a ``distributed.Client`` of its own: on
+the scheduler at ``scheduler``, or on a ``distributed.LocalCluster`` of worker processes started
+on first use (a run resumed entirely from checkpoints starts none). A worker that dies mid-task
+costs only time: the Dask scheduler gives its task to another worker. Before the first task the
+workers' trialsim source is compared with the driver's, because workers running other code would
+break both reproducibility and the checkpoints' promise (see ``docs/cluster.md``).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from types import ModuleType, TracebackType
+from typing import Any
 
 import joblib
 
-from .checkpoints import ChunkTables
+from .checkpoints import ChunkTables, code_fingerprint
 from .chunk import run_chunk
 from .run_plan import RunPlan
 
-__all__ = ["BackendError", "Dispatch", "watch_parent"]
+__all__ = ["INSTALL_HINT", "BackendError", "ChunkTask", "Dispatch", "watch_parent"]
 
 _WATCHER = "trialsim-parent-watch"
+
+INSTALL_HINT = 'the dask backend needs the dask extra: pip install "trialsim[dask]"'
+"""What ``backend="dask"`` says when Dask is not installed."""
 
 
 class BackendError(ValueError):
@@ -28,7 +46,8 @@ def watch_parent(driver: int) -> None:
 
     A worker whose run was killed (SIGKILL leaves no chance to shut it down) is re-parented and
     would otherwise compute, or block on a full pipe, for ever. One daemon thread per process,
-    found by its name, polls the parent process id once a second.
+    found by its name, polls the parent process id once a second. A Dask worker of a
+    ``LocalCluster`` is a child of the driver too; on a remote cluster the parent is its nanny.
     """
     if os.getpid() == driver or any(t.name == _WATCHER for t in threading.enumerate()):
         return
@@ -42,26 +61,120 @@ def watch_parent(driver: int) -> None:
     threading.Thread(target=watch, name=_WATCHER, daemon=True).start()
 
 
-def _task(plan: RunPlan, start: int, stop: int) -> ChunkTables:
-    """One chunk in a worker."""
-    watch_parent(plan.driver)
-    return run_chunk(plan, start, stop)
-
-
 @dataclass(frozen=True)
-class Dispatch:
-    """How chunks are sent to workers: joblib with these settings (None: joblib's own configuration).
+class ChunkTask:
+    """One dispatched task: replicates ``start..stop-1`` of the run ``plan``."""
 
-    ``scheduler`` is the address of a Dask scheduler for ``backend="dask"``.
+    plan: RunPlan
+    start: int
+    stop: int
+
+
+def _task(index: int, plan: RunPlan, start: int, stop: int) -> tuple[int, ChunkTables]:
+    """One chunk in a worker, returned with its task's index (results arrive in any order)."""
+    watch_parent(plan.driver)
+    return index, run_chunk(plan, start, stop)
+
+
+def _distributed() -> ModuleType:
+    """The ``distributed`` package, or a BackendError saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise BackendError(INSTALL_HINT) from None
+    return distributed
+
+
+def _local_workers(n_jobs: int | None, tasks: int) -> int:
+    """Worker processes of a local cluster: ``n_jobs`` (all cores when None or -1), never more than tasks."""
+    wanted = n_jobs if n_jobs is not None and n_jobs > 0 else (os.cpu_count() or 1)
+    return max(1, min(wanted, tasks))
+
+
+def _check_workers(client: Any, address: str) -> None:
+    """Refuse a cluster whose workers cannot import trialsim, or run other trialsim source than the driver."""
+    try:
+        found = client.run(code_fingerprint)
+    except Exception as exc:  # whatever unpickling or importing raised on a worker
+        raise BackendError(
+            f"the Dask workers at {address} cannot run trialsim ({type(exc).__name__}: {exc}); "
+            "install the same trialsim on every worker"
+        ) from None
+    other = sorted(worker for worker, code in found.items() if code != code_fingerprint())
+    if other:
+        raise BackendError(
+            f"the Dask workers {', '.join(other)} run other trialsim source than this driver; "
+            "install the same trialsim on every worker, so that results do not depend on the worker"
+        )
+
+
+class Dispatch:
+    """Sends chunk tasks to workers and yields their tables as they finish; a context manager for the workers.
+
+    ``n_jobs`` and ``backend`` go to joblib (None: joblib's own configuration, so a
+    ``joblib.parallel_config(...)`` context applies). With ``backend="dask"``, tasks run on the
+    Dask scheduler at ``scheduler``, or without one on a ``distributed.LocalCluster`` of ``n_jobs``
+    single-threaded worker processes (all cores when None or -1); the client and the cluster are
+    made on first use and closed when the ``with`` block ends.
     """
 
-    n_jobs: int | None
-    backend: str | None
-    scheduler: str | None = None
+    def __init__(self, n_jobs: int | None, backend: str | None, scheduler: str | None = None) -> None:
+        if scheduler is not None and backend != "dask":
+            raise BackendError(f"scheduler is a Dask scheduler's address and needs backend='dask', got {backend!r}")
+        if backend == "dask":
+            _distributed()  # say how to install it before anything is computed
+        self.n_jobs = n_jobs
+        self.backend = backend
+        self.scheduler = scheduler
+        self._open = contextlib.ExitStack()
+        self._client: Any = None
 
-    def __call__(self, plan: RunPlan, spans: list[tuple[int, int]]) -> Iterator[ChunkTables]:
-        """Chunk tables in submission order, as they finish."""
+    def __enter__(self) -> Dispatch:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._client = None
+        self._open.close()
+
+    def __call__(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[int, ChunkTables]]:
+        """Each task's index in ``tasks`` and its tables, as the tasks finish (in any order)."""
+        if not tasks:
+            return
+        calls = (joblib.delayed(_task)(i, t.plan, t.start, t.stop) for i, t in enumerate(tasks))
+        yield from self._parallel(len(tasks))(calls)
+
+    def _parallel(self, tasks: int) -> joblib.Parallel:
+        """A joblib.Parallel that returns results as they finish, on this dispatch's workers."""
+        if self.backend == "dask":
+            with joblib.parallel_config(backend="dask", client=self._connect(tasks)):
+                return joblib.Parallel(return_as="generator_unordered")
         # never more workers than chunks: 256 workers for two chunks only cost start-up and memory
-        n_jobs = max(1, min(self.n_jobs, len(spans))) if self.n_jobs is not None and self.n_jobs > 0 else self.n_jobs
-        parallel = joblib.Parallel(n_jobs=n_jobs, backend=self.backend, return_as="generator")
-        yield from parallel(joblib.delayed(_task)(plan, a, b) for a, b in spans)
+        n_jobs = max(1, min(self.n_jobs, tasks)) if self.n_jobs is not None and self.n_jobs > 0 else self.n_jobs
+        return joblib.Parallel(n_jobs=n_jobs, backend=self.backend, return_as="generator_unordered")
+
+    def _connect(self, tasks: int) -> Any:
+        """The Dask client, made on first use: connected to ``scheduler``, or to a local cluster started here."""
+        if self._client is not None:
+            return self._client
+        distributed = _distributed()
+        if self.scheduler is None:
+            cluster = distributed.LocalCluster(
+                n_workers=_local_workers(self.n_jobs, tasks),
+                threads_per_worker=1,  # the engines are pure Python: one process per core, no GIL sharing
+                processes=True,
+                dashboard_address=":0",  # any free port: never clash with another cluster's 8787
+            )
+            target, address = self._open.enter_context(cluster), "a local cluster"
+        else:
+            target, address = self.scheduler, self.scheduler
+        try:
+            client = self._open.enter_context(distributed.Client(target, set_as_default=False))
+        except (OSError, TimeoutError) as exc:
+            raise BackendError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        # a batch queue may take a while to start the first worker; joblib alone would give up after 10 s
+        client.wait_for_workers(1)
+        _check_workers(client, address)
+        self._client = client
+        return client

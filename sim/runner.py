@@ -1,15 +1,21 @@
 """Run many replicates in parallel, reproducibly, with progress and resumable checkpoints.
 
 One root ``SeedSequence(seed)`` is spawned into one child per replicate before anything is
-dispatched, and replicate ``i`` always uses child ``i``; so the result is the same for any
-``n_jobs``, chunk size or joblib backend, and a longer run extends a shorter one.
+dispatched, and replicate ``i`` always uses child ``i``; chunks come back in whatever order they
+finish and are put back in replicate order. So the result is the same for any ``n_jobs``, chunk
+size or backend (a Dask cluster included), and a longer run extends a shorter one. Several
+scenarios with the same settings (a grid's cells) run together with :func:`run_many`: their
+chunks go to the workers as one stream of scenario x chunk tasks, and each scenario's result is
+what :func:`run` gives for it alone.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import numbers
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +24,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint
-from .dispatch import BackendError, Dispatch
+from .dispatch import BackendError, ChunkTask, Dispatch
 from .engines import DEFAULT_ENGINE, EngineError, resolve_engine
 from .run_plan import Engine, RunPlan, engine_name, replicate_seeds
 from .scenario import load_scenario
@@ -34,12 +40,14 @@ __all__ = [
     "CheckpointError",
     "Engine",
     "EngineError",
+    "Progress",
     "RunError",
     "RunPlan",
     "RunResult",
     "engine_name",
     "replicate_seeds",
     "run",
+    "run_many",
 ]
 
 DEFAULT_SEED = 20251115
@@ -87,6 +95,34 @@ def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk_size, stop)) for s in range(start, stop, chunk_size)]
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Replicates one run of :func:`run_many` has just finished or reused, and how many it aims at so far.
+
+    ``run`` is the run's index among the scenarios; ``target`` grows by a batch each time
+    ``mcse_target`` asks for more replicates.
+    """
+
+    run: int
+    done: int
+    target: int
+
+
+@dataclass
+class _Run:
+    """One run's state inside :func:`run_many`: its plan, checkpoints, finished chunks and replicate target."""
+
+    plan: RunPlan
+    store: Checkpoints | None
+    target: int
+    parts: dict[tuple[int, int], ChunkTables] = field(default_factory=dict)
+    simulated: int = 0
+
+    def missing(self, chunk_size: int) -> list[tuple[int, int]]:
+        """The spans up to the target that are neither finished nor reused yet."""
+        return [span for span in _chunks(self.simulated, self.target, chunk_size) if span not in self.parts]
+
+
 def run(
     scenario: Scenario | TrialModel | str | Path,
     replicates: int = DEFAULT_REPLICATES,
@@ -113,69 +149,140 @@ def run(
         shipped scenario's name (loaded as it is).
     n_jobs : worker processes (joblib; -1 for all cores); None takes joblib's setting, so a
         ``joblib.parallel_config(...)`` context applies (1 without one). Results do not depend on it.
+        With ``backend="dask"`` and no scheduler, the worker processes of the local Dask cluster.
     engine : an engine's name (``"des"``, ``"vector"``, ``"reference"``; see :mod:`sim.engines`) or
         an engine itself (see :mod:`sim.run_plan` for the two shapes an engine takes).
     chunk_size : replicates per dispatched task (default 250). Results do not depend on it.
     keep_patients : also return one row per patient and cutoff (memory grows with replicates).
     progress : show a progress bar; None shows it on an interactive terminal only.
     on_progress : called with the number of replicates each time some are finished or reused, so
-        that a caller running several scenarios (a grid) can keep one progress bar of its own.
+        that a caller can keep a progress bar of its own.
     checkpoint_dir : save each finished chunk there and reuse chunks already saved (same settings
         and code only; see :mod:`sim.checkpoints`).
     restart : discard the checkpoints already in ``checkpoint_dir`` instead of reusing them.
-    backend : a joblib backend name (e.g. "loky", "threading", "dask"); None for joblib's setting.
-    scheduler : with ``backend="dask"``, the address of the Dask scheduler to run on.
+    backend : a joblib backend name ("loky", "threading", or "dask" with the ``trialsim[dask]``
+        extra); None for joblib's setting. Results do not depend on it.
+    scheduler : with ``backend="dask"``, the address of the Dask scheduler to run on; without it a
+        ``distributed.LocalCluster`` is started on this machine (see ``docs/cluster.md``).
     mcse_target : keep adding batches of ``replicates`` until the MCSE of power is at most this
         (or ``max_replicates`` is reached). The same seed always stops at the same count.
     """
     _check_settings(replicates, seed, chunk_size, mcse_target, max_replicates)
-    replicates, seed = int(replicates), int(seed)
-    chunk = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
-    model = _trial_model(scenario)
-    plan = RunPlan(model=model, seed=seed, engine=resolve_engine(engine), keep_patients=keep_patients)
-    store = (
-        Checkpoints(Path(checkpoint_dir), plan.fingerprint(chunk), code_fingerprint(), __version__, restart)
-        if checkpoint_dir is not None
-        else None
-    )
     bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
 
-    def advance(done: int) -> None:
-        bar.update(done)
-        if on_progress is not None:
-            on_progress(done)
-
-    parts: list[ChunkTables] = []
-    total = 0
-    try:
-        while True:
-            stop = min(total + replicates, max_replicates) if total else replicates
-            spans = _chunks(total, stop, chunk)
-            parts += _simulate_spans(plan, spans, Dispatch(n_jobs, backend, scheduler), store, advance)
-            total = stop
-            if mcse_target is None or total >= max_replicates:
-                break
-            flags = pd.concat([p.replicates["reject_h0"] for p in parts]).to_numpy(dtype=bool)
-            if _stopping_mcse(flags) <= mcse_target:
-                break
-            bar.total = min(total + replicates, max_replicates)
+    def advance(step: Progress) -> None:
+        if bar.total != step.target:
+            bar.total = step.target
             bar.refresh()
+        bar.update(step.done)
+        if on_progress is not None:
+            on_progress(step.done)
+
+    results = run_many(
+        [scenario],
+        replicates,
+        seed,
+        n_jobs,
+        engine=engine,
+        chunk_size=chunk_size,
+        keep_patients=keep_patients,
+        checkpoint_dirs=[checkpoint_dir],
+        backend=backend,
+        scheduler=scheduler,
+        mcse_target=mcse_target,
+        max_replicates=max_replicates,
+        restart=restart,
+        on_progress=advance,
+    )
+    try:
+        with contextlib.closing(results):  # then stops the workers (a local Dask cluster takes a moment)
+            result = next(results)[1]
+            bar.close()
+            return result
     finally:
         bar.close()
+
+
+def run_many(
+    scenarios: Sequence[Scenario | TrialModel | str | Path],
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = DEFAULT_SEED,
+    n_jobs: int | None = None,
+    *,
+    engine: str | Engine = DEFAULT_ENGINE,
+    chunk_size: int | None = None,
+    keep_patients: bool = False,
+    checkpoint_dirs: Sequence[str | Path | None] | None = None,
+    backend: str | None = None,
+    scheduler: str | None = None,
+    mcse_target: float | None = None,
+    max_replicates: int = 1_000_000,
+    restart: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Generator[tuple[int, RunResult], None, None]:
+    """Simulate several scenarios with the same settings, their chunks dispatched together.
+
+    Every scenario's chunks go to the workers as one stream of scenario x chunk tasks (in scenario
+    order), so a grid keeps every worker busy until its last chunk rather than waiting for the
+    slowest chunk of each scenario. Yields each scenario's index and :class:`RunResult` as soon as
+    that run is finished (a run resumed entirely from checkpoints first); each result equals what
+    :func:`run` gives for that scenario alone. ``checkpoint_dirs`` gives each scenario its own
+    folder (or None); the other settings are :func:`run`'s, and ``on_progress`` receives a
+    :class:`Progress` each time replicates are finished or reused.
+    """
+    _check_settings(replicates, seed, chunk_size, mcse_target, max_replicates)
+    replicates, seed = int(replicates), int(seed)
+    chunk = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
+    folders = list(checkpoint_dirs) if checkpoint_dirs is not None else [None] * len(scenarios)
+    if len(folders) != len(scenarios):
+        raise RunError(f"checkpoint_dirs must give one folder (or None) per scenario, got {len(folders)}")
+    resolved, code = resolve_engine(engine), code_fingerprint()
+    runs: dict[int, _Run] = {}
+    for index, (scenario, folder) in enumerate(zip(scenarios, folders)):
+        plan = RunPlan(model=_trial_model(scenario), seed=seed, engine=resolved, keep_patients=keep_patients)
+        settings = plan.fingerprint(chunk)
+        store = None if folder is None else Checkpoints(Path(folder), settings, code, __version__, restart)
+        runs[index] = _Run(plan, store, replicates)
+    with Dispatch(n_jobs, backend, scheduler) as dispatch:
+        while runs:
+            for index in _simulate_batch(runs, chunk, dispatch, on_progress):
+                state = runs[index]
+                state.simulated = state.target
+                more = _next_target(state, replicates, mcse_target, max_replicates)
+                if more is None:
+                    del runs[index]
+                    yield index, _result(state, chunk)
+                else:
+                    state.target = more
+
+
+def _next_target(state: _Run, replicates: int, mcse_target: float | None, max_replicates: int) -> int | None:
+    """The run's next replicate target when ``mcse_target`` asks for another batch, else None (it is done)."""
+    if mcse_target is None or state.simulated >= max_replicates:
+        return None
+    flags = pd.concat([tables.replicates["reject_h0"] for tables in state.parts.values()]).to_numpy(dtype=bool)
+    if _stopping_mcse(flags) <= mcse_target:
+        return None
+    return min(state.simulated + replicates, max_replicates)
+
+
+def _result(state: _Run, chunk_size: int) -> RunResult:
+    """A finished run's tables, in replicate order, and the operating characteristics they give."""
+    parts = [state.parts[span] for span in sorted(state.parts)]
     table = pd.concat([p.replicates for p in parts], ignore_index=True)
     looks = pd.concat([p.looks for p in parts], ignore_index=True)
-    patients = pd.concat([p.patients for p in parts], ignore_index=True) if keep_patients else None
-    summary = OperatingCharacteristics.from_replicates(table, model.scenario)
+    patients = pd.concat([p.patients for p in parts], ignore_index=True) if state.plan.keep_patients else None
+    model = state.plan.model
     return RunResult(
         scenario=model.scenario,
-        seed=seed,
-        summary=summary,
+        seed=state.plan.seed,
+        summary=OperatingCharacteristics.from_replicates(table, model.scenario),
         replicates=table,
         looks=looks,
         patients=patients,
-        notes=_notes(store, len(_chunks(0, total, chunk))),
-        chunk_size=chunk,
-        reused_chunks=store.reused if store is not None else 0,
+        notes=_notes(state.store, len(parts)),
+        chunk_size=chunk_size,
+        reused_chunks=state.store.reused if state.store is not None else 0,
     )
 
 
@@ -224,20 +331,38 @@ def _check_settings(
         raise RunError(f"max_replicates ({max_replicates}) must be at least replicates ({replicates})")
 
 
-def _simulate_spans(
-    plan: RunPlan,
-    spans: list[tuple[int, int]],
-    dispatch: Dispatch,
-    store: Checkpoints | None,
-    advance: Callable[[int], None],
-) -> list[ChunkTables]:
-    """The chunks ``spans``, reusing checkpoints and saving new chunks as they finish; ``advance`` counts replicates."""
-    results = {span: store.load(*span, plan.keep_patients) for span in spans} if store else {}
-    advance(sum(b - a for (a, b), value in results.items() if value is not None))
-    todo = [span for span in spans if results.get(span) is None]
-    for span, tables in zip(todo, dispatch(plan, todo)):
-        if store is not None:
-            store.save(*span, tables)
-        results[span] = tables
-        advance(span[1] - span[0])
-    return [results[span] for span in spans]  # type: ignore[misc]
+def _simulate_batch(
+    runs: dict[int, _Run], chunk_size: int, dispatch: Dispatch, on_progress: Callable[[Progress], None] | None
+) -> Iterator[int]:
+    """Bring every run to its target: reuse checkpoints, dispatch the rest, save chunks as they finish.
+
+    Yields each run's index once all its chunks up to the target are in, so that the caller can
+    summarise it (and free its tables) while other runs' chunks are still being computed.
+    """
+
+    def advance(index: int, done: int) -> None:
+        if on_progress is not None:
+            on_progress(Progress(index, done, runs[index].target))
+
+    tasks: list[tuple[int, tuple[int, int]]] = []
+    for index, state in list(runs.items()):
+        spans = state.missing(chunk_size)
+        reused = {span: state.store.load(*span, state.plan.keep_patients) for span in spans} if state.store else {}
+        state.parts.update((span, tables) for span, tables in reused.items() if tables is not None)
+        advance(index, sum(b - a for (a, b), tables in reused.items() if tables is not None))
+        missing = state.missing(chunk_size)
+        tasks += [(index, span) for span in missing]
+        if not missing:
+            yield index  # resumed whole: summarised (and its tables freed) before the next run's are read
+    waiting = collections.Counter(index for index, _ in tasks)
+    chunk_tasks = [ChunkTask(runs[index].plan, *span) for index, span in tasks]
+    for number, tables in dispatch(chunk_tasks):
+        index, span = tasks[number]
+        state = runs[index]
+        if state.store is not None:
+            state.store.save(*span, tables)
+        state.parts[span] = tables
+        advance(index, span[1] - span[0])
+        waiting[index] -= 1
+        if not waiting[index]:
+            yield index

@@ -3,12 +3,14 @@
 Every cell is the base scenario with some fields overridden. All cells are validated and their
 trial models built before anything runs, so a cell that cannot work fails before any compute; then
 each is simulated with the same seed: common random numbers make neighbouring cells differ by the
-change in the scenario, not by noise. A grid result keeps each cell's full operating
-characteristics (and, when asked, its replicate table), so a report draws from it without
-re-simulating. Given a checkpoint folder, each cell keeps its chunks in a subfolder named for its
-setting (:func:`cell_folder`), so an interrupted grid resumes cell by cell, and a grid that adds
-values reuses the cells it shares with an earlier one. One progress bar counts the replicates of
-every cell.
+change in the scenario, not by noise. The cells' chunks go to the workers together, as one stream
+of cell x chunk tasks (:func:`sim.runner.run_many`), so no worker idles while a cell's last chunk
+finishes; each cell's result is still exactly what a run of that cell alone gives. A grid result
+keeps each cell's full operating characteristics (and, when asked, its replicate table), so a
+report draws from it without re-simulating. Given a checkpoint folder, each cell keeps its chunks
+in a subfolder named for its setting (:func:`cell_folder`), so an interrupted grid resumes cell by
+cell, and a grid that adds values reuses the cells it shares with an earlier one. One progress bar
+counts the replicates of every cell.
 
 An OC grid runs over the latent ORR (``efficacy.orr``), but the exact test sees the tested rate,
 which dropout before confirmation puts lower (``docs/model.md``, "Estimand"). The cell at latent
@@ -28,6 +30,7 @@ a grid too coarse to cite. A boundary outside the grid is reported as such, neve
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import math
@@ -41,7 +44,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .runner import DEFAULT_REPLICATES, run
+from .runner import DEFAULT_REPLICATES, Progress, RunResult, run_many
 from .scenario import ScenarioError, apply_overrides, parse_scenario, read_scenario_file
 from .scenario.model import Scenario
 from .stats.mcse import Estimate
@@ -296,32 +299,54 @@ def _run_cells(
     label: str,
     run_options: Mapping[str, Any],
 ) -> tuple[tuple[GridCell, ...], tuple[str, ...]]:
-    """Each cell simulated with the same options (and so the same seed), under one progress bar.
+    """Every cell simulated with the same options (and so the same seed), their chunks dispatched together.
 
-    Returns the finished cells and the grid's notes: how many chunks were reused, and each cell's
-    other notes prefixed with its setting.
+    The cells' chunks go to the workers as one stream of cell x chunk tasks (:func:`run_many`),
+    under one progress bar whose label names the first cell not yet finished. Returns the finished
+    cells in grid order and the grid's notes: how many chunks were reused, and each cell's other
+    notes prefixed with its setting.
     """
     options = dict(run_options)
     progress = options.pop("progress", None)
-    total = len(cells) * int(options.get("replicates", DEFAULT_REPLICATES))
-    bar = tqdm(total=total, disable=None if progress is None else not progress, unit="rep", desc=label)
-    finished, notes = [], []
+    folders = [Path(checkpoint_dir) / cell_folder(c.setting) if checkpoint_dir is not None else None for c in cells]
+    targets = [int(options.get("replicates", DEFAULT_REPLICATES))] * len(cells)
+    bar = tqdm(total=sum(targets), disable=None if progress is None else not progress, unit="rep", desc=label)
+    finished: dict[int, GridCell] = {}
+    notes: dict[int, list[str]] = {}
     reused = chunks = 0
+
+    def advance(step: Progress) -> None:
+        targets[step.run] = step.target
+        bar.total = sum(targets)
+        bar.update(step.done)
+
+    def describe() -> None:
+        number = next((i for i in range(len(cells)) if i not in finished), len(cells) - 1) + 1
+        bar.set_description(f"{label}, cell {number} of {len(cells)}")
+
+    describe()
+    results = run_many([cell.model for cell in cells], checkpoint_dirs=folders, on_progress=advance, **options)
     try:
-        for number, cell in enumerate(cells, 1):
-            bar.set_description(f"{label}, cell {number} of {len(cells)}")
-            folder = Path(checkpoint_dir) / cell_folder(cell.setting) if checkpoint_dir is not None else None
-            result = run(cell.model, progress=False, on_progress=bar.update, checkpoint_dir=folder, **options)
-            finished.append(GridCell(cell.setting, result.summary, result.replicates if keep_replicates else None))
-            reused += result.reused_chunks
-            chunks += math.ceil(len(result.replicates) / result.chunk_size)
-            context = ", ".join(f"{k}={v}" for k, v in cell.setting.items())
-            notes += [f"in the cell {context}: {note}" for note in result.notes[1 if result.reused_chunks else 0 :]]
+        with contextlib.closing(results):
+            for index, result in results:
+                kept = result.replicates if keep_replicates else None
+                finished[index] = GridCell(cells[index].setting, result.summary, kept)
+                describe()
+                reused += result.reused_chunks
+                chunks += math.ceil(len(result.replicates) / result.chunk_size)
+                notes[index] = _cell_notes(cells[index], result)
     finally:
         bar.close()
+    grid_notes = [note for index in sorted(notes) for note in notes[index]]
     if reused:
-        notes.insert(0, f"resumed: reused {reused} of {chunks} chunks in {len(cells)} cells from {checkpoint_dir}")
-    return tuple(finished), tuple(notes)
+        grid_notes.insert(0, f"resumed: reused {reused} of {chunks} chunks in {len(cells)} cells from {checkpoint_dir}")
+    return tuple(finished[index] for index in range(len(cells))), tuple(grid_notes)
+
+
+def _cell_notes(cell: Cell, result: RunResult) -> list[str]:
+    """A cell's run notes other than its resumption (the grid counts those), prefixed with its setting."""
+    context = ", ".join(f"{k}={v}" for k, v in cell.setting.items())
+    return [f"in the cell {context}: {note}" for note in result.notes[1 if result.reused_chunks else 0 :]]
 
 
 def run_grid(
@@ -335,7 +360,9 @@ def run_grid(
     """Simulate every cell with the same ``run`` options; keep each replicate table if asked.
 
     ``checkpoint_dir`` keeps each cell's chunks in its own subfolder (:func:`cell_folder`), so the
-    grid resumes; ``label`` names the grid on its progress bar.
+    grid resumes; ``label`` names the grid on its progress bar. All cells' chunks are dispatched
+    together, on any backend (``backend="dask"`` included), and each cell's figures are those of
+    :func:`sim.runner.run` on that cell alone.
     """
     finished, notes = _run_cells(cells, keep_replicates, checkpoint_dir, label, run_options)
     return GridResult(finished, notes=notes)

@@ -210,3 +210,21 @@ def test_mcse_target_is_not_fooled_by_zero_power(scenario_with) -> None:
 def test_mcse_target_respects_the_cap(base) -> None:
     result = run(base, replicates=20, seed=6, mcse_target=0.001, max_replicates=50, progress=False)
     assert len(result.replicates) == 50
+
+
+def test_chunks_finishing_in_any_order_give_the_same_run(base, tmp_path, monkeypatch) -> None:
+    """Workers return chunks as they finish (a cluster in any order): the run puts them back in replicate order."""
+    in_order = run(base, replicates=12, seed=4, chunk_size=3, progress=False)
+    real = dispatch.Dispatch.__call__
+
+    def last_first(self, tasks):
+        yield from reversed(list(real(self, tasks)))
+
+    monkeypatch.setattr(dispatch.Dispatch, "__call__", last_first)
+    folder = tmp_path / "chunks"
+    reversed_run = run(base, replicates=12, seed=4, chunk_size=3, checkpoint_dir=folder, progress=False)
+    pd.testing.assert_frame_equal(in_order.replicates, reversed_run.replicates)
+    pd.testing.assert_frame_equal(in_order.looks, reversed_run.looks)
+    resumed = run(base, replicates=12, seed=4, chunk_size=3, checkpoint_dir=folder, progress=False)
+    assert resumed.reused_chunks == 4
+    pd.testing.assert_frame_equal(in_order.replicates, resumed.replicates)

@@ -9,8 +9,10 @@ import math
 import pandas as pd
 import pytest
 
+import sim.dispatch as dispatch
 import sim.sweep as sweep
 from sim.cli import main
+from sim.runner import run
 from sim.stats.mcse import Estimate
 from sim.summary import OperatingCharacteristics
 from sim.sweep import CellError, GridCell, GridResult, OCGridResult, build_cells, oc_grid, run_grid
@@ -105,7 +107,7 @@ def no_runs(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a cell was simulated")
 
-    monkeypatch.setattr(sweep, "run", refuse)
+    monkeypatch.setattr(sweep, "run_many", refuse)
 
 
 def test_an_infeasible_cell_fails_before_any_run(no_runs) -> None:
@@ -206,3 +208,32 @@ def test_boundary_outside_the_grid_is_reported_not_extrapolated(rows: tuple, pro
     boundary = OCGridResult(tuple(_oc_cell(*row) for row in rows), p0=p0).boundary
     assert not boundary.bracketed and boundary.problem == problem
     assert math.isnan(boundary.type_one_error.value) and math.isnan(boundary.latent_orr.value)
+
+
+def test_a_grid_dispatches_every_cells_chunks_together(monkeypatch) -> None:
+    """Cell x chunk tasks in one stream (so no worker waits for a cell's last chunk), each cell as if run alone."""
+    streams: list[list[tuple[float, int, int]]] = []
+    real = dispatch.Dispatch.__call__
+
+    def spy(self, tasks):
+        streams.append([(t.plan.model.scenario.efficacy.orr, t.start, t.stop) for t in tasks])
+        return real(self, tasks)
+
+    monkeypatch.setattr(dispatch.Dispatch, "__call__", spy)
+    cells = build_cells("base", [], {"efficacy.orr": ["0.1", "0.3"]})
+    grid = run_grid(cells, replicates=6, seed=11, chunk_size=3, n_jobs=2, keep_replicates=True, progress=False)
+    assert streams == [[(0.1, 0, 3), (0.1, 3, 6), (0.3, 0, 3), (0.3, 3, 6)]]
+    for cell, finished in zip(cells, grid.cells):
+        alone = run(cell.model, replicates=6, seed=11, progress=False)
+        pd.testing.assert_frame_equal(finished.replicates, alone.replicates)
+        assert finished.summary.to_dict() == alone.summary.to_dict()
+
+
+def test_a_grid_with_an_mcse_target_stops_each_cell_where_it_would_stop_alone() -> None:
+    cells = build_cells("base", [], {"efficacy.orr": ["0.0", "0.3"]})
+    options = {"replicates": 20, "seed": 6, "mcse_target": 0.06, "progress": False}
+    grid = run_grid(cells, keep_replicates=True, chunk_size=7, **options)
+    counts = [len(cell.replicates) for cell in grid.cells]
+    assert counts[0] < counts[1]  # power 0 meets the target sooner than power near 1/2
+    for cell, finished in zip(cells, grid.cells):
+        pd.testing.assert_frame_equal(finished.replicates, run(cell.model, **options).replicates)
