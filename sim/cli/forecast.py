@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from ..run_folder import write_run
 from ..runner import DEFAULT_SEED
 from ..scenario import load_scenario
 from ..scenario.model import Scenario
-from ..sweep import build_cells, run_grid
+from ..sweep import Cell, GridCell, build_cells, run_grid
 from ..trial_model import TrialModel
 from .options import (
     UsageError,
@@ -53,6 +54,9 @@ from .simulate import vary_axis
 __all__ = ["as_of_date", "handle_forecast", "register"]
 
 FILES = ("forecast.json", "forecast.txt")
+
+_RUN = "forecast_run"
+"""The setting that tells a grid cell's conditional run from its predictive one."""
 
 
 def as_of_date(text: str) -> dt.date:
@@ -188,40 +192,32 @@ def _handle_grid(args: argparse.Namespace) -> int:
         predictive = build_cells(args.scenario, args.overrides, axes, lambda s: models(s)[1])
     for message in sorted({str(w.message) for w in caught}):
         print(f"trialsim: {message}", file=sys.stderr)
-    options = _run_options(args)
+    # both runs of every cell as one grid, so their chunks go to the workers as one stream
+    cells = [Cell({**c.setting, _RUN: "conditional"}, c.model) for c in conditional]
+    cells += [Cell({**c.setting, _RUN: "predictive"}, c.model) for c in predictive]
     chunks = None if args.out is None else args.out / "chunks"
-    first = run_grid(
-        conditional,
-        checkpoint_dir=None if chunks is None else chunks / "conditional",
-        keep_replicates=True,
-        label="forecast (conditional)",
-        **options,
-    )
-    second = run_grid(
-        predictive,
-        checkpoint_dir=None if chunks is None else chunks / "predictive",
-        label="forecast (predictive)",
-        **options,
-    )
-    table = _grid_table(first.cells, second.cells, load_scenario(args.scenario, args.overrides))
+    grid = run_grid(cells, checkpoint_dir=chunks, keep_replicates=True, label="forecast grid", **_run_options(args))
+    half = len(conditional)
+    table = _grid_table(grid.cells[:half], grid.cells[half:], load_scenario(args.scenario, args.overrides))
     if args.out is not None:
         write_atomically(args.out / "forecast_grid.csv", table.to_csv(index=False))
     print(table.to_json(orient="records", indent=2) if args.json else table.to_string(index=False))
     return 0
 
 
-def _grid_table(conditional: Any, predictive: Any, scenario: Scenario) -> pd.DataFrame:
+def _grid_table(conditional: Sequence[GridCell], predictive: Sequence[GridCell], scenario: Scenario) -> pd.DataFrame:
     """One row per cell: P(complete by close), the median completion date, conditional power, predictive probability."""
     rows = []
     origin = scenario.trial.study_start
     for c, p in zip(conditional, predictive):
+        assert c.replicates is not None  # the grid keeps them
         dates = pd.to_datetime(c.replicates["enrollment_complete_date"])
         days = (dates - pd.Timestamp(origin)).dt.days.to_numpy(dtype=float)
         median, median_mcse = date_quantile(days, 0.5)
         s, q = c.summary, p.summary
         rows.append(
             {
-                **c.setting,
+                **{k: v for k, v in c.setting.items() if k != _RUN},
                 "p_enrollment_complete_by_close": s.enrollment_complete.value,
                 "p_enrollment_complete_by_close_mcse": s.enrollment_complete.mcse,
                 "enrollment_complete_median": None

@@ -10,15 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from ..runner import RunResult, run
+from ..runner import DEFAULT_REPLICATES, Progress, RunResult, run_many
 from ..scenario.model import Scenario
 from ..stats.mcse import Estimate, quantile_mcse
 from ..summary import QUANTILES
@@ -170,6 +170,32 @@ def date_quantile(days: np.ndarray, q: float) -> tuple[float, float]:
     return value, quantile_mcse(finite, q)
 
 
+def _both_runs(
+    conditional: TrialModel,
+    predictive: TrialModel,
+    checkpoint_dir: str | Path | None,
+    progress: bool | None,
+    run_options: dict[str, Any],
+) -> list[RunResult]:
+    """The conditional and predictive runs, dispatched together (checkpoints in ``conditional/``, ``predictive/``)."""
+    folders = (
+        [None, None] if checkpoint_dir is None else [Path(checkpoint_dir) / n for n in ("conditional", "predictive")]
+    )
+    targets = [int(run_options.get("replicates", DEFAULT_REPLICATES))] * 2
+    bar = tqdm(total=sum(targets), disable=None if progress is None else not progress, unit="rep", desc="forecast")
+
+    def advance(step: Progress) -> None:
+        targets[step.run] = step.target
+        bar.total = sum(targets)
+        bar.update(step.done)
+
+    try:
+        done = dict(run_many([conditional, predictive], checkpoint_dirs=folders, on_progress=advance, **run_options))
+    finally:
+        bar.close()
+    return [done[0], done[1]]
+
+
 def forecast_models(
     model: TrialModel,
     observed: ObservedTrial,
@@ -198,10 +224,13 @@ def forecast(
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
     checkpoint_dir: str | Path | None = None,
-    on_warning: Callable[[str], None] | None = None,
+    progress: bool | None = None,
     **run_options: Any,
 ) -> Forecast:
-    """Forecast the trial from ``as_of`` with the observed patients; ``run_options`` go to :func:`sim.runner.run`.
+    """Forecast the trial from ``as_of`` with the observed patients; ``run_options`` go to :func:`sim.runner.run_many`.
+
+    Both runs' chunks go to the workers as one stream, under one progress bar (``progress``: None
+    shows it on a terminal only).
 
     ``scenario`` is a validated scenario or the trial model already built from one.
 
@@ -220,11 +249,7 @@ def forecast(
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
     conditional, predictive = forecast_models(model, observed, as_of, vague_rate_prior, screening)
-    folder = None if checkpoint_dir is None else Path(checkpoint_dir)
-    runs = [
-        run(m, checkpoint_dir=None if folder is None else folder / name, **run_options)
-        for m, name in ((conditional, "conditional"), (predictive, "predictive"))
-    ]
+    runs = _both_runs(conditional, predictive, checkpoint_dir, progress, run_options)
     assert predictive.start is not None and predictive.start.orr_posterior is not None
     return Forecast(
         as_of=as_of,
