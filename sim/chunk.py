@@ -1,24 +1,28 @@
 """One dispatched task: simulate and analyse a span of replicates into its tables.
 
-A chunk engine does the whole span itself; a replicate engine's histories are observed and
-analysed here, one replicate at a time.
+A chunk engine does the whole span itself; a replicate engine's histories are stacked and
+analysed here together (:mod:`sim.batch_analysis`, equal to the per-replicate analysis).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
-from .analyse import analyse_replicate, response_test
+from .analyse import response_test
+from .batch_analysis import HistoryBatch, analyse_batch
 from .checkpoints import ChunkTables, read_parquet
 from .history import TrialHistory
+from .observe import observe
 from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, Column, arrow_table, conform
 from .run_plan import ChunkEngine, RunPlan, replicate_seeds
 from .tables import look_table, patient_table
+from .trial_model import TrialModel
 
 __all__ = ["as_stored", "run_chunk"]
 
@@ -28,26 +32,37 @@ def run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
     if isinstance(plan.engine, ChunkEngine):
         return plan.engine.run_chunk(plan, start, stop)
     model = plan.model
-    test = response_test(model.scenario.analysis)
-    rows: list[dict[str, Any]] = []
-    monitored: list[tuple[int, TrialHistory]] = []
-    patients: list[pd.DataFrame] = []
-    for i, ss in zip(range(start, stop), replicate_seeds(plan.seed, start, stop)):
-        history = plan.engine(model, ss)
-        row, primary, final = analyse_replicate(history, model, test)
-        rows.append({"replicate": i, **row})
-        if history.looks:
-            monitored.append((i, history))
-        if plan.keep_patients:
-            patients.append(patient_table(history, model, primary, i, "primary"))
-            patients.append(patient_table(history, model, final, i, "final"))
+    histories = [plan.engine(model, ss) for ss in replicate_seeds(plan.seed, start, stop)]
+    batch = HistoryBatch.from_histories(histories)
+    columns, primary_day, final_day = analyse_batch(batch, model, response_test(model.scenario.analysis))
+    replicates = pd.DataFrame({"replicate": np.arange(start, stop, dtype=np.int64), **columns})
+    monitored = [(i, h) for i, h in zip(range(start, stop), histories) if h.looks]
+    patients = None
+    if plan.keep_patients:
+        patients = _patients(histories, model, start, primary_day, final_day)
     return ChunkTables(
-        replicates=conform(as_stored(pd.DataFrame(rows), REPLICATE_COLUMNS), REPLICATE_COLUMNS),
+        replicates=conform(as_stored(replicates, REPLICATE_COLUMNS), REPLICATE_COLUMNS),
         looks=conform(as_stored(look_table(monitored, model), LOOK_COLUMNS), LOOK_COLUMNS),
-        patients=conform(as_stored(pd.concat(patients, ignore_index=True), PATIENT_COLUMNS), PATIENT_COLUMNS)
-        if plan.keep_patients
-        else None,
+        patients=None if patients is None else conform(as_stored(patients, PATIENT_COLUMNS), PATIENT_COLUMNS),
     )
+
+
+def _patients(
+    histories: Sequence[TrialHistory],
+    model: TrialModel,
+    start: int,
+    primary_day: NDArray[np.float64],
+    final_day: NDArray[np.float64],
+) -> pd.DataFrame:
+    """The patient table of each replicate at its primary and final cutoffs."""
+    plan = model.scenario.analysis
+    sd_days = model.scenario.schedule.sd_min_days
+    frames = []
+    for r, history in enumerate(histories):
+        for label, day in (("primary", primary_day[r]), ("final", final_day[r])):
+            obs = observe(history.journeys, history.first_dose_day, float(day), sd_days, plan.pfs_censoring)
+            frames.append(patient_table(history, model, obs, start + r, label))
+    return pd.concat(frames, ignore_index=True)
 
 
 def as_stored(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:

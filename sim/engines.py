@@ -1,12 +1,22 @@
-"""The engines a run can use, by name: ``des`` (the SimPy engine, the default), ``vector`` and ``reference``."""
+"""The engines a run can use, by name: ``des`` (the SimPy engine, the default), ``vector``, ``reference`` and ``auto``.
+
+``auto`` is the vector engine whenever it can simulate the model (:func:`choose_engine`), else the
+SimPy engine; ``trialsim oc`` and ``sweep`` use it by default, since a grid's cells may differ in
+what they need. ``docs/engines.md`` says what each engine does and what the vector engine refuses.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
-from .run_plan import Engine
+from .checkpoints import ChunkTables
+from .chunk import run_chunk
+from .run_plan import Engine, RunPlan
+from .trial_model import TrialModel
+from .vector_engine import EngineError, unsupported
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "EngineError", "resolve_engine"]
+__all__ = ["AUTO_ENGINE", "AutoEngine", "DEFAULT_ENGINE", "ENGINES", "EngineError", "choose_engine", "resolve_engine"]
 
 DEFAULT_ENGINE = "des"
 
@@ -14,12 +24,9 @@ ENGINES: dict[str, tuple[str, str]] = {
     "des": ("sim.engine", "simulate_trial"),
     "vector": ("sim.vector_engine", "VECTOR_ENGINE"),
     "reference": ("sim.reference_engine", "REFERENCE_ENGINE"),
+    "auto": ("sim.engines", "AUTO_ENGINE"),
 }
 """Each engine's name and where it lives (module, attribute), imported only when asked for."""
-
-
-class EngineError(ValueError):
-    """An engine was asked for by a name no engine has, or cannot run this model."""
 
 
 def resolve_engine(engine: str | Engine) -> Engine:
@@ -31,3 +38,28 @@ def resolve_engine(engine: str | Engine) -> Engine:
     module, attribute = ENGINES[engine]
     found: Engine = getattr(importlib.import_module(module), attribute)
     return found
+
+
+def choose_engine(model: TrialModel) -> str:
+    """``vector`` when the vector engine can simulate ``model``, else ``des`` (replacement, a forecast's state)."""
+    return "des" if unsupported(model) is not None else "vector"
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoEngine:
+    """A chunk engine that runs each chunk with :func:`choose_engine`'s engine for the plan's model.
+
+    The choice depends on the model alone, which the checkpoint fingerprint holds, so ``auto``
+    names its results as surely as ``vector`` or ``des`` would.
+    """
+
+    name: str = "auto"
+
+    def run_chunk(self, plan: RunPlan, start: int, stop: int) -> ChunkTables:
+        """Replicates ``start..stop-1`` from the engine chosen for ``plan.model``."""
+        chosen = resolve_engine(choose_engine(plan.model))
+        return run_chunk(dataclasses.replace(plan, engine=chosen), start, stop)
+
+
+AUTO_ENGINE = AutoEngine()
+"""The ``auto`` engine."""

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..forecast import forecast, forecast_document, read_observed
 from ..reports.browser import INSTALL_HINT, chromium, headless
@@ -135,11 +136,12 @@ def _simulate(args: argparse.Namespace, names: Sequence[str], staging: Path) -> 
     for name, model in zip(names, models):
         folder = staging / Path(name).stem
         folder.mkdir()
-        options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress}
-        result = run(model, replicates=args.replicates, keep_patients=True, **options, **engine_options(args))
+        options: dict[str, Any] = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress}
+        run_options: dict[str, Any] = {**options, **engine_options(args)}
+        result = run(model, replicates=args.replicates, keep_patients=True, **run_options)
         orrs = _feasible_orrs(name, args.orr)
         # the power curve, like trialsim oc, runs on the vector engine wherever the scenario allows
-        grid_options = {**options, **engine_options(args, "auto")}
+        grid_options: dict[str, Any] = {**options, **engine_options(args, "auto")}
         oc = oc_grid(name, [], orrs, replicates=args.oc_replicates, **grid_options).table() if orrs else None
         write_run(folder, result, name, [], args.command_line, oc)
         runs.append(read_run(folder))

@@ -1,0 +1,30 @@
+"""What the vector engine cannot simulate, and the error that says so."""
+
+from __future__ import annotations
+
+from ..trial_model import TrialModel
+
+__all__ = ["EngineError", "refuse", "unsupported"]
+
+
+class EngineError(ValueError):
+    """An engine was asked for by a name no engine has, or cannot run this model (re-exported by :mod:`sim.engines`)."""
+
+
+def unsupported(model: TrialModel) -> str | None:
+    """Why the vector engine cannot simulate ``model`` (naming the field), or None when it can."""
+    if model.start is not None:
+        return "the vector engine cannot start from a forecast's trial state; use the des engine"
+    if model.scenario.trial.replace_non_evaluable and model.rule.monitoring.look_sizes:
+        return (
+            "the vector engine cannot combine trial.replace_non_evaluable = true with interim looks "
+            f"(monitoring.rule = {model.rule.monitoring.rule!r}); use --engine des"
+        )
+    return None
+
+
+def refuse(model: TrialModel) -> None:
+    """Raise :class:`EngineError`, naming the field, when the vector engine cannot simulate ``model``."""
+    reason = unsupported(model)
+    if reason is not None:
+        raise EngineError(reason)

@@ -1,0 +1,178 @@
+"""Enrollment when non-evaluable patients are replaced, for many replicates in lockstep.
+
+With ``trial.replace_non_evaluable`` the target rises by one on the day a patient's loss before
+the first post-baseline scan becomes known (while recruitment is open), and screening, paused
+while enrollment is full, starts again. The k-th enrollment of a replicate depends only on its
+earlier patients, so all replicates take their k-th enrollment together, step by step:
+
+* after an enrollment on day ``e`` with ``k`` patients, enrollment is open if ``k`` is below the
+  target on day ``e``; otherwise it is full until the next day a loss becomes known (a pause:
+  arrivals inside it are not screened, decisions inside it are turned away), or for good;
+* the next patient is the first eligible decision after that, whose arrival was screened and
+  which falls before the recruitment close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..batch_analysis import HistoryBatch
+from ..journey import PatientJourneys, plan_journeys
+from ..patient_model import LatentOutcomes
+from ..trial_model import TrialModel
+from .arrivals import Arrivals
+from .enrollment import Enrollment, history_batch
+
+__all__ = ["MorePatients", "enroll_replacing", "simulate_replacing"]
+
+MorePatients = Callable[[int], LatentOutcomes]
+"""Draws ``sample_size`` more patients for replicate ``r`` (its own stream, so any chunk draws the same)."""
+
+
+def _inside(
+    day: NDArray[np.float64], owner: NDArray[np.int64], pauses: list[tuple[NDArray[np.float64], NDArray[np.float64]]]
+) -> NDArray[np.bool_]:
+    """Whether each day falls strictly inside one of its replicate's pauses."""
+    out = np.zeros(day.shape, dtype=bool)
+    for start, end in pauses:
+        out |= (day > start[owner]) & (day < end[owner])
+    return out
+
+
+def enroll_replacing(
+    arrivals: Arrivals,
+    replicates: int,
+    sample_size: int,
+    close_day: float,
+    evaluable: NDArray[np.bool_],
+    known_after: NDArray[np.float64],
+    drawn: NDArray[np.int64],
+) -> tuple[Enrollment, NDArray[np.bool_]]:
+    """Enrollment with replacement, and the replicates that ran out of drawn patients.
+
+    ``evaluable[r, k]`` and ``known_after[r, k]`` describe patient k of replicate r, for k below
+    ``drawn[r]``; ``known_after`` is the day after first dose on which evaluability is known, so a
+    loss is known on ``enrollment + (days to first dose + known_after)`` (the SimPy engine's sum).
+    A replicate that needs patient ``drawn[r]`` stops there and is flagged: the caller draws more
+    and runs again.
+    """
+    capacity = evaluable.shape[1]
+    owner = arrivals.replicate
+    decision = arrivals.day + arrivals.screening_days
+    rows = np.flatnonzero(~arrivals.fails & (decision < close_day))
+    candidate = rows[np.lexsort((decision[rows], owner[rows]))]
+    c_owner, c_decision, c_day = owner[candidate], decision[candidate], arrivals.day[candidate]
+    first = np.searchsorted(c_owner, np.arange(replicates))
+    has_candidates = first < np.searchsorted(c_owner, np.arange(replicates), side="right")
+    blocked = np.zeros(candidate.shape, dtype=bool)
+    positions = np.arange(candidate.shape[0])
+    last = np.full(replicates, -np.inf)
+    count = np.zeros(replicates, dtype=np.int64)
+    known = np.full((replicates, capacity), np.inf)
+    rank = np.full(owner.shape, -1, dtype=np.int64)
+    needs_more = np.zeros(replicates, dtype=bool)
+    pauses: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
+    active = has_candidates.copy()
+    while active.any():
+        live = np.flatnonzero(active)
+        limit = sample_size + np.count_nonzero(known[live] <= last[live, None], axis=1)
+        full = count[live] >= limit
+        later = np.where(known[live] > last[live, None], known[live], np.inf).min(axis=1, initial=np.inf)
+        resume = np.where(full, later, last[live])
+        if full.any():
+            start, end = np.full(replicates, np.inf), np.full(replicates, -np.inf)
+            start[live[full]], end[live[full]] = last[live[full]], resume[full]
+            pauses.append((start, end))
+            blocked |= (c_day > start[c_owner]) & (c_day < end[c_owner])
+        after = np.full(replicates, np.inf)
+        after[live] = resume
+        open_position = np.where(~blocked & (c_decision > after[c_owner]), positions, candidate.shape[0])
+        nearest = np.full(replicates, candidate.shape[0])
+        nearest[has_candidates] = np.minimum.reduceat(open_position, first[has_candidates])
+        chosen = live[
+            (nearest[live] < candidate.shape[0]) & (c_owner[np.minimum(nearest[live], candidate.shape[0] - 1)] == live)
+        ]
+        active[:] = False
+        if chosen.size == 0:
+            break
+        k = count[chosen]
+        overflow = k >= drawn[chosen]
+        needs_more[chosen[overflow]] = True
+        chosen, k = chosen[~overflow], k[~overflow]
+        p = nearest[chosen]
+        arrival = candidate[p]
+        rank[arrival] = k
+        last[chosen] = c_decision[p]
+        count[chosen] += 1
+        lost = ~evaluable[chosen, np.minimum(k, capacity - 1)]
+        when = c_decision[p] + (arrivals.dose_days[arrival] + known_after[chosen, np.minimum(k, capacity - 1)])
+        known[chosen[lost], k[lost]] = np.where(when[lost] < close_day, when[lost], np.inf)
+        active[chosen] = True
+    limit = sample_size + np.count_nonzero(np.isfinite(known), axis=1)
+    forever = np.full(replicates, np.inf), np.full(replicates, -np.inf)
+    full_for_good = count >= limit
+    forever[0][full_for_good] = last[full_for_good]
+    forever[1][full_for_good] = np.inf
+    screened = ~_inside(arrivals.day, owner, [*pauses, forever])
+    enrollment = Enrollment(
+        screened=screened,
+        enrolled=rank >= 0,
+        rank=rank,
+        count=count,
+        target=limit.astype(np.int64),
+        full_day=last,
+    )
+    return enrollment, needs_more
+
+
+def simulate_replacing(
+    model: TrialModel, arrivals: Arrivals, latent: LatentOutcomes, replicates: int, more: MorePatients
+) -> HistoryBatch:
+    """Enrollment with replacement of ``replicates`` replicates (no interim looks).
+
+    ``latent`` holds the same number of patients for each replicate, replicate after replicate;
+    a replicate that needs more gets ``sample_size`` more from ``more`` at a time.
+    """
+    per_replicate = latent.size // replicates if replicates else 0
+    journeys = plan_journeys(model.patients, latent)
+    rows = np.arange(replicates * per_replicate).reshape(replicates, per_replicate)
+    drawn = np.full(replicates, per_replicate, dtype=np.int64)
+    while True:
+        enrollment, short = enroll_replacing(
+            arrivals,
+            replicates,
+            model.scenario.trial.sample_size,
+            model.close_day,
+            journeys.evaluable[rows],
+            journeys.evaluability_day[rows],
+            drawn,
+        )
+        if not short.any():
+            return history_batch(arrivals, enrollment, journeys, rows, [], replicates)
+        journeys, rows, drawn = _draw_more(model, journeys, rows, drawn, np.flatnonzero(short), more)
+
+
+def _draw_more(
+    model: TrialModel,
+    journeys: PatientJourneys,
+    rows: NDArray[np.intp],
+    drawn: NDArray[np.int64],
+    short: NDArray[np.intp],
+    more: MorePatients,
+) -> tuple[PatientJourneys, NDArray[np.intp], NDArray[np.int64]]:
+    """``sample_size`` more patients for each replicate in ``short``, their journeys appended."""
+    block = model.scenario.trial.sample_size
+    extra = [plan_journeys(model.patients, more(int(r))) for r in short]
+    first = journeys.size
+    journeys = PatientJourneys.concatenate([journeys, *extra])
+    width = int(drawn.max()) + block
+    grown = np.zeros((rows.shape[0], width), dtype=np.intp)
+    grown[:, : rows.shape[1]] = rows
+    for i, r in enumerate(short):
+        grown[r, drawn[r] : drawn[r] + block] = first + i * block + np.arange(block)
+    drawn = drawn.copy()
+    drawn[short] += block
+    return journeys, grown, drawn

@@ -1,0 +1,205 @@
+"""The vector engine: the SimPy engine's histories from the SimPy engine's draws, reproducible chunks, refusals.
+
+Given the SimPy engine's own random streams (:func:`sim.vector_engine.des_seeded_histories`), the
+vectorised recruitment, enrollment and looks give the SimPy engine's histories replicate by
+replicate; that pins every recruitment rule exactly. Statistical agreement on the engine's own
+streams is ``tests/test_engine_agreement.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.batch_analysis import HistoryBatch
+from sim.engine import simulate_trial
+from sim.engines import AUTO_ENGINE, EngineError, choose_engine, resolve_engine
+from sim.journey import PatientJourneys
+from sim.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS
+from sim.run_plan import RunPlan, replicate_seeds
+from sim.scenario import load_scenario
+from sim.trial_model import TrialModel
+from sim.vector_engine import VECTOR_ENGINE, des_seeded_histories
+from sim.vector_engine.arrivals import Arrivals
+from sim.vector_engine.enrollment import enroll
+from sim.vector_engine.replacement import enroll_replacing
+from tests.data.make_golden import CASES
+
+DAYS = {"consent_day", "enrollment_day", "first_dose_day", "enrollment_complete_day", "look_day"}
+"""Days that SimPy reaches as ``now + (day - now)``: equal up to rounding (1e-9 days)."""
+
+NO_PAUSE = ["monitoring.pause_enrollment=false"]
+
+
+def _model(case: str, extra: list[str] | None = None) -> TrialModel:
+    name, overrides = CASES[case]
+    return TrialModel.from_scenario(load_scenario(name, [*overrides, *(extra or [])]))
+
+
+@pytest.mark.parametrize(
+    ("case", "extra"),
+    [(c, None) for c in ("base", "optimistic", "pessimistic", "slow_recruitment", "deviations_fda", "bayesian")]
+    + [("simon", NO_PAUSE), ("bayesian", ["monitoring.looks=[5, 12, 20]"])],
+)
+def test_the_simpy_engines_draws_give_the_simpy_engines_histories(case: str, extra: list[str] | None) -> None:
+    model = _model(case, extra)
+    vector = des_seeded_histories(model, 5, 0, 60)
+    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(5, 0, 60)])
+    for field in dataclasses.fields(HistoryBatch):
+        mine, theirs = getattr(vector, field.name), getattr(simpy, field.name)
+        if isinstance(mine, PatientJourneys):
+            for part in dataclasses.fields(PatientJourneys):
+                np.testing.assert_array_equal(getattr(mine, part.name), getattr(theirs, part.name), err_msg=part.name)
+        elif field.name in DAYS:
+            np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-9, err_msg=field.name)
+        else:
+            np.testing.assert_array_equal(mine, theirs, err_msg=field.name)
+    assert simpy.patients.sum() > 0
+
+
+def _arrivals(day: list[float], screening: list[int], fails: list[bool] | None = None) -> Arrivals:
+    n = len(day)
+    return Arrivals(
+        replicate=np.zeros(n, np.int64),
+        day=np.asarray(day, float),
+        site=np.zeros(n, np.int64),
+        fails=np.zeros(n, bool) if fails is None else np.asarray(fails),
+        screening_days=np.asarray(screening, np.int64),
+        dose_days=np.ones(n, np.int64),
+    )
+
+
+def test_enrollment_fills_then_stops_screening() -> None:
+    # decisions at 11, 7, 13, 24: the first two by decision day fill a target of 2 on day 11
+    arrivals = _arrivals([1.0, 2.0, 3.0, 20.0], [10, 5, 10, 4], [False, False, False, False])
+    e = enroll(arrivals, 1, 2, 100.0, np.full(1, np.inf), [])
+    assert e.enrolled.tolist() == [True, True, False, False]
+    assert e.rank[:2].tolist() == [1, 0]
+    assert e.full_day.tolist() == [11.0]
+    assert e.screened.tolist() == [True, True, True, False]  # day 20 comes after enrollment is full
+
+
+def test_recruitment_close_and_a_futility_stop_turn_patients_away() -> None:
+    arrivals = _arrivals([1.0, 2.0, 3.0], [10, 10, 10])
+    closed = enroll(arrivals, 1, 5, 12.0, np.full(1, np.inf), [])
+    assert closed.enrolled.tolist() == [True, False, False]  # decisions on 12 and 13 are on or after the close
+    stopped = enroll(arrivals, 1, 5, 100.0, np.array([2.5]), [])
+    assert stopped.screened.tolist() == [True, True, False] and not stopped.enrolled.any()
+
+
+def test_a_paused_look_skips_arrivals_and_turns_away_decisions_inside_it() -> None:
+    arrivals = _arrivals([1.0, 3.0, 6.0, 12.0], [2, 5, 1, 1])
+    hold = [(np.array([3.0]), np.array([10.0]))]  # paused from the first enrollment (day 3) to the look (day 10)
+    e = enroll(arrivals, 1, 5, 100.0, np.full(1, np.inf), hold)
+    assert e.screened.tolist() == [True, True, False, True]  # day 6 arrives during the pause
+    assert e.enrolled.tolist() == [True, False, False, True]  # day 3 + 5 = 8 is decided during the pause
+
+
+def test_a_known_loss_raises_the_target_and_reopens_screening() -> None:
+    # target 2: enrollments on days 2 and 3 fill it; patient 0's loss is known on 2 + (1 + 5) = 8
+    arrivals = _arrivals([1.0, 2.0, 5.0, 6.0, 9.0, 12.0], [1, 1, 1, 5, 1, 1])
+    evaluable = np.array([[False, True, True, True]])
+    known_after = np.array([[5.0, 40.0, 40.0, 40.0]])
+    e, short = enroll_replacing(arrivals, 1, 2, 100.0, evaluable, known_after, np.array([4]))
+    assert e.screened.tolist() == [True, True, False, False, True, False]  # days 5, 6 in the pause; 12 after
+    assert e.rank.tolist() == [0, 1, -1, -1, 2, -1]
+    assert e.target.tolist() == [3] and e.full_day.tolist() == [10.0] and not short.any()
+    late, _ = enroll_replacing(arrivals, 1, 2, 7.5, evaluable, known_after, np.array([4]))
+    assert late.target.tolist() == [2] and late.rank.tolist() == [0, 1, -1, -1, -1, -1]  # known after the close
+
+
+def test_a_replicate_that_runs_out_of_drawn_patients_is_flagged() -> None:
+    arrivals = _arrivals([1.0, 2.0, 3.0], [1, 1, 1])
+    e, short = enroll_replacing(arrivals, 1, 3, 100.0, np.ones((1, 2), bool), np.ones((1, 2)), np.array([2]))
+    assert short.tolist() == [True] and e.count.tolist() == [2]
+
+
+def test_replacement_on_the_simpy_engines_draws_mostly_gives_its_histories() -> None:
+    """Replicate by replicate only where no pause skipped an arrival (the SimPy engine then shifts its draws)."""
+    model = _model("replace_evaluable", ["safety.withdrawal_per_month=0.2"])
+    vector = des_seeded_histories(model, 8, 0, 150)
+    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(8, 0, 150)])
+    same = (vector.patients == simpy.patients) & (vector.enrollment_target == simpy.enrollment_target)
+    same &= vector.n_screened == simpy.n_screened
+    assert same.mean() >= 0.95 and (simpy.enrollment_target > 35).mean() > 0.5
+
+
+def _tables(
+    replicates: int, chunk: int, jobs: int, case: str = "bayesian", extra: list[str] | None = None
+) -> sim.RunResult:
+    return sim.run(
+        _model(case, extra),
+        replicates=replicates,
+        seed=9,
+        n_jobs=jobs,
+        chunk_size=chunk,
+        engine="vector",
+        progress=False,
+    )
+
+
+def test_results_do_not_depend_on_chunk_size_or_jobs() -> None:
+    reference = _tables(620, 620, 1)  # three seed blocks, the last one partly
+    for chunk, jobs in ((97, 1), (250, 2), (300, 1)):
+        other = _tables(620, chunk, jobs)
+        pd.testing.assert_frame_equal(other.replicates, reference.replicates, check_exact=True)
+        pd.testing.assert_frame_equal(other.looks, reference.looks, check_exact=True)
+    shorter = _tables(260, 130, 1)
+    pd.testing.assert_frame_equal(shorter.replicates, reference.replicates.iloc[:260], check_exact=True)
+
+
+def test_tables_follow_the_schemas_with_patients_and_looks() -> None:
+    result = sim.run(
+        _model("simon"), replicates=12, seed=2, chunk_size=5, engine="vector", keep_patients=True, progress=False
+    )
+    assert list(result.replicates.columns) == [c.name for c in REPLICATE_COLUMNS]
+    assert list(result.looks.columns) == [c.name for c in LOOK_COLUMNS]
+    assert result.patients is not None and list(result.patients.columns) == [c.name for c in PATIENT_COLUMNS]
+    primary = result.patients[result.patients["cutoff"] == "primary"].groupby("replicate").size()
+    treated = result.replicates.set_index("replicate")["n_treated"]
+    assert primary.reindex(treated.index, fill_value=0).tolist() == treated.tolist()
+    assert (result.looks.groupby("replicate")["look"].min() == 1).all()
+
+
+def test_a_chunk_where_nobody_enrolls_is_analysed() -> None:
+    model = _model("base", ["trial.recruitment_close=2025-11-16"])
+    result = sim.run(model, replicates=20, seed=1, engine="vector", progress=False)
+    assert (result.replicates["n_enrolled"] == 0).all() and not result.replicates["reject_h0"].any()
+
+
+def test_the_vector_engine_refuses_replacement_with_looks_naming_the_fields() -> None:
+    model = _model("simon", ["trial.replace_non_evaluable=true"])
+    with pytest.raises(EngineError, match=r"trial\.replace_non_evaluable.*monitoring\.rule"):
+        sim.run(model, replicates=10, engine="vector", progress=False)
+    assert choose_engine(model) == "des"
+    assert choose_engine(_model("simon")) == choose_engine(_model("replace_evaluable")) == "vector"
+
+
+def test_the_vector_engine_refuses_a_forecasts_state() -> None:
+    model = dataclasses.replace(_model("base"), start=object())  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match="forecast"):
+        VECTOR_ENGINE.run_chunk(RunPlan(model=model, seed=1, engine=VECTOR_ENGINE), 0, 5)
+    assert choose_engine(model) == "des"
+
+
+def test_auto_runs_what_choose_engine_names_and_checkpoints_name_the_engine() -> None:
+    model = _model("simon", ["trial.replace_non_evaluable=true"])
+    auto = sim.run(model, replicates=10, seed=4, engine="auto", progress=False)
+    des = sim.run(model, replicates=10, seed=4, engine="des", progress=False)
+    pd.testing.assert_frame_equal(auto.replicates, des.replicates, check_exact=True)
+    names = {RunPlan(model=model, seed=1, engine=resolve_engine(e)).fingerprint(250) for e in ("des", "vector", "auto")}
+    assert len(names) == 3 and resolve_engine("auto") is AUTO_ENGINE
+
+
+def test_chunk_tables_equal_their_parquet_round_trip() -> None:
+    from sim.chunk import as_stored
+
+    model = _model("bayesian")
+    tables = VECTOR_ENGINE.run_chunk(RunPlan(model=model, seed=3, engine=VECTOR_ENGINE), 0, 80)
+    assert len(tables.looks) > 0
+    for frame, columns in ((tables.replicates, REPLICATE_COLUMNS), (tables.looks, LOOK_COLUMNS)):
+        pd.testing.assert_frame_equal(frame, as_stored(frame, columns), check_exact=True)
