@@ -24,7 +24,11 @@ from .checkpoints import ChunkTables
 from .history import TrialHistory
 from .trial_model import TrialModel
 
-__all__ = ["ChunkEngine", "Engine", "ReplicateEngine", "RunPlan", "engine_name", "replicate_seeds"]
+__all__ = ["ChunkEngine", "Engine", "EngineError", "ReplicateEngine", "RunPlan", "engine_name", "replicate_seeds"]
+
+
+class EngineError(ValueError):
+    """An engine was asked for by a name no engine has, or cannot run this model (the field named)."""
 
 ReplicateEngine = Callable[[TrialModel, np.random.SeedSequence], TrialHistory]
 """Simulates one replicate from its seed: ``engine(model, seed) -> TrialHistory``."""

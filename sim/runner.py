@@ -240,6 +240,9 @@ def run_many(
     runs: dict[int, _Run] = {}
     for index, (scenario, folder) in enumerate(zip(scenarios, folders)):
         plan = RunPlan(model=_trial_model(scenario), seed=seed, engine=resolved, keep_patients=keep_patients)
+        refuse = getattr(resolved, "refuse", None)
+        if refuse is not None:
+            refuse(plan.model)  # an engine that cannot run this model says so before any chunk runs
         settings = plan.fingerprint(chunk)
         store = None if folder is None else Checkpoints(Path(folder), settings, code, __version__, restart)
         runs[index] = _Run(plan, store, replicates)

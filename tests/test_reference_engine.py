@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from sim.engines import resolve_engine
-from sim.reference_engine import REFERENCE_ENGINE, ReferenceEngineError
+from sim.reference_engine import REFERENCE_ENGINE
 from sim.reference_engine.database import EnrolledPatient, at_cutoff
 from sim.reference_engine.patient import PatientCourse, Protocol, follow_patient
-from sim.run_plan import ChunkEngine, RunPlan
+from sim.run_plan import ChunkEngine, EngineError, RunPlan
 from sim.runner import run
 from sim.scenario import load_scenario
 from sim.stats import Estimate
@@ -71,7 +71,7 @@ def test_it_is_the_chunk_engine_named_reference() -> None:
 
 def test_it_refuses_a_forecast_state(base: Any) -> None:
     model = replace(TrialModel.from_scenario(base), start=object())  # type: ignore[arg-type]
-    with pytest.raises(ReferenceEngineError, match="not forecasts"):
+    with pytest.raises(EngineError, match="not forecasts"):
         REFERENCE_ENGINE.run_chunk(RunPlan(model, 1, REFERENCE_ENGINE), 0, 1)
 
 

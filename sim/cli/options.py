@@ -291,7 +291,12 @@ BACKENDS = ("loky", "threading", "dask")
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     """``--engine``, ``--backend`` and ``--scheduler``: what simulates the replicates, and where."""
     p.add_argument(
-        "--engine", choices=tuple(ENGINES), default=None, help="the simulation engine (default: des for run)"
+        "--engine",
+        choices=tuple(ENGINES),
+        default=None,
+        help="the simulation engine: des (SimPy), vector (numpy, whole chunks), auto (vector where the scenario "
+        "allows, else des), reference (the independent per-patient engine); default des for run, report and "
+        "forecast, auto for oc and sweep (docs/engines.md)",
     )
     p.add_argument(
         "--backend",

@@ -13,6 +13,6 @@ how it is organised and lists every disagreement found with the default engine.
 * :mod:`.engine`: the chunk engine the runner calls.
 """
 
-from .engine import REFERENCE_ENGINE, ReferenceEngine, ReferenceEngineError
+from .engine import REFERENCE_ENGINE, ReferenceEngine
 
-__all__ = ["REFERENCE_ENGINE", "ReferenceEngine", "ReferenceEngineError"]
+__all__ = ["REFERENCE_ENGINE", "ReferenceEngine"]

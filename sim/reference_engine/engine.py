@@ -11,17 +11,13 @@ import pyarrow.parquet as pq
 
 from ..checkpoints import ChunkTables, read_parquet
 from ..records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, Column, arrow_table, conform
-from ..run_plan import RunPlan, replicate_seeds
+from ..run_plan import EngineError, RunPlan, replicate_seeds
 from ..stats import ResponseRateTest
 from ..trial_model import TrialModel
 from .analysis import look_rows, patient_rows, replicate_row
 from .trial import run_trial
 
-__all__ = ["ReferenceEngine", "ReferenceEngineError", "REFERENCE_ENGINE"]
-
-
-class ReferenceEngineError(ValueError):
-    """The reference engine cannot run this model (see docs/reference_engine.md)."""
+__all__ = ["ReferenceEngine", "REFERENCE_ENGINE"]
 
 
 @dataclass(frozen=True)
@@ -55,9 +51,9 @@ class ReferenceEngine:
 
 
 def refuse(model: TrialModel) -> None:
-    """Raise ReferenceEngineError for a model this engine does not simulate (a forecast's starting state)."""
+    """Raise EngineError for a model this engine does not simulate (a forecast's starting state)."""
     if model.start is not None:
-        raise ReferenceEngineError("the reference engine simulates trials from the study start, not forecasts")
+        raise EngineError("the reference engine simulates trials from the study start, not forecasts")
 
 
 def _stored(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+from ..run_plan import EngineError
 from ..trial_model import TrialModel
 
 __all__ = ["EngineError", "refuse", "unsupported"]
-
-
-class EngineError(ValueError):
-    """An engine was asked for by a name no engine has, or cannot run this model (re-exported by :mod:`sim.engines`)."""
 
 
 def unsupported(model: TrialModel) -> str | None:
