@@ -53,7 +53,7 @@ def cutoff_day(rule: Cutoff, history: TrialHistory, model: TrialModel) -> float:
 class ObservedData:
     """Per-patient data visible at one cutoff, for the patients treated by then (months for times)."""
 
-    cutoff_day: float
+    cutoff_day: float | NDArray[np.float64]
     patient: NDArray[np.intp]
     best_overall_response: NDArray[np.int8]
     any_response: NDArray[np.bool_]
@@ -77,23 +77,28 @@ class ObservedData:
 def observe(
     journeys: PatientJourneys,
     first_dose_day: NDArray[np.float64],
-    day: float,
+    day: float | NDArray[np.float64],
     sd_min_days: float,
     pfs_censoring: str = "treatment_policy",
 ) -> ObservedData:
     """The data visible at cutoff ``day`` for every patient dosed by then.
 
     ``first_dose_day`` and ``day`` count from the same origin (the study start in a trial);
-    ``sd_min_days`` is the protocol's minimum time from first dose for stable disease;
+    ``day`` is one cutoff, or one per patient (many replicates stacked, :mod:`sim.batch_analysis`;
+    NaN: none); ``sd_min_days`` is the protocol's minimum time from first dose for stable disease;
     ``pfs_censoring`` is ``analysis.pfs_censoring`` (see :func:`fda_censoring`).
     """
-    treated = np.flatnonzero(first_dose_day <= day) if not math.isnan(day) else np.zeros(0, np.intp)
-    j = journeys.take(treated)
+    per_patient = np.ndim(day) > 0
+    treated = np.flatnonzero(first_dose_day <= day)  # NaN compares False: nobody
+    j = journeys if treated.shape[0] == journeys.size else journeys.take(treated)  # often everybody
     dose = first_dose_day[treated]
+    if per_patient:
+        day = np.asarray(day)[treated]
+    column = np.asarray(day)[:, None] if per_patient else day
     # Compare on the calendar (dose + time <= day) so an event-driven cutoff set at an event's
     # own day sees that event, with no floating-point doubt.
     window = day - dose
-    known = (j.scan_status != Response.NO_SCAN) & (dose[:, None] + j.scan_day <= day)
+    known = (j.scan_status != Response.NO_SCAN) & (dose[:, None] + j.scan_day <= column)
     status = np.where(known, j.scan_status, Response.NO_SCAN).astype(np.int8)
     bor = best_overall_response(j.scan_day, status, dose + j.confirmation_day <= day, sd_min_days)
 
@@ -107,7 +112,7 @@ def observe(
         pfs_day, pfs_event = fda_censoring(j, dose, day, known, pfs_day, pfs_event)
     os_day = np.where(death_seen, j.death_day, contact_end)
 
-    started = dose[:, None] + j.cycle_start_day <= day
+    started = dose[:, None] + j.cycle_start_day <= column
     ended = dose + j.treatment_end_day <= day
     return ObservedData(
         cutoff_day=day,
@@ -130,7 +135,7 @@ def observe(
 def fda_censoring(
     j: PatientJourneys,
     dose: NDArray[np.float64],
-    day: float,
+    day: float | NDArray[np.float64],
     known: NDArray[np.bool_],
     pfs_day: NDArray[np.float64],
     pfs_event: NDArray[np.bool_],
@@ -145,7 +150,7 @@ def fda_censoring(
     event_day = np.where(pfs_event, pfs_day, np.inf)
     before_event = known & (j.scan_day < event_day[:, None])
     last_adequate = np.where(before_event, j.scan_day, 0.0).max(axis=1, initial=0.0)
-    visible = dose[:, None] + j.scan_day <= day
+    visible = dose[:, None] + j.scan_day <= (np.asarray(day)[:, None] if np.ndim(day) else day)
     gap = j.scan_missed & visible & (j.scan_day > last_adequate[:, None]) & (j.scan_day < event_day[:, None])
     after_misses = pfs_event & (gap.sum(axis=1) >= 2)
     therapy = (dose + j.new_therapy_day <= day) & (j.new_therapy_day < event_day)
