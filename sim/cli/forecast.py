@@ -30,26 +30,19 @@ from ..forecast import (
 from ..forecast.result import date_quantile
 from ..reports import forecast_text
 from ..run_folder import write_run
-from ..runner import DEFAULT_SEED
 from ..scenario import load_scenario
 from ..scenario.model import Scenario
 from ..sweep import Cell, GridCell, build_cells, run_grid
 from ..trial_model import TrialModel
 from .options import (
     UsageError,
-    add_engine_arguments,
-    add_scenario_arguments,
     engine_options,
-    jobs,
     output_folder,
     path_option,
-    positive_int,
-    replicate_count,
     scenario_heading,
-    seed,
     write_atomically,
 )
-from .simulate import vary_axis
+from .simulate import add_simulation_arguments, vary_axis
 
 __all__ = ["as_of_date", "handle_forecast", "register"]
 
@@ -70,7 +63,7 @@ def as_of_date(text: str) -> dt.date:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``forecast`` to the ``trialsim`` subcommands."""
     p = sub.add_parser("forecast", help="re-forecast a running trial from the patients observed so far")
-    add_scenario_arguments(p)
+    add_simulation_arguments(p, 1000)
     p.add_argument("--observed", type=path_option, required=True, help="the observed-patients CSV file")
     p.add_argument("--as-of", type=as_of_date, required=True, help="the date the file is current to (YYYY-MM-DD)")
     p.add_argument(
@@ -84,11 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="learn each site's rate from its enrollments alone (a vague Gamma prior instead of rate_cv's)",
     )
-    p.add_argument("--replicates", type=replicate_count, default=1000, help="simulated futures (default 1000)")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"root random seed (default {DEFAULT_SEED})")
-    p.add_argument("--jobs", type=jobs, default=None, help="worker processes, -1 for all cores (default 1)")
-    p.add_argument("--chunk-size", type=positive_int, default=None, help="replicates per task (default 250)")
-    add_engine_arguments(p)
     p.add_argument(
         "--vary",
         type=vary_axis,
@@ -96,12 +84,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="dotted.path=v1,v2,...",
         help="forecast each value of a scenario field side by side (give two for a two-way grid)",
-    )
-    p.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar (default: on a terminal)",
     )
     p.add_argument("--out", type=path_option, default=None, help="folder for forecast.json, forecast.txt and both runs")
     p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")

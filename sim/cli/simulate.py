@@ -37,7 +37,16 @@ from .options import (
     write_atomically,
 )
 
-__all__ = ["checkpoint_folder", "handle_oc", "handle_run", "handle_sweep", "orr_grid", "register", "vary_axis"]
+__all__ = [
+    "add_simulation_arguments",
+    "checkpoint_folder",
+    "handle_oc",
+    "handle_run",
+    "handle_sweep",
+    "orr_grid",
+    "register",
+    "vary_axis",
+]
 
 
 def orr_grid(text: str) -> list[float]:
@@ -72,8 +81,8 @@ def vary_axis(text: str) -> tuple[str, list[str]]:
     return path.strip(), items
 
 
-def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
-    """Options every simulating command shares."""
+def add_simulation_arguments(p: argparse.ArgumentParser, replicates: int) -> None:
+    """Options every simulating command shares: the scenario, replicates, seed, jobs, chunks, engine, progress."""
     add_scenario_arguments(p)
     p.add_argument(
         "--replicates", type=replicate_count, default=replicates, help=f"simulated trials (default {replicates})"
@@ -94,7 +103,7 @@ def _add_common(p: argparse.ArgumentParser, replicates: int) -> None:
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="simulate a scenario many times and print its operating characteristics")
-    _add_common(p, 1000)
+    add_simulation_arguments(p, 1000)
     p.add_argument(
         "--out", type=path_option, default=None, help="folder for summary.json, the tables and checkpoints (resumable)"
     )
@@ -132,7 +141,7 @@ def _add_oc(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "oc", help="operating characteristics over a grid of latent ORR (type I error at p0 and at the boundary)"
     )
-    _add_common(p, 2000)
+    add_simulation_arguments(p, 2000)
     p.add_argument(
         "--orr",
         type=orr_grid,
@@ -145,7 +154,7 @@ def _add_oc(sub: argparse._SubParsersAction) -> None:
 
 def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="sensitivity grid over scenario fields: power and P(enrollment complete)")
-    _add_common(p, 1000)
+    add_simulation_arguments(p, 1000)
     p.add_argument(
         "--vary",
         type=vary_axis,
