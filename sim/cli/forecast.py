@@ -36,13 +36,13 @@ from ..sweep import Cell, GridCell, build_cells, run_grid
 from ..trial_model import TrialModel
 from .options import (
     UsageError,
-    engine_options,
     output_folder,
     path_option,
     scenario_heading,
     write_atomically,
 )
 from .simulate import add_simulation_arguments, vary_axis
+from .simulate import run_options as shared_run_options
 
 __all__ = ["as_of_date", "handle_forecast", "register"]
 
@@ -93,18 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``sim.runner.run`` settings of a forecast."""
-    options = engine_options(args)
+    options = shared_run_options(args, "des")
     if options["engine"] != "des":
         raise UsageError(f"--engine {options['engine']} cannot start from a running trial; forecast uses --engine des")
-    return {
-        "replicates": args.replicates,
-        "seed": args.seed,
-        "n_jobs": args.jobs,
-        "chunk_size": args.chunk_size,
-        "progress": args.progress,
-        "restart": args.restart,
-        **options,
-    }
+    return options
 
 
 def handle_forecast(args: argparse.Namespace) -> int:

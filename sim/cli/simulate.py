@@ -39,6 +39,7 @@ from .options import (
 
 __all__ = [
     "add_simulation_arguments",
+    "run_options",
     "checkpoint_folder",
     "handle_oc",
     "handle_run",
@@ -174,7 +175,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_sweep(sub)
 
 
-def _run_options(args: argparse.Namespace, default_engine: str = "des") -> dict[str, Any]:
+def run_options(args: argparse.Namespace, default_engine: str = "des") -> dict[str, Any]:
     """The ``sim.runner.run`` settings the simulating commands share.
 
     ``run`` defaults to the SimPy engine; ``oc`` and ``sweep`` to ``auto``, the vector engine
@@ -225,7 +226,7 @@ def handle_run(args: argparse.Namespace) -> int:
         checkpoint_dir=checkpoint_folder(args),
         mcse_target=args.mcse_target,
         max_replicates=max(args.max_replicates, args.replicates) if args.mcse_target is None else args.max_replicates,
-        **_run_options(args),
+        **run_options(args),
     )
     _print_notes(result.notes)
     if args.json:
@@ -262,7 +263,7 @@ def handle_oc(args: argparse.Namespace) -> int:
     _check_grid_output(args)
     scenario = load_scenario(args.scenario, args.overrides)
     checkpoints = checkpoint_folder(args)
-    grid = oc_grid(args.scenario, args.overrides, args.orr, checkpoint_dir=checkpoints, **_run_options(args, "auto"))
+    grid = oc_grid(args.scenario, args.overrides, args.orr, checkpoint_dir=checkpoints, **run_options(args, "auto"))
     _write_grid(grid, args)
     if not args.json:
         print(oc_text(grid, scenario_heading(args.scenario, scenario, args.seed, args.overrides)))
@@ -278,7 +279,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
     axes = dict(args.vary)
     _check_grid_output(args)
     cells = build_cells(args.scenario, args.overrides, axes)
-    grid = run_grid(cells, checkpoint_dir=checkpoint_folder(args), **_run_options(args, "auto"))
+    grid = run_grid(cells, checkpoint_dir=checkpoint_folder(args), **run_options(args, "auto"))
     _write_grid(grid, args)
     if not args.json:
         scenario = load_scenario(args.scenario, args.overrides)
