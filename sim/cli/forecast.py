@@ -20,14 +20,13 @@ import pandas as pd
 from ..forecast import (
     Forecast,
     KnownRateWarning,
-    ObservedTrial,
     forecast,
     forecast_document,
-    forecast_models,
     read_observed,
     read_screening,
 )
 from ..forecast.result import date_quantile
+from ..forecast.state import forecast_model, predictive_state, start_state
 from ..reports import forecast_text
 from ..run_folder import write_run
 from ..scenario import load_scenario
@@ -153,17 +152,24 @@ def _handle_grid(args: argparse.Namespace) -> int:
         output_folder(args.out, files=["forecast_grid.csv"])
     axes = dict(args.vary)
 
-    def models(scenario: Scenario) -> tuple[TrialModel, TrialModel]:
-        observed: ObservedTrial = read_observed(args.observed, scenario, args.as_of)
+    def conditional_model(scenario: Scenario) -> TrialModel:
+        observed = read_observed(args.observed, scenario, args.as_of)
         screening = None if args.screened is None else read_screening(args.screened, scenario, observed)
-        return forecast_models(
-            TrialModel.from_scenario(scenario), observed, args.as_of, args.vague_rate_prior, screening
+        model = TrialModel.from_scenario(scenario)
+        return forecast_model(
+            model, start_state(model, observed, args.as_of, vague_rate_prior=args.vague_rate_prior, screening=screening)
         )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KnownRateWarning)
-        conditional = build_cells(args.scenario, args.overrides, axes, lambda s: models(s)[0])
-        predictive = build_cells(args.scenario, args.overrides, axes, lambda s: models(s)[1])
+        conditional = build_cells(args.scenario, args.overrides, axes, conditional_model)
+    # the responses so far do not depend on the cell; each cell's own [forecast] prior does
+    observed = read_observed(args.observed, load_scenario(args.scenario, args.overrides), args.as_of)
+    predictive = [
+        Cell(c.setting, forecast_model(c.model, predictive_state(c.model, c.model.start, observed)))
+        for c in conditional
+        if c.model.start is not None
+    ]
     for message in sorted({str(w.message) for w in caught}):
         print(f"trialsim: {message}", file=sys.stderr)
     # both runs of every cell as one grid, so their chunks go to the workers as one stream

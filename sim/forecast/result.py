@@ -25,7 +25,14 @@ from ..summary import QUANTILES
 from ..trial_model import TrialModel
 from .observed import ObservedTrial, ScreeningCounts
 from .posterior import SitePosterior
-from .state import KnownRateWarning, forecast_model, orr_evidence, site_posteriors, start_state
+from .state import (
+    KnownRateWarning,
+    forecast_model,
+    orr_evidence,
+    predictive_state,
+    site_posteriors,
+    start_state,
+)
 
 __all__ = ["Forecast", "date_quantile", "forecast", "forecast_document", "forecast_models"]
 
@@ -203,17 +210,9 @@ def forecast_models(
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
 ) -> tuple[TrialModel, TrialModel]:
-    """The conditional and the predictive models of a forecast."""
-    models = [
-        forecast_model(
-            model,
-            start_state(
-                model, observed, as_of, vague_rate_prior=vague_rate_prior, predictive=predictive, screening=screening
-            ),
-        )
-        for predictive in (False, True)
-    ]
-    return models[0], models[1]
+    """The conditional and the predictive models of a forecast, from one start state."""
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
+    return forecast_model(model, state), forecast_model(model, predictive_state(model, state, observed))
 
 
 def forecast(

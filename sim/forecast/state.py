@@ -26,7 +26,15 @@ from ..units import DAYS_PER_MONTH, day_number
 from .observed import ObservedTrial, ScreeningCounts
 from .posterior import SitePosterior, beta_posterior, enrollment_exposure, gamma_posterior
 
-__all__ = ["ForecastError", "KnownRateWarning", "as_of_day", "orr_evidence", "site_posteriors", "start_state"]
+__all__ = [
+    "ForecastError",
+    "KnownRateWarning",
+    "as_of_day",
+    "orr_evidence",
+    "predictive_state",
+    "site_posteriors",
+    "start_state",
+]
 
 
 class ForecastError(ValueError):
@@ -140,10 +148,9 @@ def start_state(
     as_of: dt.date,
     *,
     vague_rate_prior: bool = False,
-    predictive: bool = False,
     screening: ScreeningCounts | None = None,
 ) -> TrialState:
-    """The state the engine starts a forecast from; ``predictive`` draws each replicate's ORR from its posterior.
+    """The state the engine starts a forecast from, under the scenario's ORR (see :func:`predictive_state`).
 
     ``screening`` (counts per site) updates those sites' rates from their screened patients, gives
     their patients still in screening, and the screen-failure probability's posterior.
@@ -162,10 +169,6 @@ def start_state(
         warnings.simplefilter("ignore", KnownRateWarning)  # the caller warns once, from site_posteriors
         sites = site_posteriors(model, observed, as_of, vague_rate_prior, screening)
     target = model.scenario.trial.sample_size
-    posterior = None
-    if predictive:
-        forecast = model.scenario.forecast
-        posterior = beta_posterior(forecast.prior_a, forecast.prior_b, *orr_evidence(observed))
     state = TrialState(
         as_of_day=day,
         resume_day=max(model.open_day, day - model.scenario.recruitment.screening_days[1]),
@@ -176,12 +179,19 @@ def start_state(
         outcomes=_known_outcomes(model, observed),
         rates=RatePosterior(np.array([s.shape for s in sites]), np.array([s.rate for s in sites])),
         enrollment_complete_day=float(enrolled[target - 1]) if len(enrolled) >= target else math.nan,
-        orr_posterior=posterior,
         orr_ceiling=orr_ceiling(model),
         **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)
     return state
+
+
+def predictive_state(model: TrialModel, state: TrialState, observed: ObservedTrial) -> TrialState:
+    """``state`` with each replicate's ORR drawn from its posterior given the responses so far."""
+    prior = model.scenario.forecast
+    return dataclasses.replace(
+        state, orr_posterior=beta_posterior(prior.prior_a, prior.prior_b, *orr_evidence(observed))
+    )
 
 
 def _screening_state(model: TrialModel, observed: ObservedTrial, screening: ScreeningCounts | None) -> dict[str, Any]:
