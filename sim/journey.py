@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from .arrays import cumulative_rows, first_true, or_inf, or_zero, take_rows
 from .patient_model import LatentOutcomes, PatientModel
 from .recist import Response, confirmation_day
 from .units import DAYS_PER_MONTH
@@ -70,9 +71,17 @@ class PatientJourneys:
         """Patients in the block."""
         return int(self.death_day.shape[0])
 
-    def take(self, index: NDArray[np.intp]) -> PatientJourneys:
-        """The journeys of the patients at ``index``, in that order."""
-        return PatientJourneys(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+    def take(self, index: NDArray[np.intp] | slice) -> PatientJourneys:
+        """The journeys of the patients at ``index``, in that order (matrices column-major, :mod:`sim.arrays`).
+
+        Journeys are never changed in place, so taking every patient in order gives these back.
+        """
+        everyone = range(self.size)
+        if isinstance(index, slice) and everyone[index] == everyone:
+            return self
+        if not isinstance(index, slice) and np.array_equal(index, everyone):
+            return self
+        return PatientJourneys(**{f.name: take_rows(getattr(self, f.name), index) for f in fields(self)})
 
     @staticmethod
     def concatenate(parts: list[PatientJourneys]) -> PatientJourneys:
@@ -82,11 +91,6 @@ class PatientJourneys:
         )
 
 
-def _first_true(mask: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
-    """Whether each row has a True, and the column of its first one."""
-    return np.asarray(mask.any(axis=1)), np.asarray(mask.argmax(axis=1))
-
-
 def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourneys:
     """Apply the schedule's rules to a block of latent outcomes."""
     sc = model.schedule
@@ -94,10 +98,10 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     rows = np.arange(n)
 
     gaps = sc.cycle_days + latent.interruption_days
-    ends = np.cumsum(gaps, axis=1, dtype=float)
+    ends = cumulative_rows(gaps)
     cycle_start = np.zeros_like(ends)
     cycle_start[:, 1:] = ends[:, :-1]
-    has_disc, disc_cycle = _first_true(latent.ae_discontinues)
+    has_disc, disc_cycle = first_true(latent.ae_discontinues)
     ae_stop = np.where(has_disc, cycle_start[rows, disc_cycle] + sc.cycle_days, np.inf)
     # The last allowed cycle ends cycle_days after it starts; a delay after it starts nothing.
     max_duration_end = cycle_start[:, -1] + sc.cycle_days
@@ -108,7 +112,7 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     alive_scan = scan_day < exit_day[:, None]
     attended = alive_scan & ~latent.scan_missed
     progression_latent = np.where(latent.death_first, np.inf, latent.pfs_event_day)
-    has_pd, pd_col = _first_true(attended & (scan_day >= progression_latent[:, None]))
+    has_pd, pd_col = first_true(attended & (scan_day >= progression_latent[:, None]))
     pd_day = np.where(has_pd, scan_day[rows, pd_col], np.inf)
 
     candidates = np.stack(
@@ -130,21 +134,21 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
         & (scan_day >= latent.response_onset_day[:, None])
         & (scan_day < latent.pfs_event_day[:, None])
     )
-    response_code = np.where(latent.complete_response, Response.CR, Response.PR)[:, None]
-    status = np.where(responding, response_code, Response.SD)
-    status = np.where(performed, status, Response.NO_SCAN)
+    response_code = np.where(latent.complete_response, Response.CR, Response.PR).astype(np.int8)[:, None]
+    sd = np.int8(Response.SD)
+    status = or_zero(sd - responding * (sd - response_code), performed)  # NO_SCAN is 0
     status[rows[seen_pd], pd_col[seen_pd]] = Response.PD
     _add_transient_responses(status, latent.transient_response)
 
     confirmed_day = confirmation_day(scan_day, status, sc.confirmation_required, sc.confirmation_min_days)
-    evaluable, first_scan = _first_true(performed) if model.max_scans else (np.zeros(n, bool), np.zeros(n, np.intp))
+    evaluable, first_scan = first_true(performed) if model.max_scans else (np.zeros(n, bool), np.zeros(n, np.intp))
     evaluability_day = np.where(evaluable, scan_day[rows, first_scan], np.minimum(exit_day, follow_up_end))
     discontinued = (reason == _AE_STOP) | (reason == _MAX_DURATION)
     received = cycle_start < treatment_end[:, None]
     return PatientJourneys(
         scan_day=scan_day,
-        scan_status=status.astype(np.int8),
-        cycle_start_day=np.where(received, cycle_start, np.inf),
+        scan_status=status,
+        cycle_start_day=or_inf(cycle_start, received),
         ae_in_cycle=latent.ae_occurs & received,
         progression_day=pd_day,
         death_day=latent.death_day,
@@ -167,7 +171,7 @@ def _add_transient_responses(status: NDArray[np.integer], transient: NDArray[np.
     and shows only in the unconfirmed ORR.
     """
     stable = status == Response.SD
-    has_scan, column = _first_true(stable)
+    has_scan, column = first_true(stable)
     rows = np.flatnonzero(transient & has_scan)
     status[rows, column[rows]] = Response.PR
 

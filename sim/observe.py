@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .arrays import or_zero
 from .history import TrialHistory
 from .journey import END_REASONS, PatientJourneys
 from .recist import Response, best_overall_response, responding_scan
@@ -20,7 +22,7 @@ from .scenario.model import Cutoff
 from .trial_model import TrialModel
 from .units import DAYS_PER_MONTH, day_number
 
-__all__ = ["ObservedData", "cutoff_day", "fda_censoring", "observe"]
+__all__ = ["ObservedData", "Visible", "cutoff_day", "fda_censoring", "observe", "outcomes", "responses", "visible"]
 
 _AE_STOP = END_REASONS.index("adverse_event")
 
@@ -74,6 +76,77 @@ class ObservedData:
         return int(self.patient.shape[0])
 
 
+@dataclass(frozen=True)
+class Visible:
+    """What a cutoff can show: the patients dosed by then, their journeys and which scans are known.
+
+    ``day`` is the cutoff (one, or one per treated patient); ``column`` the same shaped to compare
+    with a row of scans or cycles.
+    """
+
+    patient: NDArray[np.intp]
+    journeys: PatientJourneys
+    dose: NDArray[np.float64]
+    day: float | NDArray[np.float64]
+    column: float | NDArray[np.float64]
+    known: NDArray[np.bool_]
+
+
+def visible(
+    journeys: PatientJourneys, first_dose_day: NDArray[np.float64], day: float | NDArray[np.float64]
+) -> Visible:
+    """The patients dosed by cutoff ``day`` (one, or one per patient; NaN: none) and their scans known by then."""
+    per_patient = np.ndim(day) > 0
+    treated = np.flatnonzero(first_dose_day <= day)  # NaN compares False: nobody
+    j = journeys if treated.shape[0] == journeys.size else journeys.take(treated)  # often everybody
+    dose = first_dose_day[treated]
+    if per_patient:
+        day = np.asarray(day)[treated]
+    column = np.asarray(day)[:, None] if per_patient else day
+    # Compare on the calendar (dose + time <= day) so an event-driven cutoff set at an event's
+    # own day sees that event, with no floating-point doubt.
+    known = (j.scan_status != Response.NO_SCAN) & (dose[:, None] + j.scan_day <= column)
+    return Visible(treated, j, dose, day, column, known)
+
+
+def responses(seen: Visible, sd_min_days: float) -> dict[str, NDArray[Any]]:
+    """Best overall response, any response (confirmed or not) and evaluability at the cutoff."""
+    j = seen.journeys
+    status = or_zero(j.scan_status, seen.known)  # NO_SCAN is 0
+    confirmed = seen.dose + j.confirmation_day <= seen.day
+    return {
+        "best_overall_response": best_overall_response(j.scan_day, status, confirmed, sd_min_days),
+        "any_response": np.asarray(responding_scan(status).any(axis=1)),
+        "evaluable": np.asarray(seen.known.any(axis=1)),
+    }
+
+
+def outcomes(seen: Visible, pfs_censoring: str) -> dict[str, NDArray[Any]]:
+    """PFS and OS (months), cycles, AEs and treatment status at the cutoff (see :func:`observe`)."""
+    j, dose, day, known = seen.journeys, seen.dose, seen.day, seen.known
+    contact_end = np.minimum(day - dose, j.follow_up_end_day)
+    death_seen = (dose + j.death_day <= day) & (j.death_day <= j.follow_up_end_day)
+    pd_seen = dose + j.progression_day <= day
+    last_scan = or_zero(j.scan_day, known).max(axis=1, initial=0.0)
+    pfs_event = pd_seen | death_seen
+    pfs_day = np.where(pd_seen, j.progression_day, np.where(death_seen, j.death_day, last_scan))
+    if pfs_censoring == "fda":
+        pfs_day, pfs_event = fda_censoring(j, dose, day, known, pfs_day, pfs_event)
+    os_day = np.where(death_seen, j.death_day, contact_end)
+    started = dose[:, None] + j.cycle_start_day <= seen.column
+    ended = dose + j.treatment_end_day <= day
+    return {
+        "pfs_months": pfs_day / DAYS_PER_MONTH,
+        "pfs_event": pfs_event,
+        "os_months": os_day / DAYS_PER_MONTH,
+        "os_event": death_seen,
+        "cycles_received": started.sum(axis=1),
+        "ae_count": (j.ae_in_cycle & started).sum(axis=1),
+        "ae_discontinued": ended & (j.treatment_end_reason == _AE_STOP),
+        "on_treatment": ~ended,
+    }
+
+
 def observe(
     journeys: PatientJourneys,
     first_dose_day: NDArray[np.float64],
@@ -86,49 +159,16 @@ def observe(
     ``first_dose_day`` and ``day`` count from the same origin (the study start in a trial);
     ``day`` is one cutoff, or one per patient (many replicates stacked, :mod:`sim.batch_analysis`;
     NaN: none); ``sd_min_days`` is the protocol's minimum time from first dose for stable disease;
-    ``pfs_censoring`` is ``analysis.pfs_censoring`` (see :func:`fda_censoring`).
+    ``pfs_censoring`` is ``analysis.pfs_censoring`` (see :func:`fda_censoring`). An analysis that
+    needs only part of it calls :func:`visible` and then :func:`responses` or :func:`outcomes`.
     """
-    per_patient = np.ndim(day) > 0
-    treated = np.flatnonzero(first_dose_day <= day)  # NaN compares False: nobody
-    j = journeys if treated.shape[0] == journeys.size else journeys.take(treated)  # often everybody
-    dose = first_dose_day[treated]
-    if per_patient:
-        day = np.asarray(day)[treated]
-    column = np.asarray(day)[:, None] if per_patient else day
-    # Compare on the calendar (dose + time <= day) so an event-driven cutoff set at an event's
-    # own day sees that event, with no floating-point doubt.
-    window = day - dose
-    known = (j.scan_status != Response.NO_SCAN) & (dose[:, None] + j.scan_day <= column)
-    status = np.where(known, j.scan_status, Response.NO_SCAN).astype(np.int8)
-    bor = best_overall_response(j.scan_day, status, dose + j.confirmation_day <= day, sd_min_days)
-
-    contact_end = np.minimum(window, j.follow_up_end_day)
-    death_seen = (dose + j.death_day <= day) & (j.death_day <= j.follow_up_end_day)
-    pd_seen = dose + j.progression_day <= day
-    last_scan = np.where(known, j.scan_day, 0.0).max(axis=1, initial=0.0)
-    pfs_event = pd_seen | death_seen
-    pfs_day = np.where(pd_seen, j.progression_day, np.where(death_seen, j.death_day, last_scan))
-    if pfs_censoring == "fda":
-        pfs_day, pfs_event = fda_censoring(j, dose, day, known, pfs_day, pfs_event)
-    os_day = np.where(death_seen, j.death_day, contact_end)
-
-    started = dose[:, None] + j.cycle_start_day <= column
-    ended = dose + j.treatment_end_day <= day
+    seen = visible(journeys, first_dose_day, day)
     return ObservedData(
-        cutoff_day=day,
-        patient=treated,
-        best_overall_response=bor,
-        any_response=np.asarray(responding_scan(status).any(axis=1)),
-        evaluable=known.any(axis=1),
-        pfs_months=pfs_day / DAYS_PER_MONTH,
-        pfs_event=pfs_event,
-        os_months=os_day / DAYS_PER_MONTH,
-        os_event=death_seen,
-        cycles_received=started.sum(axis=1),
-        ae_count=(j.ae_in_cycle & started).sum(axis=1),
-        ae_discontinued=ended & (j.treatment_end_reason == _AE_STOP),
-        on_treatment=~ended,
-        known_scans=known,
+        cutoff_day=seen.day,
+        patient=seen.patient,
+        known_scans=seen.known,
+        **responses(seen, sd_min_days),
+        **outcomes(seen, pfs_censoring),
     )
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import integrate, optimize
 
+from .arrays import by_column, or_zero
 from .distributions import Exponential, SurvivalDistribution
 from .recist import confirmation_lag_scans, earliest_sure_confirmation_day
 from .scenario.model import Efficacy, Safety, Schedule
@@ -243,15 +244,28 @@ class PatientModel:
             response_onset_day=onset,
             withdrawal_day=withdrawal,
             lost_to_follow_up_day=lost,
-            ae_occurs=ae_occurs,
-            ae_interrupts=interrupts,
-            ae_discontinues=discontinues,
-            interruption_days=np.where(interrupts, delay, 0),
-            scan_offset_days=offsets,
-            scan_missed=missed,
+            ae_occurs=by_column(ae_occurs),
+            ae_interrupts=by_column(interrupts),
+            ae_discontinues=by_column(discontinues),
+            interruption_days=by_column(or_zero(delay, interrupts)),
+            scan_offset_days=by_column(offsets),
+            scan_missed=by_column(missed),
             transient_response=transient,
             new_therapy_delay_days=new_therapy,
         )
+
+    def _missed_scans(self, rng: np.random.Generator, n: int) -> NDArray[np.bool_]:
+        """Which scheduled scans each patient misses: the first draws of ``rng``, a fresh stream.
+
+        When scans are never missed, the stream is advanced past the uniforms instead of drawing
+        them: a fresh stream has nothing buffered, and each uniform takes one 64-bit step, so every
+        later draw is the same as if they had been drawn.
+        """
+        p = self.schedule.missed_scan_probability
+        if p > 0 or not hasattr(rng.bit_generator, "advance"):
+            return rng.random((n, self.max_scans)) < p
+        rng.bit_generator.advance(n * self.max_scans)
+        return np.zeros((n, self.max_scans), dtype=bool, order="F")
 
     def _protocol_deviations(
         self, rng: np.random.Generator, responder: NDArray[np.bool_]
@@ -264,8 +278,8 @@ class PatientModel:
         or death, infinite when the patient never starts one.
         """
         n = responder.shape[0]
-        sc, sa, e = self.schedule, self.safety, self.efficacy
-        missed = rng.random((n, self.max_scans)) < sc.missed_scan_probability
+        sa, e = self.safety, self.efficacy
+        missed = self._missed_scans(rng, n)
         transient = ~responder & (rng.random(n) < e.unconfirmed_response_share)
         starts = rng.random(n) < sa.new_therapy_probability
         low, high = sa.new_therapy_days

@@ -25,6 +25,7 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import NDArray
 
+from .arrays import or_inf
 from .scenario.model import Monitoring, Schedule
 
 __all__ = [
@@ -65,12 +66,12 @@ def confirmation_day(
     scan never confirms itself.
     """
     responding = responding_scan(status)
-    first = np.where(responding, scan_day, np.inf).min(axis=1)
+    first = or_inf(scan_day, responding).min(axis=1)
     if not required:
         return first
     later = scan_day > first[:, None]
     confirming = responding & (scan_day - first[:, None] >= min_days)
-    return np.where(confirming & later, scan_day, np.inf).min(axis=1)
+    return or_inf(scan_day, confirming & later).min(axis=1)
 
 
 def best_overall_response(

@@ -176,10 +176,14 @@ def conform(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
     extra = [n for n in frame.columns if n not in names]
     if missing or extra:
         raise RecordError(f"table columns differ from the schema: missing {missing}, unexpected {extra}")
-    out = frame[names]
+    out = frame if list(frame.columns) == names else frame[names]
     if len(out):
+        stored = dict(zip(out.columns, out.dtypes))
+        # A column's dtype alone settles it, except a list column's (object) and a string column's.
         wrong = [
-            f"{c.name} ({_dtype(out[c.name], c)}, schema {c.dtype})" for c in columns if not _has_dtype(out[c.name], c)
+            f"{c.name} ({_dtype(out[c.name], c)}, schema {c.dtype})"
+            for c in columns
+            if str(stored[c.name]) != c.dtype and not _has_dtype(out[c.name], c)
         ]
         if wrong:
             raise RecordError(f"columns with another dtype than the schema: {', '.join(wrong)}")

@@ -54,10 +54,10 @@ DEFAULT_SEED = 20251115
 """The root seed when none is given: the day ChiCTR2500111736 opened."""
 
 DEFAULT_CHUNK = 250
+"""Replicates per dispatched task when no chunk size is given."""
 
 MAX_REPLICATES = 10_000_000
 """Most replicates one run may ask for (also the cap of ``max_replicates``); far beyond any MCSE need."""
-"""Replicates per dispatched task when no chunk size is given."""
 
 DEFAULT_REPLICATES = 1000
 """Replicates of a run when none are asked for."""

@@ -104,7 +104,7 @@ class HistoryBatch:
         looks = (self.look_replicate >= first) & (self.look_replicate < last)
         return HistoryBatch(
             patients=self.patients[first:last],
-            journeys=self.journeys.take(rows),  # type: ignore[arg-type]
+            journeys=self.journeys.take(rows),
             site=self.site[rows],
             consent_day=self.consent_day[rows],
             enrollment_day=self.enrollment_day[rows],

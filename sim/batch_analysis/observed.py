@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..journey import PatientJourneys
-from ..observe import observe
+from ..observe import outcomes, responses, visible
 from ..scenario.model import Cutoff
 from ..stats.survival_batch import padded_rows
 from ..trial_model import TrialModel
@@ -100,8 +100,10 @@ def observe_rows(
     ``parts`` chooses what to keep: ``responses`` (best overall response, any response,
     evaluable) and ``outcomes`` (PFS, OS, cycles, AEs); the rest are None.
     """
-    obs = observe(journeys, first_dose_day, cutoff, sd_min_days, pfs_censoring)
-    kept = (_RESPONSES if "responses" in parts else ()) + (_OUTCOMES if "outcomes" in parts else ())
-    return ObservedRows(
-        replicate=replicate[obs.patient], patient=obs.patient, **{name: getattr(obs, name) for name in kept}
-    )
+    seen = visible(journeys, first_dose_day, cutoff)
+    derived = {
+        **(responses(seen, sd_min_days) if "responses" in parts else {}),
+        **(outcomes(seen, pfs_censoring) if "outcomes" in parts else {}),
+    }
+    kept = {name: derived[name] for name in _RESPONSES + _OUTCOMES if name in derived}
+    return ObservedRows(replicate=replicate[seen.patient], patient=seen.patient, **kept)

@@ -28,9 +28,12 @@ def response_tests(
     if not some.any():
         return p_value, low, high
     if test.method == "exact":
-        kk, nn = k[some], n[some]
-        p_value[some] = np.minimum(stats.binom.sf(kk - 1, nn, test.p0), 1.0)
-        low[some], high[some] = _clopper_pearson(kk, nn, test.conf_level)  # type: ignore[arg-type]
+        # Each distinct (k, n) once: a chunk repeats a few dozen pairs hundreds of times.
+        pairs, inverse = np.unique(np.stack([k[some], n[some]]), axis=1, return_inverse=True)
+        kk, nn = pairs
+        p_value[some] = np.minimum(stats.binom.sf(kk - 1, nn, test.p0), 1.0)[inverse]
+        pair_low, pair_high = _clopper_pearson(kk, nn, test.conf_level)
+        low[some], high[some] = pair_low[inverse], pair_high[inverse]
         return p_value, low, high
     for size in np.unique(n[some]).tolist():
         rows = n == size

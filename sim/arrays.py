@@ -1,0 +1,71 @@
+"""How the per-patient matrices (patients x cycles, patients x scans) are stored and selected from.
+
+* Column-major (:func:`by_column`): a patient has a few dozen cycles or scans, so numpy reduces a
+  row-major row (min, any, sum over scans) one short row at a time; column by column, the same
+  reduction runs as a few dozen whole-column operations, several times faster.
+  :func:`take_rows` keeps that layout; :func:`cumulative_rows` and :func:`first_true` are
+  ``np.cumsum`` and ``argmax`` along rows for it.
+* :func:`or_inf` and :func:`or_zero` are ``np.where(keep, values, inf or 0)`` as plain arithmetic:
+  ``np.where`` runs a generic element loop, and over a chunk's matrices it was the largest single
+  cost of planning and observing journeys. They give the same numbers for the values these
+  matrices hold (never NaN or -inf).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Item", "by_column", "cumulative_rows", "first_true", "or_inf", "or_zero", "take_rows"]
+
+Item = TypeVar("Item", bound=np.generic)
+Number = TypeVar("Number", bound=np.number)
+
+
+def by_column(values: NDArray[Item]) -> NDArray[Item]:
+    """``values`` (one row per patient) stored column by column; every value unchanged."""
+    return np.asfortranarray(values)
+
+
+def take_rows(values: NDArray[Item], index: NDArray[np.intp] | slice) -> NDArray[Item]:
+    """The rows of ``values`` at ``index``; a matrix comes back column-major."""
+    return values[index] if values.ndim == 1 else values.T[:, index].T
+
+
+def cumulative_rows(values: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``np.cumsum(values, axis=1, dtype=float)``, column-major, computed column by column.
+
+    The same additions in the same order, so the same numbers, without numpy's row-at-a-time loop.
+    """
+    out = np.empty(values.shape, order="F")
+    running = np.zeros(values.shape[0])
+    for column in range(values.shape[1]):
+        running = running + values[:, column]
+        out[:, column] = running
+    return out
+
+
+def first_true(mask: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+    """Whether each row of ``mask`` has a True, and the column of its first one (0 when none).
+
+    ``mask.argmax(axis=1)`` walks a column-major matrix row by row; weighting column ``c`` by
+    ``columns - c`` and taking the row maximum finds the same column in whole-column operations.
+    """
+    columns = mask.shape[1]
+    weights = np.arange(columns, 0, -1, dtype=np.min_scalar_type(columns))
+    top = (mask * weights).max(axis=1, initial=0).astype(np.intp)
+    found = top > 0
+    return found, np.where(found, columns - top, 0)
+
+
+def or_inf(values: NDArray[np.float64], keep: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """``np.where(keep, values, inf)`` for ``values`` without NaN or -inf."""
+    with np.errstate(divide="ignore"):
+        return values + (np.reciprocal(keep, dtype=float) - 1.0)  # 1/1 - 1 = 0; 1/0 - 1 = inf
+
+
+def or_zero(values: NDArray[Number], keep: NDArray[np.bool_]) -> NDArray[Number]:
+    """``np.where(keep, values, 0)`` for finite ``values``, in their dtype."""
+    return values * keep
