@@ -3,8 +3,8 @@
 * Column-major (:func:`by_column`): a patient has a few dozen cycles or scans, so numpy reduces a
   row-major row (min, any, sum over scans) one short row at a time; column by column, the same
   reduction runs as a few dozen whole-column operations, several times faster.
-  :func:`take_rows` keeps that layout; :func:`cumulative_rows` and :func:`first_true` are
-  ``np.cumsum`` and ``argmax`` along rows for it.
+  :func:`take_rows` keeps that layout; :func:`preceding_sums` and :func:`first_true` are
+  a running sum and ``argmax`` along rows for it.
 * :func:`or_inf` and :func:`or_zero` are ``np.where(keep, values, inf or 0)`` as plain arithmetic:
   ``np.where`` runs a generic element loop, and over a chunk's matrices it was the largest single
   cost of planning and observing journeys. They give the same numbers for the values these
@@ -18,7 +18,11 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Item", "by_column", "cumulative_rows", "first_true", "or_inf", "or_zero", "take_rows"]
+__all__ = ["Item", "by_column", "preceding_sums", "first_true", "or_inf", "or_zero", "take_rows"]
+
+LOOP_FROM = 512
+"""Rows from which :func:`preceding_sums` and :func:`first_true` loop over columns; below it a
+Python loop costs more than numpy's row-by-row call, and they use the plain numpy forms."""
 
 Item = TypeVar("Item", bound=np.generic)
 Number = TypeVar("Number", bound=np.number)
@@ -34,16 +38,20 @@ def take_rows(values: NDArray[Item], index: NDArray[np.intp] | slice) -> NDArray
     return values[index] if values.ndim == 1 else values.T[:, index].T
 
 
-def cumulative_rows(values: NDArray[np.int64]) -> NDArray[np.float64]:
-    """``np.cumsum(values, axis=1, dtype=float)``, column-major, computed column by column.
+def preceding_sums(values: NDArray[np.int64], step: int = 0) -> NDArray[np.float64]:
+    """Each entry's sum of ``step + value`` over the columns before it in its row (0 in the first), as floats.
 
-    The same additions in the same order, so the same numbers, without numpy's row-at-a-time loop.
+    Column-major and column by column, without numpy's row-at-a-time loop; the sums are of whole
+    numbers, so they equal ``np.cumsum(step + values, axis=1, dtype=float)`` shifted one column right.
     """
-    out = np.empty(values.shape, order="F")
+    out = np.zeros(values.shape, order="F")
+    if values.shape[0] < LOOP_FROM:
+        out[:, 1:] = np.cumsum(step + values[:, :-1], axis=1, dtype=float)
+        return out
     running = np.zeros(values.shape[0])
-    for column in range(values.shape[1]):
-        running = running + values[:, column]
-        out[:, column] = running
+    for column in range(values.shape[1] - 1):
+        running = running + (step + values[:, column])
+        out[:, column + 1] = running
     return out
 
 
@@ -54,6 +62,9 @@ def first_true(mask: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.i
     ``columns - c`` and taking the row maximum finds the same column in whole-column operations.
     """
     columns = mask.shape[1]
+    if mask.shape[0] < LOOP_FROM or columns == 0:
+        first = np.asarray(mask.argmax(axis=1)) if columns else np.zeros(mask.shape[0], np.intp)
+        return np.asarray(mask.any(axis=1)), first
     weights = np.arange(columns, 0, -1, dtype=np.min_scalar_type(columns))
     top = (mask * weights).max(axis=1, initial=0).astype(np.intp)
     found = top > 0

@@ -17,10 +17,11 @@ from numpy.typing import NDArray
 from .analyse import response_test
 from .batch_analysis import HistoryBatch, analyse_batch
 from .checkpoints import ChunkTables, read_parquet
+from .engine import simulate_trial, simulate_trials
 from .history import TrialHistory
 from .observe import observe
 from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, Column, arrow_table, conform
-from .run_plan import ChunkEngine, RunPlan, replicate_seeds
+from .run_plan import ChunkEngine, ReplicateEngine, RunPlan, replicate_seeds
 from .tables import look_table, patient_table
 from .trial_model import TrialModel
 
@@ -32,7 +33,7 @@ def run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
     if isinstance(plan.engine, ChunkEngine):
         return plan.engine.run_chunk(plan, start, stop)
     model = plan.model
-    histories = [plan.engine(model, ss) for ss in replicate_seeds(plan.seed, start, stop)]
+    histories = _histories(plan.engine, model, replicate_seeds(plan.seed, start, stop))
     batch = HistoryBatch.from_histories(histories)
     columns, primary_day, final_day = analyse_batch(batch, model, response_test(model.scenario.analysis))
     replicates = pd.DataFrame({"replicate": np.arange(start, stop, dtype=np.int64), **columns})
@@ -45,6 +46,15 @@ def run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
         looks=conform(as_stored(look_table(monitored, model), LOOK_COLUMNS), LOOK_COLUMNS),
         patients=None if patients is None else conform(as_stored(patients, PATIENT_COLUMNS), PATIENT_COLUMNS),
     )
+
+
+def _histories(
+    engine: ReplicateEngine, model: TrialModel, seeds: Sequence[np.random.SeedSequence]
+) -> list[TrialHistory]:
+    """The span's histories; the SimPy engine plans the span's first patients together (same draws)."""
+    if engine is simulate_trial:
+        return simulate_trials(model, seeds)
+    return [engine(model, seed) for seed in seeds]
 
 
 def _patients(

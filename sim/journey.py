@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from .arrays import cumulative_rows, first_true, or_inf, or_zero, take_rows
+from .arrays import first_true, or_inf, or_zero, preceding_sums, take_rows
 from .patient_model import LatentOutcomes, PatientModel
 from .recist import Response, confirmation_day
 from .units import DAYS_PER_MONTH
@@ -97,10 +97,7 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     n = latent.size
     rows = np.arange(n)
 
-    gaps = sc.cycle_days + latent.interruption_days
-    ends = cumulative_rows(gaps)
-    cycle_start = np.zeros_like(ends)
-    cycle_start[:, 1:] = ends[:, :-1]
+    cycle_start = preceding_sums(latent.interruption_days, sc.cycle_days)  # each gap: a cycle and its delay
     has_disc, disc_cycle = first_true(latent.ae_discontinues)
     ae_stop = np.where(has_disc, cycle_start[rows, disc_cycle] + sc.cycle_days, np.inf)
     # The last allowed cycle ends cycle_days after it starts; a delay after it starts nothing.

@@ -23,13 +23,14 @@ The joint model, in days from first dose (see docs/model.md for the derivation):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import integrate, optimize
 
-from .arrays import by_column, or_zero
+from .arrays import by_column
 from .distributions import Exponential, SurvivalDistribution
 from .recist import confirmation_lag_scans, earliest_sure_confirmation_day
 from .scenario.model import Efficacy, Safety, Schedule
@@ -79,6 +80,12 @@ class LatentOutcomes:
     def size(self) -> int:
         """Patients in the block."""
         return int(self.pfs_event_day.shape[0])
+
+    @staticmethod
+    def concatenate(parts: Sequence[LatentOutcomes]) -> LatentOutcomes:
+        """Blocks of latent outcomes one after another."""
+        arrays = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(LatentOutcomes)}
+        return LatentOutcomes(**arrays)
 
 
 def _overall_survival_sf(pfs: SurvivalDistribution, pps: SurvivalDistribution, death_share: float, t: float) -> float:
@@ -232,6 +239,9 @@ class PatientModel:
         interrupts = ae_occurs & ~discontinues & (consequence < sa.ae_discontinuation_share + sa.ae_interruption_share)
         low, high = sa.interruption_days
         delay = rng.integers(low, high + 1, (n, self.max_cycles))
+        interrupts = by_column(interrupts)
+        interruption_days = by_column(delay)
+        interruption_days *= interrupts  # the delay where an AE interrupts, else 0
         w = sc.scan_window_days
         offsets = rng.integers(-w, w + 1, (n, self.max_scans))
         missed, transient, new_therapy = self._protocol_deviations(rng.spawn(1)[0], responder)
@@ -245,9 +255,9 @@ class PatientModel:
             withdrawal_day=withdrawal,
             lost_to_follow_up_day=lost,
             ae_occurs=by_column(ae_occurs),
-            ae_interrupts=by_column(interrupts),
+            ae_interrupts=interrupts,
             ae_discontinues=by_column(discontinues),
-            interruption_days=by_column(or_zero(delay, interrupts)),
+            interruption_days=interruption_days,
             scan_offset_days=by_column(offsets),
             scan_missed=by_column(missed),
             transient_response=transient,

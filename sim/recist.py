@@ -25,7 +25,7 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from .arrays import or_inf
+from .arrays import or_inf, take_rows
 from .scenario.model import Monitoring, Schedule
 
 __all__ = [
@@ -66,12 +66,17 @@ def confirmation_day(
     scan never confirms itself.
     """
     responding = responding_scan(status)
-    first = or_inf(scan_day, responding).min(axis=1)
+    out = np.full(status.shape[0], np.inf)
+    rows = np.flatnonzero(responding.any(axis=1))  # nobody else has a response to confirm
+    days, responding = take_rows(scan_day, rows), take_rows(responding, rows)
+    first = or_inf(days, responding).min(axis=1, initial=np.inf)
     if not required:
-        return first
-    later = scan_day > first[:, None]
-    confirming = responding & (scan_day - first[:, None] >= min_days)
-    return or_inf(scan_day, confirming & later).min(axis=1)
+        out[rows] = first
+        return out
+    later = days > first[:, None]
+    confirming = responding & (days - first[:, None] >= min_days)
+    out[rows] = or_inf(days, confirming & later).min(axis=1, initial=np.inf)
+    return out
 
 
 def best_overall_response(

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.arrays import by_column, cumulative_rows, first_true, or_inf, or_zero, take_rows
+from sim.arrays import LOOP_FROM, by_column, first_true, or_inf, or_zero, preceding_sums, take_rows
 from sim.patient_model import PatientModel
 from sim.trial_model import TrialModel
 
@@ -22,7 +22,7 @@ def _matrices(seed: int, rows: int, columns: int) -> tuple[np.ndarray, np.ndarra
 
 
 @pytest.mark.parametrize("layout", [np.ascontiguousarray, by_column])
-@pytest.mark.parametrize("shape", [(300, 28), (7, 1), (5, 0), (0, 4), (40, 300)])
+@pytest.mark.parametrize("shape", [(300, 28), (7, 1), (5, 0), (0, 4), (40, 300), (600, 28), (LOOP_FROM, 1), (600, 0)])
 def test_helpers_equal_the_numpy_forms(layout, shape: tuple[int, int]) -> None:
     values, keep = (layout(a) for a in _matrices(sum(shape), *shape))
     np.testing.assert_array_equal(or_inf(values, keep), np.where(keep, values, np.inf))
@@ -35,18 +35,19 @@ def test_helpers_equal_the_numpy_forms(layout, shape: tuple[int, int]) -> None:
     np.testing.assert_array_equal(found, keep.any(axis=1))
     np.testing.assert_array_equal(column, keep.argmax(axis=1) if shape[1] else np.zeros(shape[0], np.intp))
     gaps = layout(finite.astype(np.int64))
-    np.testing.assert_array_equal(cumulative_rows(gaps), np.cumsum(gaps, axis=1, dtype=float))
+    ends = np.cumsum(21 + gaps, axis=1, dtype=float)
+    np.testing.assert_array_equal(preceding_sums(gaps, 21), np.hstack([np.zeros((shape[0], min(shape[1], 1))), ends[:, :-1]]))
     index = np.random.default_rng(1).permutation(shape[0])
     np.testing.assert_array_equal(take_rows(values, index), values[index])
     np.testing.assert_array_equal(take_rows(values, slice(1, None)), values[1:])
 
 
 def test_first_true_finds_columns_beyond_a_byte() -> None:
-    mask = np.zeros((3, 700), dtype=bool)
+    mask = np.zeros((LOOP_FROM, 700), dtype=bool)
     mask[0, 699], mask[1, 256], mask[1, 600] = True, True, True
     found, column = first_true(by_column(mask))
-    assert found.tolist() == [True, True, False]
-    assert column.tolist() == [699, 256, 0]
+    assert found[:3].tolist() == [True, True, False] and not found[3:].any()
+    assert column[:3].tolist() == [699, 256, 0]
 
 
 def test_skipping_never_missed_scans_leaves_every_draw_as_drawing_them_would(scenario_with, monkeypatch) -> None:

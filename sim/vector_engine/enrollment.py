@@ -13,7 +13,7 @@ look is ranked again. Looks are processed in order, so each changes only what co
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,19 +29,11 @@ __all__ = [
     "PatientsFor",
     "Enrollment",
     "LookRecord",
-    "concatenate_latent",
     "enroll",
     "history_batch",
     "simulate_fixed_target",
     "stack_looks",
 ]
-
-
-def concatenate_latent(parts: Sequence[LatentOutcomes]) -> LatentOutcomes:
-    """Blocks of latent outcomes one after another."""
-    return LatentOutcomes(
-        **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(LatentOutcomes)}
-    )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ..recruitment import arrival_days, site_rates
 from ..run_plan import replicate_seeds
 from ..trial_model import TrialModel
 from .arrivals import Arrivals, block_arrivals, screened_draws
-from .enrollment import PatientsFor, concatenate_latent, simulate_fixed_target
+from .enrollment import PatientsFor, simulate_fixed_target
 from .refusals import refuse
 from .replacement import MorePatients, simulate_replacing
 
@@ -66,7 +66,7 @@ def _patients_of_blocks(model: TrialModel, streams: list[np.random.Generator]) -
 
     def patients_for(count: NDArray[np.int64]) -> LatentOutcomes:
         per_block = count.reshape(len(streams), SEED_BLOCK).sum(axis=1)
-        return concatenate_latent([model.patients.draw(rng, int(n)) for rng, n in zip(streams, per_block)])
+        return LatentOutcomes.concatenate([model.patients.draw(rng, int(n)) for rng, n in zip(streams, per_block)])
 
     return patients_for
 
@@ -93,7 +93,7 @@ def simulate_histories(model: TrialModel, seed: int, start: int, stop: int) -> H
     replicates = (last_block - first_block + 1) * SEED_BLOCK
     if model.scenario.trial.replace_non_evaluable:
         per_replicate = 2 * model.scenario.trial.sample_size
-        latent = concatenate_latent([model.patients.draw(rng, SEED_BLOCK * per_replicate) for rng in streams])
+        latent = LatentOutcomes.concatenate([model.patients.draw(rng, SEED_BLOCK * per_replicate) for rng in streams])
         every = simulate_replacing(model, arrivals, latent, replicates, _overflow(model, seed, base))
     else:
         every = simulate_fixed_target(model, arrivals, _patients_of_blocks(model, streams), replicates)
@@ -136,8 +136,8 @@ def des_seeded_histories(model: TrialModel, seed: int, start: int, stop: int) ->
         def more(r: int) -> LatentOutcomes:
             return model.patients.draw(streams[r], trial.sample_size)
 
-        return simulate_replacing(model, every, concatenate_latent(latent), stop - start, more)
-    drawn = concatenate_latent(latent)
+        return simulate_replacing(model, every, LatentOutcomes.concatenate(latent), stop - start, more)
+    drawn = LatentOutcomes.concatenate(latent)
 
     def first_patients(count: NDArray[np.int64]) -> LatentOutcomes:
         owner = np.repeat(np.arange(count.shape[0]), count)
