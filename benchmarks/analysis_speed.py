@@ -66,6 +66,7 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
     Also the floor under the patient stage: generating only the random numbers the shared patient
     model draws for the chunk's patients (numpy's generator, nothing else).
     """
+    from sim.engines import resolve_engine
     from sim.run_plan import RunPlan
     from sim.vector_engine import VECTOR_ENGINE, layout, simulate_histories
     from sim.vector_engine.enrollment import enroll
@@ -97,7 +98,7 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
         "planning their journeys (shared journey)": _best(lambda: plan_journeys(model.patients, latent)),
         "analysis": _best(lambda: analyse_batch(batch, model, test)),
         "the whole chunk, tables included": _best(
-            lambda: VECTOR_ENGINE.run_chunk(RunPlan(model, 1, VECTOR_ENGINE), 0, size)
+            lambda: VECTOR_ENGINE.run_chunk(RunPlan(model, 1, resolve_engine("vector")), 0, size)
         ),
     }
     print(f"vector engine, one chunk of {size} replicates, one core, fastest of 5:")
