@@ -55,9 +55,13 @@ class AutoEngine:
 
     name: str = "auto"
 
+    def engine_for(self, model: TrialModel) -> str:
+        """The engine's name that simulates ``model`` (:func:`choose_engine`)."""
+        return choose_engine(model)
+
     def run_chunk(self, plan: RunPlan, start: int, stop: int) -> ChunkTables:
         """Replicates ``start..stop-1`` from the engine chosen for ``plan.model``."""
-        chosen = resolve_engine(choose_engine(plan.model))
+        chosen = resolve_engine(self.engine_for(plan.model))
         return run_chunk(dataclasses.replace(plan, engine=chosen), start, stop)
 
 

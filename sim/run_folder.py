@@ -101,7 +101,7 @@ def summary_document(
 
     ``resolved_scenario`` is every scenario field after the overrides and defaults, dates as ISO
     strings, so the run can be read without the scenario file; ``chunk_size`` is what the
-    checkpoints were cut by.
+    checkpoints were cut by; ``engine`` the engine that simulated the replicates.
     """
     text = scenario_path(scenario_file).read_text(encoding="utf-8")
     return {
@@ -114,6 +114,7 @@ def summary_document(
         "trialsim_version": __version__,
         "created": dt.date.today().isoformat(),
         "chunk_size": result.chunk_size,
+        "engine": result.engine,
         "resolved_scenario": resolved_scenario(result.scenario, iso_dates=True),
         **result.summary.to_dict(),
     }

@@ -73,7 +73,8 @@ class RunResult:
     ``looks`` has one row per replicate and interim look (empty without monitoring); ``notes``
     says what the run did beyond simulating: first, when ``reused_chunks`` > 0, that it resumed
     from checkpoints, then each damaged chunk it recomputed. ``chunk_size`` is the replicates per
-    task it ran with (results do not depend on it, but checkpoints do).
+    task it ran with (results do not depend on it, but checkpoints do); ``engine`` the engine that
+    simulated the replicates (for ``auto``, the one it chose for this scenario).
     """
 
     scenario: Scenario
@@ -85,6 +86,7 @@ class RunResult:
     notes: tuple[str, ...] = ()
     chunk_size: int = DEFAULT_CHUNK
     reused_chunks: int = 0
+    engine: str = DEFAULT_ENGINE
 
     def _repr_html_(self) -> str:
         return self.summary.table().to_html(index=False)
@@ -254,7 +256,7 @@ def run_many(
                 more = _next_target(state, replicates, mcse_target, max_replicates)
                 if more is None:
                     del runs[index]
-                    yield index, _result(state, chunk)
+                    yield index, _result(state, chunk, _engine_used(engine, state.plan))
                 else:
                     state.target = more
 
@@ -269,7 +271,15 @@ def _next_target(state: _Run, replicates: int, mcse_target: float | None, max_re
     return min(state.simulated + replicates, max_replicates)
 
 
-def _result(state: _Run, chunk_size: int) -> RunResult:
+def _engine_used(asked: str | Engine, plan: RunPlan) -> str:
+    """The engine that simulates ``plan``: the name asked for, or the one an engine that picks (``auto``) picks."""
+    pick = getattr(plan.engine, "engine_for", None)
+    if pick is not None:
+        return str(pick(plan.model))
+    return asked if isinstance(asked, str) else plan.engine_name
+
+
+def _result(state: _Run, chunk_size: int, engine: str) -> RunResult:
     """A finished run's tables, in replicate order, and the operating characteristics they give."""
     parts = [state.parts[span] for span in sorted(state.parts)]
     table = pd.concat([p.replicates for p in parts], ignore_index=True)
@@ -286,6 +296,7 @@ def _result(state: _Run, chunk_size: int) -> RunResult:
         notes=_notes(state.store, len(parts)),
         chunk_size=chunk_size,
         reused_chunks=state.store.reused if state.store is not None else 0,
+        engine=engine,
     )
 
 

@@ -111,11 +111,14 @@ class GridCell:
     setting: dict[str, str]
     summary: OperatingCharacteristics
     replicates: pd.DataFrame | None = None
+    engine: str | None = None
 
     def row(self) -> dict[str, Any]:
-        """The cell's row of the grid table: the setting, the replicate count, each figure and its MCSE."""
+        """The cell's row of the grid table: the setting, the replicate count (and engine), each figure and its MCSE."""
         row: dict[str, Any] = dict(self.setting)
         row["replicates"] = self.summary.replicates
+        if self.engine is not None:
+            row["engine"] = self.engine
         for name in FIGURES:
             estimate = getattr(self.summary, name)
             row[name] = estimate.value
@@ -330,7 +333,7 @@ def _run_cells(
         with contextlib.closing(results):
             for index, result in results:
                 kept = result.replicates if keep_replicates else None
-                finished[index] = GridCell(cells[index].setting, result.summary, kept)
+                finished[index] = GridCell(cells[index].setting, result.summary, kept, result.engine)
                 describe()
                 reused += result.reused_chunks
                 chunks += math.ceil(len(result.replicates) / result.chunk_size)

@@ -326,6 +326,26 @@ def test_summary_json_records_the_default_chunk_size(tmp_path, capsys) -> None:
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["chunk_size"] == runner.DEFAULT_CHUNK
 
 
+SIMON = [
+    "monitoring.rule='simon'",
+    "monitoring.stage1_patients=10",
+    "monitoring.stage1_max_responders=1",
+    "monitoring.final_max_responders=5",
+]
+
+
+@pytest.mark.parametrize(
+    ("engine", "settings", "used"),
+    [("des", [], "des"), ("auto", [], "vector"), ("auto", SIMON + ["trial.replace_non_evaluable=true"], "des")],
+)
+def test_summary_json_names_the_engine_that_simulated(tmp_path, capsys, engine, settings, used) -> None:
+    """With auto, the engine it chose for the scenario: vector, or des where vector cannot simulate it."""
+    overrides = [arg for setting in settings for arg in ("--set", setting)]
+    argv = ["run", "--replicates", "3", "--no-progress", "--engine", engine, *overrides, "--out", str(tmp_path / "r")]
+    assert main(argv) == 0
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["engine"] == used
+
+
 def test_every_summary_json_key_is_documented() -> None:
     reference = (Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
     section = reference.split("## `summary.json`", 1)[1]

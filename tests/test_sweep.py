@@ -144,6 +144,15 @@ def test_run_grid_keeps_each_cells_summary_and_replicates_when_asked() -> None:
     ]
 
 
+def test_grid_table_names_each_cells_engine() -> None:
+    """With auto, a Simon design that replaces non-evaluable patients runs on des, without replacement on vector."""
+    simon = ["monitoring.rule='simon'", "monitoring.stage1_patients=10", "monitoring.stage1_max_responders=1"]
+    cells = build_cells("base", [*simon, "monitoring.final_max_responders=5"], {"trial.replace_non_evaluable": ["false", "true"]})
+    grid = run_grid(cells, replicates=4, seed=3, progress=False, engine="auto")
+    assert grid.table()["engine"].tolist() == ["vector", "des"]
+    assert run_grid(cells, replicates=4, seed=3, progress=False).table()["engine"].tolist() == ["des", "des"]
+
+
 def test_oc_grid_adds_p0_and_marks_it() -> None:
     grid = oc_grid("base", ["trial.sample_size=20"], [0.3], replicates=4, seed=2, progress=False)
     assert isinstance(grid, OCGridResult) and grid.p0 == 0.1
