@@ -8,7 +8,7 @@
 * :func:`or_inf` and :func:`or_zero` are ``np.where(keep, values, inf or 0)`` as plain arithmetic:
   ``np.where`` runs a generic element loop, and over a chunk's matrices it was the largest single
   cost of planning and observing journeys. They give the same numbers for the values these
-  matrices hold (never NaN or -inf).
+  matrices hold: days and codes, never negative or NaN (``or_zero``: never infinite).
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ def by_column(values: NDArray[Item]) -> NDArray[Item]:
 
 
 def take_rows(values: NDArray[Item], index: NDArray[np.intp] | slice) -> NDArray[Item]:
-    """The rows of ``values`` at ``index``; a matrix comes back column-major."""
-    return values[index] if values.ndim == 1 else values.T[:, index].T
+    """The rows of ``values`` at ``index`` (positions); a matrix comes back column-major, or as a view for a slice."""
+    if values.ndim == 1 or isinstance(index, slice):
+        return values[index]
+    return np.take(values.T, index, axis=1).T
 
 
 def preceding_sums(values: NDArray[np.int64], step: int = 0) -> NDArray[np.float64]:
@@ -58,8 +60,9 @@ def preceding_sums(values: NDArray[np.int64], step: int = 0) -> NDArray[np.float
 def first_true(mask: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
     """Whether each row of ``mask`` has a True, and the column of its first one (0 when none).
 
-    ``mask.argmax(axis=1)`` walks a column-major matrix row by row; weighting column ``c`` by
-    ``columns - c`` and taking the row maximum finds the same column in whole-column operations.
+    ``mask.argmax(axis=1)`` walks a column-major matrix row by row; from :data:`LOOP_FROM` rows,
+    weighting column ``c`` by ``columns - c`` and taking the row maximum finds the same column in
+    whole-column operations (below, it is ``any`` and ``argmax``).
     """
     columns = mask.shape[1]
     if mask.shape[0] < LOOP_FROM or columns == 0:
@@ -72,11 +75,11 @@ def first_true(mask: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.i
 
 
 def or_inf(values: NDArray[np.float64], keep: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """``np.where(keep, values, inf)`` for ``values`` without NaN or -inf."""
+    """``np.where(keep, values, inf)`` for non-negative ``values`` (days), +inf included."""
     with np.errstate(divide="ignore"):
         return values + (np.reciprocal(keep, dtype=float) - 1.0)  # 1/1 - 1 = 0; 1/0 - 1 = inf
 
 
 def or_zero(values: NDArray[Number], keep: NDArray[np.bool_]) -> NDArray[Number]:
-    """``np.where(keep, values, 0)`` for finite ``values``, in their dtype."""
+    """``np.where(keep, values, 0)`` for finite non-negative ``values`` (days, codes), in their dtype."""
     return values * keep

@@ -12,11 +12,20 @@ import importlib
 
 from .checkpoints import ChunkTables
 from .chunk import run_chunk
-from .run_plan import Engine, RunPlan
+from .run_plan import Engine, RunPlan, engine_name
 from .trial_model import TrialModel
 from .vector_engine import EngineError, unsupported
 
-__all__ = ["AUTO_ENGINE", "AutoEngine", "DEFAULT_ENGINE", "ENGINES", "EngineError", "choose_engine", "resolve_engine"]
+__all__ = [
+    "AUTO_ENGINE",
+    "AutoEngine",
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "EngineError",
+    "choose_engine",
+    "engine_label",
+    "resolve_engine",
+]
 
 DEFAULT_ENGINE = "des"
 
@@ -38,6 +47,13 @@ def resolve_engine(engine: str | Engine) -> Engine:
     module, attribute = ENGINES[engine]
     found: Engine = getattr(importlib.import_module(module), attribute)
     return found
+
+
+def engine_label(engine: Engine) -> str:
+    """The name :data:`ENGINES` gives ``engine`` (``des`` for ``simulate_trial`` itself), else :func:`engine_name`'s."""
+    named = engine_name(engine)
+    by_path = {f"{module}.{attribute}": name for name, (module, attribute) in ENGINES.items()}
+    return by_path.get(named, named)
 
 
 def choose_engine(model: TrialModel) -> str:

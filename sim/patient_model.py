@@ -268,11 +268,11 @@ class PatientModel:
         """Which scheduled scans each patient misses: the first draws of ``rng``, a fresh stream.
 
         When scans are never missed, the stream is advanced past the uniforms instead of drawing
-        them: a fresh stream has nothing buffered, and each uniform takes one 64-bit step, so every
-        later draw is the same as if they had been drawn.
+        them: a fresh PCG64 stream has nothing buffered, and each uniform takes one 64-bit step, so
+        every later draw is the same as if they had been drawn (other generators draw them).
         """
         p = self.schedule.missed_scan_probability
-        if p > 0 or not hasattr(rng.bit_generator, "advance"):
+        if p > 0 or not isinstance(rng.bit_generator, np.random.PCG64 | np.random.PCG64DXSM):
             return rng.random((n, self.max_scans)) < p
         rng.bit_generator.advance(n * self.max_scans)
         return np.zeros((n, self.max_scans), dtype=bool, order="F")

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint
 from .dispatch import BackendError, ChunkTask, Dispatch
-from .engines import DEFAULT_ENGINE, EngineError, resolve_engine
+from .engines import DEFAULT_ENGINE, EngineError, engine_label, resolve_engine
 from .run_plan import Engine, RunPlan, engine_name, replicate_seeds
 from .scenario import load_scenario
 from .scenario.model import Scenario
@@ -74,7 +74,7 @@ class RunResult:
     says what the run did beyond simulating: first, when ``reused_chunks`` > 0, that it resumed
     from checkpoints, then each damaged chunk it recomputed. ``chunk_size`` is the replicates per
     task it ran with (results do not depend on it, but checkpoints do); ``engine`` the engine that
-    simulated the replicates (for ``auto``, the one it chose for this scenario).
+    simulated the replicates (for ``auto``, the one it chose for this scenario; empty when not known).
     """
 
     scenario: Scenario
@@ -86,7 +86,7 @@ class RunResult:
     notes: tuple[str, ...] = ()
     chunk_size: int = DEFAULT_CHUNK
     reused_chunks: int = 0
-    engine: str = DEFAULT_ENGINE
+    engine: str = ""
 
     def _repr_html_(self) -> str:
         return self.summary.table().to_html(index=False)
@@ -276,7 +276,7 @@ def _engine_used(asked: str | Engine, plan: RunPlan) -> str:
     pick = getattr(plan.engine, "engine_for", None)
     if pick is not None:
         return str(pick(plan.model))
-    return asked if isinstance(asked, str) else plan.engine_name
+    return asked if isinstance(asked, str) else engine_label(plan.engine)
 
 
 def _result(state: _Run, chunk_size: int, engine: str) -> RunResult:

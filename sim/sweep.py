@@ -143,7 +143,7 @@ class GridResult:
         return self.cells[0].summary.replicates if self.cells else 0
 
     def table(self) -> pd.DataFrame:
-        """One tidy row per cell: the axis values (as given), the replicates, then each figure and its MCSE."""
+        """One tidy row per cell: the axis values (as given), the replicates, the engine, each figure and its MCSE."""
         return pd.DataFrame([cell.row() for cell in self.cells])
 
 

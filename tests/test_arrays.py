@@ -39,6 +39,7 @@ def test_helpers_equal_the_numpy_forms(layout, shape: tuple[int, int]) -> None:
     np.testing.assert_array_equal(preceding_sums(gaps, 21), np.hstack([np.zeros((shape[0], min(shape[1], 1))), ends[:, :-1]]))
     index = np.random.default_rng(1).permutation(shape[0])
     np.testing.assert_array_equal(take_rows(values, index), values[index])
+    assert take_rows(values, index).flags["F_CONTIGUOUS"]
     np.testing.assert_array_equal(take_rows(values, slice(1, None)), values[1:])
 
 
@@ -50,14 +51,18 @@ def test_first_true_finds_columns_beyond_a_byte() -> None:
     assert column[:3].tolist() == [699, 256, 0]
 
 
-def test_skipping_never_missed_scans_leaves_every_draw_as_drawing_them_would(scenario_with, monkeypatch) -> None:
-    """With missed_scan_probability 0 the stream is advanced instead of drawn: the same draws follow."""
+@pytest.mark.parametrize("generator", [np.random.PCG64, np.random.Philox], ids=["PCG64", "Philox"])
+def test_skipping_never_missed_scans_leaves_every_draw_as_drawing_them_would(
+    scenario_with, monkeypatch, generator
+) -> None:
+    """With missed_scan_probability 0 a PCG64 stream is advanced instead of drawn (Philox, whose
+    advance counts blocks, draws): either way the same draws follow."""
     scenario = scenario_with("efficacy.unconfirmed_response_share=0.3", "safety.new_therapy_probability=0.5")
     model = TrialModel.from_scenario(scenario).patients
     assert model.schedule.missed_scan_probability == 0
-    skipped = model.draw(np.random.default_rng(7), 500)
+    skipped = model.draw(np.random.Generator(generator(7)), 500)
     monkeypatch.setattr(PatientModel, "_missed_scans", lambda self, rng, n: rng.random((n, self.max_scans)) < 0.0)
-    drawn = model.draw(np.random.default_rng(7), 500)
+    drawn = model.draw(np.random.Generator(generator(7)), 500)
     for field in dataclasses.fields(drawn):
         np.testing.assert_array_equal(getattr(skipped, field.name), getattr(drawn, field.name), err_msg=field.name)
     assert skipped.transient_response.any() and np.isfinite(skipped.new_therapy_delay_days).any()

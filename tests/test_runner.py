@@ -110,6 +110,22 @@ def _pick(model, seed, extra=0):
     return simulate_trial(model, seed)
 
 
+def test_a_result_names_its_engine_as_the_engines_table_does(base) -> None:
+    """``engine`` in a result (and summary.json): the registered name, else the engine's own name."""
+    ran = {
+        "des": run(base, replicates=2, seed=1, progress=False).engine,
+        "function": run(base, replicates=2, seed=1, engine=simulate_trial, progress=False).engine,
+        "named": run(base, replicates=2, seed=1, engine=_NamedEngine(), progress=False).engine,
+        "partial": run(base, replicates=2, seed=1, engine=functools.partial(_pick, extra=1), progress=False).engine,
+    }
+    assert ran == {
+        "des": "des",
+        "function": "des",
+        "named": "named-engine",
+        "partial": "tests.test_runner._pick()[('extra', 1)]",
+    }
+
+
 def test_n_jobs_none_follows_joblib_parallel_config(base) -> None:
     main = threading.get_ident()
     alone: list[int] = []

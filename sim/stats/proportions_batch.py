@@ -31,6 +31,7 @@ def response_tests(
         # Each distinct (k, n) once: a chunk repeats a few dozen pairs hundreds of times.
         pairs, inverse = np.unique(np.stack([k[some], n[some]]), axis=1, return_inverse=True)
         kk, nn = pairs
+        inverse = inverse.ravel()  # numpy 2.0.0 shapes it by the stacked input
         p_value[some] = np.minimum(stats.binom.sf(kk - 1, nn, test.p0), 1.0)[inverse]
         pair_low, pair_high = _clopper_pearson(kk, nn, test.conf_level)
         low[some], high[some] = pair_low[inverse], pair_high[inverse]
