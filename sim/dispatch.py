@@ -24,6 +24,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 import joblib
+from joblib.parallel import LokyBackend, get_active_backend
 
 from .checkpoints import ChunkTables, code_fingerprint
 from .chunk import run_chunk
@@ -41,17 +42,19 @@ class BackendError(ValueError):
     """A backend cannot be used here (not installed, or a scheduler that cannot be reached)."""
 
 
-def watch_parent(driver: int) -> None:
+def watch_parent(driver: int, parent: int | None = None) -> None:
     """In a worker process, exit as soon as the process that started it is gone.
 
     A worker whose run was killed (SIGKILL leaves no chance to shut it down) is re-parented and
     would otherwise compute, or block on a full pipe, for ever. One daemon thread per process,
-    found by its name, polls the parent process id once a second. A Dask worker of a
-    ``LocalCluster`` is a child of the driver too; on a remote cluster the parent is its nanny.
+    found by its name, polls the parent process id once a second. ``parent`` is the process to
+    outlive, by default this process's parent now: a loky worker names the driver, so that it
+    also exits when the driver died while it was starting. A Dask worker of a ``LocalCluster`` is
+    a child of the driver too; on a remote cluster the parent is its nanny.
     """
     if os.getpid() == driver or any(t.name == _WATCHER for t in threading.enumerate()):
         return
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -152,7 +155,23 @@ class Dispatch:
                 return joblib.Parallel(return_as="generator_unordered")
         # never more workers than chunks: 256 workers for two chunks only cost start-up and memory
         n_jobs = max(1, min(self.n_jobs, tasks)) if self.n_jobs is not None and self.n_jobs > 0 else self.n_jobs
+        if self._loky():
+            # every worker watches the driver from its start, also one that never gets a task
+            return joblib.Parallel(
+                n_jobs=n_jobs,
+                backend="loky",
+                return_as="generator_unordered",
+                initializer=watch_parent,
+                initargs=(os.getpid(), os.getpid()),
+            )
         return joblib.Parallel(n_jobs=n_jobs, backend=self.backend, return_as="generator_unordered")
+
+    def _loky(self) -> bool:
+        """Whether the tasks go to loky's worker processes: named, or joblib's backend in effect."""
+        if self.backend is not None:
+            return self.backend == "loky"
+        active, _ = get_active_backend()
+        return isinstance(active, LokyBackend)
 
     def _connect(self, tasks: int) -> Any:
         """The Dask client, made on first use: connected to ``scheduler``, or to a local cluster started here."""
