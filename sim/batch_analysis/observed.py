@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,9 +24,6 @@ from ..units import DAYS_PER_MONTH, day_number
 from .histories import HistoryBatch
 
 __all__ = ["ObservedRows", "cutoff_days", "observe_rows", "per_replicate"]
-
-_RESPONSES = ("best_overall_response", "any_response", "evaluable")
-_OUTCOMES = ("pfs_months", "pfs_event", "os_months", "os_event", "cycles_received", "ae_count", "ae_discontinued")
 
 
 def per_replicate(
@@ -86,6 +83,9 @@ class ObservedRows:
     ae_discontinued: NDArray[np.bool_] | None = None
 
 
+_FIELDS = {f.name for f in fields(ObservedRows)}
+
+
 def observe_rows(
     journeys: PatientJourneys,
     first_dose_day: NDArray[np.float64],
@@ -105,5 +105,5 @@ def observe_rows(
         **(responses(seen, sd_min_days) if "responses" in parts else {}),
         **(outcomes(seen, pfs_censoring) if "outcomes" in parts else {}),
     }
-    kept = {name: derived[name] for name in _RESPONSES + _OUTCOMES if name in derived}
+    kept = {name: values for name, values in derived.items() if name in _FIELDS}  # not on_treatment
     return ObservedRows(replicate=replicate[seen.patient], patient=seen.patient, **kept)
