@@ -7,12 +7,20 @@ from dataclasses import fields
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.journey import END_REASONS, PatientJourneys
 from sim.recist import Response
 from sim.scenario.model import Schedule
 
-__all__ = ["BASE_SCHEDULE", "IDEAL", "hand_built_journeys", "journey_patient"]
+__all__ = [
+    "BASE_SCHEDULE",
+    "CROSS_MACHINE_RTOL",
+    "IDEAL",
+    "assert_same_seeded_output",
+    "hand_built_journeys",
+    "journey_patient",
+]
 
 # A trial stripped to its primary endpoint: no dropout, no AEs, fast full enrollment, responses
 # present at the first scan, and a primary cutoff late enough to confirm every response.
@@ -78,3 +86,26 @@ def hand_built_journeys(*patients: dict[str, Any]) -> PatientJourneys:
     return PatientJourneys(
         **{f.name: np.array([p[f.name] for p in patients], dtype=dtypes.get(f.name, float)) for f in fields(PatientJourneys)}
     )
+
+
+# How far a float of seeded output may move between machines. numpy picks SIMD kernels for log, exp
+# and power by CPU (AVX-512, AVX2 or the baseline), and those kernels differ by a few units in the
+# last place (numpy documents up to 4 ULP); after the chains of arithmetic behind a median or a
+# month count this was seen as 1.8e-14 absolute on values of 1 to 50 months, a relative error of
+# ~1e-15. 1e-12 leaves room for two orders of magnitude more rounding drift, while any change to the
+# model or its draws moves these values by far more (a day is 0.03 months).
+CROSS_MACHINE_RTOL = 1e-12
+
+
+def assert_same_seeded_output(actual: pd.DataFrame, expected: pd.DataFrame, rtol: float = CROSS_MACHINE_RTOL) -> None:
+    """Equal as "the same scenario and seed give the same results" promises across machines.
+
+    Columns, dtypes, integers, booleans, dates, labels and lists of them exactly; float columns to
+    ``rtol`` with NaN and infinities in the same places (docs/design.md, "Reproducible by construction").
+    """
+    pd.testing.assert_index_equal(actual.columns, expected.columns)
+    assert actual.dtypes.to_dict() == expected.dtypes.to_dict()
+    floats = [c for c in expected.columns if pd.api.types.is_float_dtype(expected[c].dtype)]
+    exact = [c for c in expected.columns if c not in floats]
+    pd.testing.assert_frame_equal(actual[exact], expected[exact], check_exact=True)
+    pd.testing.assert_frame_equal(actual[floats], expected[floats], check_exact=False, rtol=rtol, atol=0.0)
