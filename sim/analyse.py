@@ -148,6 +148,7 @@ def analyse_replicate(
         "enrollment_months": (float(history.enrollment_day.max()) - model.open_day) / DAYS_PER_MONTH if n else math.nan,
         "primary_cutoff_date": _date(model, primary_day),
         "final_cutoff_date": _date(model, final_day),
+        "true_orr": history.true_orr,
     }
     row.update(_primary(primary, plan, test))
     row.update(_decision(history, model, row, primary_day))

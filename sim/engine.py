@@ -8,7 +8,6 @@ patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from typing import cast
@@ -16,7 +15,6 @@ from typing import cast
 import numpy as np
 import simpy
 from numpy.typing import NDArray
-from scipy import stats
 
 from .conditioning import draw_given_status
 from .history import TrialHistory
@@ -239,45 +237,51 @@ def simulate_trials(model: TrialModel, seeds: Sequence[np.random.SeedSequence]) 
     computed patient by patient) saves numpy's fixed cost per call, most of a replicate's planning
     time. A forecast's replicates, whose first patients are the trial's own, plan one at a time.
     """
-    streams = [seed.spawn(3) for seed in seeds]
-    rngs = [np.random.default_rng(patient_seed) for _, _, patient_seed in streams]
+    streams = [_Streams(*seed.spawn(4)) for seed in seeds]
+    patients = [_replicate_patients(model, s.start) for s in streams]
     firsts: list[PatientJourneys | None] = [None] * len(seeds)
     if model.start is None and seeds:
         block = model.scenario.trial.sample_size
-        latent = LatentOutcomes.concatenate([model.patients.draw(rng, block) for rng in rngs])
+        latent = LatentOutcomes.concatenate([p.draw(s.patients, block) for p, s in zip(patients, streams)])
         planned = plan_journeys(model.patients, latent)
         firsts = [planned.take(slice(r * block, (r + 1) * block)) for r in range(len(seeds))]
-    return [
-        _simulate(model, seed, site_seed, screening_seed, rng, first)
-        for seed, (site_seed, screening_seed, _), rng, first in zip(seeds, streams, rngs, firsts)
-    ]
+    return [_simulate(model, s, p, first) for s, p, first in zip(streams, patients, firsts)]
+
+
+class _Streams:
+    """A replicate's four random streams, spawned from its seed: sites, screening, patients, and its start.
+
+    The start stream draws the replicate's true ORR first (when a prior or a forecast's posterior
+    gives one), then a forecast's start state.
+    """
+
+    def __init__(self, *seeds: np.random.SeedSequence) -> None:
+        self.site_seed, self.screening_seed = seeds[0], seeds[1]
+        self.patients = np.random.default_rng(seeds[2])
+        self.start = np.random.default_rng(seeds[3])
 
 
 def _simulate(
-    model: TrialModel,
-    seed: np.random.SeedSequence,
-    site_seed: np.random.SeedSequence,
-    screening_seed: np.random.SeedSequence,
-    patient_rng: np.random.Generator,
-    first: PatientJourneys | None,
+    model: TrialModel, streams: _Streams, patients: PatientModel, first: PatientJourneys | None
 ) -> TrialHistory:
-    """One replicate from its streams (``first``: its first block of patients, drawn from ``patient_rng``)."""
+    """One replicate from its streams and patient model (``first``: its first block of patients, already drawn)."""
     state = model.start
-    patients, known, first_dose = model.patients, first, np.zeros(0)
+    known, first_dose = first, np.zeros(0)
+    start_rng = streams.start
     if state is not None:
-        start_rng = np.random.default_rng(seed.spawn(1)[0])
-        patients = _replicate_patients(model, state, start_rng)
         first_dose = _first_doses(model, state, start_rng)
         known = draw_given_status(
             patients, state.outcomes, first_dose, state.as_of_day, start_rng, state.patient_id
         )
-    arrivals = _arrivals(model, site_seed)
-    pool = _PatientPool(patients, patient_rng, model.scenario.trial.sample_size, known)
+    arrivals = _arrivals(model, streams.site_seed)
+    pool = _PatientPool(patients, streams.patients, model.scenario.trial.sample_size, known)
     env = simpy.Environment()
     failing = model.scenario.recruitment.screen_failure_probability
     if state is not None and state.screen_failure is not None:
         failing = float(start_rng.beta(*state.screen_failure))
-    desk = _Enrollment(env, model, np.random.default_rng(screening_seed), pool, sum(a.size for a in arrivals), failing)
+    desk = _Enrollment(
+        env, model, np.random.default_rng(streams.screening_seed), pool, sum(a.size for a in arrivals), failing
+    )
     if state is not None:
         desk.start_from(state, first_dose)
         _add_pending(model, state, desk, start_rng)
@@ -303,6 +307,7 @@ def _simulate(
         first_dose_day=np.asarray(desk.first_dose, dtype=float),
         journeys=pool.journeys(n),
         enrollment_complete_day=desk.complete_day if n >= desk.target else math.nan,
+        true_orr=patients.efficacy.orr,
         looks=tuple(desk.looks),
     )
 
@@ -339,13 +344,17 @@ def _add_pending(model: TrialModel, state: TrialState, desk: _Enrollment, rng: n
             desk.add_pending(index, c, e, d)
 
 
-def _replicate_patients(model: TrialModel, state: TrialState, rng: np.random.Generator) -> PatientModel:
-    """The patient model of one forecast replicate: its ORR drawn from the posterior when one is given."""
-    if state.orr_posterior is None:
+def _replicate_patients(model: TrialModel, rng: np.random.Generator) -> PatientModel:
+    """A replicate's patient model: its true ORR drawn from the forecast's posterior or the scenario's prior.
+
+    Without either the ORR is the scenario's point value and nothing is drawn.
+    """
+    state = model.start
+    law = model.orr_prior if state is None else state.orr_posterior
+    if law is None:
         return model.patients
-    a, b = state.orr_posterior
-    orr = float(stats.beta.ppf(rng.random() * stats.beta.cdf(state.orr_ceiling, a, b), a, b))
-    return dataclasses.replace(model.patients, efficacy=dataclasses.replace(model.patients.efficacy, orr=orr))
+    ceiling = model.orr_ceiling if state is None else state.orr_ceiling
+    return model.with_orr(float(law.draw(rng.random(), ceiling)))
 
 
 def _first_doses(model: TrialModel, state: TrialState, rng: np.random.Generator) -> NDArray[np.float64]:

@@ -34,6 +34,7 @@ class TrialHistory:
     first_dose_day: NDArray[np.float64]
     journeys: PatientJourneys
     enrollment_complete_day: float
+    true_orr: float
     looks: tuple[Look, ...] = ()
 
     @property

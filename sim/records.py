@@ -67,6 +67,13 @@ REPLICATE_COLUMNS: tuple[Column, ...] = (
     _c("final_cutoff_date", _DATE, "date", "PFS/OS data cutoff"),
     _c("n_treated", "int64", "patients", "patients dosed by the primary cutoff"),
     _c("n_analysed", "int64", "patients", "ORR denominator (analysis population)"),
+    _c(
+        "true_orr",
+        "float64",
+        "proportion",
+        "the replicate's true (latent) ORR: `efficacy.orr`, or its draw from `efficacy.orr_prior` or a forecast's "
+        "posterior",
+    ),
     _c("responders", "int64", "patients", "confirmed CR or PR at the primary cutoff"),
     _c("orr", "float64", "proportion", "responders / n_analysed"),
     _c("orr_ci_low", "float64", "proportion", "lower ORR confidence limit (`ci_method`, `ci_level`)"),

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .decisions import DecisionFigures
 from .scenario.model import Scenario
-from .stats.mcse import Estimate, mean_estimate, proportion_estimate, quantile_estimate
+from .stats.mcse import Estimate, estimate_json, json_number, mean_estimate, proportion_estimate, quantile_estimate
 
 __all__ = ["OperatingCharacteristics", "TIMELINE_COLUMNS", "QUANTILES"]
 
@@ -77,6 +78,7 @@ class OperatingCharacteristics:
     median_pfs: Estimate
     median_os: Estimate
     origin: dt.date
+    decisions: DecisionFigures
 
     @classmethod
     def from_replicates(cls, table: pd.DataFrame, scenario: Scenario) -> OperatingCharacteristics:
@@ -90,7 +92,9 @@ class OperatingCharacteristics:
             name: {q: quantile_estimate(_days(table[col], origin), q) for q in QUANTILES}
             for name, col in TIMELINE_COLUMNS.items()
         }
-        bias = mean_estimate(orr - true_orr)
+        # each replicate's own true ORR: the scenario's, or its draw from the ORR prior
+        truth = table["true_orr"].to_numpy(dtype=float)
+        bias = mean_estimate(orr - truth)
         tested_rate = mean_estimate(orr)
         with_ci = np.isfinite(low) & np.isfinite(high)
         stopped = table["stopped_early"].to_numpy(dtype=bool)
@@ -109,7 +113,7 @@ class OperatingCharacteristics:
             orr_bias=bias,
             ci_width_median=quantile_estimate(high - low, 0.5),
             ci_width_mean=mean_estimate(high - low),
-            coverage=proportion_estimate(((low <= true_orr) & (true_orr <= high))[with_ci]),
+            coverage=proportion_estimate(((low <= truth) & (truth <= high))[with_ci]),
             orr_unconfirmed=mean_estimate(table["orr_unconfirmed"]),
             tested_rate=tested_rate,
             coverage_of_tested=proportion_estimate(
@@ -121,13 +125,21 @@ class OperatingCharacteristics:
             median_pfs=mean_estimate(table["median_pfs_months"]),
             median_os=mean_estimate(table["median_os_months"]),
             origin=origin,
+            decisions=DecisionFigures.from_replicates(table, scenario),
         )
+
+    @property
+    def _truth(self) -> str:
+        """What the ORR is judged against: the scenario's point value, or each replicate's draw."""
+        return f"{self.true_orr:g}" if self.decisions.prior is None else "ORR (each trial's draw)"
 
     def table(self) -> pd.DataFrame:
         """One row per figure: estimate, MCSE and unit, in reading order."""
         rows: list[tuple[str, Any, float, str]] = [
             ("Power: P(reject H0)", self.power.value, self.power.mcse, "probability")
         ]
+        if self.decisions.prior is not None:
+            rows = list(self.decisions.rows())
         if self.monitored:
             rows.append(
                 ("P(stopped early at an interim look)", self.early_stop.value, self.early_stop.mcse, "probability")
@@ -164,7 +176,7 @@ class OperatingCharacteristics:
         rows += [
             ("ORR estimate (mean)", self.orr_mean.value, self.orr_mean.mcse, "proportion"),
             ("Unconfirmed ORR (mean)", self.orr_unconfirmed.value, self.orr_unconfirmed.mcse, "proportion"),
-            (f"ORR bias vs true {self.true_orr:g}", self.orr_bias.value, self.orr_bias.mcse, "proportion"),
+            (f"ORR bias vs true {self._truth}", self.orr_bias.value, self.orr_bias.mcse, "proportion"),
             ("ORR CI width (median)", self.ci_width_median.value, self.ci_width_median.mcse, "proportion"),
             ("ORR CI width (mean)", self.ci_width_mean.value, self.ci_width_mean.mcse, "proportion"),
             (
@@ -204,20 +216,20 @@ class OperatingCharacteristics:
     def to_dict(self) -> dict[str, Any]:
         """The JSON document ``summary.json`` holds."""
 
-        def est(e: Estimate) -> dict[str, Any]:
-            return {"estimate": _clean(e.value), "mcse": _clean(e.mcse), "replicates": e.n}
-
+        est = estimate_json
         return {
             "scenario": self.scenario_name,
             "replicates": self.replicates,
             "power": est(self.power),
+            "assurance": est(self.decisions.assurance),
+            "decisions": self.decisions.to_dict(),
             "early_stop": est(self.early_stop),
             "interim_wait_days": est(self.interim_wait_days),
             "decision_months": est(self.decision_months),
             "enrollment_complete_by_close": est(self.enrollment_complete),
             "timeline": {
                 name: {
-                    f"q{int(q * 100)}": {"date": _iso(self.origin, e.value), "mcse_days": _clean(e.mcse)}
+                    f"q{int(q * 100)}": {"date": _iso(self.origin, e.value), "mcse_days": json_number(e.mcse)}
                     for q, e in per_q.items()
                 }
                 for name, per_q in self.timeline.items()
@@ -240,7 +252,3 @@ class OperatingCharacteristics:
             "median_os_months": est(self.median_os),
         }
 
-
-def _clean(x: float) -> float | None:
-    """JSON has no NaN: missing figures become null."""
-    return None if x is None or not math.isfinite(x) else float(x)

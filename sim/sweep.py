@@ -31,6 +31,7 @@ a grid too coarse to cite. A boundary outside the grid is reported as such, neve
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -52,6 +53,7 @@ from .summary import OperatingCharacteristics
 from .trial_model import TrialModel
 
 __all__ = [
+    "DECISION_FIGURES",
     "FIGURES",
     "MAX_CELLS",
     "Cell",
@@ -72,6 +74,9 @@ MAX_CELLS = 200
 
 FIGURES = ("power", "early_stop", "interim_wait_days", "enrollment_complete", "n_enrolled", "decision_months")
 """The figures of a cell that a grid's table shows, each with its MCSE."""
+
+DECISION_FIGURES = ("assurance", "positive_and_effective", "false_go", "false_stop")
+"""The figures a cell with an ORR prior adds (:class:`sim.decisions.DecisionFigures`), each with its MCSE."""
 
 
 class InputError(ValueError):
@@ -123,6 +128,12 @@ class GridCell:
             estimate = getattr(self.summary, name)
             row[name] = estimate.value
             row[f"{name}_mcse"] = estimate.mcse
+        decisions = self.summary.decisions
+        if decisions.prior is not None:
+            for name in DECISION_FIGURES:
+                found: Estimate | None = getattr(decisions, name)
+                row[name] = math.nan if found is None else found.value
+                row[f"{name}_mcse"] = math.nan if found is None else found.mcse
         return row
 
 
@@ -267,7 +278,12 @@ def build_cells(
     invalid, or whose efficacy numbers cannot hold together, raises :class:`CellError`.
     """
     raw = apply_overrides(read_scenario_file(scenario), overrides)
-    model_of(parse_scenario(raw))  # the common scenario's own problems, named as such
+    # the common scenario's own problems first, named as such
+    if model_of(parse_scenario(raw)).orr_prior is not None and "efficacy.orr" in axes:
+        raise InputError(
+            "efficacy.orr cannot be varied while efficacy.orr_prior is given: each replicate draws its ORR from the "
+            "prior; vary the prior (efficacy.orr_prior.beta=[a, b],...) or use trialsim oc for power at point ORRs"
+        )
     if math.prod(len(v) for v in axes.values()) > MAX_CELLS:
         raise InputError(f"axes gives more than {MAX_CELLS} cells; use fewer values")
     cells = []
@@ -371,6 +387,12 @@ def run_grid(
     return GridResult(finished, notes=notes)
 
 
+def _at_point_orr(scenario: Scenario) -> TrialModel:
+    """The model of an OC cell: power at the cell's ORR, so any ``efficacy.orr_prior`` is set aside."""
+    efficacy = dataclasses.replace(scenario.efficacy, orr_prior=None)
+    return TrialModel.from_scenario(dataclasses.replace(scenario, efficacy=efficacy))
+
+
 def oc_grid(
     scenario: str | Path,
     overrides: Sequence[str],
@@ -382,12 +404,15 @@ def oc_grid(
 ) -> OCGridResult:
     """Operating characteristics over a grid of latent ORR, always including p0; ``boundary`` reads the edge of H0.
 
+    Each cell is simulated at its own ORR: a scenario's ``efficacy.orr_prior`` is set aside (power
+    curves are what assurance averages).
+
     ``checkpoint_dir`` and the ``run`` options are as for :func:`run_grid`.
     """
     p0 = parse_scenario(apply_overrides(read_scenario_file(scenario), overrides)).analysis.p0
     values = sorted({round(float(v), 12) for v in orr_values} | {p0})
     if len(values) > MAX_CELLS:
         raise InputError(f"orr_values gives more than {MAX_CELLS} values with p0 included; use fewer values")
-    cells = build_cells(scenario, overrides, {"efficacy.orr": [repr(v) for v in values]})
+    cells = build_cells(scenario, overrides, {"efficacy.orr": [repr(v) for v in values]}, _at_point_orr)
     finished, notes = _run_cells(cells, keep_replicates, checkpoint_dir, "OC grid", run_options)
     return OCGridResult(finished, p0=p0, notes=notes)

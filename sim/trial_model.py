@@ -8,6 +8,7 @@ field to change named in a :class:`~sim.scenario.ScenarioError`. Every engine re
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,14 +16,44 @@ from numpy.typing import NDArray
 
 from .monitoring import DecisionRule
 from .patient_model import ModelError, PatientModel
-from .recist import judgement_days
+from .recist import earliest_sure_confirmation_day, judgement_days
 from .recruitment import CalendarRates
 from .scenario import ScenarioError
-from .scenario.model import Scenario
+from .scenario.model import OrrPrior, Scenario
+from .stats.beta_mixture import BetaMixture
 from .trial_state import TrialState
-from .units import dates_of_days, day_number
+from .units import DAYS_PER_MONTH, dates_of_days, day_number
 
-__all__ = ["TrialModel"]
+__all__ = ["MIN_PRIOR_MASS", "TrialModel", "orr_ceiling", "orr_prior_law"]
+
+MIN_PRIOR_MASS = 1e-6
+"""Least share of an ORR prior that must lie below the ORR ceiling; less is a prior the PFS cannot carry."""
+
+
+def orr_ceiling(scenario: Scenario) -> float:
+    """The largest true ORR the scenario's patient model can carry (``efficacy.orr``'s bound), just below it.
+
+    A responder is never seen to progress before confirmation, so the ORR cannot exceed the share
+    still progression-free on the day a response at the first scan is surely confirmed.
+    """
+    confirm = earliest_sure_confirmation_day(scenario.schedule) / DAYS_PER_MONTH
+    return float(scenario.efficacy.pfs.sf(confirm)) * (1.0 - 1e-9)
+
+
+def orr_prior_law(prior: OrrPrior) -> BetaMixture:
+    """The scenario's ``efficacy.orr_prior`` as a Beta mixture (the checks in scenario/load.py have run)."""
+
+    def one(
+        beta: tuple[float, float] | None, responders: int | None, patients: int | None, weight: float
+    ) -> BetaMixture:
+        if beta is not None:
+            return BetaMixture.beta(*beta)
+        assert responders is not None and patients is not None
+        return BetaMixture.from_data(responders, patients, weight)
+
+    if prior.mixture:
+        return BetaMixture.mixture([(c.weight, one(c.beta, c.responders, c.patients, 1.0)) for c in prior.mixture])
+    return one(prior.beta, prior.responders, prior.patients, 1.0 if prior.weight is None else prior.weight)
 
 
 @dataclass(frozen=True)
@@ -37,7 +68,17 @@ class TrialModel:
     horizon_day: float
     rule: DecisionRule
     judgement_days: float
+    orr_prior: BetaMixture | None = None
     start: TrialState | None = None
+
+    @property
+    def orr_ceiling(self) -> float:
+        """The largest true ORR the patient model can carry, just below it (:func:`orr_ceiling`)."""
+        return orr_ceiling(self.scenario)
+
+    def with_orr(self, orr: float) -> PatientModel:
+        """The patient model of a replicate whose true ORR is ``orr``."""
+        return dataclasses.replace(self.patients, efficacy=dataclasses.replace(self.patients.efficacy, orr=orr))
 
     @property
     def identity(self) -> str:
@@ -53,7 +94,7 @@ class TrialModel:
             patients = PatientModel.from_scenario(scenario.efficacy, scenario.safety, scenario.schedule, horizon)
         except ModelError as exc:
             raise ScenarioError(f"{exc.field} {exc.detail}") from None
-        return cls(
+        model = cls(
             scenario=scenario,
             patients=patients,
             calendar=CalendarRates.from_recruitment(scenario.recruitment, t.study_start),
@@ -64,6 +105,17 @@ class TrialModel:
             rule=DecisionRule(scenario.monitoring, scenario.analysis, t.sample_size),
             judgement_days=judgement_days(scenario.monitoring),
         )
+        if scenario.efficacy.orr_prior is None:
+            return model
+        law = orr_prior_law(scenario.efficacy.orr_prior)
+        kept = law.mass_below(model.orr_ceiling)
+        if kept < MIN_PRIOR_MASS:
+            raise ScenarioError(
+                f"efficacy.orr_prior ({law.describe()}) has {kept:.2g} of its mass below {model.orr_ceiling:.3f}, "
+                "the largest ORR this PFS can carry (the share still progression-free when a response at the first "
+                "scan is surely confirmed); centre the prior lower, or lengthen efficacy.pfs.median_months"
+            )
+        return dataclasses.replace(model, orr_prior=law)
 
     def dates(self, days: NDArray[np.float64] | float) -> NDArray[np.datetime64]:
         """Calendar dates (day resolution) of days counted from the study start; NaT where not finite."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from .stats.beta_mixture import BetaMixture
+
 __all__ = ["KnownOutcomes", "RatePosterior", "TrialState", "UNKNOWN"]
 
 UNKNOWN = -1
@@ -67,11 +69,12 @@ class TrialState:
     date). ``resume_day`` is where the engine starts drawing screening arrivals: early enough
     that patients still in screening at the as-of date are drawn too (arrivals that would have
     finished screening before it are already in the data, and are dropped). ``orr_posterior``
-    (a, b) makes each replicate draw its latent ORR from Beta(a, b) truncated below
-    ``orr_ceiling``; None keeps the scenario's ORR. With screening counts, ``pending`` gives each
-    site's eligible patients still in screening (-1 where the site's counts are not known, whose
-    pending patients are drawn from its arrivals instead) and ``screen_failure`` the Beta law
-    each replicate draws its screen-failure probability from.
+    (the ORR prior updated with the responses so far) makes each replicate draw its latent ORR
+    from it, truncated below ``orr_ceiling``; None keeps the scenario's ORR or prior. With
+    screening counts, ``pending`` gives each site's eligible patients still in screening (-1
+    where the site's counts are not known, whose pending patients are drawn from its arrivals
+    instead) and ``screen_failure`` the Beta law each replicate draws its screen-failure
+    probability from.
     """
 
     as_of_day: float
@@ -83,7 +86,7 @@ class TrialState:
     outcomes: KnownOutcomes
     rates: RatePosterior
     enrollment_complete_day: float
-    orr_posterior: tuple[float, float] | None = None
+    orr_posterior: BetaMixture | None = None
     orr_ceiling: float = 1.0
     pending: NDArray[np.int64] | None = None
     screen_failure: tuple[float, float] | None = None

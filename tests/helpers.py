@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.decisions import DecisionFigures
 from sim.journey import END_REASONS, PatientJourneys
 from sim.recist import Response
 from sim.scenario.model import Schedule
+from sim.stats.mcse import Estimate
 
 __all__ = [
     "BASE_SCHEDULE",
@@ -20,6 +22,7 @@ __all__ = [
     "assert_same_seeded_output",
     "hand_built_journeys",
     "journey_patient",
+    "point_decisions",
 ]
 
 # A trial stripped to its primary endpoint: no dropout, no AEs, fast full enrollment, responses
@@ -85,6 +88,15 @@ def hand_built_journeys(*patients: dict[str, Any]) -> PatientJourneys:
               "scan_missed": bool}
     return PatientJourneys(
         **{f.name: np.array([p[f.name] for p in patients], dtype=dtypes.get(f.name, float)) for f in fields(PatientJourneys)}
+    )
+
+
+def point_decisions(power: Estimate, p0: float = 0.1) -> DecisionFigures:
+    """The decision figures of a hand-built summary with a point ORR: assurance is the power, no prior."""
+    none = Estimate(0.0, 0.0, power.n)
+    return DecisionFigures(
+        prior=None, prior_kept=1.0, orr_ceiling=0.5, p0=p0, p1=None, assurance=power, positive_and_effective=None,
+        false_go=none, false_stop=None, true_orr_if_positive={}, true_orr_if_negative={}, stop_at_look=(),
     )
 
 

@@ -130,7 +130,7 @@ def _history(j: PatientJourneys, dose: list[float], target: int, looks: tuple[Lo
         sample_size=3, enrollment_target=target, n_screened=n + 2, n_screen_failed=2, n_turned_away=0,
         site=np.zeros(n, np.int64), consent_day=first_dose - 9, enrollment_day=first_dose - 2,
         first_dose_day=first_dose, journeys=j,
-        enrollment_complete_day=float(first_dose.max() - 2) if n >= target else math.nan, looks=looks,
+        enrollment_complete_day=float(first_dose.max() - 2) if n >= target else math.nan, true_orr=0.15, looks=looks,
     )
 
 

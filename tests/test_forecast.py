@@ -18,6 +18,7 @@ from sim.forecast.state import KnownRateWarning, site_posteriors
 from sim.forecast.synthetic import observed_frame
 from sim.runner import replicate_seeds, run
 from sim.scenario import load_scenario
+from sim.stats.beta_mixture import BetaMixture
 from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 
@@ -182,7 +183,7 @@ def test_the_forecast_runs_both_analyses_and_reports_the_posterior() -> None:
     responders = (frame["confirmed"] == "true").sum()
     settled = ((frame["confirmed"] != "true") & ((frame["progression_date"] != "") | (frame["death_date"] != ""))).sum()
     assert result.orr_evidence == (responders, settled)
-    assert result.orr_posterior == (0.5 + responders, 0.5 + settled)
+    assert result.orr_posterior == BetaMixture.beta(0.5 + responders, 0.5 + settled)
     assert result.conditional.replicates["n_enrolled"].min() >= len(frame)
     # the patients already enrolled keep their enrollment dates in every replicate
     assert (

@@ -37,6 +37,7 @@ LAYERS: list[list[str]] = [
     ["analyse"],
     ["batch_analysis"],
     ["records", "tables"],
+    ["decisions"],
     ["summary"],
     ["checkpoints"],
     ["run_plan"],

@@ -131,7 +131,7 @@ def _history(j: PatientJourneys, dose: list[float]) -> TrialHistory:
     return TrialHistory(
         sample_size=n, enrollment_target=n, n_screened=n, n_screen_failed=0, n_turned_away=0,
         site=np.zeros(n, np.int64), consent_day=first_dose - 5, enrollment_day=first_dose - 2,
-        first_dose_day=first_dose, journeys=j, enrollment_complete_day=float(first_dose.max() - 2) if n else math.nan,
+        first_dose_day=first_dose, journeys=j, enrollment_complete_day=float(first_dose.max() - 2) if n else math.nan, true_orr=0.15,
     )
 
 

@@ -154,7 +154,7 @@ def default_side(model: TrialModel, latent: Any, given: Enrolled) -> tuple[pd.Da
         enrollment_day=given.enrollment,
         first_dose_day=given.first_dose,
         journeys=plan_journeys(model.patients, latent),
-        enrollment_complete_day=float(given.enrollment[-1]),
+        enrollment_complete_day=float(given.enrollment[-1]), true_orr=model.scenario.efficacy.orr,
     )
     plan = model.scenario.analysis
     row, primary, final = analyse_replicate(history, model, response_test(plan))

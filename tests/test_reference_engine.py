@@ -224,7 +224,7 @@ def test_disagreement_2_an_end_of_treatment_seen_at_the_cutoff_has_its_date(base
     history = TrialHistory(
         sample_size=1, enrollment_target=1, n_screened=1, n_screen_failed=0, n_turned_away=0,
         site=np.zeros(1, np.int64), consent_day=np.array([490.0]), enrollment_day=np.array([505.0]),
-        first_dose_day=np.array([dose]), journeys=journeys, enrollment_complete_day=505.0,
+        first_dose_day=np.array([dose]), journeys=journeys, enrollment_complete_day=505.0, true_orr=0.15,
     )
     model = TrialModel.from_scenario(base)
     table = patient_table(history, model, observe(journeys, history.first_dose_day, dose + died, 35), 0, "final")

@@ -28,6 +28,7 @@ from sim.scenario import load_scenario
 from sim.stats.mcse import Estimate
 from sim.summary import OperatingCharacteristics
 from sim.sweep import GridCell, GridResult, OCGridResult
+from tests.helpers import point_decisions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,6 +65,7 @@ def _characteristics(monitored: bool) -> OperatingCharacteristics:
         median_pfs=e(4.0, 0.1, 390),
         median_os=e(math.nan, math.nan, 0),
         origin=dt.date(2025, 1, 1),
+        decisions=point_decisions(e(0.8125, 0.0195, 400)),
     )
 
 

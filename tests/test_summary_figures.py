@@ -49,6 +49,7 @@ def _table() -> pd.DataFrame:
     """
     dates = pd.to_datetime(["2027-05-01", "2027-11-30", "2026-09-15", None])
     given = {
+        "true_orr": [0.15] * 4,
         "orr": [0.1, 0.0, 0.2, NAN],
         "orr_ci_low": [0.02, 0.0, 0.05, NAN],
         "orr_ci_high": [0.30, 0.12, 0.40, NAN],

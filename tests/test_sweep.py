@@ -17,6 +17,7 @@ from sim.stats.mcse import Estimate
 from sim.summary import OperatingCharacteristics
 from sim.sweep import CellError, GridCell, GridResult, OCGridResult, build_cells, oc_grid, run_grid
 from sim.trial_model import TrialModel
+from tests.helpers import point_decisions
 
 FIGURE_COLUMNS = [
     "power",
@@ -61,6 +62,7 @@ def _summary(power: float, power_mcse: float = 0.04, tested: float = 0.5, tested
         median_pfs=e,
         median_os=Estimate(math.nan, math.nan, 0),
         origin=dt.date(2025, 1, 1),
+        decisions=point_decisions(Estimate(power, power_mcse, 100)),
     )
 
 

@@ -70,6 +70,7 @@ def analyse_batch(
         "enrollment_months": (last_in - model.open_day) / DAYS_PER_MONTH,
         "primary_cutoff_date": model.dates(primary_day),
         "final_cutoff_date": model.dates(final_day),
+        "true_orr": batch.true_orr,
     }
     columns.update(primary_columns(primary, plan, test, replicates))
     columns.update(decision_columns(batch, model, columns, primary_day))

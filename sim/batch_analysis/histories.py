@@ -37,6 +37,7 @@ class HistoryBatch:
     n_turned_away: NDArray[np.int64]
     enrollment_target: NDArray[np.int64]
     enrollment_complete_day: NDArray[np.float64]
+    true_orr: NDArray[np.float64]
     look_replicate: NDArray[np.int64]
     look_day: NDArray[np.float64]
     look_patients: NDArray[np.int64]
@@ -90,6 +91,7 @@ class HistoryBatch:
             n_turned_away=np.array([h.n_turned_away for h in histories], dtype=np.int64),
             enrollment_target=np.array([h.enrollment_target for h in histories], dtype=np.int64),
             enrollment_complete_day=np.array([h.enrollment_complete_day for h in histories], dtype=float),
+            true_orr=np.array([h.true_orr for h in histories], dtype=float),
             look_replicate=np.array([r for r, _ in looks], dtype=np.int64),
             look_day=np.array([look.day for _, look in looks], dtype=float),
             look_patients=np.array([look.patients for _, look in looks], dtype=np.int64),
@@ -114,6 +116,7 @@ class HistoryBatch:
             n_turned_away=self.n_turned_away[first:last],
             enrollment_target=self.enrollment_target[first:last],
             enrollment_complete_day=self.enrollment_complete_day[first:last],
+            true_orr=self.true_orr[first:last],
             look_replicate=self.look_replicate[looks] - first,
             look_day=self.look_day[looks],
             look_patients=self.look_patients[looks],
@@ -138,6 +141,7 @@ class HistoryBatch:
             first_dose_day=self.first_dose_day[rows],
             journeys=self.journeys.take(rows),
             enrollment_complete_day=float(self.enrollment_complete_day[r]),
+            true_orr=float(self.true_orr[r]),
             looks=tuple(
                 Look(
                     float(self.look_day[k]),

@@ -73,10 +73,26 @@ def orr_grid(text: str) -> list[float]:
     return values
 
 
+def _top_level_items(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets and braces: ``[1, 9],{beta = [3, 12]}`` is two values."""
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "[{") - (char in "]}")
+        if char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [v.strip() for v in items if v.strip()]
+
+
 def vary_axis(text: str) -> tuple[str, list[str]]:
-    """``--vary``: ``dotted.path=v1,v2,...`` as the path and its values (read as TOML later, like --set)."""
+    """``--vary``: ``dotted.path=v1,v2,...`` as the path and its values (read as TOML later, like --set).
+
+    A value may be a list or a table (``efficacy.orr_prior.beta=[1, 9],[3, 12]``): commas inside
+    brackets or braces do not separate values.
+    """
     path, sep, values = text.partition("=")
-    items = [v.strip() for v in values.split(",") if v.strip()]
+    items = _top_level_items(values)
     if not sep or not path.strip() or not items:
         raise UsageError(f"--vary expects dotted.path=value1,value2,..., got {text!r}")
     return path.strip(), items

@@ -9,7 +9,8 @@ rate integrated against the chance of having passed screening by the as-of date;
 of ``m`` is Gamma(1/cv² + n, 1/cv² + E), exactly. Patients still in screening at the as-of date
 form an independent thinned process with the same ``m``, which the engine draws afresh.
 
-ORR: a Beta(a, b) prior (``[forecast]``) updated with the patients whose responder status the data
+ORR: the scenario's prior (``efficacy.orr_prior``, else ``[forecast]``'s Beta; see
+:func:`sim.forecast.state.orr_prior`) updated with the patients whose responder status the data
 settle under the model: confirmed responders, and patients whose progression or death was
 recorded without a confirmed response (the model's responders never progress or die before
 confirmation). Patients still under observation are left to the model, given each replicate's ORR.
@@ -25,7 +26,7 @@ from scipy import stats
 
 from ..recruitment import CalendarRates, SiteRates
 
-__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior", "beta_posterior"]
+__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior"]
 
 VAGUE_SHAPE = 0.5
 """Shape of the vague (Jeffreys) Gamma prior on a Poisson rate: Gamma(0.5, 0), improper but with a proper posterior."""
@@ -80,11 +81,6 @@ def gamma_posterior(rate_cv: float, vague: bool, count: int, exposure: float) ->
         return (math.inf, 1.0)
     prior = 1.0 / rate_cv**2
     return (prior + count, prior + exposure)
-
-
-def beta_posterior(prior_a: float, prior_b: float, responders: int, non_responders: int) -> tuple[float, float]:
-    """The Beta law of the ORR after ``responders`` and ``non_responders`` whose status is settled."""
-    return (prior_a + responders, prior_b + non_responders)
 
 
 @dataclass(frozen=True)

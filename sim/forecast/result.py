@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..runner import DEFAULT_REPLICATES, Progress, RunResult, run_many
 from ..scenario.model import Scenario
+from ..stats.beta_mixture import BetaMixture
 from ..stats.mcse import Estimate, quantile_mcse
 from ..summary import QUANTILES
 from ..trial_model import TrialModel
@@ -46,7 +47,7 @@ class Forecast:
     sites: tuple[SitePosterior, ...]
     conditional: RunResult
     predictive: RunResult
-    orr_posterior: tuple[float, float]
+    orr_posterior: BetaMixture
     orr_evidence: tuple[int, int]
     notes: tuple[str, ...] = ()
     screening: ScreeningCounts | None = None
@@ -124,7 +125,12 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         "conditional_power": _estimate(f.conditional_power),
         "predictive_probability": _estimate(f.predictive_probability),
         "assumed_orr": f.scenario.efficacy.orr,
-        "orr_posterior": {"a": f.orr_posterior[0], "b": f.orr_posterior[1]},
+        "orr_posterior": {
+            "law": f.orr_posterior.describe(),
+            "weights": list(f.orr_posterior.weights),
+            "a": list(f.orr_posterior.a),
+            "b": list(f.orr_posterior.b),
+        },
         "sites": [
             {
                 "name": s.name,

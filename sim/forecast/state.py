@@ -18,19 +18,21 @@ import numpy as np
 
 from ..conditioning import draw_given_status
 from ..journey import END_REASONS
-from ..recist import Response, earliest_sure_confirmation_day
+from ..recist import Response
 from ..recruitment import site_rates
+from ..stats.beta_mixture import BetaMixture
 from ..trial_model import TrialModel
 from ..trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
-from ..units import DAYS_PER_MONTH, day_number
+from ..units import day_number
 from .observed import ObservedTrial, ScreeningCounts
-from .posterior import SitePosterior, beta_posterior, enrollment_exposure, gamma_posterior
+from .posterior import SitePosterior, enrollment_exposure, gamma_posterior
 
 __all__ = [
     "ForecastError",
     "KnownRateWarning",
     "as_of_day",
     "orr_evidence",
+    "orr_prior",
     "predictive_state",
     "site_posteriors",
     "start_state",
@@ -135,13 +137,6 @@ def _check_looks(model: TrialModel, n_enrolled: int) -> None:
         )
 
 
-def orr_ceiling(model: TrialModel) -> float:
-    """The largest latent ORR the patient model can carry (efficacy.orr's bound), just below it."""
-    patients = model.patients
-    confirm = earliest_sure_confirmation_day(patients.schedule) / DAYS_PER_MONTH
-    return float(patients.efficacy.pfs.sf(confirm)) * (1.0 - 1e-9)
-
-
 def start_state(
     model: TrialModel,
     observed: ObservedTrial,
@@ -179,19 +174,24 @@ def start_state(
         outcomes=_known_outcomes(model, observed),
         rates=RatePosterior(np.array([s.shape for s in sites]), np.array([s.rate for s in sites])),
         enrollment_complete_day=float(enrolled[target - 1]) if len(enrolled) >= target else math.nan,
-        orr_ceiling=orr_ceiling(model),
+        orr_ceiling=model.orr_ceiling,
         **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)
     return state
 
 
+def orr_prior(model: TrialModel) -> BetaMixture:
+    """The forecast's prior on the ORR: ``efficacy.orr_prior``, the one assurance averages over, when given;
+    otherwise ``[forecast]``'s Beta (Jeffreys by default)."""
+    if model.orr_prior is not None:
+        return model.orr_prior
+    return BetaMixture.beta(model.scenario.forecast.prior_a, model.scenario.forecast.prior_b)
+
+
 def predictive_state(model: TrialModel, state: TrialState, observed: ObservedTrial) -> TrialState:
-    """``state`` with each replicate's ORR drawn from its posterior given the responses so far."""
-    prior = model.scenario.forecast
-    return dataclasses.replace(
-        state, orr_posterior=beta_posterior(prior.prior_a, prior.prior_b, *orr_evidence(observed))
-    )
+    """``state`` with each replicate's ORR drawn from the prior updated with the responses so far."""
+    return dataclasses.replace(state, orr_posterior=orr_prior(model).posterior(*orr_evidence(observed)))
 
 
 def _screening_state(model: TrialModel, observed: ObservedTrial, screening: ScreeningCounts | None) -> dict[str, Any]:

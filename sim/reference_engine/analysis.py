@@ -167,6 +167,7 @@ def replicate_row(
         "enrollment_months": (max(enrolled) - model.open_day) / DAYS_PER_MONTH if n else math.nan,
         "primary_cutoff_date": _date(model, primary_day),
         "final_cutoff_date": _date(model, final_day),
+        "true_orr": model.scenario.efficacy.orr,
     }
     row.update(primary_analysis(primary, plan, test))
     row.update(decision(log, model, row, primary_day))

@@ -51,9 +51,13 @@ class ReferenceEngine:
 
 
 def refuse(model: TrialModel) -> None:
-    """Raise EngineError for a model this engine does not simulate (a forecast's starting state)."""
+    """Raise EngineError for a model this engine does not simulate (a forecast's starting state, an ORR prior)."""
     if model.start is not None:
         raise EngineError("the reference engine simulates trials from the study start, not forecasts")
+    if model.orr_prior is not None:
+        raise EngineError(
+            "the reference engine simulates the point efficacy.orr; for efficacy.orr_prior use --engine des"
+        )
 
 
 def _stored(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:

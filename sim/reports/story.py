@@ -115,7 +115,13 @@ def verdicts(run: SavedRun, limits: Thresholds) -> list[Verdict]:
     width = s.ci_width_median
     level = f"{100 * run.scenario.analysis.ci_level:g}%"
     return [
-        _probability("power", "Chance of a positive result", s.power, limits.green_power, limits.amber_power),
+        _probability(
+            "power",
+            "Chance of a positive result" + ("" if s.decisions.prior is None else " (assurance, over the ORR prior)"),
+            s.power,
+            limits.green_power,
+            limits.amber_power,
+        ),
         _probability(
             "enrollment_complete",
             "Recruitment complete by close",
@@ -166,8 +172,13 @@ def scenario_sentences(run: SavedRun) -> list[str]:
     """A few plain sentences that answer the committee's questions for one scenario."""
     s, sc = run.summary, run.scenario
     power = s.power
+    belief = (
+        f"If the true response rate is {percent(s.true_orr)}"
+        if s.decisions.prior is None
+        else f"Averaged over the prior on the true response rate ({s.decisions.prior})"
+    )
     sentences = [
-        f"If the true response rate is {percent(s.true_orr)}, the trial has a {percent(power.value)} "
+        f"{belief}, the trial has a {percent(power.value)} "
         f"(±{percent(power.mcse, 1)}) chance of a positive result (testing against {percent(sc.analysis.p0)} "
         f"at one-sided {sc.analysis.alpha:g}).",
         _recruitment_sentence(s, sc.trial.recruitment_close),
@@ -177,6 +188,18 @@ def scenario_sentences(run: SavedRun) -> list[str]:
         f"{s.ci_width_median.value:.2f} wide "
         f"(±{s.ci_width_median.value / 2:.2f} around the estimate).",
     ]
+    d = s.decisions
+    if d.prior is not None:
+        wrong = (
+            f"{percent(d.false_go.value)} (±{percent(d.false_go.mcse, 1)}) of all simulated trials would be positive "
+            f"though the treatment is no better than {percent(d.p0)}"
+        )
+        if d.false_stop is not None and d.p1 is not None:
+            wrong += (
+                f", and {percent(d.false_stop.value)} (±{percent(d.false_stop.mcse, 1)}) negative though its "
+                f"response rate is at least {percent(d.p1)}"
+            )
+        sentences.insert(1, wrong + ".")
     if s.monitored:
         sentences.append(
             f"{percent(s.early_stop.value)} (±{percent(s.early_stop.mcse, 1)}) of simulated trials stop early "

@@ -114,6 +114,8 @@ def summary_text(summary: OperatingCharacteristics, heading: Heading | None = No
         lines = [*heading.lines(summary.replicates), ""]
     else:
         lines = [f"{summary.scenario_name}: {summary.replicates} replicates", ""]
+    if summary.decisions.prior_line:
+        lines[-1:-1] = [summary.decisions.prior_line]
     table = summary.table()
     width = max(len(f) for f in table["figure"])
     lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
@@ -379,7 +381,6 @@ def _screening_lines(f: Forecast) -> list[str]:
 def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
     """A forecast: what was observed, each site's posterior rate, the forecast figures, then the run's summary."""
     responders, settled = f.orr_evidence
-    a, b = f.orr_posterior
     lines = [
         f"Forecast as of {f.as_of} from {f.observed.source}: {f.observed.n_enrolled} of "
         f"{f.scenario.trial.sample_size} patients enrolled ({f.conditional.summary.replicates} replicates)",
@@ -389,7 +390,8 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
             f"planned {s.planned_per_month:g})"
             for s in f.sites
         ),
-        f"  responses so far: {responders} confirmed, {settled} settled without one; ORR posterior Beta({a:g}, {b:g})",
+        f"  responses so far: {responders} confirmed, {settled} settled without one; "
+        f"ORR posterior {f.orr_posterior.describe()}",
         *_screening_lines(f),
         "",
     ]

@@ -33,6 +33,7 @@ __all__ = [
     "choice",
     "date",
     "day_range",
+    "beta_shapes",
     "list_of",
     "nested",
     "distribution",
@@ -252,6 +253,29 @@ def _day_range(value: Any, path: str) -> tuple[int, int]:
 
 day_range = Check(f"a [min, max] pair of whole days with 0 <= min <= max <= {MAX_DAYS}", _day_range)
 """A [min, max] pair of whole days, drawn uniformly (inclusive) per patient."""
+
+
+MAX_PRIOR_WEIGHT = 10_000
+"""Largest Beta shape a prior may give: a prior worth more than 10000 patients outweighs any trial's data."""
+
+
+def _beta_shapes(value: Any, path: str) -> tuple[float, float]:
+    ok = (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(_is_number(v) and 0 < v <= MAX_PRIOR_WEIGHT and math.isfinite(v) for v in value)
+    )
+    if not ok:
+        raise beta_shapes.refuse(value, path)
+    for v in value:
+        problem = _too_close_to_zero(v, path, beta_shapes.allowed)
+        if problem:
+            raise problem
+    return float(value[0]), float(value[1])
+
+
+beta_shapes = Check(f"an [a, b] pair of Beta shapes, each in (0, {MAX_PRIOR_WEIGHT}]", _beta_shapes)
+"""The shapes [a, b] of a Beta prior on a proportion."""
 
 
 def list_of(item: Check, *, min_length: int = 0) -> Check:

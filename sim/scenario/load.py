@@ -271,6 +271,42 @@ def _patient_problems(s: Scenario) -> list[str]:
     return problems
 
 
+def _prior_kind_problems(path: str, beta: Any, responders: Any, patients: Any) -> list[str]:
+    """A Beta prior or earlier data, not both and not neither; responders no more than patients."""
+    data = responders is not None or patients is not None
+    if (beta is not None) == data:
+        return [f"{path} must give either beta = [a, b] or responders and patients"]
+    if data and (responders is None or patients is None):
+        return [f"{path} needs both responders and patients"]
+    if data and responders > patients:
+        return [f"{path}.responders ({responders}) must not exceed {path}.patients ({patients})"]
+    return []
+
+
+def _prior_problems(s: Scenario) -> list[str]:
+    """The ORR prior: one way of giving it, weights that sum to one; p1 above p0."""
+    problems = []
+    a = s.analysis
+    if a.p1 is not None and a.p1 <= a.p0:
+        problems.append(f"analysis.p1 ({a.p1:g}) must be above analysis.p0 ({a.p0:g})")
+    prior, path = s.efficacy.orr_prior, "efficacy.orr_prior"
+    if prior is None:
+        return problems
+    if prior.mixture:
+        if prior.beta is not None or prior.responders is not None or prior.patients is not None or prior.weight:
+            return problems + [f"{path}.mixture cannot be given with beta, responders, patients or weight"]
+        for i, part in enumerate(prior.mixture):
+            problems += _prior_kind_problems(f"{path}.mixture[{i}]", part.beta, part.responders, part.patients)
+        total = sum(part.weight for part in prior.mixture)
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            problems.append(f"{path}.mixture weights must sum to 1, got {total:g}")
+        return problems
+    problems += _prior_kind_problems(path, prior.beta, prior.responders, prior.patients)
+    if prior.weight is not None and prior.beta is not None:
+        problems.append(f"{path}.weight discounts earlier data: give it with responders and patients, not beta")
+    return problems
+
+
 def _analysis_problems(s: Scenario) -> list[str]:
     """Cutoff rules with what they need, in order."""
     t, primary, final = s.trial, s.analysis.primary_cutoff, s.analysis.final_cutoff
@@ -286,7 +322,7 @@ def _analysis_problems(s: Scenario) -> list[str]:
 def _cross_field_problems(s: Scenario) -> list[str]:
     """Checks that involve more than one field; all of them live here (bar the efficacy model's own)."""
     problems = _order_problems(s.trial) + _recruitment_problems(s.trial, s.recruitment)
-    problems += _patient_problems(s) + _analysis_problems(s)
+    problems += _patient_problems(s) + _analysis_problems(s) + _prior_problems(s)
     problems += _monitoring_problems(s.monitoring, s.trial.sample_size)
     if not problems:
         problems += _size_problems(s.trial, s.recruitment) + _schedule_problems(s.trial, s.schedule)

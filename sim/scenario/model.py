@@ -19,6 +19,8 @@ __all__ = [
     "CalendarPeriod",
     "Recruitment",
     "Schedule",
+    "PriorComponent",
+    "OrrPrior",
     "Efficacy",
     "Safety",
     "Cutoff",
@@ -172,6 +174,45 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class PriorComponent:
+    """One component of a mixture prior on the true ORR: a Beta law, or earlier data on the Jeffreys prior."""
+
+    weight: float = _f(c.number(0, 1, strict_min=True), doc="mixture weight; the components' weights sum to 1")
+    beta: tuple[float, float] | None = _f(c.beta_shapes, None, "Beta(a, b) shapes; or give `responders` and `patients`")
+    responders: int | None = _f(c.integer(0), None, "responders in earlier data; at most `patients`")
+    patients: int | None = _f(
+        c.integer(1, c.MAX_PRIOR_WEIGHT), None, "patients in earlier data: Beta(0.5 + responders, 0.5 + the rest)"
+    )
+
+
+@dataclass(frozen=True)
+class OrrPrior:
+    """What is believed about the true ORR (absent: the point value `efficacy.orr`).
+
+    Exactly one of: ``beta``; ``responders`` and ``patients`` (optionally discounted by
+    ``weight``); or a ``mixture`` of components. Each replicate draws its true ORR from it.
+    """
+
+    beta: tuple[float, float] | None = _f(c.beta_shapes, None, "Beta(a, b) shapes of the prior")
+    responders: int | None = _f(c.integer(0), None, "responders in earlier data; at most `patients`")
+    patients: int | None = _f(
+        c.integer(1, c.MAX_PRIOR_WEIGHT),
+        None,
+        "patients in earlier data: the prior is Beta(0.5 + weight x responders, 0.5 + weight x the rest)",
+    )
+    weight: float | None = _f(
+        c.number(0, 1, strict_min=True),
+        None,
+        "discount of the earlier data (a power prior: 1 borrows all of it, 0.5 half); only with `responders`",
+    )
+    mixture: tuple[PriorComponent, ...] = _f(
+        c.list_of(c.nested(PriorComponent), min_length=1),
+        (),
+        "components with `weight` and either `beta` or `responders` and `patients`",
+    )
+
+
+@dataclass(frozen=True)
 class Efficacy:
     """The latent efficacy model; see docs/model.md for what each number means exactly."""
 
@@ -202,6 +243,11 @@ class Efficacy:
     )
     post_progression_survival: SurvivalDistribution | None = _f(
         c.distribution, None, "survival after progression (instead of `os_median_months`)"
+    )
+    orr_prior: OrrPrior | None = _f(
+        c.nested(OrrPrior),
+        None,
+        "a prior on the true ORR, drawn per replicate (assurance); truncated below the ORR the PFS can carry",
     )
 
 
@@ -273,6 +319,11 @@ class Analysis:
     )
     final_cutoff: Cutoff = _f(
         c.nested(Cutoff), doc="the data cutoffs, primary for the ORR and final for PFS and OS (fields below)"
+    )
+    p1: float | None = _f(
+        c.number(0, 1, strict_min=True, strict_max=True),
+        None,
+        "the ORR worth pursuing, above `analysis.p0`: the decision errors are judged against it",
     )
     population: str = _f(
         c.choice("all_treated", "evaluable"),
@@ -366,7 +417,8 @@ class Forecast:
     prior_a: float = _f(
         c.number(0, 10_000, strict_min=True),
         0.5,
-        "Beta prior of the ORR for the forecast's predictive probability (0.5 and 0.5: Jeffreys)",
+        "Beta prior of the ORR for the forecast's predictive probability (0.5 and 0.5: Jeffreys), when "
+        "`efficacy.orr_prior` is not given",
     )
     prior_b: float = _f(c.number(0, 10_000, strict_min=True), 0.5, "Beta prior of the ORR (see `prior_a`)")
     screen_failure_prior_weight: float = _f(

@@ -31,6 +31,7 @@ __all__ = [
     "min_detectable_orr",
     "simon_characteristics",
     "simon_designs",
+    "simon_designs_by_n",
     "posterior_prob_above",
     "predictive_probability",
 ]
@@ -256,6 +257,22 @@ def simon_designs(p0: float, p1: float, alpha: float = 0.05, power: float = 0.8,
     optimal = _describe("optimal", _pick(rows, 4, 0), p0, p1)
     minimax = _describe("minimax", _pick(rows, 0, 4), p0, p1)
     return SimonSearch(p0, p1, alpha, power, nmax, optimal, minimax)
+
+
+def simon_designs_by_n(p0: float, p1: float, alpha: float, power: float, nmax: int) -> dict[int, SimonDesign]:
+    """For each total size n <= ``nmax`` that admits one, the Simon design of that n with the least EN(p0).
+
+    Simon's optimal design is the one of these with the least EN(p0) overall, his minimax design
+    the one with the least n (:func:`simon_designs`); a design search compares them at every n.
+    Ties break as in :func:`simon_designs`.
+    """
+    p0, p1 = _check_open_unit("p0", p0), _check_open_unit("p1", p1)
+    if not p1 > p0:
+        raise ValueError(f"p1 must exceed p0, got p0={p0}, p1={p1}")
+    rows = _candidates(p0, p1, _check_open_unit("alpha", alpha), _check_open_unit("power", power), nmax)
+    return {
+        int(n): _describe("optimal", _pick(rows[rows[:, 0] == n], 4, 0), p0, p1) for n in np.unique(rows[:, 0])
+    }
 
 
 def _check_prior(a: float, b: float) -> tuple[float, float]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -44,6 +45,8 @@ from numpy.typing import ArrayLike
 __all__ = [
     "BOOTSTRAP_SAMPLES",
     "Estimate",
+    "estimate_json",
+    "json_number",
     "mean_estimate",
     "proportion_estimate",
     "quantile_estimate",
@@ -64,6 +67,16 @@ class Estimate:
     value: float
     mcse: float
     n: int
+
+
+def json_number(x: float | None) -> float | None:
+    """JSON has no NaN: a missing figure becomes null."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def estimate_json(e: Estimate) -> dict[str, Any]:
+    """An estimate as the JSON documents hold it: ``{estimate, mcse, replicates}``."""
+    return {"estimate": json_number(e.value), "mcse": json_number(e.mcse), "replicates": e.n}
 
 
 def _finite(values: ArrayLike) -> np.ndarray:

@@ -182,7 +182,7 @@ def simulate_fixed_target(
             start[reached], end[reached] = enrolled_day[reached, n - 1], day
             holds.append((start, end))
         enrollment = enroll(arrivals, replicates, target, model.close_day, closed_from, holds)
-    return history_batch(arrivals, enrollment, journeys, journey_row, records, replicates)
+    return history_batch(arrivals, enrollment, journeys, journey_row, records, replicates, model.scenario.efficacy.orr)
 
 
 def history_batch(
@@ -192,8 +192,12 @@ def history_batch(
     journey_row: NDArray[np.intp],
     records: Sequence[LookRecord],
     replicates: int,
+    true_orr: float,
 ) -> HistoryBatch:
-    """The chunk's histories from its final enrollment and looks; ``journey_row[r, k]`` is patient k of replicate r."""
+    """The chunk's histories from its final enrollment and looks; ``journey_row[r, k]`` is patient k of replicate r.
+
+    Every replicate has the scenario's point ORR ``true_orr``: this engine refuses a prior on it.
+    """
     owner = arrivals.replicate
     rows = np.flatnonzero(enrollment.enrolled)
     rows = rows[np.lexsort((enrollment.rank[rows], owner[rows]))]
@@ -214,6 +218,7 @@ def history_batch(
         n_turned_away=np.bincount(owner[eligible & ~enrollment.enrolled], minlength=replicates).astype(np.int64),
         enrollment_target=enrollment.target,
         enrollment_complete_day=np.where(count >= enrollment.target, enrollment.full_day, np.nan),
+        true_orr=np.full(replicates, true_orr),
         **looks,
     )
 

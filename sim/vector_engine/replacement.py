@@ -151,7 +151,7 @@ def simulate_replacing(
             drawn,
         )
         if not short.any():
-            return history_batch(arrivals, enrollment, journeys, rows, [], replicates)
+            return history_batch(arrivals, enrollment, journeys, rows, [], replicates, model.scenario.efficacy.orr)
         journeys, rows, drawn = _draw_more(model, journeys, rows, drawn, np.flatnonzero(short), more)
 
 

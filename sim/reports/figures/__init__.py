@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...run_folder import SavedRun
+from .assurance import assurance_figures
 from .base import OKABE_ITO, SECTIONS, ReportFigure, new_figure, scenario_labels, series_style
 from .forecast import forecast_figure
 from .power import power_figures
@@ -25,6 +26,7 @@ __all__ = [
     "SECTIONS",
     "ReportFigure",
     "all_figures",
+    "assurance_figures",
     "forecast_figure",
     "new_figure",
     "power_figures",
@@ -48,6 +50,7 @@ def all_figures(runs: Sequence[SavedRun]) -> list[ReportFigure]:
         *recruitment_figures(runs),
         *timeline_figures(runs),
         *power_figures(runs),
+        *assurance_figures(runs),
         *precision_figures(runs),
         *survival_figures(runs),
         *treatment_figures(runs),

@@ -62,7 +62,8 @@ def power_curve(run: SavedRun, scenario: str = "") -> pd.DataFrame:
     if oc is not None:
         for _, row in oc.iterrows():
             rows.append(("oc grid", float(row["efficacy.orr"]), float(row["power"]), float(row["power_mcse"])))
-    rows.append(("this run", run.scenario.efficacy.orr, run.summary.power.value, run.summary.power.mcse))
+    if run.scenario.efficacy.orr_prior is None:  # with a prior the run's share is its assurance, no point of the curve
+        rows.append(("this run", run.scenario.efficacy.orr, run.summary.power.value, run.summary.power.mcse))
     frame = pd.DataFrame(rows, columns=["source", "true_orr", "power", "power_mcse"])
     frame.insert(0, "scenario", scenario or run.name)
     frame["low"] = (frame["power"] - 2 * frame["power_mcse"]).clip(0.0, 1.0)
@@ -135,6 +136,8 @@ def _draw_curve(ax: Axes, data: pd.DataFrame, index: int, label: str) -> None:
         ax.fill_between(grid["true_orr"], grid["low"], grid["high"], color=style["color"], alpha=0.2, linewidth=0)
         ax.plot(grid["true_orr"], grid["power"], color=style["color"], linestyle=style["linestyle"],
                 marker=style["marker"], markersize=4, linewidth=1.8, label=f"{label}: power curve (±2 MCSE)")
+    if not (data["source"] == "this run").any():
+        return
     own = data[data["source"] == "this run"].iloc[0]
     ax.errorbar([own["true_orr"]], [own["power"]], yerr=[[own["power"] - own["low"]], [own["high"] - own["power"]]],
                 color=style["color"], marker=style["marker"], markersize=8, markeredgecolor="black", capsize=4,
@@ -147,6 +150,11 @@ def _power_sentence(run: SavedRun, label: str, data: pd.DataFrame) -> str:
         f"{label}: if the true response rate is {percent(run.scenario.efficacy.orr)}, the trial has a "
         f"{percent_estimate(run.summary.power)} chance of a positive result"
     )
+    if run.scenario.efficacy.orr_prior is not None:
+        text = (
+            f"{label}: each point of the curve is simulated at that true response rate (the run itself averages "
+            "over the ORR prior)"
+        )
     null = data[(data["source"] == "oc grid") & np.isclose(data["true_orr"], run.scenario.analysis.p0)]
     if not null.empty:
         row = null.iloc[0]
