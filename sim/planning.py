@@ -37,7 +37,7 @@ from .scenario.model import Scenario
 from .trial_model import TrialModel
 from .units import DAYS_PER_MONTH
 
-__all__ = ["PlanningFigures", "planning_figures", "resolved_scenario"]
+__all__ = ["PlanningFigures", "drop_absent", "planning_figures", "resolved_scenario"]
 
 _STEP_DAYS = 0.125
 """Integration step of the expected screening intensity."""
@@ -155,6 +155,15 @@ def _plain(value: Any, iso_dates: bool) -> Any:
         return [_plain(v, iso_dates) for v in value]
     if isinstance(value, dt.date) and iso_dates:
         return value.isoformat()
+    return value
+
+
+def drop_absent(value: Any) -> Any:
+    """A resolved scenario as a file would spell it: absent optional fields and empty lists left out."""
+    if isinstance(value, dict):
+        return {k: drop_absent(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [drop_absent(v) for v in value]
     return value
 
 

@@ -45,6 +45,7 @@ LAYERS: list[list[str]] = [
     ["engines", "dispatch"],
     ["runner"],
     ["sweep"],
+    ["size"],
     ["forecast"],
     ["run_folder"],
     ["calibration"],

@@ -1,5 +1,5 @@
-"""The ``trialsim`` command line: ``run``, ``oc``, ``sweep``, ``check``, ``report``, ``design``, ``benchmarks``
-and ``calibrate``.
+"""The ``trialsim`` command line: ``run``, ``oc``, ``sweep``, ``check``, ``report``, ``design``, ``size``,
+``benchmarks`` and ``calibrate``.
 
 Each subcommand lives in the module named for what it does (:mod:`.simulate`, :mod:`.check`, :mod:`.report`,
 :mod:`.design`, :mod:`.calibrate`) and registers itself with a ``handler`` that returns the exit status;
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import calibrate, check, design, forecast, report, simulate
+from . import calibrate, check, design, forecast, report, simulate, size
 from .options import REPORTED_ERRORS, CommandParser, error_text
 
 __all__ = ["build_parser", "main"]
@@ -26,7 +26,7 @@ def build_parser() -> CommandParser:
     parser = CommandParser(prog="trialsim", description="Trial-feasibility simulator for single-arm oncology trials.")
     parser.add_argument("--version", action="version", version=f"trialsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
-    for module in (simulate, forecast, check, report, design, calibrate):
+    for module in (simulate, forecast, check, report, design, size, calibrate):
         module.register(sub)
     return parser
 

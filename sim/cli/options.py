@@ -35,6 +35,7 @@ from ..run_folder import RunFolderError
 from ..runner import MAX_REPLICATES, RunError
 from ..scenario import ScenarioError, builtin_scenarios, scenario_path
 from ..scenario.model import Scenario
+from ..size import SizeInputError
 from ..sweep import CellError, InputError
 
 __all__ = [
@@ -106,6 +107,7 @@ LIBRARY_ERRORS: tuple[type[Exception], ...] = (
     ObservedError,
     ForecastError,
     ConditioningError,
+    SizeInputError,
 )
 """Errors the library raises for input it cannot use: one line, exit status 2, no traceback."""
 

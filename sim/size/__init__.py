@@ -1,0 +1,13 @@
+"""The design search (``trialsim size``): which sample size, decision rule and recruitment would work.
+
+See :mod:`sim.size.search` for the method and ``docs/size.md`` for the command.
+"""
+
+from __future__ import annotations
+
+from .candidates import Design
+from .levers import DESIGNS, Levers, SizeInputError
+from .result import Confirmed, SizeResult
+from .search import OBJECTIVES, Targets, size
+
+__all__ = ["DESIGNS", "OBJECTIVES", "Confirmed", "Design", "Levers", "SizeInputError", "SizeResult", "Targets", "size"]

@@ -1,0 +1,144 @@
+"""Candidate designs of a recruitment setting, with the screened figures that rank them.
+
+A single-stage design of ``n`` rejects H0 when responders > ``r``, the exact test's critical count
+less one (as ``trialsim design`` prints it). A Simon design of total ``n`` is the one with the least
+expected size under p0 among those meeting alpha at p0 and the power at the tested rate
+``theta(p1)`` (:func:`sim.stats.designs.simon_designs_by_n`). Screened power and type I error are
+exact binomial figures at the tested rates; the time to the decision comes from the recruitment
+replicates (:mod:`sim.size.screen`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scipy import stats
+
+from ..stats.designs import simon_characteristics, simon_designs_by_n
+from ..stats.proportions import critical_responders
+from .screen import SettingScreen
+
+__all__ = ["Design", "Screened", "candidates"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """A decision rule: ``family`` (:data:`sim.size.levers.DESIGNS`), ``n`` patients, success when responders > ``r``.
+
+    A Simon design of a setting is ``simon-minimax`` when it is the smallest one the setting admits,
+    else ``simon-optimal``: at its own n it has the least expected size under p0 (the global optimum
+    is the one with the least overall).
+    """
+
+    family: str
+    n: int
+    r: int
+    n1: int | None = None
+    r1: int | None = None
+
+    def overrides(self, pause: bool) -> list[str]:
+        """The scenario overrides that make a scenario run this design."""
+        size = [f"trial.sample_size={self.n}"]
+        if self.family == "single":
+            return [*size, "monitoring.rule='none'"]
+        assert self.n1 is not None and self.r1 is not None
+        return [
+            *size,
+            "monitoring.rule='simon'",
+            f"monitoring.stage1_patients={self.n1}",
+            f"monitoring.stage1_max_responders={self.r1}",
+            f"monitoring.final_max_responders={self.r}",
+            f"monitoring.pause_enrollment={'true' if pause else 'false'}",
+        ]
+
+    def describe(self) -> str:
+        """The rule in words: ``single stage, 40 patients, success when > 7 respond``."""
+        if self.family == "single":
+            return f"single stage, {self.n} patients, success when more than {self.r} respond"
+        return (
+            f"Simon two-stage, stop if at most {self.r1} of the first {self.n1} respond; "
+            f"{self.n} patients, success when more than {self.r} respond"
+        )
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A candidate and its screened figures (module docstring)."""
+
+    setting_index: int
+    design: Design
+    power: float
+    type_one_error: float
+    p_on_time: float
+    expected_n_p0: float
+    months_to_decision: float
+
+
+def _single(screen: SettingScreen, n: int, alpha: float) -> Design | None:
+    """The exact single-stage test of ``n`` patients, or None when no count is significant."""
+    r = critical_responders(n, screen.scenario.analysis.p0, alpha)
+    return None if r > n else Design("single", n, r - 1)
+
+
+def _single_success(k: int, theta: float, p0: float, alpha: float) -> float:
+    """P(the exact test on ``k`` analysed patients rejects) when each counts with probability ``theta``."""
+    r = critical_responders(k, p0, alpha)
+    return float(stats.binom.sf(r - 1, k, theta)) if r <= k else 0.0
+
+
+def _simon_success(design: Design, k: int, theta: float) -> float:
+    """P(a Simon design succeeds) when the trial ends with ``k`` patients (its final rule applied to them)."""
+    assert design.n1 is not None and design.r1 is not None
+    if k <= design.n1 or design.r >= k:
+        return 0.0
+    return simon_characteristics(design.r1, design.n1, design.r, k, theta)[2]
+
+
+def _averaged(screen: SettingScreen, n: int, success: Callable[[int], float]) -> float:
+    """``success(k)`` averaged over the patients a trial of ``n`` ends with (:meth:`SettingScreen.analysed_counts`)."""
+    ks, weights = screen.analysed_counts(n)
+    return float(sum(w * success(int(k)) for k, w in zip(ks, weights)))
+
+
+def candidates(
+    screen: SettingScreen, index: int, sizes: range, families: set[str], alpha: float, power: float, deadline_day: float
+) -> list[Screened]:
+    """Every design of the setting the families allow at the sizes searched, with its screened figures."""
+    p0, theta0, theta1 = screen.scenario.analysis.p0, screen.theta0, screen.theta1
+    out = []
+    if "single" in families:
+        for n in sizes:
+            design = _single(screen, n, alpha)
+            if design is not None:
+                out.append(
+                    Screened(
+                        index,
+                        design,
+                        _averaged(screen, n, lambda k: _single_success(k, theta1, p0, alpha)),
+                        _averaged(screen, n, lambda k: _single_success(k, p0, p0, alpha)),
+                        screen.p_on_time(n, deadline_day),
+                        float(n),
+                        screen.months_to_decision(n),
+                    )
+                )
+    if families & {"simon-optimal", "simon-minimax"} and theta1 > p0:
+        simons = {n: d for n, d in simon_designs_by_n(p0, theta1, alpha, power, max(sizes)).items() if n in sizes}
+        for n, simon in simons.items():
+            family = "simon-minimax" if n == min(simons) else "simon-optimal"
+            if family not in families:
+                continue
+            design = Design(family, n, simon.r, simon.n1, simon.r1)
+            out.append(
+                Screened(
+                    index,
+                    design,
+                    _averaged(screen, n, functools.partial(_simon_success, design, theta=theta1)),
+                    _averaged(screen, n, functools.partial(_simon_success, design, theta=p0)),
+                    screen.p_on_time(n, deadline_day),
+                    simon_characteristics(simon.r1, simon.n1, simon.r, n, theta0)[1],
+                    screen.months_to_decision(n),
+                )
+            )
+    return out

@@ -1,0 +1,321 @@
+"""``size``: which design would work. Screen the whole grid cheaply, confirm a shortlist by full simulation.
+
+1. Each recruitment setting (:mod:`sim.size.levers`) is screened once (:mod:`sim.size.screen`): its
+   tested rates and the decision day of every sample size.
+2. Every design of every setting gets exact screened figures (:mod:`sim.size.candidates`).
+3. The designs that pass the screen, best objective first, are shortlisted (with the single-stage
+   design one patient smaller than the best, so the table shows where the power runs out); when
+   none passes, the closest are.
+4. Each shortlisted design is simulated in full at latent ORR p1 and p0 (and over the ORR prior
+   when the scenario has one), every design with the same seed: common random numbers make the
+   differences between neighbouring designs precise. The result quotes only these figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..planning import drop_absent, resolved_scenario
+from ..runner import DEFAULT_SEED
+from ..scenario import ScenarioError, apply_overrides, parse_scenario, read_scenario_file
+from ..scenario.model import Scenario
+from ..stats.mcse import Estimate, proportion_estimate, quantile_estimate
+from ..summary import OperatingCharacteristics
+from ..sweep import Cell, run_grid
+from ..trial_model import TrialModel, orr_ceiling
+from ..units import day_number
+from .candidates import Screened, candidates
+from .levers import Levers, SizeInputError, recruitment_settings, setting_overrides, with_setting
+from .result import Confirmed, Constraint, SizeResult
+from .screen import SettingScreen, screen_setting
+
+__all__ = ["OBJECTIVES", "Targets", "size"]
+
+OBJECTIVES = ("n", "expected-n", "months-to-decision", "cost")
+"""What ``--minimise`` may name; ties go to the next objective in this order."""
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a design must achieve, and what to minimise among those that do."""
+
+    p1: float
+    on_time_by: dt.date
+    power: float = 0.8
+    p_on_time: float = 0.8
+    alpha: float | None = None
+    minimise: str = "n"
+    assurance: float | None = None
+    maximise_assurance: bool = False
+    cost_per_patient: float = 0.0
+    cost_per_site_month: float = 0.0
+
+    def check(self, scenario: Scenario) -> None:
+        """Refuse targets the scenario cannot meet the meaning of, naming the option."""
+        p0 = scenario.analysis.p0
+        if not p0 < self.p1 < 1:
+            raise SizeInputError(f"--p1 ({self.p1:g}) must be above analysis.p0 ({p0:g}) and below 1")
+        if self.p1 >= orr_ceiling(scenario):
+            raise SizeInputError(
+                f"--p1 ({self.p1:g}) is above {orr_ceiling(scenario):.3f}, "
+                "the largest ORR this scenario's PFS can carry"
+            )
+        for option, value in (("--power", self.power), ("--p-on-time", self.p_on_time)):
+            if not 0 < value < 1:
+                raise SizeInputError(f"{option} must be a probability strictly between 0 and 1, got {value:g}")
+        if self.alpha is not None and not 0 < self.alpha < 0.5:
+            raise SizeInputError(f"--alpha must be in (0, 0.5), got {self.alpha:g}")
+        if self.on_time_by <= scenario.trial.recruitment_open:
+            raise SizeInputError(
+                f"--on-time-by ({self.on_time_by}) must be after "
+                f"trial.recruitment_open ({scenario.trial.recruitment_open})"
+            )
+        if self.minimise not in OBJECTIVES:
+            raise SizeInputError(f"--minimise must be one of {', '.join(OBJECTIVES)}, got {self.minimise!r}")
+        if self.minimise == "cost" and self.cost_per_patient <= 0 and self.cost_per_site_month <= 0:
+            raise SizeInputError("--minimise cost needs --cost-per-patient or --cost-per-site-month")
+        wants_prior = self.assurance is not None or self.maximise_assurance
+        if wants_prior and scenario.efficacy.orr_prior is None:
+            raise SizeInputError("--assurance and --maximise assurance need efficacy.orr_prior in the scenario")
+
+
+def _site_months(scenario: Scenario) -> float:
+    """Months each site is open to recruitment, summed over the sites."""
+    t = scenario.trial
+    close = t.recruitment_close
+    return sum(max(0, (close - max(s.activation, t.recruitment_open)).days) for s in scenario.recruitment.sites) / (
+        365.25 / 12
+    )
+
+
+def _objective(targets: Targets, n: float, expected_n: float, months: float, scenario: Scenario) -> tuple[float, ...]:
+    """The ranking key: the chosen objective first, then the others in :data:`OBJECTIVES` order."""
+    cost = targets.cost_per_patient * expected_n + targets.cost_per_site_month * _site_months(scenario)
+    values = {"n": n, "expected-n": expected_n, "months-to-decision": months, "cost": cost}
+    order = [targets.minimise] + [o for o in OBJECTIVES if o != targets.minimise]
+    return tuple(values[o] if math.isfinite(values[o]) else math.inf for o in order)
+
+
+def _screen_key(s: Screened, screens: Sequence[SettingScreen], targets: Targets, slack: float) -> tuple[Any, ...]:
+    """Passing designs first (by objective), then the rest by how far they fall short."""
+    shortfall = max(targets.power - s.power, targets.p_on_time - slack - s.p_on_time, 0.0)
+    objective = _objective(
+        targets, s.design.n, s.expected_n_p0, s.months_to_decision, screens[s.setting_index].scenario
+    )
+    return (shortfall > 0, shortfall, objective)
+
+
+def _shortlist(
+    screened: list[Screened], screens: Sequence[SettingScreen], targets: Targets, size: int, slack: float, margin: float
+) -> list[Screened]:
+    """The ``size`` best designs by the screen; the best few whose screened power clears the target by
+    ``margin`` (those a full simulation can call feasible); and the single-stage design one patient
+    smaller than the best, so the table shows where the power runs out."""
+    ranked = sorted(screened, key=lambda s: _screen_key(s, screens, targets, slack))
+    chosen = ranked[:size]
+    clear = [s for s in ranked if s.power >= targets.power + margin and s not in chosen]
+    chosen += clear[: max(2, size // 2)]
+    single = next((s for s in chosen if s.design.family == "single"), None)
+    if single is not None:
+        smaller = next(
+            (
+                s
+                for s in ranked
+                if s.design.family == "single"
+                and s.setting_index == single.setting_index
+                and s.design.n == single.design.n - 1
+            ),
+            None,
+        )
+        if smaller is not None and smaller not in chosen:
+            chosen.append(smaller)
+    return chosen
+
+
+def _at_orr(scenario: Scenario, orr: float) -> TrialModel:
+    """The model of ``scenario`` simulated at the point ORR ``orr`` (any prior set aside)."""
+    efficacy = dataclasses.replace(scenario.efficacy, orr=orr, orr_prior=None)
+    return TrialModel.from_scenario(dataclasses.replace(scenario, efficacy=efficacy))
+
+
+def _figures(
+    at_p1: OperatingCharacteristics,
+    at_p0: OperatingCharacteristics,
+    table: pd.DataFrame,
+    deadline: dt.date,
+    prior: OperatingCharacteristics | None,
+) -> dict[str, Estimate]:
+    """The confirmed figures of one design from its runs."""
+    decided = pd.to_datetime(table["decision_date"]).to_numpy(dtype="datetime64[D]")
+    figures = {
+        "power": at_p1.power,
+        "type_one_error": at_p0.power,
+        "p_on_time": proportion_estimate(decided <= np.datetime64(deadline, "D")),
+        "expected_n_p0": at_p0.n_enrolled,
+        "expected_n_p1": at_p1.n_enrolled,
+        "months_to_decision": at_p1.decision_months,
+    }
+    if prior is not None:
+        figures["assurance"] = prior.decisions.assurance
+    return figures
+
+
+def _settings(raw: dict[str, Any], levers: Levers) -> list[tuple[dict[str, str], Scenario]]:
+    """Every recruitment setting and its validated scenario; a bad lever value names the setting."""
+    out = []
+    for setting in recruitment_settings(levers):
+        try:
+            out.append((setting, parse_scenario(with_setting(raw, setting, levers))))
+        except ScenarioError as exc:
+            raise ScenarioError(f"in the setting {setting_overrides(setting)}: {exc}") from None
+    return out
+
+
+def _constraints(targets: Targets, alpha: float) -> tuple[Constraint, ...]:
+    found = [
+        Constraint("power", targets.power, True),
+        Constraint("type_one_error", alpha, False),
+        Constraint("p_on_time", targets.p_on_time, True),
+    ]
+    if targets.assurance is not None:
+        found.append(Constraint("assurance", targets.assurance, True))
+    return tuple(found)
+
+
+def size(
+    scenario: str | Path,
+    targets: Targets,
+    levers: Levers,
+    overrides: Sequence[str] = (),
+    *,
+    replicates: int = 2000,
+    screen_replicates: int = 2000,
+    shortlist: int = 8,
+    seed: int = DEFAULT_SEED,
+    **run_options: Any,
+) -> SizeResult:
+    """Search the designs ``levers`` span for those meeting ``targets`` (module docstring).
+
+    ``run_options`` go to :func:`sim.runner.run_many` (``n_jobs``, ``engine``, ``progress``, ...).
+    """
+    extra = [] if targets.alpha is None else [f"analysis.alpha={targets.alpha!r}"]
+    raw = apply_overrides(read_scenario_file(scenario), [*overrides, *extra])
+    settings = _settings(raw, levers)
+    base = settings[0][1]
+    targets.check(base)
+    n_values = levers.n or tuple(range(max(2, base.trial.sample_size // 2), 2 * base.trial.sample_size + 1))
+    alpha, n_max = base.analysis.alpha, max(n_values)
+    sizes = range(min(n_values), n_max + 1)
+    deadline = day_number(targets.on_time_by, base.trial.study_start) + 1.0  # through the whole day
+    screens = [
+        screen_setting(setting, scenario_, n_max, targets.p1, screen_replicates, seed, i)
+        for i, (setting, scenario_) in enumerate(settings)
+    ]
+    families = set(levers.designs)
+    screened = [
+        s for i, sc in enumerate(screens) for s in candidates(sc, i, sizes, families, alpha, targets.power, deadline)
+    ]
+    screened = [s for s in screened if s.design.n in n_values]
+    if not screened:
+        raise SizeInputError("--n: no design of these sizes can reject H0 at this alpha; give larger sizes")
+    slack = 3 * math.sqrt(targets.p_on_time * (1 - targets.p_on_time) / screen_replicates)
+    margin = 2.5 * math.sqrt(targets.power * (1 - targets.power) / replicates)
+    chosen = _shortlist(screened, screens, targets, shortlist, slack, margin)
+    confirmed = _confirm(chosen, screens, targets, alpha, replicates, seed, run_options)
+    grid = pd.DataFrame(
+        [
+            {
+                **screens[s.setting_index].setting,
+                "design": s.design.family,
+                "n": s.design.n,
+                "r": s.design.r,
+                "n1": s.design.n1,
+                "r1": s.design.r1,
+                "screened_power": s.power,
+                "screened_type_one_error": s.type_one_error,
+                "screened_p_on_time": s.p_on_time,
+                "screened_expected_n_p0": s.expected_n_p0,
+                "screened_months_to_decision": s.months_to_decision,
+                "theta1": screens[s.setting_index].theta1,
+            }
+            for s in screened
+        ]
+    )
+    return SizeResult(tuple(confirmed), grid, _target_document(targets, alpha))
+
+
+def _target_document(targets: Targets, alpha: float) -> dict[str, Any]:
+    doc = dataclasses.asdict(targets)
+    doc["on_time_by"] = targets.on_time_by.isoformat()
+    doc["alpha"] = alpha
+    return doc
+
+
+def _confirm(
+    chosen: Sequence[Screened],
+    screens: Sequence[SettingScreen],
+    targets: Targets,
+    alpha: float,
+    replicates: int,
+    seed: int,
+    run_options: dict[str, Any],
+) -> list[Confirmed]:
+    """Simulate each shortlisted design in full, all with the same seed (module docstring, step 4)."""
+    models: list[TrialModel] = []
+    scenarios = []
+    for s in chosen:
+        design = parse_scenario(_with_design(screens[s.setting_index].scenario, s))
+        scenarios.append(design)
+        models += [_at_orr(design, targets.p1), _at_orr(design, design.analysis.p0)]
+        if design.efficacy.orr_prior is not None:
+            models.append(TrialModel.from_scenario(design))
+    cells = [Cell({"model": str(i)}, model) for i, model in enumerate(models)]
+    grid = run_grid(cells, keep_replicates=True, label="design search", replicates=replicates, seed=seed, **run_options)
+    results = grid.cells
+    confirmed, k = [], 0
+    constraints = _constraints(targets, alpha)
+    for s, design in zip(chosen, scenarios):
+        at_p1, at_p0 = results[k], results[k + 1]
+        prior = results[k + 2] if design.efficacy.orr_prior is not None else None
+        k += 3 if prior is not None else 2
+        assert at_p1.replicates is not None  # kept by the grid
+        figures = _figures(
+            at_p1.summary,
+            at_p0.summary,
+            at_p1.replicates,
+            targets.on_time_by,
+            prior.summary if prior is not None else None,
+        )
+        days = (pd.to_datetime(at_p1.replicates["decision_date"]) - pd.Timestamp(design.trial.study_start)).dt.days
+        objective = _objective(
+            targets, s.design.n, figures["expected_n_p0"].value, figures["months_to_decision"].value, design
+        )
+        if targets.maximise_assurance:
+            objective = (-figures["assurance"].value, *objective)
+        confirmed.append(
+            Confirmed(
+                s,
+                screens[s.setting_index].setting,
+                design,
+                figures,
+                quantile_estimate(days.to_numpy(dtype=float), 0.5),
+                objective,
+                constraints,
+            )
+        )
+    return confirmed
+
+
+def _with_design(scenario: Scenario, s: Screened) -> dict[str, Any]:
+    """The raw table of ``scenario`` with the design's fields set."""
+    raw = drop_absent(resolved_scenario(scenario))
+    return apply_overrides(raw, s.design.overrides(scenario.monitoring.pause_enrollment))

@@ -1,0 +1,181 @@
+"""The design search against exact designs, against full simulation, and against bad input."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.runner import run
+from sim.scenario import load_scenario
+from sim.size import Levers, SizeInputError, Targets, size
+from sim.stats.designs import simon_characteristics, simon_designs, smallest_single_stage
+from tests.helpers import IDEAL
+
+SIMON_TABLE = Path(__file__).resolve().parent / "data" / "simon1989.csv"
+FAST = {"replicates": 300, "screen_replicates": 300, "progress": False, "engine": "auto"}
+
+
+def _published() -> dict[tuple[float, float], dict[str, tuple[int, int, int, int]]]:
+    """Simon (1989) Table 1 at beta 0.20: (p0, p1) -> {optimal, minimax: (r1, n1, r, n)}."""
+    lines = [line for line in SIMON_TABLE.read_text().splitlines() if not line.startswith("#")]
+    out: dict[tuple[float, float], dict[str, tuple[int, int, int, int]]] = {}
+    for row in csv.DictReader(lines):
+        if row["beta"] == "0.20":
+            key = (float(row["p0"]), float(row["p1"]))
+            out.setdefault(key, {})[row["design"]] = tuple(int(row[k]) for k in ("r1", "n1", "r", "n"))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("p0", "p1"), sorted(_published()))
+def test_an_idealised_trial_gets_the_published_designs(p0: float, p1: float) -> None:
+    """Every patient analysed, every response confirmed, instant accrual: the screen is exact, so the
+    search finds Simon's optimal and minimax designs and the smallest single-stage design."""
+    overrides = [*IDEAL, f"analysis.p0={p0}"]
+    result = size(
+        "base", Targets(p1=p1, on_time_by=dt.date(2028, 10, 31)), Levers(n=tuple(range(10, 51)),
+        designs=("single", "simon-optimal", "simon-minimax")), overrides, shortlist=3, **FAST,
+    )
+    grid = result.screened
+    assert (grid["theta1"] == p1).all()  # the tested rate is exactly the latent ORR here
+    single = grid[(grid["design"] == "single") & (grid["screened_power"] >= 0.8)]
+    expected = smallest_single_stage(p0, p1, 0.05, 0.8, 50)
+    assert expected is not None and single["n"].min() == expected.n
+    published = _published()[(p0, p1)]
+    search = simon_designs(p0, p1, 0.05, 0.8, 50)  # what `trialsim design` prints
+    simon = grid[grid["design"].str.startswith("simon")]
+    minimax = simon[simon["design"] == "simon-minimax"].iloc[0]
+    optimal = simon.loc[simon["screened_expected_n_p0"].idxmin()]
+    for row, name, found in ((minimax, "minimax", search.minimax), (optimal, "optimal", search.optimal)):
+        design = (int(row["r1"]), int(row["n1"]), int(row["r"]), int(row["n"]))
+        assert design == published[name] == (found.r1, found.n1, found.r, found.n)
+    assert optimal["design"] == "simon-optimal"
+    # the confirmed designs' simulated power is their exact power
+    for c in result.confirmed:
+        d = c.design
+        exact = (
+            simon_characteristics(d.r1, d.n1, d.r, d.n, p1)[2] if d.n1 is not None else smallest_power(d.n, d.r, p1)
+        )
+        power = c.figures["power"]
+        assert abs(power.value - exact) <= 4 * max(power.mcse, math.sqrt(exact * (1 - exact) / FAST["replicates"]))
+
+
+def smallest_power(n: int, r: int, p: float) -> float:
+    from scipy import stats
+
+    return float(stats.binom.sf(r, n, p))
+
+
+@pytest.fixture(scope="module")
+def base_search():
+    levers = Levers(n=tuple(range(38, 60)), designs=("single",), sites=(2, 3))
+    targets = Targets(p1=0.25, on_time_by=dt.date(2028, 6, 30), p_on_time=0.7)
+    return size("base", targets, levers, replicates=1500, screen_replicates=1000, progress=False, engine="auto")
+
+
+@pytest.mark.slow
+def test_the_recommended_n_is_the_smallest_feasible_and_one_fewer_is_not(base_search) -> None:
+    best = base_search.best
+    assert best is not None and best.status == "feasible"
+    # every feasible design of the search is at least as large, within the same objective
+    feasible = [c for c in base_search.confirmed if c.status == "feasible"]
+    assert best.design.n == min(c.design.n for c in feasible)
+    # a full simulation of N - 1 in the same setting: not feasible by the MCSE rule
+    smaller = [c for c in base_search.confirmed if c.setting == best.setting and c.design.n == best.design.n - 1]
+    assert smaller and smaller[0].status != "feasible"
+    power = smaller[0].figures["power"]
+    assert power.value - 0.8 <= 2 * power.mcse
+
+
+@pytest.mark.slow
+def test_the_written_scenario_reproduces_the_reported_figures(base_search, tmp_path) -> None:
+    written = base_search.write(tmp_path)
+    assert {p.name for p in written} == {"size.csv", "screened.csv", "pareto.csv", "size.json", "best.toml"}
+    best = base_search.best
+    again = run(str(tmp_path / "best.toml"), replicates=1500, seed=99, progress=False, engine="auto")
+    assert again.scenario.trial.sample_size == best.design.n
+    pairs = [
+        (best.figures["power"], again.summary.power),
+        (best.figures["expected_n_p1"], again.summary.n_enrolled),
+        (best.figures["months_to_decision"], again.summary.decision_months),
+    ]
+    for reported, rerun in pairs:
+        assert abs(reported.value - rerun.value) <= 4 * math.hypot(reported.mcse, rerun.mcse)
+    document = json.loads((tmp_path / "size.json").read_text())
+    assert document["best"]["n"] == best.design.n and document["best"]["design"] == "single"
+    assert set(document["best"]["power"]) == {"estimate", "mcse", "replicates"}
+    for key in ("type_one_error", "p_on_time", "expected_n_p0", "sites", "recruitment_close", "r"):
+        assert key in document["best"]
+
+
+def test_the_pareto_front_has_no_dominated_design(base_search) -> None:
+    front = base_search.pareto()
+    table = base_search.table()
+    for _, row in front.iterrows():
+        better = table[(table["power"] > row["power"]) & (table["months_to_decision"] < row["months_to_decision"])]
+        assert better.empty
+
+
+@pytest.mark.parametrize(
+    "words, message",
+    [
+        (["--n", "50:40"], "--n '50:40' gives no values"),
+        (["--n", "x"], "--n must be A:B, A:B:STEP or a comma list of whole numbers"),
+        (["--p1", "0.05"], r"--p1 \(0.05\) must be above analysis.p0 \(0.1\)"),
+        (["--on-time-by", "2025-01-01"], r"--on-time-by \(2025-01-01\) must be after trial.recruitment_open"),
+        (["--on-time-by", "soon"], "--on-time-by must be a date written YYYY-MM-DD"),
+        (["--vary", "efficacy.nothing=1,2"], "efficacy.nothing is not a known field"),
+        (["--designs", "single,fancy"], "--designs must be a comma list of single, simon-optimal, simon-minimax"),
+        (["--sites", "0:2"], "--sites values must be at least 1"),
+        (["--maximise", "assurance"], "need efficacy.orr_prior in the scenario"),
+        (["--minimise", "cost"], "--minimise cost needs --cost-per-patient or --cost-per-site-month"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_option_and_writes_nothing(words, message, tmp_path, capsys) -> None:
+    base = ["size", "--p1", "0.25", "--on-time-by", "2028-06-30", "--n", "30:40", "--no-progress"]
+    out = tmp_path / "out"
+    # later options win, so the faulty one is given last
+    status = main([*base, *words, "--out", str(out), "--replicates", "50", "--screen-replicates", "50"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("trialsim: error: ")
+    assert __import__("re").search(message, err), err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_levers_refuse_what_cannot_be_searched() -> None:
+    with pytest.raises(SizeInputError, match="--designs"):
+        Levers(designs=("simon",))
+    with pytest.raises(SizeInputError, match="--extend-recruitment-months"):
+        Levers(extend_months=(-3,))
+
+
+def test_extra_centres_and_a_longer_recruitment_change_only_what_they_say() -> None:
+    levers = Levers(n=(35,), sites=(3,), extend_months=(6,), new_site_activation=dt.date(2026, 3, 1))
+    result = size(
+        "base", Targets(p1=0.25, on_time_by=dt.date(2029, 6, 30)), levers, shortlist=1, replicates=50,
+        screen_replicates=100, progress=False, engine="auto",
+    )
+    (confirmed,) = [c for c in result.confirmed if c.design.n == 35]
+    scenario, original = confirmed.scenario, load_scenario("base")
+    assert [s.name for s in scenario.recruitment.sites] == ["Lead centre", "Added centre 2", "Added centre 3"]
+    assert [s.activation for s in scenario.recruitment.sites[1:]] == [dt.date(2026, 3, 1)] * 2
+    assert scenario.trial.recruitment_close == dt.date(2028, 5, 30)
+    assert scenario.trial.study_end == dt.date(2029, 4, 30)
+    assert scenario.efficacy == original.efficacy and scenario.schedule == original.schedule
+
+
+def test_when_nothing_works_the_binding_constraint_is_named(capsys) -> None:
+    """One centre cannot decide by the end of 2027: every design misses the deadline, most of them by far."""
+    status = main(["size", "--p1", "0.25", "--on-time-by", "2027-12-31", "--n", "40:44", "--designs", "single",
+                   "--replicates", "200", "--screen-replicates", "200", "--no-progress", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0 and document["best"] is None
+    assert document["binding"] == "p_on_time"
+    assert all("p_on_time" in c["short_of"] for c in document["candidates"])
