@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
+from sim.reports.figures.design import design_figure
 from sim.runner import run
 from sim.scenario import load_scenario
-from sim.size import Levers, SizeInputError, Targets, size
+from sim.size import Levers, SizeInputError, Targets, read_size, size
 from sim.stats.designs import simon_characteristics, simon_designs, smallest_single_stage
 from tests.helpers import IDEAL
 
@@ -179,3 +180,21 @@ def test_when_nothing_works_the_binding_constraint_is_named(capsys) -> None:
     assert status == 0 and document["best"] is None
     assert document["binding"] == "p_on_time"
     assert all("p_on_time" in c["short_of"] for c in document["candidates"])
+
+
+@pytest.mark.slow
+def test_the_report_says_what_would_make_it_work(base_search, tmp_path) -> None:
+    folder = tmp_path / "search"
+    folder.mkdir()
+    base_search.write(folder)
+    tables = read_size(folder)
+    figure = design_figure(tables)
+    best = base_search.best
+    assert figure.section == "design" and len(figure.data) == len(base_search.confirmed)
+    power = best.figures["power"]
+    assert (
+        f"{best.design.n} patients in a single stage, the chance of a positive result is "
+        f"{round(power.value * 100):.0f}% (± {power.mcse * 100:.1f}%)"
+    ) in figure.caption
+    with pytest.raises(SizeInputError, match=r"--size .*: no size.csv, pareto.csv, size.json there"):
+        read_size(tmp_path)

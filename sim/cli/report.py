@@ -21,11 +21,13 @@ from typing import Any
 from ..forecast import forecast, forecast_document, read_observed
 from ..reports.browser import INSTALL_HINT, chromium, headless
 from ..reports.figures import ReportFigure, forecast_figure
+from ..reports.figures.design import design_figure
 from ..reports.page import write_report
 from ..reports.story import Thresholds
 from ..run_folder import FILES, SavedRun, read_run, write_run
 from ..runner import DEFAULT_SEED, run
 from ..scenario import ScenarioError, builtin_scenarios, load_scenario
+from ..size import read_size
 from ..sweep import oc_grid
 from ..trial_model import TrialModel
 from .forecast import as_of_date
@@ -90,6 +92,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="an observed-patients CSV: add the forecast of the first scenario from the data so far (needs --as-of)",
     )
     p.add_argument("--as-of", type=as_of_date, default=None, help="the date the observed file is current to")
+    p.add_argument(
+        "--size",
+        type=path_option,
+        default=None,
+        help="a `trialsim size --out` folder: add the section 'What would make it work' from its designs",
+    )
     p.add_argument("--pdf", action="store_true", help="also print the page to report.pdf with headless Chromium")
     p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars (default: on a terminal)"
@@ -198,6 +206,7 @@ def handle_report(args: argparse.Namespace) -> int:
     if args.pdf and chromium() is None:
         raise UsageError(f"--pdf: {INSTALL_HINT}")
     names = args.scenarios or sorted(builtin_scenarios())
+    designs = [] if args.size is None else [design_figure(read_size(args.size))]  # read before any compute
     if not args.run_dirs:
         for name in names:
             TrialModel.from_scenario(load_scenario(name))
@@ -207,13 +216,13 @@ def handle_report(args: argparse.Namespace) -> int:
         runs = _read_runs(args.run_dirs)
     output_folder(args.out)
     if args.run_dirs:
-        files = write_report(runs, args.out, limits)
+        files = write_report(runs, args.out, limits, designs)
     else:
         staging = Path(tempfile.mkdtemp(prefix=f".{args.out.name}-runs-", dir=args.out.resolve().parent))
         try:
             extra = _forecast(args, names[0], staging) if args.observed is not None else []
             runs = _simulate(args, names, staging)
-            files = write_report(runs, args.out, limits, extra)
+            files = write_report(runs, args.out, limits, [*extra, *designs])
             shutil.rmtree(args.out / "runs", ignore_errors=True)
             staging.replace(args.out / "runs")
         finally:

@@ -33,6 +33,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("recruitment", "Recruitment"),
     ("timeline", "Timeline"),
     ("power", "Power"),
+    ("design", "What would make it work"),
     ("precision", "Precision of the response rate"),
     ("survival", "Survival"),
     ("treatment", "Why patients stop treatment"),

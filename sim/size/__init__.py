@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from .candidates import Design
 from .levers import DESIGNS, Levers, SizeInputError
-from .result import Confirmed, SizeResult
+from .result import Confirmed, SizeResult, SizeTables, read_size
 from .search import OBJECTIVES, Targets, size
 
-__all__ = ["DESIGNS", "OBJECTIVES", "Confirmed", "Design", "Levers", "SizeInputError", "SizeResult", "Targets", "size"]
+__all__ = [
+    "DESIGNS",
+    "OBJECTIVES",
+    "Confirmed",
+    "Design",
+    "Levers",
+    "SizeInputError",
+    "SizeResult",
+    "SizeTables",
+    "Targets",
+    "read_size",
+    "size",
+]

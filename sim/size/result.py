@@ -25,8 +25,9 @@ from ..planning import drop_absent, resolved_scenario
 from ..scenario.model import Scenario
 from ..stats.mcse import Estimate, estimate_json
 from .candidates import Design, Screened
+from .levers import SizeInputError
 
-__all__ = ["Confirmed", "Constraint", "SizeResult"]
+__all__ = ["Confirmed", "Constraint", "SizeResult", "SizeTables", "read_size"]
 
 
 @dataclass(frozen=True)
@@ -226,3 +227,27 @@ class SizeResult:
             "mcse_days": c.decision_date_median.mcse,
         }
         return doc
+
+
+@dataclass(frozen=True)
+class SizeTables:
+    """A search as ``--out`` wrote it: the ranked table, the Pareto front and the JSON document."""
+
+    table: pd.DataFrame
+    pareto: pd.DataFrame
+    document: dict[str, Any]
+
+
+def read_size(folder: str | Path) -> SizeTables:
+    """The search written to ``folder`` by :meth:`SizeResult.write`, for a report to draw without searching."""
+    folder = Path(folder)
+    missing = [name for name in ("size.csv", "pareto.csv", "size.json") if not (folder / name).is_file()]
+    if missing:
+        raise SizeInputError(
+            f"--size {folder}: no {', '.join(missing)} there; write them with trialsim size --out {folder}"
+        )
+    return SizeTables(
+        table=pd.read_csv(folder / "size.csv"),
+        pareto=pd.read_csv(folder / "pareto.csv"),
+        document=json.loads((folder / "size.json").read_text(encoding="utf-8")),
+    )

@@ -61,7 +61,9 @@ MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "oo", "--", "++")
 """Fill patterns for stacked bars, so categories survive a grey printout."""
 
-SECTIONS: tuple[str, ...] = ("forecast", "recruitment", "timeline", "power", "precision", "survival", "treatment")
+SECTIONS: tuple[str, ...] = (
+    "forecast", "recruitment", "timeline", "power", "design", "precision", "survival", "treatment"
+)
 """The page's figure sections, in page order."""
 
 A4_WIDTH_INCHES = 7.0
