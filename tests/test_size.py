@@ -198,3 +198,19 @@ def test_the_report_says_what_would_make_it_work(base_search, tmp_path) -> None:
     ) in figure.caption
     with pytest.raises(SizeInputError, match=r"--size .*: no size.csv, pareto.csv, size.json there"):
         read_size(tmp_path)
+
+
+def test_assurance_can_rank_the_designs_and_is_each_designs_own() -> None:
+    """With a prior, each confirmed design is also simulated over it: assurance ranks first when asked."""
+    prior = "efficacy.orr_prior={beta=[4, 12]}"
+    result = size(
+        "base", Targets(p1=0.25, on_time_by=dt.date(2028, 10, 31), power=0.5, maximise_assurance=True),
+        Levers(n=(30, 45), designs=("single",), sites=(2,)), [prior], shortlist=2, replicates=300,
+        screen_replicates=200, progress=False, engine="auto",
+    )
+    assurances = {c.design.n: c.figures["assurance"] for c in result.confirmed}
+    assert set(assurances) == {30, 45}
+    larger, smaller = assurances[45], assurances[30]
+    assert larger.value - smaller.value > 2 * math.hypot(larger.mcse, smaller.mcse)
+    assert result.best is not None and result.best.design.n == 45
+    assert "assurance" in result.table().columns

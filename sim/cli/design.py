@@ -8,33 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-from collections.abc import Callable
 from typing import Any
 
 from ..reports import design_text
 from ..stats.designs import SimonDesign, SingleStageDesign, simon_designs, smallest_single_stage
-from .options import UsageError
+from .options import UsageError, probability_option
 
 __all__ = ["NMAX_LIMIT", "design_summary", "handle_design", "register"]
 
 NMAX_LIMIT = 500
 """Largest --nmax accepted; the Simon search grows with the square of nmax."""
-
-
-def _probability(option: str) -> Callable[[str], float]:
-    """An argparse type for a probability strictly between 0 and 1, errors naming ``option``."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
-        if not (math.isfinite(value) and 0.0 < value < 1.0):
-            raise UsageError(f"{option} must be a probability strictly between 0 and 1, got {value}")
-        return value
-
-    return parse
 
 
 def _nmax(text: str) -> int:
@@ -58,10 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "responders <= r1 of n1; H0 is rejected when total responders > r of n."
         ),
     )
-    p.add_argument("--p0", type=_probability("--p0"), required=True, help="uninteresting response rate, e.g. 0.10")
-    p.add_argument("--p1", type=_probability("--p1"), required=True, help="target response rate, e.g. 0.30")
-    p.add_argument("--alpha", type=_probability("--alpha"), default=0.05, help="one-sided type I error (default 0.05)")
-    p.add_argument("--power", type=_probability("--power"), default=0.80, help="power at p1 (default 0.80)")
+    p.add_argument(
+        "--p0", type=probability_option("--p0"), required=True, help="uninteresting response rate, e.g. 0.10"
+    )
+    p.add_argument("--p1", type=probability_option("--p1"), required=True, help="target response rate, e.g. 0.30")
+    p.add_argument(
+        "--alpha", type=probability_option("--alpha"), default=0.05, help="one-sided type I error (default 0.05)"
+    )
+    p.add_argument("--power", type=probability_option("--power"), default=0.80, help="power at p1 (default 0.80)")
     p.add_argument("--nmax", type=_nmax, default=100, help="largest total sample size searched (default 100)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(handler=handle_design)

@@ -35,12 +35,13 @@ from ..sweep import Cell, GridCell, build_cells, run_grid
 from ..trial_model import TrialModel
 from .options import (
     UsageError,
+    date_option,
     output_folder,
     path_option,
     scenario_heading,
     write_atomically,
 )
-from .simulate import add_simulation_arguments, vary_axis
+from .simulate import add_simulation_arguments, vary_axes, vary_axis
 from .simulate import run_options as shared_run_options
 
 __all__ = ["as_of_date", "handle_forecast", "register"]
@@ -51,12 +52,8 @@ _RUN = "forecast_run"
 """The setting that tells a grid cell's conditional run from its predictive one."""
 
 
-def as_of_date(text: str) -> dt.date:
-    """``--as-of``: an ISO date."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of must be a date written YYYY-MM-DD, got {text!r}") from None
+as_of_date = date_option("--as-of")
+"""``--as-of``: an ISO date."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -144,13 +141,9 @@ def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any],
 
 def _handle_grid(args: argparse.Namespace) -> int:
     """``forecast --vary``: each cell's forecast from the same observed patients, one row per cell."""
-    paths = [path for path, _ in args.vary]
-    repeated = sorted({path for path in paths if paths.count(path) > 1})
-    if repeated:
-        raise UsageError(f"--vary {repeated[0]} is given twice; give all its values in one --vary")
+    axes = vary_axes(args.vary)
     if args.out is not None:
         output_folder(args.out, files=["forecast_grid.csv"])
-    axes = dict(args.vary)
 
     def conditional_model(scenario: Scenario) -> TrialModel:
         observed = read_observed(args.observed, scenario, args.as_of)

@@ -14,6 +14,8 @@ in the command line's words.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import math
 import re
 import tempfile
 from collections.abc import Callable, Sequence
@@ -56,6 +58,9 @@ __all__ = [
     "output_file",
     "output_folder",
     "path_option",
+    "probability_option",
+    "amount_option",
+    "date_option",
     "write_atomically",
     "positive_int",
     "replicate_count",
@@ -206,6 +211,48 @@ positive_int = whole_number("a whole number of at least 1", lambda v: v >= 1)
 replicate_count = whole_number(f"a whole number from 1 to {MAX_REPLICATES}", lambda v: 1 <= v <= MAX_REPLICATES)
 jobs = whole_number("a number of workers from 1 to 256, or -1 for all cores", lambda v: 1 <= v <= 256 or v == -1)
 seed = whole_number("a non-negative whole number", lambda v: v >= 0)
+
+
+def probability_option(option: str) -> Callable[[str], float]:
+    """An argparse type for a probability strictly between 0 and 1, errors naming ``option``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+        if not (math.isfinite(value) and 0.0 < value < 1.0):
+            raise UsageError(f"{option} must be a probability strictly between 0 and 1, got {value}")
+        return value
+
+    return parse
+
+
+def amount_option(option: str) -> Callable[[str], float]:
+    """An argparse type for a finite amount of 0 or more (a cost), errors naming ``option``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+        if not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{option} must be a number of 0 or more, got {value}")
+        return value
+
+    return parse
+
+
+def date_option(option: str) -> Callable[[str], dt.date]:
+    """An argparse type for an ISO date, errors naming ``option``."""
+
+    def parse(text: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise UsageError(f"{option} must be a date written YYYY-MM-DD, got {text!r}") from None
+
+    return parse
 
 
 def path_option(text: str) -> Path:

@@ -98,6 +98,15 @@ def vary_axis(text: str) -> tuple[str, list[str]]:
     return path.strip(), items
 
 
+def vary_axes(given: list[tuple[str, list[str]]]) -> dict[str, list[str]]:
+    """The ``--vary`` options as axes, each field once (a field given twice is refused, naming it)."""
+    paths = [path for path, _ in given]
+    repeated = sorted({path for path in paths if paths.count(path) > 1})
+    if repeated:
+        raise UsageError(f"--vary {repeated[0]} is given twice; give all its values in one --vary")
+    return dict(given)
+
+
 def add_simulation_arguments(p: argparse.ArgumentParser, replicates: int) -> None:
     """Options every simulating command shares: the scenario, replicates, seed, jobs, chunks, engine, progress."""
     add_scenario_arguments(p)
@@ -288,11 +297,7 @@ def handle_oc(args: argparse.Namespace) -> int:
 
 def handle_sweep(args: argparse.Namespace) -> int:
     """``trialsim sweep``: every combination of the --vary values, all cells checked before any run."""
-    paths = [path for path, _ in args.vary]
-    repeated = sorted({path for path in paths if paths.count(path) > 1})
-    if repeated:
-        raise UsageError(f"--vary {repeated[0]} is given twice; give all its values in one --vary")
-    axes = dict(args.vary)
+    axes = vary_axes(args.vary)
     _check_grid_output(args)
     cells = build_cells(args.scenario, args.overrides, axes)
     grid = run_grid(cells, checkpoint_dir=checkpoint_folder(args), **run_options(args, "auto"))

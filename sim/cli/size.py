@@ -7,7 +7,6 @@ written; ``--out`` gets its files only when the search has finished.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from collections.abc import Callable
 
@@ -18,15 +17,18 @@ from .options import (
     UsageError,
     add_engine_arguments,
     add_scenario_arguments,
+    amount_option,
+    date_option,
     engine_options,
     jobs,
     output_folder,
     path_option,
     positive_int,
+    probability_option,
     replicate_count,
     seed,
 )
-from .simulate import vary_axis
+from .simulate import vary_axes, vary_axis
 
 __all__ = ["handle_size", "int_range", "register"]
 
@@ -54,29 +56,6 @@ def int_range(option: str, minimum: int = 0) -> Callable[[str], tuple[int, ...]]
     return parse
 
 
-def _date(option: str) -> Callable[[str], dt.date]:
-    def parse(text: str) -> dt.date:
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise UsageError(f"{option} must be a date written YYYY-MM-DD, got {text!r}") from None
-
-    return parse
-
-
-def _probability(option: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"{option} must be a number, got {text!r}") from None
-        if not 0 < value < 1:
-            raise UsageError(f"{option} must be a probability strictly between 0 and 1, got {text}")
-        return value
-
-    return parse
-
-
 def _designs(text: str) -> tuple[str, ...]:
     names = tuple(v.strip() for v in text.split(",") if v.strip())
     unknown = [n for n in names if n not in DESIGNS]
@@ -85,33 +64,23 @@ def _designs(text: str) -> tuple[str, ...]:
     return names
 
 
-def _money(option: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"{option} must be a number, got {text!r}") from None
-        if not value >= 0:
-            raise UsageError(f"{option} must be 0 or more, got {text}")
-        return value
-
-    return parse
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``size`` to the ``trialsim`` subcommands."""
     p = sub.add_parser("size", help="design search: the sample size, rule and recruitment that would work")
     add_scenario_arguments(p)
-    p.add_argument("--p1", type=_probability("--p1"), required=True, help="the ORR the trial must detect")
-    p.add_argument("--power", type=_probability("--power"), default=0.8, help="least power at p1 (default 0.8)")
+    p.add_argument("--p1", type=probability_option("--p1"), required=True, help="the ORR the trial must detect")
+    p.add_argument("--power", type=probability_option("--power"), default=0.8, help="least power at p1 (default 0.8)")
     p.add_argument(
-        "--alpha", type=_probability("--alpha"), default=None, help="one-sided alpha (default: the scenario's)"
+        "--alpha", type=probability_option("--alpha"), default=None, help="one-sided alpha (default: the scenario's)"
     )
     p.add_argument(
-        "--on-time-by", type=_date("--on-time-by"), required=True, help="the decision's deadline (YYYY-MM-DD)"
+        "--on-time-by", type=date_option("--on-time-by"), required=True, help="the decision's deadline (YYYY-MM-DD)"
     )
     p.add_argument(
-        "--p-on-time", type=_probability("--p-on-time"), default=0.8, help="least P(decision by the deadline) (0.8)"
+        "--p-on-time",
+        type=probability_option("--p-on-time"),
+        default=0.8,
+        help="least P(decision by the deadline) (0.8)",
     )
     p.add_argument(
         "--n", type=int_range("--n", 2), default=None, help="sample sizes, A:B (default: half to twice the scenario's)"
@@ -120,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sites", type=int_range("--sites", 1), default=(), help="centres, A:B (copies of the first site)")
     p.add_argument(
         "--new-site-activation",
-        type=_date("--new-site-activation"),
+        type=date_option("--new-site-activation"),
         default=None,
         help="activation date of the added centres (default: the first site's)",
     )
@@ -141,10 +110,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--minimise", choices=OBJECTIVES, default="n", help="what the best design minimises (default n)")
     p.add_argument("--maximise", choices=("assurance",), default=None, help="rank by assurance first (needs a prior)")
     p.add_argument(
-        "--assurance", type=_probability("--assurance"), default=None, help="least assurance (needs a prior)"
+        "--assurance", type=probability_option("--assurance"), default=None, help="least assurance (needs a prior)"
     )
-    p.add_argument("--cost-per-patient", type=_money("--cost-per-patient"), default=0.0)
-    p.add_argument("--cost-per-site-month", type=_money("--cost-per-site-month"), default=0.0)
+    p.add_argument("--cost-per-patient", type=amount_option("--cost-per-patient"), default=0.0)
+    p.add_argument("--cost-per-site-month", type=amount_option("--cost-per-site-month"), default=0.0)
     p.add_argument("--replicates", type=replicate_count, default=2000, help="replicates per confirming run (2000)")
     p.add_argument("--screen-replicates", type=replicate_count, default=2000, help="recruitment replicates (2000)")
     p.add_argument("--shortlist", type=positive_int, default=8, help="designs confirmed by simulation (default 8)")
@@ -161,10 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle_size(args: argparse.Namespace) -> int:
     """Run the search; print the ranked table (or JSON) and write ``--out``'s files."""
-    paths = [path for path, _ in args.vary]
-    repeated = sorted({path for path in paths if paths.count(path) > 1})
-    if repeated:
-        raise UsageError(f"--vary {repeated[0]} is given twice; give all its values in one --vary")
+    axes = vary_axes(args.vary)
     if args.out is not None:
         output_folder(args.out, files=("size.csv", "size.json", "pareto.csv", "screened.csv", "best.toml"))
     targets = Targets(
@@ -184,7 +150,7 @@ def handle_size(args: argparse.Namespace) -> int:
         designs=args.designs,
         sites=args.sites,
         extend_months=args.extend_recruitment_months,
-        vary=dict(args.vary),
+        vary=axes,
         new_site_activation=args.new_site_activation,
     )
     result = size(
