@@ -22,6 +22,7 @@ from sim.forecast.result import forecast_models
 from sim.reports import summary_text
 from sim.reports.figures import all_figures, assurance_figures
 from sim.reports.figures.wording import percent_estimate
+from sim.reports.story import scenario_sentences
 from sim.run_folder import read_run, write_run
 from sim.runner import run
 from sim.scenario import ScenarioError, load_scenario
@@ -273,6 +274,9 @@ def test_the_report_draws_the_prior_over_the_power_curve(tmp_path) -> None:
     assurance = percent_estimate(result.summary.decisions.assurance)
     assert f"has a {assurance} chance of a positive result" in figure.caption
     assert "no better than p0 = 10%" in figure.caption and "at least p1 = 25%" in figure.caption
+    sentences = scenario_sentences(saved)
+    assert sentences[1].startswith(percent_estimate(result.summary.decisions.false_go))
+    assert "would be positive though the treatment is no better than p0 = 10%" in sentences[1]
     # the power curve shows no point for the run itself: with a prior its share is the assurance
     (curve,) = [f for f in all_figures([saved]) if f.key == "power_curve"]
     assert "this run" not in set(curve.data["source"])

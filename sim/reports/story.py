@@ -15,6 +15,7 @@ from ..run_folder import SavedRun
 from ..stats.mcse import Estimate
 from ..summary import OperatingCharacteristics
 from ..units import DAYS_PER_MONTH
+from .figures.wording import decision_errors
 
 __all__ = ["Light", "Thresholds", "Verdict", "long_date", "percent", "scenario_sentences", "verdicts"]
 
@@ -190,16 +191,8 @@ def scenario_sentences(run: SavedRun) -> list[str]:
     ]
     d = s.decisions
     if d.prior is not None:
-        wrong = (
-            f"{percent(d.false_go.value)} (±{percent(d.false_go.mcse, 1)}) of all simulated trials would be positive "
-            f"though the treatment is no better than {percent(d.p0)}"
-        )
-        if d.false_stop is not None and d.p1 is not None:
-            wrong += (
-                f", and {percent(d.false_stop.value)} (±{percent(d.false_stop.mcse, 1)}) negative though its "
-                f"response rate is at least {percent(d.p1)}"
-            )
-        sentences.insert(1, wrong + ".")
+        wrong = decision_errors(d)
+        sentences.insert(1, wrong[0].upper() + wrong[1:] + ".")
     if s.monitored:
         sentences.append(
             f"{percent(s.early_stop.value)} (±{percent(s.early_stop.mcse, 1)}) of simulated trials stop early "

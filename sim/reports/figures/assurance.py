@@ -19,7 +19,7 @@ from ...run_folder import SavedRun
 from ...trial_model import orr_ceiling, orr_prior_law
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels
 from .power import power_curve
-from .wording import percent, percent_estimate
+from .wording import decision_errors, percent, percent_estimate
 
 __all__ = ["assurance_figures", "prior_density", "assurance_sentence"]
 
@@ -43,19 +43,13 @@ def assurance_sentence(run: SavedRun, label: str) -> str:
     spec = run.scenario.efficacy.orr_prior
     assert spec is not None
     law, ceiling = orr_prior_law(spec), orr_ceiling(run.scenario)
-    d, p0 = run.summary.decisions, run.scenario.analysis.p0
+    d = run.summary.decisions
     low, high = law.quantile(0.25, ceiling), law.quantile(0.75, ceiling)
     text = (
         f"{label}: averaged over the belief that the true ORR is most likely {percent(low)} to {percent(high)} "
         f"(the middle half of the prior, {law.describe()}), the trial has a {percent_estimate(d.assurance)} chance "
-        f"of a positive result; {percent_estimate(d.false_go)} of all trials would be positive though the "
-        f"treatment is no better than p0 = {percent(p0)}"
+        f"of a positive result; {decision_errors(d)}"
     )
-    if d.false_stop is not None and d.p1 is not None:
-        text += (
-            f", and {percent_estimate(d.false_stop)} would be negative though its ORR is at least "
-            f"p1 = {percent(d.p1)}"
-        )
     if d.prior_kept < 0.999:
         text += f" ({percent(1 - d.prior_kept)} of the prior lies above the largest ORR the PFS can carry and was cut)"
     return text + "."

@@ -10,9 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from ...decisions import DecisionFigures
 from ...stats.mcse import Estimate
 
-__all__ = ["as_date", "count", "long_date", "months", "percent", "percent_estimate", "date_estimate"]
+__all__ = [
+    "as_date",
+    "count",
+    "decision_errors",
+    "long_date",
+    "months",
+    "percent",
+    "percent_estimate",
+    "date_estimate",
+]
 
 
 def percent(p: float) -> str:
@@ -71,3 +81,14 @@ def date_estimate(origin: dt.date, estimate: Estimate) -> str:
     if not math.isfinite(estimate.mcse):
         return long_date(day)
     return f"{long_date(day)} (± {estimate.mcse:.0f} days)"
+
+
+def decision_errors(d: DecisionFigures) -> str:
+    """The false go and, with p1, the false stop of a run with an ORR prior, as a clause."""
+    text = (
+        f"{percent_estimate(d.false_go)} of all simulated trials would be positive though the treatment is no "
+        f"better than p0 = {percent(d.p0)}"
+    )
+    if d.false_stop is not None and d.p1 is not None:
+        text += f", and {percent_estimate(d.false_stop)} negative though its ORR is at least p1 = {percent(d.p1)}"
+    return text
