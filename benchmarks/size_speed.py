@@ -15,7 +15,7 @@ import os
 import platform
 import time
 
-from sim.size import DESIGNS, Levers, Targets, size
+from sim.sizing import DESIGNS, Levers, Targets, size
 
 
 def main() -> None:

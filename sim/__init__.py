@@ -2,12 +2,24 @@
 
 The pipeline is scenario -> simulate -> cut at data cutoff -> analyse -> summarise:
 ``sim.load_scenario`` reads and validates a scenario, ``sim.run`` simulates and analyses many
-replicates and returns their operating characteristics with Monte Carlo standard errors.
+replicates and returns their operating characteristics with Monte Carlo standard errors;
+``sim.size`` searches the designs that would meet a trial's targets (:mod:`sim.sizing`).
 """
 
-__version__ = "0.1.0"  # before the imports: modules below record it in their outputs
+from .runner import RunResult, run
+from .scenario import Scenario, ScenarioError, load_scenario
+from .sizing import Levers, SizeResult, Targets, size
+from .version import __version__
 
-from .runner import RunResult, run  # noqa: E402
-from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
-
-__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
+__all__ = [
+    "Levers",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "SizeResult",
+    "Targets",
+    "__version__",
+    "load_scenario",
+    "run",
+    "size",
+]

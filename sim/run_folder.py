@@ -25,13 +25,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
 from .planning import resolved_scenario
 from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform
 from .runner import RunResult
 from .scenario import ScenarioError, load_scenario, scenario_path
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
+from .version import __version__
 
 __all__ = ["RunFolderError", "SavedRun", "read_run", "summary_document", "write_run", "FILES"]
 

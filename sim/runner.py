@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__
 from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint
 from .dispatch import BackendError, ChunkTask, Dispatch
 from .engines import DEFAULT_ENGINE, EngineError, engine_label, resolve_engine
@@ -31,6 +30,7 @@ from .scenario import load_scenario
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
 from .trial_model import TrialModel
+from .version import __version__
 
 __all__ = [
     "DEFAULT_CHUNK",

@@ -21,7 +21,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 # The pipeline, first stage first; a name is a top-level module or package of sim.
 LAYERS: list[list[str]] = [
-    ["units", "distributions", "arrays"],
+    ["version", "units", "distributions", "arrays"],
     ["scenario"],
     ["stats"],
     ["recist"],
@@ -45,7 +45,7 @@ LAYERS: list[list[str]] = [
     ["engines", "dispatch"],
     ["runner"],
     ["sweep"],
-    ["size"],
+    ["sizing"],
     ["forecast"],
     ["run_folder"],
     ["calibration"],

@@ -14,7 +14,7 @@ from sim.cli import main
 from sim.reports.figures.design import design_figure
 from sim.runner import run
 from sim.scenario import load_scenario
-from sim.size import Levers, SizeInputError, Targets, read_size, size
+from sim.sizing import Levers, SizeInputError, Targets, read_size, size
 from sim.stats.designs import simon_characteristics, simon_designs, smallest_single_stage
 from tests.helpers import IDEAL
 

@@ -14,7 +14,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from ..version import __version__
 from . import calibrate, check, design, forecast, report, simulate, size
 from .options import REPORTED_ERRORS, CommandParser, error_text
 

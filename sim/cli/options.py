@@ -37,7 +37,7 @@ from ..run_folder import RunFolderError
 from ..runner import MAX_REPLICATES, RunError
 from ..scenario import ScenarioError, builtin_scenarios, scenario_path
 from ..scenario.model import Scenario
-from ..size import SizeInputError
+from ..sizing import SizeInputError
 from ..sweep import CellError, InputError
 
 __all__ = [

@@ -27,7 +27,7 @@ from ..reports.story import Thresholds
 from ..run_folder import FILES, SavedRun, read_run, write_run
 from ..runner import DEFAULT_SEED, run
 from ..scenario import ScenarioError, builtin_scenarios, load_scenario
-from ..size import read_size
+from ..sizing import read_size
 from ..sweep import oc_grid
 from ..trial_model import TrialModel
 from .forecast import as_of_date

@@ -1,4 +1,4 @@
-"""``trialsim size``: which design would work (:mod:`sim.size`), from the command line.
+"""``trialsim size``: which design would work (:mod:`sim.sizing`), from the command line.
 
 Every option is checked, and every recruitment setting validated, before anything is simulated or
 written; ``--out`` gets its files only when the search has finished.
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from ..reports.size_text import size_text
 from ..runner import DEFAULT_SEED
-from ..size import DESIGNS, OBJECTIVES, Levers, Targets, size
+from ..sizing import DESIGNS, OBJECTIVES, Levers, Targets, size
 from .options import (
     UsageError,
     add_engine_arguments,

@@ -20,8 +20,8 @@ from typing import Any
 
 import jinja2
 
-from .. import __version__
 from ..run_folder import SavedRun
+from ..version import __version__
 from .assumptions import assumption_table
 from .figures import ReportFigure, all_figures
 from .story import Thresholds, scenario_sentences, verdicts

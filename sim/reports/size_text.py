@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from ..size import SizeResult
+from ..sizing import SizeResult
 
 __all__ = ["size_text"]
 

@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from ...size import SizeTables
+from ...sizing import SizeTables
 from .base import ReportFigure, new_figure, percent_axis, series_style
 from .wording import percent
 

@@ -18,7 +18,7 @@ The exact binomial power of each design at ``theta(p1)`` (its type I error at ``
 controls it), averaged over the number of patients the recruitment replicates reach by the close
 (a trial that closes short tests fewer), and the share of recruitment replicates that decide by the
 deadline screen the grid.
-Only the shortlist is simulated in full (:mod:`sim.size.search`).
+Only the shortlist is simulated in full (:mod:`sim.sizing.search`).
 """
 
 from __future__ import annotations

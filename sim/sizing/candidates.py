@@ -5,7 +5,7 @@ less one (as ``trialsim design`` prints it). A Simon design of total ``n`` is th
 expected size under p0 among those meeting alpha at p0 and the power at the tested rate
 ``theta(p1)`` (:func:`sim.stats.designs.simon_designs_by_n`). Screened power and type I error are
 exact binomial figures at the tested rates; the time to the decision comes from the recruitment
-replicates (:mod:`sim.size.screen`).
+replicates (:mod:`sim.sizing.screen`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ __all__ = ["Design", "Screened", "candidates"]
 
 @dataclass(frozen=True)
 class Design:
-    """A decision rule: ``family`` (:data:`sim.size.levers.DESIGNS`), ``n`` patients, success when responders > ``r``.
+    """A decision rule: ``family`` (:data:`sim.sizing.levers.DESIGNS`), ``n`` patients, success when responders > ``r``.
 
     A Simon design of a setting is ``simon-minimax`` when it is the smallest one the setting admits,
     else ``simon-optimal``: at its own n it has the least expected size under p0 (the global optimum

@@ -1,6 +1,6 @@
 """The design search (``trialsim size``): which sample size, decision rule and recruitment would work.
 
-See :mod:`sim.size.search` for the method and ``docs/size.md`` for the command.
+See :mod:`sim.sizing.search` for the method and ``docs/size.md`` for the command.
 """
 
 from __future__ import annotations

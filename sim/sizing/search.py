@@ -1,8 +1,8 @@
 """``size``: which design would work. Screen the whole grid cheaply, confirm a shortlist by full simulation.
 
-1. Each recruitment setting (:mod:`sim.size.levers`) is screened once (:mod:`sim.size.screen`): its
+1. Each recruitment setting (:mod:`sim.sizing.levers`) is screened once (:mod:`sim.sizing.screen`): its
    tested rates and the decision day of every sample size.
-2. Every design of every setting gets exact screened figures (:mod:`sim.size.candidates`).
+2. Every design of every setting gets exact screened figures (:mod:`sim.sizing.candidates`).
 3. The designs that pass the screen, best objective first, are shortlisted (with the single-stage
    design one patient smaller than the best, so the table shows where the power runs out); when
    none passes, the closest are.
