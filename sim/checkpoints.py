@@ -70,8 +70,10 @@ class Checkpoints:
     restart: bool = False
     notes: list[str] = field(default_factory=list)
     reused: int = 0
+    created: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.created = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -82,6 +84,20 @@ class Checkpoints:
         elif manifest.exists():
             self._check(manifest)
         manifest.write_text(json.dumps({"settings": self.settings, "code": self.code, "version": self.version}))
+
+    def abandon(self) -> None:
+        """Undo a folder that holds no chunk yet (a run refused before its first chunk): nothing is left behind.
+
+        Only what this object created goes: its manifest, and the folders it made that are then empty.
+        """
+        if not self.created or any(self.folder.glob("chunk-*")):
+            return
+        (self.folder / _MANIFEST).unlink(missing_ok=True)
+        for path in self.created:  # deepest first
+            try:
+                path.rmdir()
+            except OSError:
+                return
 
     def _discard(self) -> None:
         """Remove this folder's manifest and chunk files (nothing else)."""

@@ -94,6 +94,16 @@ def _local_workers(n_jobs: int | None, tasks: int) -> int:
     return max(1, min(wanted, tasks))
 
 
+def _check_address(distributed: ModuleType, address: str) -> None:
+    """Refuse an address Dask cannot parse before a client is made (a half-made client hangs on exit)."""
+    try:
+        distributed.comm.get_address_host_port(address)
+    except ValueError as exc:
+        raise BackendError(
+            f"{address} is not a Dask scheduler address ({exc}); give one like tcp://127.0.0.1:8786"
+        ) from None
+
+
 def _check_workers(client: Any, address: str) -> None:
     """Refuse a cluster whose workers cannot import trialsim, or run other trialsim source than the driver."""
     try:
@@ -188,6 +198,7 @@ class Dispatch:
             target, address = self._open.enter_context(cluster), "a local cluster"
         else:
             target, address = self.scheduler, self.scheduler
+            _check_address(distributed, address)
         try:
             client = self._open.enter_context(distributed.Client(target, set_as_default=False))
         except (OSError, TimeoutError) as exc:

@@ -248,17 +248,23 @@ def run_many(
         settings = plan.fingerprint(chunk)
         store = None if folder is None else Checkpoints(Path(folder), settings, code, __version__, restart)
         runs[index] = _Run(plan, store, replicates)
-    with Dispatch(n_jobs, backend, scheduler) as dispatch:
-        while runs:
-            for index in _simulate_batch(runs, chunk, dispatch, on_progress):
-                state = runs[index]
-                state.simulated = state.target
-                more = _next_target(state, replicates, mcse_target, max_replicates)
-                if more is None:
-                    del runs[index]
-                    yield index, _result(state, chunk, _engine_used(engine, state.plan))
-                else:
-                    state.target = more
+    try:
+        with Dispatch(n_jobs, backend, scheduler) as dispatch:
+            while runs:
+                for index in _simulate_batch(runs, chunk, dispatch, on_progress):
+                    state = runs[index]
+                    state.simulated = state.target
+                    more = _next_target(state, replicates, mcse_target, max_replicates)
+                    if more is None:
+                        del runs[index]
+                        yield index, _result(state, chunk, _engine_used(engine, state.plan))
+                    else:
+                        state.target = more
+    except BackendError:
+        for state in runs.values():  # a backend refused before any chunk: no empty checkpoint folder is left
+            if state.store is not None:
+                state.store.abandon()
+        raise
 
 
 def _next_target(state: _Run, replicates: int, mcse_target: float | None, max_replicates: int) -> int | None:

@@ -140,3 +140,31 @@ def test_a_closed_pipe_is_quiet() -> None:
     done = subprocess.run(f"'{TRIALSIM}' benchmarks | head -2", shell=True, capture_output=True, text=True, timeout=120)
     assert len(done.stdout.splitlines()) == 2
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+def test_an_observed_folder_is_refused_naming_it(tmp_path, capsys) -> None:
+    assert main(["forecast", "--observed", str(tmp_path), "--as-of", "2026-11-01", "--replicates", "2"]) == 2
+    assert _error(capsys) == f"observed file {tmp_path} is a folder; give the CSV file in it"
+
+
+def test_a_count_with_a_non_ascii_digit_is_refused_naming_the_cell(tmp_path, capsys) -> None:
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    screened = tmp_path / "screened.csv"
+    screened.write_text("site,screened,screen_failed\nLead centre,2\u00b2,3\n", encoding="utf-8")
+    words = ["forecast", "--observed", str(root / "observed_made_up.csv"), "--as-of", "2026-11-20"]
+    assert main([*words, "--screened", str(screened), "--replicates", "2"]) == 2
+    assert _error(capsys).endswith("column screened: '2\u00b2' is not a whole number of patients")
+
+
+def test_report_sources_given_twice_are_refused(tmp_path, capsys) -> None:
+    assert main(["report", "base", "base", "--out", str(tmp_path / "r")]) == 2
+    assert _error(capsys) == "scenario base is given twice; each scenario is one column of the report"
+    run_dir = tmp_path / "run"
+    assert main(["report", "--from", str(run_dir), f"{run_dir}/", "--out", str(tmp_path / "r")]) == 2
+    assert _error(capsys) == f"--from {run_dir} is given twice; each scenario is one column of the report"
+
+
+def test_scenario_files_with_one_stem_get_folders_of_their_own() -> None:
+    from sim.cli.report import _folder_names
+
+    assert _folder_names(["a/base.toml", "b/base.toml", "base", "slow.toml"]) == ["base", "base_2", "base_3", "slow"]

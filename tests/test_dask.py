@@ -180,6 +180,36 @@ def test_an_unreachable_scheduler_is_one_line(cluster, capsys) -> None:
     assert err.startswith("trialsim: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "address, reason",
+    [
+        ("foo://127.0.0.1:1", "unknown address scheme 'foo'"),
+        ("nonsense", "missing port number"),
+        ("tcp://127.0.0.1:notaport", "invalid literal"),
+    ],
+)
+def test_an_address_dask_cannot_parse_is_one_line_at_once(address, reason, tmp_path, capsys) -> None:
+    """Refused before a client is made (a half-made client holds the exit for a minute), nothing left behind."""
+    out = tmp_path / "oc.csv"
+    words = ["oc", "--replicates", "2", "--orr", "0.2", "--backend", "dask", "--scheduler", address, "--out", str(out)]
+    assert main([*words, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"trialsim: error: {address} is not a Dask scheduler address (") and reason in err
+    assert err.count("\n") == 1
+    assert not list(tmp_path.rglob("manifest.json"))
+
+
+def test_an_unreachable_scheduler_leaves_no_checkpoint_behind(cluster, tmp_path, capsys) -> None:
+    import dask
+
+    out = tmp_path / "oc.csv"
+    words = ["oc", "--replicates", "2", "--orr", "0.1,0.2", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main([*words, "--out", str(out), "--no-progress"]) == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("manifest.json")) and not list(tmp_path.rglob("chunk-*"))
+
+
 def test_without_dask_the_backend_says_how_to_install_it(monkeypatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now raises ImportError
     assert main(["run", "--replicates", "2", "--backend", "dask", "--no-progress"]) == 2

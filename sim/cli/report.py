@@ -141,8 +141,8 @@ def _simulate(args: argparse.Namespace, names: Sequence[str], staging: Path) -> 
     """Run each scenario and its power curve into ``staging/<name>``, and read the folders back."""
     models = [TrialModel.from_scenario(load_scenario(name)) for name in names]
     runs = []
-    for name, model in zip(names, models):
-        folder = staging / Path(name).stem
+    for name, model, stem in zip(names, models, _folder_names(names)):
+        folder = staging / stem
         folder.mkdir()
         options: dict[str, Any] = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress}
         run_options: dict[str, Any] = {**options, **engine_options(args)}
@@ -197,6 +197,24 @@ def _check_sources(args: argparse.Namespace) -> None:
         raise UsageError("--observed and --as-of go together: the file and the date it is current to")
     if args.observed is not None and args.run_dirs:
         raise UsageError("--observed forecasts a scenario it simulates; it cannot be drawn --from saved folders")
+    folders = [Path(f).resolve() for f in args.run_dirs or []]
+    for what, given in (("--from", folders), ("scenario", args.scenarios or [])):
+        twice = [item for i, item in enumerate(given) if item in given[:i]]
+        if twice:
+            raise UsageError(f"{what} {twice[0]} is given twice; each scenario is one column of the report")
+
+
+def _folder_names(names: Sequence[str]) -> list[str]:
+    """Each scenario's run folder name: its file stem, made unique (``base``, ``base_2``) when stems repeat."""
+    out: list[str] = []
+    for name in names:
+        stem = label = Path(name).stem
+        k = 1
+        while label in out:
+            k += 1
+            label = f"{stem}_{k}"
+        out.append(label)
+    return out
 
 
 def handle_report(args: argparse.Namespace) -> int:

@@ -101,6 +101,10 @@ def _read_text_table(path: Path, source: str) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except FileNotFoundError:
         raise ObservedError(f"{source} does not exist") from None
+    except IsADirectoryError:
+        raise ObservedError(f"{source} is a folder; give the CSV file in it") from None
+    except OSError as exc:
+        raise ObservedError(f"{source} cannot be read: {exc.strerror or exc}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ObservedError(f"{source} is not a readable CSV file: {exc}") from None
 
@@ -348,7 +352,7 @@ def parse_screening(frame: pd.DataFrame, scenario: Scenario, observed: ObservedT
         counts = {}
         for column in ("screened", "screen_failed"):
             text = record[column]
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):
                 raise ObservedError(f"{where}, column {column}: {text!r} is not a whole number of patients")
             counts[column] = int(text)
         if counts["screen_failed"] + enrolled[site] > counts["screened"]:
