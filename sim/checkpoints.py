@@ -37,9 +37,10 @@ class ChunkTables:
     patients: pd.DataFrame | None
 
 
-def code_fingerprint() -> str:
-    """SHA-256 of the package's Python source, so chunks computed by other code are never reused."""
-    package = Path(__file__).resolve().parent
+def code_fingerprint(package: Path | None = None) -> str:
+    """SHA-256 of the package's Python source, subpackages included, so chunks computed by other code are
+    never reused; each file counts by its path in the package and its bytes (``package``: this one)."""
+    package = Path(__file__).resolve().parent if package is None else package
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())

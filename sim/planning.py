@@ -64,6 +64,7 @@ class PlanningFigures:
     orr_ceiling: float
     post_progression_median_months: float
     post_progression_solved: bool
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as JSON values (the date as an ISO string, or null when it is not reached)."""
@@ -142,7 +143,36 @@ def planning_figures(model: TrialModel) -> PlanningFigures:
         orr_ceiling=float(efficacy.pfs.sf(confirm_day / DAYS_PER_MONTH)),
         post_progression_median_months=model.patients.post_progression_survival.median,
         post_progression_solved=efficacy.post_progression_survival is None,
+        warnings=tuple(_warnings(model, by_close)),
     )
+
+
+LEAST_ENROLLED = 1.0
+"""Expected enrollments by the close below which no simulated trial has anything to analyse."""
+
+MOST_LOST_BEFORE_SCAN = 0.99
+"""Share of patients leaving before their first scan above which almost no response can be seen."""
+
+
+def _warnings(model: TrialModel, enrolled_by_close: float) -> list[str]:
+    """What makes a valid scenario useless to simulate: nobody enrolls, or everybody leaves before a scan."""
+    s = model.scenario
+    out = []
+    if enrolled_by_close < LEAST_ENROLLED:
+        out.append(
+            f"the scenario expects {enrolled_by_close:.2g} patients enrolled by trial.recruitment_close "
+            f"({s.trial.recruitment_close}): almost no simulated trial will have anyone to analyse; check the sites' "
+            "screened_per_month and ramp_up_months, the calendar periods' rate_factor and recruitment.screening_days"
+        )
+    per_month = s.safety.withdrawal_per_month + s.safety.loss_to_follow_up_per_month
+    first_scan = (s.schedule.scan_interval_days - s.schedule.scan_window_days) / DAYS_PER_MONTH
+    gone = 1.0 - math.exp(-per_month * first_scan)
+    if gone > MOST_LOST_BEFORE_SCAN:
+        out.append(
+            f"safety.withdrawal_per_month and loss_to_follow_up_per_month ({per_month:g} a month together) make "
+            f"{gone:.1%} of patients leave before their first scan: almost no response or progression can be seen"
+        )
+    return out
 
 
 def _plain(value: Any, iso_dates: bool) -> Any:

@@ -46,7 +46,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .runner import DEFAULT_REPLICATES, Progress, RunResult, run_many
-from .scenario import ScenarioError, apply_overrides, parse_scenario, read_scenario_file
+from .scenario import ScenarioError, apply_overrides, parse_scenario, parse_value, read_scenario_file
 from .scenario.model import Scenario
 from .stats.mcse import Estimate
 from .summary import OperatingCharacteristics
@@ -284,6 +284,11 @@ def build_cells(
             "efficacy.orr cannot be varied while efficacy.orr_prior is given: each replicate draws its ORR from the "
             "prior; vary the prior (efficacy.orr_prior.beta=[a, b],...) or use trialsim oc for power at point ORRs"
         )
+    for path, values in axes.items():
+        parsed = [repr(parse_value(v.strip())) for v in values]
+        twice = [v for i, v in enumerate(values) if parsed[i] in parsed[:i]]
+        if twice:
+            raise InputError(f"{path} gives the value {twice[0]} twice; give each value once")
     if math.prod(len(v) for v in axes.values()) > MAX_CELLS:
         raise InputError(f"axes gives more than {MAX_CELLS} cells; use fewer values")
     cells = []

@@ -71,6 +71,9 @@ def test_max_replicates_only_caps_mcse_target(monkeypatch, capsys) -> None:
     assert main(["run", "--replicates", "1000001"]) == 130
     assert seen["max_replicates"] == 1000001 and seen["mcse_target"] is None
     assert "nothing was saved" in capsys.readouterr().err
+    # on its own it would be ignored: refused instead
+    assert main(["run", "--replicates", "2", "--max-replicates", "4"]) == 2
+    assert _error(capsys) == "--max-replicates caps the batches --mcse-target adds and needs it"
 
 
 @pytest.mark.parametrize(
@@ -168,3 +171,63 @@ def test_scenario_files_with_one_stem_get_folders_of_their_own() -> None:
     from sim.cli.report import _folder_names
 
     assert _folder_names(["a/base.toml", "b/base.toml", "base", "slow.toml"]) == ["base", "base_2", "base_3", "slow"]
+
+
+NOBODY = "recruitment.periods=[{name='closed', start=2025-11-01, end=2027-12-31, rate_factor=0}]"
+
+
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        (NOBODY, "expects 0 patients enrolled by trial.recruitment_close"),
+        ("recruitment.screening_days=[3650, 3650]", "expects 0 patients enrolled"),
+        ("recruitment.sites.0.ramp_up_months=600", "expects 0.67 patients enrolled"),
+        ("safety.withdrawal_per_month=100", "100.0% of patients leave before their first scan"),
+    ],
+)
+def test_a_trial_that_cannot_work_is_said_so_before_it_runs(override, words, capsys) -> None:
+    assert main(["run", "--replicates", "2", "--no-progress", "--set", override]) == 0
+    assert "trialsim: warning: " in capsys.readouterr().err
+    assert main(["check", "--set", override]) == 0
+    assert words in capsys.readouterr().out
+
+
+def test_the_shipped_scenarios_need_no_warning(capsys) -> None:
+    for name in ("base", "optimistic", "pessimistic", "slow_recruitment"):
+        assert main(["check", name]) == 0
+        assert "Warning:" not in capsys.readouterr().out
+
+
+def test_a_value_given_twice_in_a_grid_is_refused(capsys) -> None:
+    assert main(["sweep", "--vary", "efficacy.orr=0.2,0.20", "--replicates", "2"]) == 2
+    assert _error(capsys) == "efficacy.orr gives the value 0.20 twice; give each value once"
+    assert main(["oc", "--orr", "0.1,0.2,0.20", "--replicates", "2"]) == 2
+    assert _error(capsys) == "--orr gives the value 0.2 twice; give each value once"
+
+
+def test_a_report_says_what_a_run_was_changed_by_and_what_it_lacks(tmp_path, capsys) -> None:
+    run_dir, page = tmp_path / "run", tmp_path / "page"
+    assert main(["run", "--replicates", "20", "--no-progress", "--set", "efficacy.orr=0.25", "--out", str(run_dir)]) == 0
+    assert main(["report", "--from", str(run_dir), "--out", str(page)]) == 0
+    html = (page / "index.html").read_text(encoding="utf-8")
+    assert "Run with <code>--set efficacy.orr=0.25</code>: the figures are for the scenario file as changed so." in html
+    assert "kept no patient table" in html and "trialsim run --keep-patients --out DIR" in html
+
+
+def test_a_power_curve_with_no_orr_the_pfs_can_carry_is_refused_before_simulating(tmp_path, capsys) -> None:
+    assert main(["report", "base", "--orr", "0.6,0.7", "--out", str(tmp_path / "page")]) == 2
+    assert _error(capsys).startswith("--orr: every value is at or above 0.512, the largest ORR scenario base's PFS")
+    assert not (tmp_path / "page" / "index.html").exists()
+
+
+def test_a_run_of_hours_needs_yes_and_says_how_long(monkeypatch, capsys) -> None:
+    assert main(["run", "--replicates", "10000000", "--no-progress"]) == 2
+    err = _error(capsys)
+    assert err.startswith("10,000,000 simulated trials take about ") and " hours on 1 worker(s) (timed on 250)" in err
+    assert err.endswith("add --yes to start it, or ask for fewer --replicates")
+
+    def fake_run(model, **options):
+        raise KeyboardInterrupt  # got past the estimate: the run itself would start here
+
+    monkeypatch.setattr(simulate, "run", fake_run)
+    assert main(["run", "--replicates", "10000000", "--no-progress", "--yes"]) == 130

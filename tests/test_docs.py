@@ -69,7 +69,7 @@ def test_every_scenario_field_states_what_its_check_allows_and_its_default() -> 
     for path, allowed in fields:
         assert _row_for(path, rows) == allowed, path
     assert Analysis.__dataclass_fields__["p0"].metadata["check"].allowed in rows["analysis.p0"]
-    assert rows["analysis.ci_level"] == "a number in (0, 1) (default 0.95)"
+    assert rows["analysis.ci_level"] == "a number in [0.5, 1) (default 0.95)"
     assert rows["recruitment.rate_cv"] == "0 or a number in [0.001, 5] (default 0)"
     assert rows["safety.new_therapy_days"].endswith("(default [14, 42])")
 

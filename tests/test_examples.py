@@ -55,7 +55,8 @@ def test_documented_command_parses(line: str) -> None:
 # Fewer replicates and one worker, so the README's commands run in seconds; everything else as written.
 # `--pdf` is left out: tests/test_report_browser.py prints the page with Chromium.
 _QUICK = {
-    "run": ["--replicates", "4", "--max-replicates", "8", "--jobs", "1", "--no-progress"],
+    "run": ["--replicates", "4", "--jobs", "1", "--no-progress"],
+    "size": ["--replicates", "60", "--screen-replicates", "60", "--shortlist", "2", "--jobs", "1", "--no-progress"],
     "oc": ["--replicates", "4", "--jobs", "1", "--no-progress"],
     "sweep": ["--replicates", "4", "--jobs", "1", "--no-progress"],
     "report": ["--replicates", "6", "--oc-replicates", "4", "--jobs", "1", "--no-progress"],
@@ -84,6 +85,8 @@ def test_the_readme_commands_run_in_sequence_as_written(tmp_path, monkeypatch, c
     assert [words[0] for words in commands].count("run") >= 4 and any(w[0] == "report" for w in commands)
     for words in commands:
         argv = [w for w in words if w != "--pdf"] + _QUICK.get(words[0], [])
+        if "--mcse-target" in words:
+            argv += ["--max-replicates", "8"]
         status = main(argv)
         assert status == 0, (" ".join(words), capsys.readouterr().err)
     assert (tmp_path / "committee" / "index.html").is_file() and (tmp_path / "oc.csv").is_file()

@@ -40,6 +40,7 @@ from .options import (
     path_option,
     replicate_count,
     seed,
+    warn_about,
 )
 from .simulate import orr_grid
 
@@ -227,7 +228,13 @@ def handle_report(args: argparse.Namespace) -> int:
     designs = [] if args.size is None else [design_figure(read_size(args.size))]  # read before any compute
     if not args.run_dirs:
         for name in names:
-            TrialModel.from_scenario(load_scenario(name))
+            model = TrialModel.from_scenario(load_scenario(name))
+            warn_about(model)
+            if not _feasible_orrs(name, args.orr):
+                raise UsageError(
+                    f"--orr: every value is at or above {model.orr_ceiling:.3f}, the largest ORR scenario {name}'s PFS "
+                    "can carry, so the power curve would be empty; give values below it"
+                )
         if args.observed is not None:
             read_observed(args.observed, load_scenario(names[0]), args.as_of)  # refused before any compute
     else:

@@ -24,6 +24,8 @@ from .options import (
     UsageError,
     add_engine_arguments,
     add_scenario_arguments,
+    add_yes_argument,
+    check_duration,
     engine_options,
     grid_checkpoints,
     jobs,
@@ -34,6 +36,7 @@ from .options import (
     replicate_count,
     scenario_heading,
     seed,
+    warn_about,
     write_atomically,
 )
 
@@ -65,6 +68,9 @@ def orr_grid(text: str) -> list[float]:
             raise ValueError(text)
     except ValueError:
         raise UsageError(f"--orr must be start:stop:step with step > 0 or a comma list, got {text!r}") from None
+    twice = [v for i, v in enumerate(values) if v in values[:i]]
+    if twice:
+        raise UsageError(f"--orr gives the value {twice[0]:g} twice; give each value once")
     outside = [v for v in values if not 0 <= v <= 1]
     if outside:
         raise UsageError(f"--orr values must be probabilities in [0, 1], got {outside[0]:g}")
@@ -143,11 +149,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-replicates",
         type=replicate_count,
-        default=1_000_000,
-        help="with --mcse-target: the most replicates to run",
+        default=None,
+        help="with --mcse-target: the most replicates to run (default 1000000)",
     )
     p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
     p.add_argument("--json", action="store_true", help="print summary.json's document instead of the table")
+    add_yes_argument(p)
     p.set_defaults(handler=handle_run)
 
 
@@ -175,6 +182,7 @@ def _add_oc(sub: argparse._SubParsersAction) -> None:
         help="start:stop:step or a comma list (default 0.05:0.40:0.05)",
     )
     _add_grid_output(p)
+    add_yes_argument(p)
     p.set_defaults(handler=handle_oc)
 
 
@@ -190,6 +198,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         help="a field and its values (give two for a two-way grid)",
     )
     _add_grid_output(p)
+    add_yes_argument(p)
     p.set_defaults(handler=handle_sweep)
 
 
@@ -225,6 +234,10 @@ def checkpoint_folder(args: argparse.Namespace) -> Path | None:
     return out / "chunks" if command == "run" else grid_checkpoints(out)
 
 
+MAX_BATCHED = 1_000_000
+"""The most replicates ``--mcse-target`` adds batches up to, unless ``--max-replicates`` says otherwise."""
+
+
 def _check_restart(args: argparse.Namespace) -> None:
     """``--restart`` discards checkpoints, which only ``--out`` keeps."""
     if args.restart and args.out is None:
@@ -242,15 +255,21 @@ def handle_run(args: argparse.Namespace) -> int:
     if args.keep_patients and args.out is None:
         raise UsageError("--keep-patients writes patients.parquet and needs --out")
     _check_restart(args)
+    if args.max_replicates is not None and args.mcse_target is None:
+        raise UsageError("--max-replicates caps the batches --mcse-target adds and needs it")
     model = TrialModel.from_scenario(load_scenario(args.scenario, args.overrides))
+    warn_about(model)
+    if args.mcse_target is None:  # with a target the run stops when the MCSE is reached, long before its cap
+        check_duration(model, args.replicates, args, "des")
     if args.out is not None:
         output_folder(args.out, files=list(FILES.values()))
+    most = max(MAX_BATCHED, args.replicates) if args.mcse_target is None else args.max_replicates or MAX_BATCHED
     result = run(
         model,
         keep_patients=args.keep_patients,
         checkpoint_dir=checkpoint_folder(args),
         mcse_target=args.mcse_target,
-        max_replicates=max(args.max_replicates, args.replicates) if args.mcse_target is None else args.max_replicates,
+        max_replicates=most,
         **run_options(args),
     )
     _print_notes(result.notes)
@@ -287,6 +306,9 @@ def handle_oc(args: argparse.Namespace) -> int:
     """``trialsim oc``: the grid over true ORR, ending with the type I error at p0."""
     _check_grid_output(args)
     scenario = load_scenario(args.scenario, args.overrides)
+    model = TrialModel.from_scenario(scenario)
+    warn_about(model)
+    check_duration(model, args.replicates * (len(args.orr) + 1), args, "auto")
     checkpoints = checkpoint_folder(args)
     grid = oc_grid(args.scenario, args.overrides, args.orr, checkpoint_dir=checkpoints, **run_options(args, "auto"))
     _write_grid(grid, args)
@@ -300,6 +322,9 @@ def handle_sweep(args: argparse.Namespace) -> int:
     axes = vary_axes(args.vary)
     _check_grid_output(args)
     cells = build_cells(args.scenario, args.overrides, axes)
+    for cell in cells:
+        warn_about(cell.model)
+    check_duration(cells[0].model, args.replicates * len(cells), args, "auto")
     grid = run_grid(cells, checkpoint_dir=checkpoint_folder(args), **run_options(args, "auto"))
     _write_grid(grid, args)
     if not args.json:

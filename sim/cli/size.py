@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 from ..reports.size_text import size_text
 from ..runner import DEFAULT_SEED
+from ..scenario import load_scenario
 from ..sizing import DESIGNS, OBJECTIVES, Levers, Targets, size
+from ..trial_model import TrialModel
 from .options import (
     UsageError,
     add_engine_arguments,
@@ -27,6 +29,7 @@ from .options import (
     probability_option,
     replicate_count,
     seed,
+    warn_about,
 )
 from .simulate import vary_axes, vary_axis
 
@@ -131,6 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle_size(args: argparse.Namespace) -> int:
     """Run the search; print the ranked table (or JSON) and write ``--out``'s files."""
     axes = vary_axes(args.vary)
+    warn_about(TrialModel.from_scenario(load_scenario(args.scenario, args.overrides)))
     if args.out is not None:
         output_folder(args.out, files=("size.csv", "size.json", "pareto.csv", "screened.csv", "best.toml"))
     targets = Targets(

@@ -106,7 +106,8 @@ def _read_text_table(path: Path, source: str) -> pd.DataFrame:
     except OSError as exc:
         raise ObservedError(f"{source} cannot be read: {exc.strerror or exc}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ObservedError(f"{source} is not a readable CSV file: {exc}") from None
+        reason = " ".join(str(exc).split())  # the parser's message may end in a newline: keep one line
+        raise ObservedError(f"{source} is not a readable CSV file: {reason}") from None
 
 
 def parse_observed(frame: pd.DataFrame, scenario: Scenario, as_of: dt.date, source: str) -> ObservedTrial:

@@ -104,6 +104,7 @@ def _scenario_context(run: SavedRun, name: str, limits: Thresholds) -> dict[str,
         "created": run.created,
         "sha256": run.scenario_sha256,
         "overrides": list(run.overrides),
+        "without_patients": run.patients is None,
     }
 
 

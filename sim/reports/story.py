@@ -161,10 +161,11 @@ def verdicts(run: SavedRun, limits: Thresholds) -> list[Verdict]:
 
 
 def _recruitment_sentence(s: OperatingCharacteristics, close: dt.date) -> str:
-    complete = s.enrollment_complete
+    complete = s.enrollment_complete  # summary.json's enrollment_complete_by_close: among trials not stopped
     lpi = s.timeline["last_patient_in"][0.5]
+    trials = "simulated trials not stopped at an interim look" if s.monitored else "simulated trials"
     return (
-        f"{percent(complete.value)} (±{percent(complete.mcse, 1)}) of simulated trials finish recruiting by "
+        f"{percent(complete.value)} (±{percent(complete.mcse, 1)}) of {trials} finish recruiting by "
         f"{close.day} {close:%B %Y}; in the middle trial the last patient enters on {long_date(s.origin, lpi.value)}."
     )
 

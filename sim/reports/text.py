@@ -309,7 +309,8 @@ def _planning_lines(f: PlanningFigures) -> list[str]:
         ("Post-progression survival median", f"{f.post_progression_median_months:.2f}", f"months; {pps}"),
     ]
     width = max(len(label) for label, _, _ in rows)
-    return [f"{label:<{width}}  {value:>8}  {note}" for label, value, note in rows]
+    lines = [f"{label:<{width}}  {value:>8}  {note}" for label, value, note in rows]
+    return lines + [f"Warning: {w}" for w in f.warnings]
 
 
 def check_text(heading: Heading, scenario: Scenario, figures: PlanningFigures) -> str:

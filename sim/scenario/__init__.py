@@ -7,6 +7,7 @@ from .load import (
     builtin_scenarios,
     load_scenario,
     parse_scenario,
+    parse_value,
     read_scenario_file,
     scenario_path,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "builtin_scenarios",
     "load_scenario",
     "parse_scenario",
+    "parse_value",
     "read_scenario_file",
     "reference_rows",
     "reference_table",

@@ -29,7 +29,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ScenarioError", "load_scenario", "parse_scenario", "apply_overrides", "scenario_path", "builtin_scenarios"]
+__all__ = [
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+    "parse_value",
+    "apply_overrides",
+    "scenario_path",
+    "builtin_scenarios",
+]
 
 
 class ScenarioError(ValueError):
@@ -65,7 +73,7 @@ def scenario_path(name_or_path: str | Path) -> Path:
     raise ScenarioError(f"scenario {str(name_or_path)!r} is neither a file nor a shipped scenario ({names})")
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """An override's value read as TOML (numbers, booleans, dates, lists, tables), else a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
@@ -98,9 +106,9 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
         if isinstance(node, list):
             if not last.isdigit() or int(last) >= len(node):
                 raise ScenarioError(f"overrides {path}: {path} must be a list index below {len(node)}")
-            node[int(last)] = _parse_value(text.strip())
+            node[int(last)] = parse_value(text.strip())
         else:
-            node[last] = _parse_value(text.strip())
+            node[last] = parse_value(text.strip())
     return data
 
 

@@ -335,9 +335,8 @@ class Analysis:
         "exact",
         "confidence interval of the ORR: `exact` is Clopper-Pearson; `wilsoncc` Wilson with continuity correction",
     )
-    ci_level: float = _f(
-        c.number(0, 1, strict_min=True, strict_max=True), 0.95, "two-sided confidence level of CIs"
-    )
+    # an interval that covers the truth less often than not is no confidence interval; 1 is no interval at all
+    ci_level: float = _f(c.number(0.5, 1, strict_max=True), 0.95, "two-sided confidence level of CIs")
     # a landmark beyond the longest study is never reached
     landmark_months: float = _f(
         c.number(0, MAX_MONTHS, strict_min=True), 6.0, "landmark for PFS/OS rates"

@@ -200,8 +200,10 @@ def _completion_sentence(run: SavedRun, label: str) -> str:
         if np.isfinite(median.value)
         else "fewer than half of simulated trials ever complete enrollment"
     )
+    stopped = run.scenario.monitoring.rule != "none"
     return (
-        f"{label}: P(complete by close, {long_date(run.scenario.trial.recruitment_close)}) "
+        f"{label}: P(complete by close, {long_date(run.scenario.trial.recruitment_close)}"
+        f"{', a trial stopped at a look counting as not complete' if stopped else ''}) "
         f"{percent_estimate(by_close)}; {when}."
     )
 
