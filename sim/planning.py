@@ -70,6 +70,7 @@ class PlanningFigures:
         """The figures as JSON values (the date as an ISO string, or null when it is not reached)."""
         doc = dataclasses.asdict(self)
         doc["sample_size_reached"] = self.sample_size_reached.isoformat() if self.sample_size_reached else None
+        doc["warnings"] = list(self.warnings)
         return doc
 
 

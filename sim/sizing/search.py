@@ -181,6 +181,7 @@ def _settings(raw: dict[str, Any], levers: Levers) -> list[tuple[dict[str, str],
 
 
 def _constraints(targets: Targets, alpha: float) -> tuple[Constraint, ...]:
+    """What every design must meet: the power, the type I error, P(on time) and any least assurance."""
     found = [
         Constraint("power", targets.power, True),
         Constraint("type_one_error", alpha, False),
@@ -205,7 +206,8 @@ def size(
 ) -> SizeResult:
     """Search the designs ``levers`` span for those meeting ``targets`` (module docstring).
 
-    ``run_options`` go to :func:`sim.runner.run_many` (``n_jobs``, ``engine``, ``progress``, ...).
+    ``run_options`` go to the confirming runs (:func:`sim.sweep.run_grid`: ``n_jobs``, ``engine``,
+    ``backend``, ``progress``, ...).
     """
     extra = [] if targets.alpha is None else [f"analysis.alpha={targets.alpha!r}"]
     raw = apply_overrides(read_scenario_file(scenario), [*overrides, *extra])
@@ -231,29 +233,35 @@ def size(
     margin = 2.5 * math.sqrt(targets.power * (1 - targets.power) / replicates)
     chosen = _shortlist(screened, screens, targets, shortlist, slack, margin)
     confirmed = _confirm(chosen, screens, targets, alpha, replicates, seed, run_options)
-    grid = pd.DataFrame(
-        [
+    return SizeResult(tuple(confirmed), _screened_table(screened, screens), _target_document(targets, alpha))
+
+
+def _screened_table(screened: Sequence[Screened], screens: Sequence[SettingScreen]) -> pd.DataFrame:
+    """Every design of the grid with its setting, rule and screened figures, one row each."""
+    rows = []
+    for s in screened:
+        d, screen = s.design, screens[s.setting_index]
+        rows.append(
             {
-                **screens[s.setting_index].setting,
-                "design": s.design.family,
-                "n": s.design.n,
-                "r": s.design.r,
-                "n1": s.design.n1,
-                "r1": s.design.r1,
+                **screen.setting,
+                "design": d.family,
+                "n": d.n,
+                "r": d.r,
+                "n1": d.n1,
+                "r1": d.r1,
                 "screened_power": s.power,
                 "screened_type_one_error": s.type_one_error,
                 "screened_p_on_time": s.p_on_time,
                 "screened_expected_n_p0": s.expected_n_p0,
                 "screened_months_to_decision": s.months_to_decision,
-                "theta1": screens[s.setting_index].theta1,
+                "theta1": screen.theta1,
             }
-            for s in screened
-        ]
-    )
-    return SizeResult(tuple(confirmed), grid, _target_document(targets, alpha))
+        )
+    return pd.DataFrame(rows)
 
 
 def _target_document(targets: Targets, alpha: float) -> dict[str, Any]:
+    """The targets as the JSON document and ``best.toml``'s header give them (the alpha applied)."""
     doc = dataclasses.asdict(targets)
     doc["on_time_by"] = targets.on_time_by.isoformat()
     doc["alpha"] = alpha
