@@ -214,3 +214,17 @@ def test_assurance_can_rank_the_designs_and_is_each_designs_own() -> None:
     assert larger.value - smaller.value > 2 * math.hypot(larger.mcse, smaller.mcse)
     assert result.best is not None and result.best.design.n == 45
     assert "assurance" in result.table().columns
+
+
+def test_an_interrupted_search_resumes_from_its_checkpoints(tmp_path) -> None:
+    """Each confirming run keeps its chunks under a name for its setting, design and ORR: the same search
+    again reuses every chunk and gives the same table."""
+    args = ("base", Targets(p1=0.25, on_time_by=dt.date(2028, 10, 31)), Levers(n=(46, 47), designs=("single",)))
+    options = {"shortlist": 2, "replicates": 100, "screen_replicates": 100, "progress": False, "engine": "auto"}
+    first = size(*args, checkpoint_dir=tmp_path, **options)
+    again = size(*args, checkpoint_dir=tmp_path, **options)
+    assert not first.notes and again.notes and again.notes[0].startswith("resumed: reused")
+    assert again.table().equals(first.table())
+    assert {p.name for p in tmp_path.iterdir()} == {
+        f"extend_recruitment_months=0,design=single-{n}-r8,orr={orr}" for n in (46, 47) for orr in ("p1=0.25", "p0=0.1")
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 
 from ..reports.size_text import size_text
@@ -128,12 +129,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", type=path_option, default=None, help="folder for size.csv, size.json, pareto.csv, best.toml"
     )
     p.add_argument("--json", action="store_true", help="print the search's JSON document instead of the table")
+    p.add_argument("--restart", action="store_true", help="discard the confirming runs' checkpoints in OUT/chunks")
     p.set_defaults(handler=handle_size)
 
 
 def handle_size(args: argparse.Namespace) -> int:
     """Run the search; print the ranked table (or JSON) and write ``--out``'s files."""
     axes = vary_axes(args.vary)
+    if args.restart and args.out is None:
+        raise UsageError("--restart discards the checkpoints in --out and needs it")
     warn_about(TrialModel.from_scenario(load_scenario(args.scenario, args.overrides)))
     if args.out is not None:
         output_folder(args.out, files=("size.csv", "size.json", "pareto.csv", "screened.csv", "best.toml"))
@@ -168,9 +172,13 @@ def handle_size(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_jobs=args.jobs,
         progress=args.progress,
+        checkpoint_dir=None if args.out is None else args.out / "chunks",
+        restart=args.restart,
         **engine_options(args, "auto"),
     )
     if args.out is not None:
         result.write(args.out)
+    for note in result.notes:
+        print(f"trialsim: {note}", file=sys.stderr)
     print(json.dumps(result.to_dict(), indent=2) if args.json else size_text(result))
     return 0

@@ -53,6 +53,13 @@ class Design:
             f"monitoring.pause_enrollment={'true' if pause else 'false'}",
         ]
 
+    @property
+    def label(self) -> str:
+        """The rule in a word: ``single-40-r7``, or ``simon-optimal-43-2of18-r7`` (stop at 2 or fewer of 18)."""
+        if self.n1 is None:
+            return f"{self.family}-{self.n}-r{self.r}"
+        return f"{self.family}-{self.n}-{self.r1}of{self.n1}-r{self.r}"
+
     def describe(self) -> str:
         """The rule in words: ``single stage, 40 patients, success when > 7 respond``."""
         if self.family == "single":

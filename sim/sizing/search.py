@@ -207,7 +207,9 @@ def size(
     """Search the designs ``levers`` span for those meeting ``targets`` (module docstring).
 
     ``run_options`` go to the confirming runs (:func:`sim.sweep.run_grid`: ``n_jobs``, ``engine``,
-    ``backend``, ``progress``, ...).
+    ``backend``, ``progress``, ``checkpoint_dir``, ``restart``, ...). With a ``checkpoint_dir`` each
+    confirming run keeps its chunks in a subfolder named for its setting, design and ORR, so an
+    interrupted search resumes, and a search that shortlists a design again reuses its runs.
     """
     extra = [] if targets.alpha is None else [f"analysis.alpha={targets.alpha!r}"]
     raw = apply_overrides(read_scenario_file(scenario), [*overrides, *extra])
@@ -232,8 +234,10 @@ def size(
     slack = 3 * math.sqrt(targets.p_on_time * (1 - targets.p_on_time) / screen_replicates)
     margin = 2.5 * math.sqrt(targets.power * (1 - targets.power) / replicates)
     chosen = _shortlist(screened, screens, targets, shortlist, slack, margin)
-    confirmed = _confirm(chosen, screens, targets, alpha, replicates, seed, run_options)
-    return SizeResult(tuple(confirmed), _screened_table(screened, screens), _target_document(targets, alpha))
+    confirmed, notes = _confirm(chosen, screens, targets, alpha, replicates, seed, run_options)
+    return SizeResult(
+        tuple(confirmed), _screened_table(screened, screens), _target_document(targets, alpha), notes=notes
+    )
 
 
 def _screened_table(screened: Sequence[Screened], screens: Sequence[SettingScreen]) -> pd.DataFrame:
@@ -276,17 +280,22 @@ def _confirm(
     replicates: int,
     seed: int,
     run_options: dict[str, Any],
-) -> list[Confirmed]:
-    """Simulate each shortlisted design in full, all with the same seed (module docstring, step 4)."""
-    models: list[TrialModel] = []
+) -> tuple[list[Confirmed], tuple[str, ...]]:
+    """Simulate each shortlisted design in full, all with the same seed (module docstring, step 4); with
+    what the runs' checkpoints did."""
+    cells: list[Cell] = []
     scenarios = []
     for s in chosen:
         design = parse_scenario(_with_design(screens[s.setting_index].scenario, s))
         scenarios.append(design)
-        models += [_at_orr(design, targets.p1), _at_orr(design, design.analysis.p0)]
+        # each run named for what it simulates, so a checkpoint folder serves the same run again
+        name = {**screens[s.setting_index].setting, "design": s.design.label}
+        cells += [
+            Cell({**name, "orr": f"p1={targets.p1:g}"}, _at_orr(design, targets.p1)),
+            Cell({**name, "orr": f"p0={design.analysis.p0:g}"}, _at_orr(design, design.analysis.p0)),
+        ]
         if design.efficacy.orr_prior is not None:
-            models.append(TrialModel.from_scenario(design))
-    cells = [Cell({"model": str(i)}, model) for i, model in enumerate(models)]
+            cells.append(Cell({**name, "orr": "prior"}, TrialModel.from_scenario(design)))
     grid = run_grid(cells, keep_replicates=True, label="design search", replicates=replicates, seed=seed, **run_options)
     results = grid.cells
     confirmed, k = [], 0
@@ -320,7 +329,7 @@ def _confirm(
                 constraints,
             )
         )
-    return confirmed
+    return confirmed, grid.notes
 
 
 def _with_design(scenario: Scenario, s: Screened) -> dict[str, Any]:
