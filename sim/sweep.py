@@ -54,6 +54,7 @@ from .trial_model import TrialModel
 
 __all__ = [
     "DECISION_FIGURES",
+    "at_point_orr",
     "FIGURES",
     "MAX_CELLS",
     "Cell",
@@ -392,7 +393,7 @@ def run_grid(
     return GridResult(finished, notes=notes)
 
 
-def _at_point_orr(scenario: Scenario) -> TrialModel:
+def at_point_orr(scenario: Scenario) -> TrialModel:
     """The model of an OC cell: power at the cell's ORR, so any ``efficacy.orr_prior`` is set aside."""
     efficacy = dataclasses.replace(scenario.efficacy, orr_prior=None)
     return TrialModel.from_scenario(dataclasses.replace(scenario, efficacy=efficacy))
@@ -418,6 +419,6 @@ def oc_grid(
     values = sorted({round(float(v), 12) for v in orr_values} | {p0})
     if len(values) > MAX_CELLS:
         raise InputError(f"orr_values gives more than {MAX_CELLS} values with p0 included; use fewer values")
-    cells = build_cells(scenario, overrides, {"efficacy.orr": [repr(v) for v in values]}, _at_point_orr)
+    cells = build_cells(scenario, overrides, {"efficacy.orr": [repr(v) for v in values]}, at_point_orr)
     finished, notes = _run_cells(cells, keep_replicates, checkpoint_dir, "OC grid", run_options)
     return OCGridResult(finished, p0=p0, notes=notes)

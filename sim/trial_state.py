@@ -70,7 +70,8 @@ class TrialState:
     that patients still in screening at the as-of date are drawn too (arrivals that would have
     finished screening before it are already in the data, and are dropped). ``orr_posterior``
     (the ORR prior updated with the responses so far) makes each replicate draw its latent ORR
-    from it, truncated below ``orr_ceiling``; None keeps the scenario's ORR or prior. With
+    from it, truncated below ``orr_ceiling``; None keeps the scenario's point ORR (the conditional
+    power), whatever prior the scenario gives. With
     screening counts, ``pending`` gives each site's eligible patients still in screening (-1
     where the site's counts are not known, whose pending patients are drawn from its arrivals
     instead) and ``screen_failure`` the Beta law each replicate draws its screen-failure

@@ -49,19 +49,20 @@ SIMON = (
 )
 
 
-def _success_probability(p: float, coefficients: np.ndarray) -> float:
-    n = coefficients.shape[0] - 1
+def _success_probability(p: float, log_coefficients: np.ndarray) -> float:
+    n = log_coefficients.shape[0] - 1
     t = np.arange(n + 1)
-    return float(np.sum(coefficients * p**t * (1 - p) ** (n - t)))
+    return float(np.sum(np.exp(log_coefficients) * p**t * (1 - p) ** (n - t)))
 
 
 # --- the closed forms -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n, r, a, b", [(35, 7, 3, 12), (20, 2, 0.5, 0.5), (60, 11, 30, 170)])
+@pytest.mark.parametrize("n, r, a, b", [(35, 7, 3, 12), (20, 2, 0.5, 0.5), (60, 11, 30, 170), (3000, 450, 30, 170)])
 def test_single_stage_assurance_is_the_beta_binomial_tail(n: int, r: int, a: float, b: float) -> None:
     exact = expected_success(single_stage_coefficients(n, r), BetaMixture.beta(a, b))
-    assert exact == pytest.approx(float(stats.betabinom.sf(r, n, a, b)), abs=1e-12)
+    # the issue's bar for the exact path; sums of thousands of terms keep about 1e-11
+    assert exact == pytest.approx(float(stats.betabinom.sf(r, n, a, b)), abs=1e-9)
 
 
 def test_simon_assurance_is_the_sum_over_the_stage_one_outcome() -> None:
@@ -122,7 +123,7 @@ def _check_decisions(model: TrialModel, summary, coefficients: np.ndarray, law: 
     """Assurance and each decision figure within 4 MCSE of its exact sum."""
     a, c = model.scenario.analysis, model.orr_ceiling
     d = summary.decisions
-    everything = np.array([math.comb(coefficients.shape[0] - 1, t) for t in range(coefficients.shape[0])], float)
+    everything = np.log([math.comb(coefficients.shape[0] - 1, t) for t in range(coefficients.shape[0])])
     above_p1 = expected_success(everything, law, c, (a.p1, 1.0))
     pairs = [
         (d.assurance, expected_success(coefficients, law, c)),
@@ -159,7 +160,7 @@ def test_simon_assurance_matches_the_exact_sum() -> None:
     law = LAWS[MIXTURE]
     _check_decisions(model, summary, simon_coefficients(1, 10, 5, 29), law)
     # P(stopped at the look) is the prior-averaged P(stage-1 responders <= 1)
-    at_most_one_of_ten = np.array([math.comb(10, t) if t <= 1 else 0.0 for t in range(11)])
+    at_most_one_of_ten = np.array([math.log(math.comb(10, t)) if t <= 1 else -np.inf for t in range(11)])
     stop = expected_success(at_most_one_of_ten, law, model.orr_ceiling)
     (at_look,) = summary.decisions.stop_at_look
     assert abs(at_look.value - stop) <= 4 * at_look.mcse

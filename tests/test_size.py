@@ -180,6 +180,15 @@ def test_when_nothing_works_the_binding_constraint_is_named(capsys) -> None:
     assert status == 0 and document["best"] is None
     assert document["binding"] == "p_on_time"
     assert all("p_on_time" in c["short_of"] for c in document["candidates"])
+    # closest first: the worst-missed constraint of each design is missed by no fewer MCSEs than the one before
+    worst = [min(_margin(c, name) for name in ("power", "p_on_time")) for c in document["candidates"]]
+    assert worst == sorted(worst, reverse=True)
+
+
+def _margin(candidate: dict, name: str) -> float:
+    targets = {"power": 0.8, "p_on_time": 0.8}
+    figure = candidate[name]
+    return (figure["estimate"] - targets[name]) / figure["mcse"] if figure["mcse"] else math.inf
 
 
 @pytest.mark.slow
@@ -214,6 +223,17 @@ def test_assurance_can_rank_the_designs_and_is_each_designs_own() -> None:
     assert larger.value - smaller.value > 2 * math.hypot(larger.mcse, smaller.mcse)
     assert result.best is not None and result.best.design.n == 45
     assert "assurance" in result.table().columns
+    written = load_scenario_text(result.best_scenario_toml())
+    assert written.efficacy.orr == 0.25 and written.efficacy.orr_prior is None  # power at p1, as quoted
+
+
+def load_scenario_text(text: str | None):
+    import tomlkit
+
+    from sim.scenario import parse_scenario
+
+    assert text is not None
+    return parse_scenario(tomlkit.parse(text).unwrap())
 
 
 def test_an_interrupted_search_resumes_from_its_checkpoints(tmp_path) -> None:
@@ -228,3 +248,39 @@ def test_an_interrupted_search_resumes_from_its_checkpoints(tmp_path) -> None:
     assert {p.name for p in tmp_path.iterdir()} == {
         f"extend_recruitment_months=0,design=single-{n}-r8,orr={orr}" for n in (46, 47) for orr in ("p1=0.25", "p0=0.1")
     }
+
+
+def test_the_screen_measures_what_the_simulation_sees_when_only_evaluable_patients_count() -> None:
+    """The tested rate and the share analysed from the screen's drawn patients equal what full runs of the
+    same trial give, within 4 MCSE: the two quantities the screened power is built from."""
+    from sim.sizing.screen import screen_setting
+
+    overrides = ["analysis.population='evaluable'", "safety.withdrawal_per_month=0.05", "efficacy.orr=0.25"]
+    scenario = load_scenario("base", overrides)
+    screen = screen_setting({}, scenario, 35, 0.25, 2000, 5, 0)
+    table = run(scenario, replicates=2000, seed=6, progress=False, engine="vector").replicates
+    analysed = table["n_analysed"].to_numpy(float)
+    tested = table["responders"].sum() / analysed.sum()
+    tested_mcse = (table["responders"] - tested * analysed).std(ddof=1) / analysed.mean() / math.sqrt(len(table))
+    screen_se = 0.002  # the screen's own standard error: about 70,000 drawn patients
+    assert abs(screen.theta1 - tested) <= 4 * math.hypot(tested_mcse, screen_se)
+    share = analysed.sum() / table["n_enrolled"].sum()
+    share_mcse = (analysed - share * table["n_enrolled"]).std(ddof=1) / table["n_enrolled"].mean() / math.sqrt(len(table))
+    assert 0.8 < screen.analysed_share < 1 and abs(screen.analysed_share - share) <= 4 * math.hypot(share_mcse, screen_se)
+
+
+def test_simons_minimax_keeps_its_name_even_below_the_sizes_searched() -> None:
+    overrides = [*IDEAL, "analysis.p0=0.1"]
+    result = size("base", Targets(p1=0.3, on_time_by=dt.date(2028, 10, 31)), Levers(n=tuple(range(30, 51)),
+                  designs=("simon-optimal", "simon-minimax")), overrides, shortlist=1, **FAST)
+    assert "simon-minimax" not in set(result.screened["design"])  # Simon's minimax has n = 25
+    assert set(result.screened["design"]) == {"simon-optimal"}
+
+
+def test_a_search_that_recommends_nothing_removes_an_earlier_recommendation(tmp_path, capsys) -> None:
+    (tmp_path / "best.toml").write_text("# an earlier search's\\n")
+    status = main(["size", "--p1", "0.25", "--on-time-by", "2027-12-31", "--n", "40:41", "--designs", "single",
+                   "--replicates", "60", "--screen-replicates", "60", "--no-progress", "--out", str(tmp_path)])
+    assert status == 0 and json.loads((tmp_path / "size.json").read_text())["best"] is None
+    assert not (tmp_path / "best.toml").exists()
+    capsys.readouterr()

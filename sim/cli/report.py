@@ -26,7 +26,7 @@ from ..reports.page import write_report
 from ..reports.story import Thresholds
 from ..run_folder import FILES, SavedRun, read_run, write_run
 from ..runner import DEFAULT_SEED, run
-from ..scenario import ScenarioError, builtin_scenarios, load_scenario
+from ..scenario import ScenarioError, builtin_scenarios, load_scenario, scenario_path
 from ..sizing import read_size
 from ..sweep import oc_grid
 from ..trial_model import TrialModel
@@ -199,8 +199,9 @@ def _check_sources(args: argparse.Namespace) -> None:
     if args.observed is not None and args.run_dirs:
         raise UsageError("--observed forecasts a scenario it simulates; it cannot be drawn --from saved folders")
     folders = [Path(f).resolve() for f in args.run_dirs or []]
-    for what, given in (("--from", folders), ("scenario", args.scenarios or [])):
-        twice = [item for i, item in enumerate(given) if item in given[:i]]
+    files = [scenario_path(name).resolve() for name in args.scenarios or []]  # a name and its file are one
+    for what, given, shown in (("--from", folders, folders), ("scenario", files, args.scenarios or [])):
+        twice = [shown[i] for i, item in enumerate(given) if item in given[:i]]
         if twice:
             raise UsageError(f"{what} {twice[0]} is given twice; each scenario is one column of the report")
 

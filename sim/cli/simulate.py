@@ -18,7 +18,7 @@ from ..reports import oc_text, summary_text, sweep_text
 from ..run_folder import FILES, summary_document, write_run
 from ..runner import DEFAULT_SEED, run
 from ..scenario import load_scenario
-from ..sweep import MAX_CELLS, GridResult, build_cells, oc_grid, run_grid
+from ..sweep import MAX_CELLS, GridResult, at_point_orr, build_cells, oc_grid, run_grid
 from ..trial_model import TrialModel
 from .options import (
     UsageError,
@@ -308,7 +308,7 @@ def handle_oc(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     model = TrialModel.from_scenario(scenario)
     warn_about(model)
-    check_duration(model, args.replicates * (len(args.orr) + 1), args, "auto")
+    check_duration(at_point_orr(scenario), args.replicates * (len(args.orr) + 1), args, "auto")  # as the cells run
     checkpoints = checkpoint_folder(args)
     grid = oc_grid(args.scenario, args.overrides, args.orr, checkpoint_dir=checkpoints, **run_options(args, "auto"))
     _write_grid(grid, args)

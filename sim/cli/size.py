@@ -138,9 +138,6 @@ def handle_size(args: argparse.Namespace) -> int:
     axes = vary_axes(args.vary)
     if args.restart and args.out is None:
         raise UsageError("--restart discards the checkpoints in --out and needs it")
-    warn_about(TrialModel.from_scenario(load_scenario(args.scenario, args.overrides)))
-    if args.out is not None:
-        output_folder(args.out, files=("size.csv", "size.json", "pareto.csv", "screened.csv", "best.toml"))
     targets = Targets(
         p1=args.p1,
         on_time_by=args.on_time_by,
@@ -161,6 +158,11 @@ def handle_size(args: argparse.Namespace) -> int:
         vary=axes,
         new_site_activation=args.new_site_activation,
     )
+    scenario = load_scenario(args.scenario, args.overrides)
+    targets.check(scenario)  # before --out is made: a refused search leaves nothing behind
+    warn_about(TrialModel.from_scenario(scenario))
+    if args.out is not None:
+        output_folder(args.out, files=("size.csv", "size.json", "pareto.csv", "screened.csv", "best.toml"))
     result = size(
         args.scenario,
         targets,

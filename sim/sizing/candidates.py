@@ -11,9 +11,11 @@ replicates (:mod:`sim.sizing.screen`).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import stats
 
 from ..stats.designs import simon_characteristics, simon_designs_by_n
@@ -27,9 +29,9 @@ __all__ = ["Design", "Screened", "candidates"]
 class Design:
     """A decision rule: ``family`` (:data:`sim.sizing.levers.DESIGNS`), ``n`` patients, success when responders > ``r``.
 
-    A Simon design of a setting is ``simon-minimax`` when it is the smallest one the setting admits,
-    else ``simon-optimal``: at its own n it has the least expected size under p0 (the global optimum
-    is the one with the least overall).
+    A Simon design of a setting is ``simon-minimax`` when it is Simon's minimax design (the smallest n
+    that admits one, even below the sizes searched), else ``simon-optimal``: at its own n it has the
+    least expected size under p0 (Simon's optimal design is the one with the least overall).
     """
 
     family: str
@@ -81,6 +83,30 @@ class Screened:
     p_on_time: float
     expected_n_p0: float
     months_to_decision: float
+    assurance: float = math.nan
+
+
+_PRIOR_POINTS = 60
+"""Latent ORRs at which a screened assurance averages the success probability over the prior."""
+
+
+def _screened_assurance(screen: SettingScreen, n: int, success: Callable[[int, float], float]) -> float:
+    """The success probability averaged over the prior and over the patients analysed (NaN without a prior).
+
+    The tested rate at latent ORR p is taken as ``theta(p1) p / p1``: in proportion to p, as it is
+    exactly in an idealised trial; only the screen uses it, the shortlist is simulated in full.
+    """
+    if screen.prior is None:
+        return math.nan
+    edges = np.linspace(0.0, screen.ceiling, _PRIOR_POINTS + 1)
+    mids = (edges[1:] + edges[:-1]) / 2
+    weights = np.diff(screen.prior.cdf(edges))
+    weights = weights / weights.sum()
+    thetas = np.minimum(mids * screen.theta1 / screen.p1, 1.0)
+    ks, shares = screen.analysed_counts(n)
+    return float(
+        sum(s * sum(w * success(int(k), float(t)) for w, t in zip(weights, thetas)) for k, s in zip(ks, shares))
+    )
 
 
 def _single(screen: SettingScreen, n: int, alpha: float) -> Design | None:
@@ -110,9 +136,17 @@ def _averaged(screen: SettingScreen, n: int, success: Callable[[int], float]) ->
 
 
 def candidates(
-    screen: SettingScreen, index: int, sizes: range, families: set[str], alpha: float, power: float, deadline_day: float
+    screen: SettingScreen,
+    index: int,
+    sizes: range,
+    families: set[str],
+    alpha: float,
+    power: float,
+    deadline_day: float,
+    with_assurance: bool = False,
 ) -> list[Screened]:
-    """Every design of the setting the families allow at the sizes searched, with its screened figures."""
+    """Every design of the setting the families allow at the sizes searched, with its screened figures
+    (and its screened assurance, when asked and the scenario has a prior)."""
     p0, theta0, theta1 = screen.scenario.analysis.p0, screen.theta0, screen.theta1
     out = []
     if "single" in families:
@@ -128,12 +162,18 @@ def candidates(
                         screen.p_on_time(n, deadline_day),
                         float(n),
                         screen.months_to_decision(n),
+                        _screened_assurance(screen, n, lambda k, t: _single_success(k, t, p0, alpha))
+                        if with_assurance
+                        else math.nan,
                     )
                 )
     if families & {"simon-optimal", "simon-minimax"} and theta1 > p0:
-        simons = {n: d for n, d in simon_designs_by_n(p0, theta1, alpha, power, max(sizes)).items() if n in sizes}
-        for n, simon in simons.items():
-            family = "simon-minimax" if n == min(simons) else "simon-optimal"
+        every = simon_designs_by_n(p0, theta1, alpha, power, max(sizes))
+        minimax = min(every, default=None)  # Simon's minimax design, whether or not the sizes searched reach it
+        for n, simon in every.items():
+            if n not in sizes:
+                continue
+            family = "simon-minimax" if n == minimax else "simon-optimal"
             if family not in families:
                 continue
             design = Design(family, n, simon.r, simon.n1, simon.r1)
@@ -146,6 +186,9 @@ def candidates(
                     screen.p_on_time(n, deadline_day),
                     simon_characteristics(simon.r1, simon.n1, simon.r, n, theta0)[1],
                     screen.months_to_decision(n),
+                    _screened_assurance(screen, n, functools.partial(_simon_success, design))
+                    if with_assurance
+                    else math.nan,
                 )
             )
     return out

@@ -69,6 +69,11 @@ class Confirmed:
         return [c.figure for c in self.constraints if c.margin(self.figures[c.figure]) < -2]
 
     @property
+    def worst_margin(self) -> float:
+        """How many MCSEs the constraint nearest to failing (or most failed) is met by."""
+        return min(c.margin(self.figures[c.figure]) for c in self.constraints)
+
+    @property
     def status(self) -> str:
         """``feasible``, ``borderline`` or ``short`` (module docstring)."""
         if self.short_of:
@@ -109,9 +114,15 @@ class SizeResult:
 
     @property
     def ranked(self) -> list[Confirmed]:
-        """Feasible designs by objective, then borderline, then short (closest first)."""
-        order = {"feasible": 0, "borderline": 1, "short": 2}
-        return sorted(self.confirmed, key=lambda c: (order[c.status], len(c.short_of), c.objective))
+        """Feasible designs by objective, then borderline ones by objective, then short ones closest first:
+        by how many MCSEs their worst constraint is missed."""
+
+        def key(c: Confirmed) -> tuple[Any, ...]:
+            if c.status == "short":
+                return (2, -c.worst_margin, c.objective)
+            return (0 if c.status == "feasible" else 1, 0.0, c.objective)
+
+        return sorted(self.confirmed, key=key)
 
     @property
     def best(self) -> Confirmed | None:
@@ -183,11 +194,11 @@ class SizeResult:
             f"#   {json.dumps(self.targets, sort_keys=True)}",
             f"# {best.design.family}: {best.design.describe()}; recruitment setting {best.setting or 'as given'}.",
             f"# efficacy.orr is p1 = {self.targets['p1']:g}, the ORR the power was quoted at (the scenario "
-            f"assumed {best.scenario.efficacy.orr:g}):",
+            f"assumed {best.scenario.efficacy.orr:g}), and any efficacy.orr_prior is left out:",
             "# `trialsim run` on this file reproduces the search's power, P(on time) and E[N] under p1 within their",
             "# MCSEs. Every field is written out.",
         ]
-        at_p1 = dataclasses.replace(best.scenario.efficacy, orr=self.targets["p1"])
+        at_p1 = dataclasses.replace(best.scenario.efficacy, orr=self.targets["p1"], orr_prior=None)
         body = tomlkit.dumps(drop_absent(resolved_scenario(dataclasses.replace(best.scenario, efficacy=at_p1))))
         return "\n".join(head) + "\n\n" + body
 
@@ -203,6 +214,8 @@ class SizeResult:
         toml = self.best_scenario_toml()
         if toml is not None:
             files["best.toml"] = toml
+        else:  # an earlier search's recommendation must not stand beside this one's "none"
+            (folder / "best.toml").unlink(missing_ok=True)
         written = []
         for name, text in files.items():
             path = folder / name

@@ -15,9 +15,10 @@ sample size at once:
   idealised trial (no dropout, every response confirmed) both are 1 and ``theta(p) = p`` exactly.
 
 The exact binomial power of each design at ``theta(p1)`` (its type I error at ``p0``, as the test
-controls it), averaged over the number of patients the recruitment replicates reach by the close
-(a trial that closes short tests fewer), and the share of recruitment replicates that decide by the
-deadline screen the grid.
+controls it), averaged over the number of patients the trial analyses (the recruitment replicates
+give how many it enrolls by the close, and each is analysed with the probability the drawn patients
+give: all of them for every treated patient, fewer for the evaluable ones), and the share of
+recruitment replicates that decide by the deadline screen the grid.
 Only the shortlist is simulated in full (:mod:`sim.sizing.search`).
 """
 
@@ -29,11 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from ..journey import plan_journeys
 from ..scenario.model import Monitoring, Scenario
+from ..stats.beta_mixture import BetaMixture
 from ..stats.survival_batch import padded_rows
-from ..trial_model import TrialModel
+from ..trial_model import TrialModel, orr_ceiling, orr_prior_law
 from ..units import DAYS_PER_MONTH
 from ..vector_engine import simulate_histories
 
@@ -59,13 +62,24 @@ class SettingScreen:
     decision_day: NDArray[np.float64]
     open_day: float
     enrolled: NDArray[np.int64]
+    analysed_share: float = 1.0
+    p1: float = math.nan
+    prior: BetaMixture | None = None
+    ceiling: float = 1.0
 
     def analysed_counts(self, n: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """The patients a trial of ``n`` ends with (fewer when it closes short) and the share of replicates for each."""
+        """The patients a trial of ``n`` analyses, and the probability of each count (zero left out).
+
+        A trial that closes short has fewer enrolled; of ``k`` enrolled, each is analysed with
+        probability ``analysed_share`` (1 for every treated patient), so the count is Binomial(k, share).
+        """
         k = np.minimum(self.enrolled, n)
-        counts = np.bincount(k, minlength=n + 1)[1:]
-        present = np.flatnonzero(counts)
-        return present + 1, counts[present] / max(k.shape[0], 1)
+        enrolled = np.bincount(k, minlength=n + 1) / max(k.shape[0], 1)
+        m = np.arange(n + 1)
+        share = min(max(self.analysed_share, 0.0), 1.0)
+        analysed = np.sum(enrolled[:, None] * stats.binom.pmf(m[None, :], m[:, None], share), axis=0)
+        present = np.flatnonzero(analysed[1:] > 0) + 1
+        return present, analysed[present]
 
     def p_on_time(self, n: int, deadline_day: float) -> float:
         """Share of recruitment replicates whose n-patient trial decides by ``deadline_day`` (1 if not predicted)."""
@@ -114,8 +128,11 @@ def _decision_days(
     return out
 
 
-def _tested_rate(model: TrialModel, p: float, follow_up: NDArray[np.float64], rng: np.random.Generator) -> float:
-    """theta(p): the chance an analysed patient counts as a confirmed responder (module docstring)."""
+def _tested_rate(
+    model: TrialModel, p: float, follow_up: NDArray[np.float64], rng: np.random.Generator
+) -> tuple[float, float]:
+    """theta(p), the chance an analysed patient counts as a confirmed responder (module docstring), and
+    the share of enrolled patients analysed."""
     patients = model.with_orr(p)
     latent = patients.draw(rng, follow_up.shape[0])
     journeys = plan_journeys(patients, latent)
@@ -124,9 +141,10 @@ def _tested_rate(model: TrialModel, p: float, follow_up: NDArray[np.float64], rn
     else:
         analysed = follow_up >= 0
     counted = latent.responder & (journeys.confirmation_day <= follow_up) & analysed
-    if not latent.responder.any() or not analysed.any():
-        return 0.0
-    return p * float(counted[latent.responder].mean()) / float(analysed.mean())
+    share = float(analysed.mean()) if analysed.size else 0.0
+    if not latent.responder.any() or share == 0:
+        return 0.0, share
+    return p * float(counted[latent.responder].mean()) / share, share
 
 
 def screen_setting(
@@ -144,11 +162,16 @@ def screen_setting(
     cutoff = np.where(np.isnan(cutoff), model.horizon_day, cutoff)  # by events: follow each patient to the end
     follow_up = (cutoff[:, None] - first_dose[:, :n_plan])[~np.isnan(first_dose[:, :n_plan])]
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SIZE_STREAM, index)))
+    theta1, analysed_share = _tested_rate(model, p1, follow_up, rng)
     return SettingScreen(
         setting=setting,
         scenario=scenario,
-        theta1=_tested_rate(model, p1, follow_up, rng),
-        theta0=_tested_rate(model, scenario.analysis.p0, follow_up, rng),
+        theta1=theta1,
+        theta0=_tested_rate(model, scenario.analysis.p0, follow_up, rng)[0],
+        analysed_share=analysed_share,
+        p1=p1,
+        prior=None if scenario.efficacy.orr_prior is None else orr_prior_law(scenario.efficacy.orr_prior),
+        ceiling=orr_ceiling(scenario),
         decision_day=decision,
         open_day=model.open_day,
         enrolled=batch.patients.astype(np.int64),

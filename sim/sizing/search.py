@@ -107,10 +107,15 @@ def _objective(targets: Targets, n: float, expected_n: float, months: float, sce
 
 def _screen_key(s: Screened, screens: Sequence[SettingScreen], targets: Targets, slack: float) -> tuple[Any, ...]:
     """Passing designs first (by objective), then the rest by how far they fall short."""
-    shortfall = max(targets.power - s.power, targets.p_on_time - slack - s.p_on_time, 0.0)
+    wanted = [targets.power - s.power, targets.p_on_time - slack - s.p_on_time, 0.0]
+    if targets.assurance is not None:
+        wanted.append(targets.assurance - s.assurance)
+    shortfall = max(wanted)
     objective = _objective(
         targets, s.design.n, s.expected_n_p0, s.months_to_decision, screens[s.setting_index].scenario
     )
+    if targets.maximise_assurance:
+        objective = (-s.assurance, *objective)
     return (shortfall > 0, shortfall, objective)
 
 
@@ -225,8 +230,11 @@ def size(
         for i, (setting, scenario_) in enumerate(settings)
     ]
     families = set(levers.designs)
+    wants = targets.assurance is not None or targets.maximise_assurance
     screened = [
-        s for i, sc in enumerate(screens) for s in candidates(sc, i, sizes, families, alpha, targets.power, deadline)
+        s
+        for i, sc in enumerate(screens)
+        for s in candidates(sc, i, sizes, families, alpha, targets.power, deadline, with_assurance=wants)
     ]
     screened = [s for s in screened if s.design.n in n_values]
     if not screened:
@@ -258,6 +266,7 @@ def _screened_table(screened: Sequence[Screened], screens: Sequence[SettingScree
                 "screened_p_on_time": s.p_on_time,
                 "screened_expected_n_p0": s.expected_n_p0,
                 "screened_months_to_decision": s.months_to_decision,
+                "screened_assurance": s.assurance,
                 "theta1": screen.theta1,
             }
         )
