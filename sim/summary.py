@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,18 @@ def _days(dates: pd.Series, origin: dt.date) -> np.ndarray:
     out = (values - np.datetime64(origin, "D")).astype("timedelta64[D]").astype(float)
     out[np.isnat(values)] = math.nan
     return out
+
+
+def _medians(table: pd.DataFrame, endpoint: str) -> np.ndarray:
+    """Each trial's Kaplan-Meier median of ``endpoint`` (NaN where it was not reached)."""
+    return table[f"median_{endpoint}_months"].to_numpy(dtype=float)
+
+
+def _reached(table: pd.DataFrame, endpoint: str) -> np.ndarray:
+    """The medians that were reached (a quantile over them needs at least one)."""
+    values = _medians(table, endpoint)
+    values = values[np.isfinite(values)]
+    return values if values.size else np.array([math.nan])
 
 
 def _iso(origin: dt.date, days: float) -> str | None:
@@ -79,6 +91,9 @@ class OperatingCharacteristics:
     median_os: Estimate
     origin: dt.date
     decisions: DecisionFigures
+    # per endpoint ("pfs", "os"): P(the trial's KM median is reached), and quantiles of the medians reached
+    median_reached: dict[str, Estimate] = field(default_factory=dict)
+    median_quantiles: dict[str, dict[float, Estimate]] = field(default_factory=dict)
 
     @classmethod
     def from_replicates(cls, table: pd.DataFrame, scenario: Scenario) -> OperatingCharacteristics:
@@ -126,6 +141,10 @@ class OperatingCharacteristics:
             median_os=mean_estimate(table["median_os_months"]),
             origin=origin,
             decisions=DecisionFigures.from_replicates(table, scenario),
+            median_reached={e: proportion_estimate(np.isfinite(_medians(table, e))) for e in ("pfs", "os")},
+            median_quantiles={
+                e: {q: quantile_estimate(_reached(table, e), q) for q in QUANTILES} for e in ("pfs", "os")
+            },
         )
 
     @property
@@ -211,6 +230,14 @@ class OperatingCharacteristics:
             ),
             (f"Median OS (mean of {self.median_os.n} reached)", self.median_os.value, self.median_os.mcse, "months"),
         ]
+        for endpoint in self.median_reached:
+            name = endpoint.upper()
+            reached = self.median_reached[endpoint]
+            rows.append((f"P(median {name} reached)", reached.value, reached.mcse, "probability"))
+            for q, est in self.median_quantiles[endpoint].items():
+                rows.append(
+                    (f"Median {name}, {int(q * 100)}% quantile of trials reaching it", est.value, est.mcse, "months")
+                )
         return pd.DataFrame(rows, columns=["figure", "estimate", "mcse", "unit"])
 
     def to_dict(self) -> dict[str, Any]:
@@ -250,5 +277,10 @@ class OperatingCharacteristics:
             "ae_discontinuation_rate": est(self.ae_discontinuation_rate),
             "median_pfs_months": est(self.median_pfs),
             "median_os_months": est(self.median_os),
+            **{f"median_{e}_reached": est(r) for e, r in self.median_reached.items()},
+            **{
+                f"median_{e}_quantiles": {f"q{int(q * 100)}": est(v) for q, v in per_q.items()}
+                for e, per_q in self.median_quantiles.items()
+            },
         }
 

@@ -93,7 +93,15 @@ def test_operating_characteristics_of_a_hand_built_table(base) -> None:
     # medians are averaged over the trials that reached them: 4 and 3, then 12 and 11
     _equal(oc.median_pfs, 3.5, 0.5, 2)
     _equal(oc.median_os, 11.5, 0.5, 2)
+    # ... and how many reached them is a figure of its own: 2 of 4, each time
+    _equal(oc.median_reached["pfs"], 0.5, math.sqrt(0.25 / 4), 4)
+    _equal(oc.median_reached["os"], 0.5, math.sqrt(0.25 / 4), 4)
+    # the middle of the medians reached (numpy's linear interpolation between 3 and 4, and 11 and 12)
+    assert oc.median_quantiles["pfs"][0.5].value == 3.5 and oc.median_quantiles["os"][0.5].value == 11.5
+    assert oc.median_quantiles["pfs"][0.1].value == pytest.approx(3.1) and oc.median_quantiles["pfs"][0.5].n == 2
     figures = oc.to_dict()
+    assert figures["median_os_reached"]["estimate"] == 0.5
+    assert set(figures["median_pfs_quantiles"]) == {"q10", "q50", "q90"}
     assert figures["power"] == {"estimate": 0.25, "mcse": oc.power.mcse, "replicates": 4}
     assert figures["orr"]["bias"]["estimate"] == oc.orr_bias.value
 
@@ -134,3 +142,21 @@ def test_early_deaths_left_out_of_the_evaluable_population_bias_the_orr_up(scena
     )
     summary = run(scenario, replicates=300, seed=15, progress=False).summary
     assert summary.orr_bias.value > 4 * summary.orr_bias.mcse
+
+
+def test_a_median_most_trials_never_reach_is_said_so(tmp_path) -> None:
+    """An OS median of 40 months is past most trials' follow-up: the report says "not reached" with the
+    share that reach it, instead of averaging over the few that do as if that were the median."""
+    from sim.reports.figures.survival import _endpoint_sentence
+    from sim.reports.figures.wording import percent_estimate
+    from sim.run_folder import read_run, write_run
+    from sim.scenario import load_scenario
+
+    result = run(load_scenario("base", ["efficacy.os_median_months=40"]), replicates=200, seed=2, progress=False)
+    reached = result.summary.median_reached["os"]
+    assert reached.value < 0.5 and reached.n == 200
+    write_run(tmp_path, result, "base", ["efficacy.os_median_months=40"], "trialsim test")
+    sentence = _endpoint_sentence(read_run(tmp_path), "OS", None)
+    assert sentence.startswith(f"median OS not reached in most trials (reached in {percent_estimate(reached)} of them")
+    rows = result.summary.table()
+    assert "P(median OS reached)" in set(rows["figure"])

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 from ...run_folder import SavedRun
 from ...stats.survival import KaplanMeier, kaplan_meier
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels
-from .wording import months
+from .wording import months, percent_estimate
 
 __all__ = [
     "ENDPOINTS",
@@ -146,11 +146,19 @@ def _crossing(month: pd.Series, survival: pd.Series) -> float:
 def _endpoint_sentence(run: SavedRun, endpoint: str, benchmark: float | None) -> str:
     """Simulated median (mean over replicates, with MCSE) against the benchmark."""
     estimate = run.summary.median_pfs if endpoint == "PFS" else run.summary.median_os
+    reached = run.summary.median_reached.get(endpoint.lower())
+    if reached is not None and reached.value < 0.5:
+        return (
+            f"median {endpoint} not reached in most trials (reached in {percent_estimate(reached)} of them, "
+            f"at {months(estimate.value)} on average there)"
+        )
     text = f"median {endpoint} {months(estimate.value)} on average"
     if math.isfinite(estimate.mcse):
         text += f" (± {estimate.mcse:.1f})"
     if estimate.n < run.summary.replicates:
         text += f" over the {estimate.n} trials that reach it"
+        if reached is not None:
+            text += f" ({percent_estimate(reached)} of them)"
     if benchmark is not None:
         text += f", benchmark {benchmark:g} months"
     return text
