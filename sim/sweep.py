@@ -393,9 +393,10 @@ def run_grid(
     return GridResult(finished, notes=notes)
 
 
-def at_point_orr(scenario: Scenario) -> TrialModel:
-    """The model of an OC cell: power at the cell's ORR, so any ``efficacy.orr_prior`` is set aside."""
-    efficacy = dataclasses.replace(scenario.efficacy, orr_prior=None)
+def at_point_orr(scenario: Scenario, orr: float | None = None) -> TrialModel:
+    """The model of ``scenario`` at a point ORR (``orr``, else ``efficacy.orr``), any ``efficacy.orr_prior`` set
+    aside: an OC cell's power at its ORR, a design search's power at p1 and type I error at p0."""
+    efficacy = dataclasses.replace(scenario.efficacy, orr=scenario.efficacy.orr if orr is None else orr, orr_prior=None)
     return TrialModel.from_scenario(dataclasses.replace(scenario, efficacy=efficacy))
 
 

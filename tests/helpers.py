@@ -19,6 +19,7 @@ __all__ = [
     "BASE_SCHEDULE",
     "CROSS_MACHINE_RTOL",
     "IDEAL",
+    "SIMON_29",
     "assert_same_seeded_output",
     "hand_built_journeys",
     "journey_patient",
@@ -38,6 +39,16 @@ IDEAL = (
     "efficacy.time_to_response={family='exponential', median_months=0.01}",
     "efficacy.death_without_progression_share=0",
     "analysis.primary_cutoff.months=9",
+)
+
+
+# Simon's optimal design for p0 0.10 against p1 0.30 (stop at 1 of 10, success above 5 of 29), as overrides.
+SIMON_29 = (
+    "trial.sample_size=29",
+    "monitoring.rule='simon'",
+    "monitoring.stage1_patients=10",
+    "monitoring.stage1_max_responders=1",
+    "monitoring.final_max_responders=5",
 )
 
 

@@ -31,7 +31,7 @@ from sim.stats.beta_mixture import BetaMixture
 from sim.stats.proportions import critical_responders
 from sim.sweep import InputError, build_cells, oc_grid, run_grid
 from sim.trial_model import TrialModel
-from tests.helpers import IDEAL
+from tests.helpers import IDEAL, SIMON_29
 
 R = 4000
 BETA = "efficacy.orr_prior={beta=[3, 12]}"
@@ -40,13 +40,6 @@ LAWS = {
     BETA: BetaMixture.beta(3, 12),
     MIXTURE: BetaMixture.mixture([(0.6, BetaMixture.beta(2, 18)), (0.4, BetaMixture.beta(6.5, 14.5))]),
 }
-SIMON = (
-    "trial.sample_size=29",
-    "monitoring.rule='simon'",
-    "monitoring.stage1_patients=10",
-    "monitoring.stage1_max_responders=1",
-    "monitoring.final_max_responders=5",
-)
 
 
 def _success_probability(p: float, log_coefficients: np.ndarray) -> float:
@@ -156,7 +149,7 @@ def test_single_stage_assurance_matches_the_exact_sum(prior: str) -> None:
 
 @pytest.mark.slow
 def test_simon_assurance_matches_the_exact_sum() -> None:
-    model, table, summary = _ideal_run(MIXTURE, *SIMON)
+    model, table, summary = _ideal_run(MIXTURE, *SIMON_29)
     law = LAWS[MIXTURE]
     _check_decisions(model, summary, simon_coefficients(1, 10, 5, 29), law)
     # P(stopped at the look) is the prior-averaged P(stage-1 responders <= 1)

@@ -35,14 +35,8 @@ from sim.stats.mcse import Estimate, quantile_estimate
 from sim.stats.proportions import critical_responders
 from sim.stats.survival import kaplan_meier
 from sim.sweep import oc_grid
+from tests.helpers import SIMON_29
 
-SIMON = (
-    "trial.sample_size=29",
-    "monitoring.rule='simon'",
-    "monitoring.stage1_patients=10",
-    "monitoring.stage1_max_responders=1",
-    "monitoring.final_max_responders=5",
-)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES_DIR = Path(__file__).resolve().parents[1] / "sim" / "reports" / "figures"
 
@@ -58,9 +52,9 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
 
 @pytest.fixture(scope="module")
 def simon_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
-    result = run(load_scenario("base", SIMON), replicates=60, seed=3, keep_patients=True, progress=False)
+    result = run(load_scenario("base", SIMON_29), replicates=60, seed=3, keep_patients=True, progress=False)
     folder = tmp_path_factory.mktemp("simon_run")
-    write_run(folder, result, "base", list(SIMON), "trialsim test")
+    write_run(folder, result, "base", list(SIMON_29), "trialsim test")
     return dataclasses.replace(read_run(folder), name="simon")
 
 

@@ -266,34 +266,29 @@ def warn_about(model: TrialModel) -> None:
         print(f"trialsim: warning: {warning}", file=sys.stderr)
 
 
-def probability_option(option: str) -> Callable[[str], float]:
-    """An argparse type for a probability strictly between 0 and 1, errors naming ``option``."""
+def _number_option(option: str, allowed: str, ok: Callable[[float], bool]) -> Callable[[str], float]:
+    """An argparse type for a finite number that ``ok`` accepts, errors naming ``option`` and ``allowed``."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
-        if not (math.isfinite(value) and 0.0 < value < 1.0):
-            raise UsageError(f"{option} must be a probability strictly between 0 and 1, got {value}")
+        if not (math.isfinite(value) and ok(value)):
+            raise UsageError(f"{option} must be {allowed}, got {value}")
         return value
 
     return parse
+
+
+def probability_option(option: str) -> Callable[[str], float]:
+    """An argparse type for a probability strictly between 0 and 1, errors naming ``option``."""
+    return _number_option(option, "a probability strictly between 0 and 1", lambda v: 0.0 < v < 1.0)
 
 
 def amount_option(option: str) -> Callable[[str], float]:
     """An argparse type for a finite amount of 0 or more (a cost), errors naming ``option``."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
-        if not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"{option} must be a number of 0 or more, got {value}")
-        return value
-
-    return parse
+    return _number_option(option, "a number of 0 or more", lambda v: v >= 0)
 
 
 def date_option(option: str) -> Callable[[str], dt.date]:

@@ -30,7 +30,7 @@ from ..scenario import ScenarioError, apply_overrides, parse_scenario, read_scen
 from ..scenario.model import Scenario
 from ..stats.mcse import Estimate, proportion_estimate, quantile_estimate
 from ..summary import OperatingCharacteristics
-from ..sweep import Cell, run_grid
+from ..sweep import Cell, at_point_orr, run_grid
 from ..trial_model import TrialModel, orr_ceiling
 from ..units import day_number
 from .candidates import Screened, candidates
@@ -144,12 +144,6 @@ def _shortlist(
         if smaller is not None and smaller not in chosen:
             chosen.append(smaller)
     return chosen
-
-
-def _at_orr(scenario: Scenario, orr: float) -> TrialModel:
-    """The model of ``scenario`` simulated at the point ORR ``orr`` (any prior set aside)."""
-    efficacy = dataclasses.replace(scenario.efficacy, orr=orr, orr_prior=None)
-    return TrialModel.from_scenario(dataclasses.replace(scenario, efficacy=efficacy))
 
 
 def _figures(
@@ -300,8 +294,8 @@ def _confirm(
         # each run named for what it simulates, so a checkpoint folder serves the same run again
         name = {**screens[s.setting_index].setting, "design": s.design.label}
         cells += [
-            Cell({**name, "orr": f"p1={targets.p1:g}"}, _at_orr(design, targets.p1)),
-            Cell({**name, "orr": f"p0={design.analysis.p0:g}"}, _at_orr(design, design.analysis.p0)),
+            Cell({**name, "orr": f"p1={targets.p1:g}"}, at_point_orr(design, targets.p1)),
+            Cell({**name, "orr": f"p0={design.analysis.p0:g}"}, at_point_orr(design, design.analysis.p0)),
         ]
         if design.efficacy.orr_prior is not None:
             cells.append(Cell({**name, "orr": "prior"}, TrialModel.from_scenario(design)))
