@@ -21,9 +21,9 @@ import numpy as np
 
 from sim.analyse import analyse_replicate, response_test
 from sim.batch_analysis import HistoryBatch, analyse_batch
-from sim.engine import simulate_trial
+from sim.engines.des import simulate_trial
 from sim.journey import plan_journeys
-from sim.run_plan import replicate_seeds
+from sim.engines.contract import replicate_seeds
 from sim.scenario import load_scenario
 from sim.trial_model import TrialModel
 
@@ -67,9 +67,9 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
     model draws for the chunk's patients (numpy's generator, nothing else).
     """
     from sim.engines import resolve_engine
-    from sim.run_plan import RunPlan
-    from sim.vector_engine import VECTOR_ENGINE, layout, simulate_histories
-    from sim.vector_engine.enrollment import enroll
+    from sim.engines.contract import RunPlan
+    from sim.engines.vector import VECTOR_ENGINE, layout, simulate_histories
+    from sim.engines.vector.enrollment import enroll
 
     blocks = -(-replicates // layout.SEED_BLOCK)
     size = blocks * layout.SEED_BLOCK

@@ -13,12 +13,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-__all__ = ["CheckpointError", "ChunkTables", "Checkpoints", "code_fingerprint", "read_parquet"]
+from .records import Column, arrow_table, conform
+
+__all__ = ["CheckpointError", "ChunkTables", "Checkpoints", "code_fingerprint", "read_parquet", "stored"]
 
 _MANIFEST = "manifest.json"
 _TABLES = ("replicates", "looks", "patients")
@@ -51,6 +55,14 @@ def code_fingerprint(package: Path | None = None) -> str:
 def read_parquet(source: Path | io.BytesIO) -> pd.DataFrame:
     """Read parquet without Arrow's thread pool: its threads could abort the interpreter at exit."""
     return pd.read_parquet(source, use_threads=False)
+
+
+def stored(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
+    """The frame exactly as parquet gives it back, held to its schema: fresh and resumed chunks are equal."""
+    buffer = io.BytesIO()
+    pq.write_table(arrow_table(frame, columns), buffer)
+    buffer.seek(0)
+    return conform(read_parquet(buffer), columns)
 
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:

@@ -68,7 +68,7 @@ class DecisionFigures:
         true_orr = table["true_orr"].to_numpy(dtype=float)
         looks = table["interim_looks"].to_numpy()
         stopped = table["stopped_early"].to_numpy(dtype=bool)
-        n_looks = len(scenario.monitoring.look_sizes)
+        n_looks = len(scenario.rule.look_sizes)
         effective = None if a.p1 is None else true_orr >= a.p1
         return cls(
             prior=None if law is None else law.describe(),

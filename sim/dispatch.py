@@ -27,8 +27,8 @@ import joblib
 from joblib.parallel import LokyBackend, get_active_backend
 
 from .checkpoints import ChunkTables, code_fingerprint
-from .chunk import run_chunk
-from .run_plan import RunPlan
+from .engines.chunk import run_chunk
+from .engines.contract import RunPlan
 
 __all__ = ["INSTALL_HINT", "BackendError", "ChunkTask", "Dispatch", "watch_parent"]
 

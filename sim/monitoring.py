@@ -1,4 +1,4 @@
-"""Interim monitoring of the response rate in calendar time: Simon two-stage and Bayesian rules.
+"""Interim looks at the response rate in calendar time, whatever the design rule (:mod:`sim.scenario.rules`).
 
 A look happens on the day the first ``n`` enrolled patients have all had their response judged
 (confirmed, ruled out by progression, death or exit, or past the judgement horizon). Responders
@@ -16,10 +16,9 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from .scenario.model import Analysis, Monitoring
-from .stats.designs import posterior_prob_above, predictive_probability
+from .scenario.rules import DesignRule
 
-__all__ = ["Look", "DecisionRule", "monitor_process"]
+__all__ = ["Look", "monitor_process"]
 
 
 @dataclass(frozen=True)
@@ -32,46 +31,10 @@ class Look:
     stop: bool
 
 
-@dataclass(frozen=True)
-class DecisionRule:
-    """The design's interim and final decisions."""
-
-    monitoring: Monitoring
-    analysis: Analysis
-    sample_size: int
-
-    def stops(self, responders: int, judged: int) -> bool:
-        """Whether a look with ``responders`` among ``judged`` patients stops the trial for futility."""
-        m = self.monitoring
-        if m.rule == "simon":
-            assert m.stage1_max_responders is not None
-            return responders <= m.stage1_max_responders
-        if m.rule == "bayesian":
-            assert m.futility_predictive is not None and m.success_posterior is not None
-            chance = predictive_probability(
-                responders, judged, self.sample_size, self.analysis.p0, m.success_posterior, m.prior_a, m.prior_b
-            )
-            return chance < m.futility_predictive
-        return False
-
-    def succeeds(self, responders: int, analysed: int, binomial_rejects: bool) -> bool:
-        """The final decision at the primary analysis (the exact binomial test without monitoring)."""
-        m = self.monitoring
-        if analysed == 0:
-            return False
-        if m.rule == "simon":
-            assert m.final_max_responders is not None
-            return responders > m.final_max_responders
-        if m.rule == "bayesian":
-            assert m.success_posterior is not None
-            posterior = posterior_prob_above(self.analysis.p0, responders, analysed, m.prior_a, m.prior_b)
-            return posterior > m.success_posterior
-        return binomial_rejects
-
-
 def monitor_process(
     env: simpy.Environment,
-    rule: DecisionRule,
+    rule: DesignRule,
+    pause: bool,
     enrolled: Callable[[int], simpy.Event | None],
     judged_and_confirmed: Callable[[int], tuple[NDArray[np.float64], NDArray[np.float64]]],
     hold: Callable[[bool], None],
@@ -82,10 +45,10 @@ def monitor_process(
 
     ``enrolled(n)`` gives an event that fires when the n-th patient is enrolled (None if already);
     ``judged_and_confirmed(n)`` the judgement and confirmation days (from study start) of the first
-    n patients; ``hold(True/False)`` pauses or resumes enrollment; ``close()`` stops recruitment.
+    n patients; with ``pause``, ``hold(True/False)`` pauses enrollment while a look waits, then
+    resumes it; ``close()`` stops recruitment.
     """
-    pause = rule.monitoring.pause_enrollment
-    for n in rule.monitoring.look_sizes:
+    for n in rule.look_sizes:
         wait = enrolled(n)
         if wait is not None:
             yield wait

@@ -24,8 +24,17 @@ from tqdm.auto import tqdm
 
 from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint
 from .dispatch import BackendError, ChunkTask, Dispatch
-from .engines import DEFAULT_ENGINE, EngineError, engine_label, resolve_engine
-from .run_plan import Engine, RunPlan, engine_name, replicate_seeds
+from .engines import (
+    DEFAULT_ENGINE,
+    AutoEngine,
+    Engine,
+    EngineError,
+    ReplicateFunction,
+    RunPlan,
+    refuse,
+    replicate_seeds,
+    resolve_engine,
+)
 from .scenario import load_scenario
 from .scenario.model import Scenario
 from .summary import OperatingCharacteristics
@@ -44,7 +53,6 @@ __all__ = [
     "RunError",
     "RunPlan",
     "RunResult",
-    "engine_name",
     "replicate_seeds",
     "run",
     "run_many",
@@ -131,7 +139,7 @@ def run(
     seed: int = DEFAULT_SEED,
     n_jobs: int | None = None,
     *,
-    engine: str | Engine = DEFAULT_ENGINE,
+    engine: str | Engine | ReplicateFunction = DEFAULT_ENGINE,
     chunk_size: int | None = None,
     keep_patients: bool = False,
     progress: bool | None = None,
@@ -153,7 +161,7 @@ def run(
         ``joblib.parallel_config(...)`` context applies (1 without one). Results do not depend on it.
         With ``backend="dask"`` and no scheduler, the worker processes of the local Dask cluster.
     engine : an engine's name (``"des"``, ``"vector"``, ``"reference"``; see :mod:`sim.engines`) or
-        an engine itself (see :mod:`sim.run_plan` for the two shapes an engine takes).
+        an engine itself (see :mod:`sim.engines.contract` for the two shapes an engine takes).
     chunk_size : replicates per dispatched task (default 250). Results do not depend on it.
     keep_patients : also return one row per patient and cutoff (memory grows with replicates).
     progress : show a progress bar; None shows it on an interactive terminal only.
@@ -211,7 +219,7 @@ def run_many(
     seed: int = DEFAULT_SEED,
     n_jobs: int | None = None,
     *,
-    engine: str | Engine = DEFAULT_ENGINE,
+    engine: str | Engine | ReplicateFunction = DEFAULT_ENGINE,
     chunk_size: int | None = None,
     keep_patients: bool = False,
     checkpoint_dirs: Sequence[str | Path | None] | None = None,
@@ -242,9 +250,7 @@ def run_many(
     runs: dict[int, _Run] = {}
     for index, (scenario, folder) in enumerate(zip(scenarios, folders)):
         plan = RunPlan(model=_trial_model(scenario), seed=seed, engine=resolved, keep_patients=keep_patients)
-        refuse = getattr(resolved, "refuse", None)
-        if refuse is not None:
-            refuse(plan.model)  # an engine that cannot run this model says so before any chunk runs
+        refuse(resolved, plan.model)  # an engine that cannot run this model says so before any chunk runs
         settings = plan.fingerprint(chunk)
         store = None if folder is None else Checkpoints(Path(folder), settings, code, __version__, restart)
         runs[index] = _Run(plan, store, replicates)
@@ -257,7 +263,7 @@ def run_many(
                     more = _next_target(state, replicates, mcse_target, max_replicates)
                     if more is None:
                         del runs[index]
-                        yield index, _result(state, chunk, _engine_used(engine, state.plan))
+                        yield index, _result(state, chunk, _engine_used(state.plan))
                     else:
                         state.target = more
     except BackendError:
@@ -277,12 +283,11 @@ def _next_target(state: _Run, replicates: int, mcse_target: float | None, max_re
     return min(state.simulated + replicates, max_replicates)
 
 
-def _engine_used(asked: str | Engine, plan: RunPlan) -> str:
-    """The engine that simulates ``plan``: the name asked for, or the one an engine that picks (``auto``) picks."""
-    pick = getattr(plan.engine, "engine_for", None)
-    if pick is not None:
-        return str(pick(plan.model))
-    return asked if isinstance(asked, str) else engine_label(plan.engine)
+def _engine_used(plan: RunPlan) -> str:
+    """The name of the engine that simulates ``plan``: its own, or the one ``auto`` picks for the model."""
+    if isinstance(plan.engine, AutoEngine):
+        return plan.engine.engine_for(plan.model)
+    return plan.engine.name
 
 
 def _result(state: _Run, chunk_size: int, engine: str) -> RunResult:

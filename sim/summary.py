@@ -116,7 +116,7 @@ class OperatingCharacteristics:
         return cls(
             scenario_name=scenario.trial.name,
             replicates=len(table),
-            monitored=scenario.monitoring.rule != "none",
+            monitored=bool(scenario.rule.look_sizes),
             true_orr=true_orr,
             power=proportion_estimate(table["reject_h0"].to_numpy(dtype=bool)),
             early_stop=proportion_estimate(table["stopped_early"].to_numpy(dtype=bool)),

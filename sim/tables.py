@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from .analyse import look_waits
-from .history import TrialHistory
+from .history import HistoryBatch, TrialHistory
 from .journey import END_REASONS
-from .observe import ObservedData
+from .observe import ObservedData, observe
 from .recist import RESPONSE_NAMES
 from .trial_model import TrialModel
 
-__all__ = ["look_table", "patient_table"]
+__all__ = ["look_columns", "patient_frame", "patient_table"]
 
 
 def patient_table(
@@ -60,22 +60,30 @@ def patient_table(
     )
 
 
-def look_table(histories: Sequence[tuple[int, TrialHistory]], model: TrialModel) -> pd.DataFrame:
-    """One row per interim look of each (replicate, history), in calendar order; no rows without looks."""
-    rows = [
-        (i, k, look.day, look.patients, look.responders, look.stop, wait)
-        for i, history in histories
-        for k, (look, wait) in enumerate(zip(history.looks, look_waits(history)), 1)
-    ]
-    replicate, look, day, patients, responders, stopped, wait = (list(c) for c in zip(*rows)) if rows else ([],) * 7
-    return pd.DataFrame(
-        {
-            "replicate": np.asarray(replicate, dtype=np.int64),
-            "look": np.asarray(look, dtype=np.int64),
-            "look_date": model.dates(np.asarray(day, dtype=float)),
-            "patients": np.asarray(patients, dtype=np.int64),
-            "responders": np.asarray(responders, dtype=np.int64),
-            "stopped": np.asarray(stopped, dtype=bool),
-            "wait_days": np.asarray(wait, dtype=float),
-        }
-    )
+def look_columns(batch: HistoryBatch, model: TrialModel, start: int) -> dict[str, NDArray[Any]]:
+    """One row per interim look of each replicate (``start`` numbers the first), in calendar order."""
+    replicate = batch.look_replicate
+    first = np.searchsorted(replicate, replicate, side="left")
+    return {
+        "replicate": replicate + start,
+        "look": np.arange(replicate.shape[0], dtype=np.int64) - first + 1,
+        "look_date": model.dates(batch.look_day),
+        "patients": batch.look_patients,
+        "responders": batch.look_responders,
+        "stopped": batch.look_stop,
+        "wait_days": batch.look_wait,
+    }
+
+
+def patient_frame(
+    batch: HistoryBatch, model: TrialModel, start: int, primary_day: NDArray[np.float64], final_day: NDArray[np.float64]
+) -> pd.DataFrame:
+    """The patient table of every replicate at its primary and final cutoffs (one replicate at a time)."""
+    plan, sd_days = model.scenario.analysis, model.scenario.schedule.sd_min_days
+    frames = []
+    for r in range(batch.n_replicates):
+        history = batch.history(r, model.scenario.trial.sample_size)
+        for label, day in (("primary", primary_day[r]), ("final", final_day[r])):
+            obs = observe(history.journeys, history.first_dose_day, float(day), sd_days, plan.pfs_censoring)
+            frames.append(patient_table(history, model, obs, start + r, label))
+    return pd.concat(frames, ignore_index=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .monitoring import DecisionRule
 from .patient_model import ModelError, PatientModel
 from .recist import earliest_sure_confirmation_day, judgement_days
 from .recruitment import CalendarRates
 from .scenario import ScenarioError
 from .scenario.model import OrrPrior, Scenario
+from .scenario.rules import DesignRule, design_rule
 from .stats.beta_mixture import BetaMixture
 from .trial_state import TrialState
 from .units import DAYS_PER_MONTH, dates_of_days, day_number
@@ -66,7 +66,7 @@ class TrialModel:
     open_day: float
     close_day: float
     horizon_day: float
-    rule: DecisionRule
+    rule: DesignRule
     judgement_days: float
     orr_prior: BetaMixture | None = None
     start: TrialState | None = None
@@ -102,7 +102,7 @@ class TrialModel:
             # Enrollment is allowed through the whole closing day.
             close_day=day_number(t.recruitment_close, t.study_start) + 1.0,
             horizon_day=horizon,
-            rule=DecisionRule(scenario.monitoring, scenario.analysis, t.sample_size),
+            rule=design_rule(scenario.monitoring, scenario.analysis, t.sample_size),
             judgement_days=judgement_days(scenario.monitoring),
         )
         if scenario.efficacy.orr_prior is None:

@@ -1,7 +1,7 @@
 """A running trial as it stands at its as-of date: the state a forecast starts the engine from.
 
 Pure data, built by :mod:`sim.forecast` from the observed patients and checked there; the SimPy
-engine (:func:`sim.engine.simulate_trial`) starts from it, and :mod:`sim.conditioning` draws each
+engine (:func:`sim.engines.des.simulate_trial`) starts from it, and :mod:`sim.conditioning` draws each
 enrolled patient's future given what is known of them. Days count from the study start.
 """
 

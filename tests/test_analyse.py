@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analyse import analyse_replicate, response_test
-from sim.engine import simulate_trial
+from sim.engines.des import simulate_trial
 from sim.history import TrialHistory
 from sim.journey import END_REASONS, PatientJourneys
 from sim.monitoring import Look
@@ -21,6 +20,7 @@ from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 from tests.helpers import hand_built_journeys as journeys
 from tests.helpers import journey_patient as patient
+from tests.replicate_analysis import analyse_replicate, response_test
 
 
 def _reference_ci(k: int, n: int, method: str, level: float) -> tuple[float, float]:

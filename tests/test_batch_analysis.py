@@ -1,7 +1,7 @@
 """The batched analysis equals the per-replicate one: Kaplan-Meier to 1e-12, every replicate column exactly.
 
 The reference is :func:`sim.stats.survival.kaplan_meier` (``scipy.stats.ecdf`` underneath, itself
-pinned to R's survival package in ``tests/test_survival.py``) and :func:`sim.analyse.analyse_replicate`.
+pinned to R's survival package in ``tests/test_survival.py``) and :func:`tests.replicate_analysis.analyse_replicate`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analyse import analyse_replicate, response_test
 from sim.batch_analysis import HistoryBatch, analyse_batch, cutoff_days, observe_rows
-from sim.engine import simulate_trial
+from sim.engines.contract import replicate_seeds
+from sim.engines.des import simulate_trial
 from sim.observe import cutoff_day, observe
-from sim.run_plan import replicate_seeds
 from sim.scenario import load_scenario
 from sim.stats.survival import kaplan_meier, km_median
 from sim.stats.survival_batch import KaplanMeierBatch, padded_rows
 from sim.trial_model import TrialModel
 from tests.data.make_golden import CASES
+from tests.replicate_analysis import analyse_replicate, response_test
 
 
 def _same(a: float, b: float, tol: float = 1e-12) -> bool:

@@ -25,8 +25,8 @@ import sim
 import sim.dispatch as dispatch
 from sim.cli import main
 from sim.dispatch import INSTALL_HINT, BackendError
-from sim.engine import simulate_trial
 from sim.engines import ENGINES
+from sim.engines.des import simulate_trial
 from sim.runner import run
 from sim.sweep import build_cells, run_grid
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import simpy
 
-from sim.engine import _Enrollment, _PatientPool, simulate_trial
+from sim.engines.des import _Enrollment, _PatientPool, simulate_trial
 from sim.observe import cutoff_day, observe
 from sim.runner import replicate_seeds
 from sim.tables import patient_table

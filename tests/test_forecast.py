@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analyse import analyse_replicate, response_test
-from sim.engine import simulate_trial
+from sim.engines.des import simulate_trial
 from sim.forecast import ObservedPatient, ObservedTrial, parse_observed
 from sim.forecast.result import date_quantile, forecast, forecast_models
 from sim.forecast.state import KnownRateWarning, site_posteriors
@@ -21,6 +20,7 @@ from sim.scenario import load_scenario
 from sim.stats.beta_mixture import BetaMixture
 from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
+from tests.replicate_analysis import analyse_replicate, response_test
 
 NOTHING = ObservedTrial((), outcomes_known=False)
 

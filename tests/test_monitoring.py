@@ -14,7 +14,8 @@ import pytest
 import simpy
 from scipy import stats
 
-from sim.monitoring import DecisionRule, Look, monitor_process
+from sim.monitoring import Look, monitor_process
+from sim.scenario.rules import DesignRule, design_rule
 from sim.runner import run
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.model import Monitoring
@@ -122,7 +123,7 @@ def test_monitoring_validation(override: str, message: str) -> None:
 # The look's rules on hand-built judgement and confirmation days (issue 15).
 
 
-def _look(rule: DecisionRule, judged: list[float], confirmed: list[float], enrolled_on: float = 30.0):
+def _look(rule: DesignRule, judged: list[float], confirmed: list[float], enrolled_on: float = 30.0, pause: bool = True):
     """Run one look of ``len(judged)`` patients whose n-th patient enrolls on ``enrolled_on``."""
     env = simpy.Environment()
     log: list[object] = []
@@ -134,7 +135,7 @@ def _look(rule: DecisionRule, judged: list[float], confirmed: list[float], enrol
         return np.array(judged[:n]), np.array(confirmed[:n])
 
     env.process(
-        monitor_process(env, rule, enrolled, judged_and_confirmed, lambda on: log.append(("hold", on, env.now)),
+        monitor_process(env, rule, pause, enrolled, judged_and_confirmed, lambda on: log.append(("hold", on, env.now)),
                         lambda: log.append(("close", env.now)), log.append)
     )
     env.run()
@@ -143,7 +144,7 @@ def _look(rule: DecisionRule, judged: list[float], confirmed: list[float], enrol
 
 def test_a_look_happens_when_its_last_patient_is_judged_and_counts_responses_confirmed_that_day(base) -> None:
     simon = Monitoring(rule="simon", pause_enrollment=True, stage1_patients=3, stage1_max_responders=0, final_max_responders=1)
-    rule = DecisionRule(simon, base.analysis, 10)
+    rule = design_rule(simon, base.analysis, 10)
     # judged on days 50, 80 and 80 (the second by its confirmation on day 80), a third response
     # confirmed after the look: one responder, more than r1 = 0, so the trial goes on
     log = _look(rule, judged=[50.0, 80.0, 80.0], confirmed=[math.inf, 80.0, 95.0])
@@ -155,7 +156,7 @@ def test_a_look_happens_when_its_last_patient_is_judged_and_counts_responses_con
 
 def test_simon_decisions_at_their_boundaries(base) -> None:
     simon = Monitoring(rule="simon", stage1_patients=10, stage1_max_responders=1, final_max_responders=5)
-    rule = DecisionRule(simon, base.analysis, 29)
+    rule = design_rule(simon, base.analysis, 29)
     assert rule.stops(1, 10) and not rule.stops(2, 10)  # stop when responders <= r1
     assert not rule.succeeds(5, 29, True) and rule.succeeds(6, 29, False)  # success when responders > r
     assert not rule.succeeds(0, 0, True)  # nobody analysed is never a success
@@ -166,9 +167,9 @@ def test_bayesian_decisions_at_their_boundaries(base) -> None:
     p0, a, b = base.analysis.p0, 0.5, 0.5
     chance = predictive_probability(2, 10, 35, p0, 0.9, a, b)
     at_bound = Monitoring(rule="bayesian", looks=(10,), prior_a=a, prior_b=b, futility_predictive=chance, success_posterior=0.9)
-    rule = DecisionRule(at_bound, base.analysis, 35)
+    rule = design_rule(at_bound, base.analysis, 35)
     assert not rule.stops(2, 10)
     assert rule.stops(1, 10)
     posterior = float(stats.beta.sf(p0, a + 6, b + 35 - 6))
-    exactly = DecisionRule(Monitoring(rule="bayesian", looks=(10,), futility_predictive=0.1, success_posterior=posterior), base.analysis, 35)
+    exactly = design_rule(Monitoring(rule="bayesian", looks=(10,), futility_predictive=0.1, success_posterior=posterior), base.analysis, 35)
     assert not exactly.succeeds(6, 35, True) and exactly.succeeds(7, 35, False)

@@ -72,7 +72,7 @@ def test_arrow_table_turns_dates_into_milliseconds_also_inside_lists() -> None:
 
 def test_a_chunk_where_no_patient_has_a_scan_keeps_the_date_type() -> None:
     """Every list empty: pyarrow alone would store list<null>, read back as object arrays."""
-    from sim.chunk import as_stored as _as_stored
+    from sim.checkpoints import stored as _as_stored
 
     frame = pd.DataFrame({"scan_dates": [[], []], "scan_results": [[], []]})
     columns = [c for c in PATIENT_COLUMNS if c.name in frame.columns]

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 import sim.dispatch as dispatch
-import sim.runner as runner
-from sim.engine import simulate_trial
+from sim.engines import resolve_engine
+from sim.engines.des import simulate_trial
+from sim.history import HistoryBatch
 from sim.runner import CheckpointError, RunError, replicate_seeds, run
 from sim.trial_model import TrialModel
 
@@ -86,18 +87,22 @@ def test_checkpoints_of_another_engine_are_refused(base, tmp_path) -> None:
 
 
 class _NamedEngine:
-    """An engine object with a name, as a vectorised or reference engine would be."""
+    """A history engine object of the user's, keeping the contract with a name of its own."""
 
     name = "named-engine"
+    forecasts = False
 
-    def __call__(self, model, seed):
-        return simulate_trial(model, seed)
+    def unsupported(self, model):
+        return None
+
+    def histories(self, model, seed, start, stop):
+        return HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(seed, start, stop)])
 
 
 def test_engine_names_identify_functions_partials_and_objects(base, tmp_path) -> None:
-    assert runner.engine_name(simulate_trial) == "sim.engine.simulate_trial"
-    assert runner.engine_name(_NamedEngine()) == "named-engine"
-    assert runner.engine_name(functools.partial(_pick, extra=1)) == "tests.test_runner._pick()[('extra', 1)]"
+    assert resolve_engine(simulate_trial).name == "sim.engines.des.simulate_trial"
+    assert resolve_engine(_NamedEngine()).name == "named-engine"
+    assert resolve_engine(functools.partial(_pick, extra=1)).name == "tests.test_runner._pick()[('extra', 1)]"
     folder = tmp_path / "chunks"
     first = run(base, replicates=4, seed=4, checkpoint_dir=folder, engine=_NamedEngine(), progress=False)
     again = run(base, replicates=4, seed=4, checkpoint_dir=folder, engine=_NamedEngine(), progress=False)
@@ -111,7 +116,7 @@ def _pick(model, seed, extra=0):
 
 
 def test_a_result_names_its_engine_as_the_engines_table_does(base) -> None:
-    """``engine`` in a result (and summary.json): the registered name, else the engine's own name."""
+    """``engine`` in a result (and summary.json): the engine's name; a bare function is named by its import path."""
     ran = {
         "des": run(base, replicates=2, seed=1, progress=False).engine,
         "function": run(base, replicates=2, seed=1, engine=simulate_trial, progress=False).engine,
@@ -120,7 +125,7 @@ def test_a_result_names_its_engine_as_the_engines_table_does(base) -> None:
     }
     assert ran == {
         "des": "des",
-        "function": "des",
+        "function": "sim.engines.des.simulate_trial",
         "named": "named-engine",
         "partial": "tests.test_runner._pick()[('extra', 1)]",
     }

@@ -1,6 +1,6 @@
 """The vector engine: the SimPy engine's histories from the SimPy engine's draws, reproducible chunks, refusals.
 
-Given the SimPy engine's own random streams (:func:`sim.vector_engine.des_seeded_histories`), the
+Given the SimPy engine's own random streams (:func:`sim.engines.vector.des_seeded_histories`), the
 vectorised recruitment, enrollment and looks give the SimPy engine's histories replicate by
 replicate; that pins every recruitment rule exactly. Statistical agreement on the engine's own
 streams is ``tests/test_engine_agreement.py``.
@@ -16,17 +16,16 @@ import pytest
 
 import sim
 from sim.batch_analysis import HistoryBatch
-from sim.engine import simulate_trial
 from sim.engines import AUTO_ENGINE, EngineError, choose_engine, resolve_engine
+from sim.engines.contract import RunPlan, replicate_seeds
+from sim.engines.des import simulate_trial
+from sim.engines.vector import des_seeded_histories
+from sim.engines.vector.arrivals import Arrivals
+from sim.engines.vector.enrollment import enroll
+from sim.engines.vector.replacement import enroll_replacing
 from sim.journey import PatientJourneys
-from sim.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS
-from sim.run_plan import RunPlan, replicate_seeds
 from sim.scenario import load_scenario
 from sim.trial_model import TrialModel
-from sim.vector_engine import VECTOR_ENGINE, des_seeded_histories
-from sim.vector_engine.arrivals import Arrivals
-from sim.vector_engine.enrollment import enroll
-from sim.vector_engine.replacement import enroll_replacing
 from tests.data.make_golden import CASES
 
 DAYS = {"consent_day", "enrollment_day", "first_dose_day", "enrollment_complete_day", "look_day"}
@@ -152,19 +151,6 @@ def test_results_do_not_depend_on_chunk_size_or_jobs() -> None:
     pd.testing.assert_frame_equal(shorter.replicates, reference.replicates.iloc[:260], check_exact=True)
 
 
-def test_tables_follow_the_schemas_with_patients_and_looks() -> None:
-    result = sim.run(
-        _model("simon"), replicates=12, seed=2, chunk_size=5, engine="vector", keep_patients=True, progress=False
-    )
-    assert list(result.replicates.columns) == [c.name for c in REPLICATE_COLUMNS]
-    assert list(result.looks.columns) == [c.name for c in LOOK_COLUMNS]
-    assert result.patients is not None and list(result.patients.columns) == [c.name for c in PATIENT_COLUMNS]
-    primary = result.patients[result.patients["cutoff"] == "primary"].groupby("replicate").size()
-    treated = result.replicates.set_index("replicate")["n_treated"]
-    assert primary.reindex(treated.index, fill_value=0).tolist() == treated.tolist()
-    assert (result.looks.groupby("replicate")["look"].min() == 1).all()
-
-
 def test_a_chunk_where_nobody_enrolls_is_analysed() -> None:
     model = _model("base", ["trial.recruitment_close=2025-11-16"])
     result = sim.run(model, replicates=20, seed=1, engine="vector", progress=False)
@@ -179,13 +165,6 @@ def test_the_vector_engine_refuses_replacement_with_looks_naming_the_fields() ->
     assert choose_engine(_model("simon")) == choose_engine(_model("replace_evaluable")) == "vector"
 
 
-def test_the_vector_engine_refuses_a_forecasts_state() -> None:
-    model = dataclasses.replace(_model("base"), start=object())  # type: ignore[arg-type]
-    with pytest.raises(EngineError, match="forecast"):
-        VECTOR_ENGINE.run_chunk(RunPlan(model=model, seed=1, engine=VECTOR_ENGINE), 0, 5)
-    assert choose_engine(model) == "des"
-
-
 def test_auto_runs_what_choose_engine_names_and_checkpoints_name_the_engine() -> None:
     model = _model("simon", ["trial.replace_non_evaluable=true"])
     auto = sim.run(model, replicates=10, seed=4, engine="auto", progress=False)
@@ -193,13 +172,3 @@ def test_auto_runs_what_choose_engine_names_and_checkpoints_name_the_engine() ->
     pd.testing.assert_frame_equal(auto.replicates, des.replicates, check_exact=True)
     names = {RunPlan(model=model, seed=1, engine=resolve_engine(e)).fingerprint(250) for e in ("des", "vector", "auto")}
     assert len(names) == 3 and resolve_engine("auto") is AUTO_ENGINE
-
-
-def test_chunk_tables_equal_their_parquet_round_trip() -> None:
-    from sim.chunk import as_stored
-
-    model = _model("bayesian")
-    tables = VECTOR_ENGINE.run_chunk(RunPlan(model=model, seed=3, engine=VECTOR_ENGINE), 0, 80)
-    assert len(tables.looks) > 0
-    for frame, columns in ((tables.replicates, REPLICATE_COLUMNS), (tables.looks, LOOK_COLUMNS)):
-        pd.testing.assert_frame_equal(frame, as_stored(frame, columns), check_exact=True)

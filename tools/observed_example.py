@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from sim.engine import simulate_trial
+from sim.engines.des import simulate_trial
 from sim.forecast.synthetic import observed_frame
 from sim.runner import replicate_seeds
 from sim.scenario import load_scenario

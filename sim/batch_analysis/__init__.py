@@ -1,4 +1,4 @@
-"""Analyse many replicates at once, exactly as :func:`sim.analyse.analyse_replicate` does one at a time.
+"""Analyse many replicates at once, exactly as :func:`tests.replicate_analysis.analyse_replicate` does one at a time.
 
 A replicate's own analysis is a few dozen small numpy calls and two Kaplan-Meier fits; over a
 chunk that is most of a run's time. Here the chunk's patients are stacked (replicate, then
@@ -16,14 +16,20 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from ..history import HistoryBatch
+from ..scenario.model import Analysis
 from ..stats.proportions import ResponseRateTest
 from ..trial_model import TrialModel
 from ..units import DAYS_PER_MONTH
 from .figures import Columns, decision_columns, final_columns, primary_columns
-from .histories import HistoryBatch
 from .observed import ObservedRows, cutoff_days, observe_rows, per_replicate
 
-__all__ = ["Columns", "HistoryBatch", "ObservedRows", "analyse_batch", "cutoff_days", "observe_rows"]
+__all__ = ["Columns", "HistoryBatch", "ObservedRows", "analyse_batch", "cutoff_days", "observe_rows", "response_test"]
+
+
+def response_test(plan: Analysis) -> ResponseRateTest:
+    """The analysis plan's exact test of ``p0`` with its confidence interval, tabulated per n."""
+    return ResponseRateTest(plan.p0, plan.ci_method, plan.ci_level)
 
 
 def analyse_batch(

@@ -7,6 +7,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ..history import HistoryBatch
 from ..recist import disease_controlled, responded
 from ..scenario.model import Analysis
 from ..stats.proportions import ResponseRateTest
@@ -14,7 +15,6 @@ from ..stats.proportions_batch import response_tests
 from ..stats.survival_batch import KaplanMeierBatch, padded_rows
 from ..trial_model import TrialModel
 from ..units import DAYS_PER_MONTH
-from .histories import HistoryBatch
 from .observed import ObservedRows
 
 __all__ = ["Columns", "decision_columns", "final_columns", "primary_columns"]
@@ -44,7 +44,7 @@ def _ratio(numerator: NDArray[np.generic], n: NDArray[np.int64]) -> NDArray[np.f
 
 
 def primary_columns(obs: ObservedRows, plan: Analysis, test: ResponseRateTest, replicates: int) -> Columns:
-    """ORR and DCR among the analysis population at the primary cutoff (:func:`sim.analyse._primary`)."""
+    """ORR and DCR among the analysis population at the primary cutoff."""
     evaluable = _seen(obs.evaluable, "evaluable")
     bor = _seen(obs.best_overall_response, "best_overall_response")
     analysed = evaluable if plan.population == "evaluable" else np.ones(obs.replicate.shape, bool)
@@ -91,7 +91,7 @@ def _survival(
 
 
 def final_columns(obs: ObservedRows, plan: Analysis, replicates: int) -> Columns:
-    """PFS, OS and safety among all treated patients at the final cutoff (:func:`sim.analyse._final`)."""
+    """PFS, OS and safety among all treated patients at the final cutoff (as the per-replicate oracle)."""
     rep = obs.replicate
     n = np.bincount(rep, minlength=replicates).astype(np.int64)
     os_months, os_event = _seen(obs.os_months, "os_months"), _seen(obs.os_event, "os_event")
@@ -119,7 +119,7 @@ def final_columns(obs: ObservedRows, plan: Analysis, replicates: int) -> Columns
 def _succeeds(
     model: TrialModel, responders: NDArray[np.int64], n: NDArray[np.int64], binomial: NDArray[np.bool_]
 ) -> NDArray[np.bool_]:
-    """The design's final rule (:meth:`sim.monitoring.DecisionRule.succeeds`), once per distinct input."""
+    """The design's final rule (:meth:`sim.scenario.rules.DesignRule.succeeds`), once per distinct input."""
     out = np.zeros(n.shape, dtype=bool)
     keys = np.stack([responders, n, binomial.astype(np.int64)], axis=1)
     unique, inverse = np.unique(keys, axis=0, return_inverse=True)
@@ -131,7 +131,7 @@ def _succeeds(
 def decision_columns(
     batch: HistoryBatch, model: TrialModel, primary: Columns, primary_day: NDArray[np.float64]
 ) -> Columns:
-    """The design's verdict per replicate (:func:`sim.analyse._decision`)."""
+    """The design's verdict per replicate (as the per-replicate oracle)."""
     replicates = batch.n_replicates
     stop_day = batch.stop_day
     stopped = ~np.isnan(stop_day)

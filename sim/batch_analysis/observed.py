@@ -15,13 +15,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from ..history import HistoryBatch
 from ..journey import PatientJourneys
 from ..observe import outcomes, responses, visible
 from ..scenario.model import Cutoff
 from ..stats.survival_batch import padded_rows
 from ..trial_model import TrialModel
 from ..units import DAYS_PER_MONTH, day_number
-from .histories import HistoryBatch
 
 __all__ = ["ObservedRows", "cutoff_days", "observe_rows", "per_replicate"]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..engines import ENGINES, resolve_engine
 from ..forecast import (
     Forecast,
     KnownRateWarning,
@@ -90,8 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``sim.runner.run`` settings of a forecast."""
     options = shared_run_options(args, "des")
-    if options["engine"] != "des":
-        raise UsageError(f"--engine {options['engine']} cannot start from a running trial; forecast uses --engine des")
+    if not resolve_engine(options["engine"]).forecasts:
+        forecasting = ", ".join(name for name in ENGINES if resolve_engine(name).forecasts)
+        raise UsageError(f"--engine {options['engine']} cannot start from a running trial; use one of {forecasting}")
     return options
 
 

@@ -129,7 +129,7 @@ def _known_outcomes(model: TrialModel, observed: ObservedTrial) -> KnownOutcomes
 
 def _check_looks(model: TrialModel, n_enrolled: int) -> None:
     """A forecast starts before any interim look: a look at n patients needs fewer than n enrolled."""
-    sizes = model.rule.monitoring.look_sizes
+    sizes = model.rule.look_sizes
     if sizes and n_enrolled >= sizes[0]:
         raise ForecastError(
             f"monitoring: the first interim look is at {sizes[0]} patients and {n_enrolled} are enrolled; a forecast "

@@ -12,17 +12,16 @@ from typing import Any
 from ..units import DAYS_PER_MONTH
 from .checks import FieldError, ScenarioProblems, convert_table
 from .model import (
-    MAX_LOOK_WORK,
     MAX_PATIENT_SCHEDULE,
     MAX_SCREENED_PER_TRIAL,
     MAX_STUDY_YEARS,
     Cutoff,
-    Monitoring,
     Recruitment,
     Scenario,
     Schedule,
     Trial,
 )
+from .rules import rule_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -145,55 +144,6 @@ def _order_problems(t: Trial) -> list[str]:
             f"trial.study_end ({t.study_end}) must be after trial.recruitment_close ({t.recruitment_close})"
         )
     return problems
-
-
-def _monitoring_problems(m: Monitoring, sample_size: int) -> list[str]:
-    """An interim rule has every number it needs, consistent with the sample size."""
-    needed = {
-        "simon": ("stage1_patients", "stage1_max_responders", "final_max_responders"),
-        "bayesian": ("looks", "futility_predictive", "success_posterior"),
-    }.get(m.rule, ())
-    problems = [
-        f"monitoring.{name} is required when monitoring.rule is {m.rule!r}"
-        for name in needed
-        if not getattr(m, name) and getattr(m, name) != 0
-    ]
-    if problems:
-        return problems
-    if m.rule == "simon":
-        n1, r1, r = m.stage1_patients, m.stage1_max_responders, m.final_max_responders
-        assert n1 is not None and r1 is not None and r is not None
-        if not n1 < sample_size:
-            problems.append(f"monitoring.stage1_patients ({n1}) must be below trial.sample_size ({sample_size})")
-        if not r1 < n1:
-            problems.append(f"monitoring.stage1_max_responders ({r1}) must be below monitoring.stage1_patients ({n1})")
-        if not r1 <= r < sample_size:
-            problems.append(
-                f"monitoring.final_max_responders ({r}) must lie between monitoring.stage1_max_responders ({r1}) "
-                f"and trial.sample_size - 1 ({sample_size - 1})"
-            )
-    if m.rule == "bayesian":
-        if any(b <= a for a, b in zip(m.looks, m.looks[1:])) or m.looks[-1] >= sample_size:
-            problems.append(
-                f"monitoring.looks must increase strictly and stay below trial.sample_size ({sample_size}), "
-                f"got {_short(list(m.looks))}"
-            )
-        elif len(m.looks) * sample_size > MAX_LOOK_WORK:
-            problems.append(
-                f"monitoring.looks has {len(m.looks)} looks and trial.sample_size is {sample_size}; looks x sample "
-                f"size may be at most {MAX_LOOK_WORK:,} (each look sums over every possible final outcome): "
-                "look less often"
-            )
-    return problems
-
-
-def _short(values: list[int]) -> str:
-    """A list as a message shows it, its middle elided when long."""
-    if len(values) <= 12:
-        return str(values)
-    return f"[{', '.join(map(str, values[:5]))}, ..., {', '.join(map(str, values[-5:]))}] ({len(values)} entries)"
-
-
 
 
 def _schedule_problems(t: Trial, sc: Schedule) -> list[str]:
@@ -331,7 +281,7 @@ def _cross_field_problems(s: Scenario) -> list[str]:
     """Checks that involve more than one field; all of them live here (bar the efficacy model's own)."""
     problems = _order_problems(s.trial) + _recruitment_problems(s.trial, s.recruitment)
     problems += _patient_problems(s) + _analysis_problems(s) + _prior_problems(s)
-    problems += _monitoring_problems(s.monitoring, s.trial.sample_size)
+    problems += rule_problems(s.monitoring, s.trial.sample_size)
     if not problems:
         problems += _size_problems(s.trial, s.recruitment) + _schedule_problems(s.trial, s.schedule)
     return problems

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..distributions import SurvivalDistribution
 from . import checks as c
+
+if TYPE_CHECKING:
+    from .rules import DesignRule
 
 __all__ = [
     "Trial",
@@ -398,15 +401,6 @@ class Monitoring:
         c.number(0, 1, strict_min=True, strict_max=True), None, "success when P(ORR > p0 | data) exceeds this"
     )
 
-    @property
-    def look_sizes(self) -> tuple[int, ...]:
-        """Patients judged at each interim look."""
-        if self.rule == "simon":
-            return (self.stage1_patients,) if self.stage1_patients else ()
-        if self.rule == "bayesian":
-            return self.looks
-        return ()
-
 
 @dataclass(frozen=True)
 class Forecast:
@@ -440,3 +434,10 @@ class Scenario:
     analysis: Analysis = _f(c.nested(Analysis))
     monitoring: Monitoring = _f(c.nested(Monitoring), Monitoring())
     forecast: Forecast = _f(c.nested(Forecast), Forecast())
+
+    @property
+    def rule(self) -> DesignRule:
+        """The decision rule the ``monitoring`` and ``analysis`` tables describe (:mod:`.rules`)."""
+        from .rules import design_rule  # the rules read this module's tables
+
+        return design_rule(self.monitoring, self.analysis, self.trial.sample_size)

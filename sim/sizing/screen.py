@@ -32,13 +32,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from ..engines.vector import VECTOR_ENGINE
 from ..journey import plan_journeys
 from ..scenario.model import Monitoring, Scenario
 from ..stats.beta_mixture import BetaMixture
 from ..stats.survival_batch import padded_rows
 from ..trial_model import TrialModel, orr_ceiling, orr_prior_law
 from ..units import DAYS_PER_MONTH
-from ..vector_engine import simulate_histories
 
 __all__ = ["SIZE_STREAM", "SettingScreen", "screen_setting"]
 
@@ -152,7 +152,7 @@ def screen_setting(
 ) -> SettingScreen:
     """Screen one recruitment setting (module docstring); ``index`` numbers its random streams."""
     model = _recruitment_model(scenario, n_max)
-    batch = simulate_histories(model, seed, 0, replicates)
+    batch = VECTOR_ENGINE.histories(model, seed, 0, replicates)
     first_dose = padded_rows(batch.first_dose_day, batch.patients, np.nan)
     if first_dose.shape[1] < n_max:
         first_dose = np.pad(first_dose, ((0, 0), (0, n_max - first_dose.shape[1])), constant_values=np.nan)

@@ -24,8 +24,6 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from ...run_folder import SavedRun
-from ...stats.designs import posterior_prob_above
-from ...stats.proportions import critical_responders
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels, series_style
 from .wording import percent, percent_estimate
 
@@ -80,20 +78,7 @@ def modal_n_analysed(run: SavedRun) -> int:
 
 def rejection_threshold(run: SavedRun) -> int:
     """Smallest number of responders that gives a positive result (see the module docstring)."""
-    monitoring, analysis = run.scenario.monitoring, run.scenario.analysis
-    if monitoring.rule == "simon":
-        assert monitoring.final_max_responders is not None
-        return monitoring.final_max_responders + 1
-    n = modal_n_analysed(run)
-    if monitoring.rule == "bayesian":
-        assert monitoring.success_posterior is not None
-        for k in range(n + 1):
-            if posterior_prob_above(analysis.p0, k, n, monitoring.prior_a, monitoring.prior_b) > (
-                monitoring.success_posterior
-            ):
-                return k
-        return n + 1
-    return critical_responders(n, analysis.p0, analysis.alpha)
+    return run.scenario.rule.threshold(modal_n_analysed(run))
 
 
 def responder_distribution(run: SavedRun, scenario: str = "") -> pd.DataFrame:
@@ -120,7 +105,7 @@ def responder_distribution(run: SavedRun, scenario: str = "") -> pd.DataFrame:
         }
     )
     frame["threshold"] = threshold
-    if run.scenario.monitoring.rule != "none":
+    if run.scenario.rule.look_sizes:
         frame["early_stop"] = run.summary.early_stop.value
         frame["early_stop_mcse"] = run.summary.early_stop.mcse
         frame["expected_n"] = run.summary.n_enrolled.value
@@ -212,14 +197,13 @@ def _monitoring_sentence(run: SavedRun) -> str:
 
 def _threshold_words(run: SavedRun, threshold: int) -> str:
     """Which rule sets the threshold, and what happens to trials that analyse fewer patients."""
-    rule = run.scenario.monitoring.rule
+    rule = run.scenario.rule
     n = modal_n_analysed(run)
-    if rule == "simon":
-        return f"{threshold} or more responders: the Simon design's final rule"
+    if rule.fixed_threshold:
+        return f"{threshold} or more responders: {rule.words()}"
     varies = run.replicates["n_analysed"].nunique() > 1
-    test = "the Bayesian rule" if rule == "bayesian" else "the exact test"
-    return f"{threshold} or more responders out of {n} analysed: {test}" + (
-        "; trials that analyse fewer patients need fewer" if varies and rule == "none" else ""
+    return f"{threshold} or more responders out of {n} analysed: {rule.words()}" + (
+        "; trials that analyse fewer patients need fewer" if varies and not rule.look_sizes else ""
     )
 
 
@@ -241,7 +225,7 @@ def _responders_figure(run: SavedRun, label: str) -> ReportFigure:
     ax.set_ylabel("share of simulated trials")
     ax.legend(loc="upper right", fontsize="small", frameon=False)
     ax.set_title(f"How many patients respond: {label}", loc="left", fontsize="medium")
-    monitored = run.scenario.monitoring.rule != "none"
+    monitored = bool(run.scenario.rule.look_sizes)
     most = int(data.loc[data["proportion"].idxmax(), "responders"]) if data["replicates"].sum() else 0
     numbers = (
         f"The most common count is {most} responders; the chance of a positive result (the blue, hatched part of "

@@ -177,7 +177,7 @@ def _fan_figure(run: SavedRun, label: str) -> ReportFigure:
         f"{count(low)} and {count(high)}."
         + (
             " A trial stopped for futility at an interim look enrolls no more, which holds the lower band down."
-            if run.scenario.monitoring.rule != "none"
+            if run.scenario.rule.look_sizes
             else ""
         )
     )
@@ -200,7 +200,7 @@ def _completion_sentence(run: SavedRun, label: str) -> str:
         if np.isfinite(median.value)
         else "fewer than half of simulated trials ever complete enrollment"
     )
-    stopped = run.scenario.monitoring.rule != "none"
+    stopped = bool(run.scenario.rule.look_sizes)
     return (
         f"{label}: P(complete by close, {long_date(run.scenario.trial.recruitment_close)}"
         f"{', a trial stopped at a look counting as not complete' if stopped else ''}) "
@@ -227,7 +227,7 @@ def _completion_figure(runs: Sequence[SavedRun], labels: Sequence[str]) -> Repor
     ax.legend(loc="upper left", fontsize="small", frameon=False)
     ax.set_title("Chance that enrollment is complete by each date", loc="left", fontsize="medium")
     sentences = " ".join(_completion_sentence(run, label) for run, label in zip(runs, labels))
-    monitored = any(run.scenario.monitoring.rule != "none" for run in runs)
+    monitored = any(run.scenario.rule.look_sizes for run in runs)
     caption = (
         "Each curve gives the chance that a scenario's trial has enrolled all its patients by the date on the "
         "horizontal axis; read it where it crosses the dotted recruitment close. "

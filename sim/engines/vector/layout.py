@@ -13,7 +13,7 @@ whole and keeps its own replicates, so results do not depend on the chunk size, 
 backend (chunk sizes that are multiples of the block waste nothing).
 
 **SimPy layout** (:func:`des_seeded_histories`). Replicate ``i`` draws from child ``i`` of
-``SeedSequence(seed)`` exactly as :func:`sim.engine.simulate_trial` does; slow, one generator per
+``SeedSequence(seed)`` exactly as :func:`sim.engines.des.simulate_trial` does; slow, one generator per
 replicate, and the test that the two engines' recruitment rules are the same.
 """
 
@@ -24,11 +24,11 @@ from dataclasses import fields
 import numpy as np
 from numpy.typing import NDArray
 
-from ..batch_analysis import HistoryBatch
-from ..patient_model import LatentOutcomes
-from ..recruitment import arrival_days, site_rates
-from ..run_plan import replicate_seeds
-from ..trial_model import TrialModel
+from ...history import HistoryBatch
+from ...patient_model import LatentOutcomes
+from ...recruitment import arrival_days, site_rates
+from ...trial_model import TrialModel
+from ..contract import replicate_seeds
 from .arrivals import Arrivals, block_arrivals, screened_draws
 from .enrollment import PatientsFor, simulate_fixed_target
 from .refusals import refuse
@@ -104,7 +104,7 @@ def des_seeded_histories(model: TrialModel, seed: int, start: int, stop: int) ->
     """Replicates ``start..stop-1`` drawn from the SimPy engine's own streams, enrolled by this engine.
 
     Replicate ``i`` draws from child ``i`` of ``SeedSequence(seed)`` exactly as
-    :func:`sim.engine.simulate_trial` does (sites, then screening, then patients in blocks of
+    :func:`sim.engines.des.simulate_trial` does (sites, then screening, then patients in blocks of
     ``sample_size``), one generator per replicate, so it is slow. Without paused looks the SimPy
     engine hands out screening draws in arrival order, as here, and the histories are equal
     replicate by replicate: the test of this engine's recruitment and look logic. (A paused look

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from .conditioning import draw_given_status
-from .history import TrialHistory
-from .journey import PatientJourneys, plan_journeys
-from .monitoring import Look, monitor_process
-from .patient_model import LatentOutcomes, PatientModel
-from .recruitment import arrival_days, pending_screening_ends, screening_arrivals, site_rates
-from .trial_model import TrialModel
-from .trial_state import TrialState
+from ..conditioning import draw_given_status
+from ..history import HistoryBatch, TrialHistory
+from ..journey import PatientJourneys, plan_journeys
+from ..monitoring import Look, monitor_process
+from ..patient_model import LatentOutcomes, PatientModel
+from ..recruitment import arrival_days, pending_screening_ends, screening_arrivals, site_rates
+from ..trial_model import TrialModel
+from ..trial_state import TrialState
+from .contract import replicate_seeds
 
-__all__ = ["simulate_trial", "simulate_trials"]
+__all__ = ["DES_ENGINE", "DesEngine", "simulate_trial", "simulate_trials"]
 
 
 class _PatientPool:
@@ -224,6 +226,26 @@ class _Enrollment:
         self._resume()
 
 
+@dataclass(frozen=True)
+class DesEngine:
+    """The SimPy engine as a history engine: every replicate from its own seed child; it starts forecasts."""
+
+    name: str = "des"
+    forecasts: bool = True
+
+    def unsupported(self, model: TrialModel) -> str | None:
+        """None: this engine simulates every model the scenario can state."""
+        return None
+
+    def histories(self, model: TrialModel, seed: int, start: int, stop: int) -> HistoryBatch:
+        """Replicates ``start..stop-1`` of the run with root ``seed`` (:func:`simulate_trials`), stacked."""
+        return HistoryBatch.from_histories(simulate_trials(model, replicate_seeds(seed, start, stop)))
+
+
+DES_ENGINE = DesEngine()
+"""The SimPy engine (``engine="des"``, the default)."""
+
+
 def simulate_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialHistory:
     """Simulate one replicate from recruitment opening (or a forecast's as-of date) to the study end."""
     return simulate_trials(model, [seed])[0]
@@ -287,10 +309,17 @@ def _simulate(
         _add_pending(model, state, desk, start_rng)
     for index, days in enumerate(arrivals):
         env.process(screening_arrivals(env, days, index, desk.paused, desk.on_arrival))
-    if model.rule.monitoring.look_sizes:
+    if model.rule.look_sizes:
         env.process(
             monitor_process(
-                env, model.rule, desk.enrolled_event, desk.response_days, desk.hold, desk.close, desk.looks.append
+                env,
+                model.rule,
+                model.scenario.monitoring.pause_enrollment,
+                desk.enrolled_event,
+                desk.response_days,
+                desk.hold,
+                desk.close,
+                desk.looks.append,
             )
         )
     env.run(until=model.horizon_day)

@@ -1,4 +1,6 @@
-"""Analyse one replicate exactly as the trial would: ORR at the primary cutoff, PFS/OS at the final.
+"""The per-replicate analysis: the oracle :mod:`sim.batch_analysis` is held equal to, bit for bit.
+
+One replicate analysed exactly as the trial would: ORR at the primary cutoff, PFS/OS at the final.
 
 The primary analysis is the exact one-sided binomial test of ORR against ``p0`` (scipy's
 ``binomtest``; never a normal approximation) with the scenario's confidence interval. Because a
@@ -12,21 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from .history import TrialHistory
-from .observe import ObservedData, cutoff_day, observe
-from .recist import disease_controlled, responded
-from .scenario.model import Analysis
-from .stats.proportions import ResponseRateTest
-from .stats.survival import kaplan_meier, median_follow_up
-from .trial_model import TrialModel
-from .units import DAYS_PER_MONTH
+from sim.batch_analysis import response_test
+from sim.history import TrialHistory
+from sim.observe import ObservedData, cutoff_day, observe
+from sim.recist import disease_controlled, responded
+from sim.scenario.model import Analysis
+from sim.stats.proportions import ResponseRateTest
+from sim.stats.survival import kaplan_meier, median_follow_up
+from sim.trial_model import TrialModel
+from sim.units import DAYS_PER_MONTH
 
 __all__ = ["analyse_replicate", "look_waits", "response_test"]
 
-
-def response_test(plan: Analysis) -> ResponseRateTest:
-    """The analysis plan's exact test of ``p0`` with its confidence interval, tabulated per n."""
-    return ResponseRateTest(plan.p0, plan.ci_method, plan.ci_level)
 
 
 def look_waits(history: TrialHistory) -> list[float]:

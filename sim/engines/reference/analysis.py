@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..records import PATIENT_COLUMNS
-from ..scenario.model import Analysis
-from ..stats import ResponseRateTest, kaplan_meier, median_follow_up, posterior_prob_above
-from ..trial_model import TrialModel
-from ..units import DAYS_PER_MONTH
+from ...records import PATIENT_COLUMNS
+from ...scenario.model import Analysis
+from ...stats import ResponseRateTest, kaplan_meier, median_follow_up
+from ...trial_model import TrialModel
+from ...units import DAYS_PER_MONTH
 from .database import EnrolledPatient, PatientAtCutoff, at_cutoff, cutoff_day
 from .trial import TrialLog
 
@@ -103,19 +103,10 @@ def final_analysis(view: CutoffView, plan: Analysis) -> dict[str, Any]:
     return out
 
 
-def design_succeeds(model: TrialModel, primary: dict[str, Any]) -> bool:
-    """The design's final rule: the exact test, Simon's responders > r, or the Bayesian posterior rule."""
-    m, plan = model.scenario.monitoring, model.scenario.analysis
-    k, n = primary["responders"], primary["n_analysed"]
-    if n == 0:
-        return False
-    if m.rule == "simon":
-        assert m.final_max_responders is not None
-        return bool(k > m.final_max_responders)
-    if m.rule == "bayesian":
-        assert m.success_posterior is not None
-        return posterior_prob_above(plan.p0, k, n, m.prior_a, m.prior_b) > m.success_posterior
-    return bool(primary["p_value"] <= plan.alpha)
+def _succeeds(model: TrialModel, primary: dict[str, Any]) -> bool:
+    """The design rule's final decision; the rule is part of the specification, shared (docs/reference_engine.md)."""
+    rejects = bool(primary["p_value"] <= model.scenario.analysis.alpha)
+    return model.rule.succeeds(primary["responders"], primary["n_analysed"], rejects)
 
 
 def look_waits(log: TrialLog) -> list[float]:
@@ -130,7 +121,7 @@ def decision(log: TrialLog, model: TrialModel, primary: dict[str, Any], primary_
     first = log.looks[0] if log.looks else None
     decision_day = stop_day if stopped else primary_day
     return {
-        "reject_h0": not stopped and design_succeeds(model, primary),
+        "reject_h0": not stopped and _succeeds(model, primary),
         "interim_looks": len(log.looks),
         "interim_wait_days": float(sum(look_waits(log))),
         "first_look_responders": first.responders if first else -1,

@@ -30,9 +30,9 @@ from typing import Any
 
 import simpy
 
-from ..patient_model import LatentOutcomes
-from ..scenario.model import Schedule
-from ..units import DAYS_PER_MONTH
+from ...patient_model import LatentOutcomes
+from ...scenario.model import Schedule
+from ...units import DAYS_PER_MONTH
 
 __all__ = ["Cycle", "PatientCourse", "PatientRecord", "Protocol", "Scan", "follow_patient"]
 

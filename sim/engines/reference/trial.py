@@ -25,11 +25,10 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ..patient_model import LatentOutcomes, PatientModel
-from ..scenario.model import Scenario, Site
-from ..stats import predictive_probability
-from ..trial_model import TrialModel
-from ..units import DAYS_PER_MONTH, day_number
+from ...patient_model import LatentOutcomes, PatientModel
+from ...scenario.model import Scenario, Site
+from ...trial_model import TrialModel
+from ...units import DAYS_PER_MONTH, day_number
 from .database import EnrolledPatient
 from .patient import PatientCourse, Protocol, follow_patient
 
@@ -224,39 +223,22 @@ def site_screening(
 
 def interim_looks(env: simpy.Environment, desk: EnrollmentDesk) -> Process:
     """The design's interim looks, in calendar time; a futility stop closes recruitment."""
-    s = desk.model.scenario
-    m = s.monitoring
-    for n in m.look_sizes:
+    rule, pause = desk.model.rule, desk.model.scenario.monitoring.pause_enrollment
+    for n in rule.look_sizes:
         yield desk.nth_enrolled(n)
-        if m.pause_enrollment:
+        if pause:
             desk.hold(True)
         yield simpy.AllOf(env, desk.judged[:n])
         # The look is on the day its last patient is judged; count on the calendar, like a cutoff.
         day = max(p.first_dose_day + p.record.judged_day for p in desk.log.patients[:n])
         responders = desk.confirmed_by(n, day)
-        stop = futile(s, responders, n)
+        stop = rule.stops(responders, n)  # the design rule is part of the specification (module docstring)
         desk.log.looks.append(InterimLook(day, n, responders, stop))
-        if m.pause_enrollment:
+        if pause:
             desk.hold(False)
         if stop:
             desk.closed = True
             return
-
-
-def futile(scenario: Scenario, responders: int, judged: int) -> bool:
-    """Simon: stage-1 responders <= r1. Bayesian: predictive probability of final success below the bound."""
-    m = scenario.monitoring
-    if m.rule == "simon":
-        assert m.stage1_max_responders is not None
-        return responders <= m.stage1_max_responders
-    if m.rule == "bayesian":
-        assert m.futility_predictive is not None and m.success_posterior is not None
-        chance = predictive_probability(
-            responders, judged, scenario.trial.sample_size, scenario.analysis.p0, m.success_posterior,
-            m.prior_a, m.prior_b,
-        )
-        return chance < m.futility_predictive
-    return False
 
 
 def calendar_periods(scenario: Scenario) -> list[tuple[float, float, float]]:
@@ -284,7 +266,7 @@ def run_trial(model: TrialModel, seed: np.random.SeedSequence) -> TrialLog:
         rng = np.random.default_rng(ss)
         rate = site_rate(site, s, model.open_day, rng)
         env.process(site_screening(env, rate, periods, desk, functools.partial(desk.screened_patient, index), rng))
-    if s.monitoring.look_sizes:
+    if model.rule.look_sizes:
         env.process(interim_looks(env, desk))
     env.run(until=model.horizon_day)
     return desk.log

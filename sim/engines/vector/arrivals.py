@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from ..recruitment import site_rates
-from ..trial_model import TrialModel
+from ...recruitment import site_rates
+from ...trial_model import TrialModel
 
 __all__ = ["Arrivals", "block_arrivals", "screened_draws"]
 

@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..scenario.model import Cutoff
-from ..units import DAYS_PER_MONTH, day_number
+from ...scenario.model import Cutoff
+from ...units import DAYS_PER_MONTH, day_number
 from .patient import CR, PD, PR, Cycle, PatientRecord, Scan
 
 __all__ = ["EnrolledPatient", "PatientAtCutoff", "at_cutoff", "cutoff_day"]

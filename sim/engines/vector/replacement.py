@@ -19,10 +19,10 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from ..batch_analysis import HistoryBatch
-from ..journey import PatientJourneys, plan_journeys
-from ..patient_model import LatentOutcomes
-from ..trial_model import TrialModel
+from ...history import HistoryBatch
+from ...journey import PatientJourneys, plan_journeys
+from ...patient_model import LatentOutcomes
+from ...trial_model import TrialModel
 from .arrivals import Arrivals
 from .enrollment import Enrollment, history_batch
 

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..batch_analysis import HistoryBatch
-from ..journey import PatientJourneys, plan_journeys
-from ..patient_model import LatentOutcomes
-from ..trial_model import TrialModel
+from ...history import HistoryBatch
+from ...journey import PatientJourneys, plan_journeys
+from ...patient_model import LatentOutcomes
+from ...trial_model import TrialModel
 from .arrivals import Arrivals
 
 __all__ = [
@@ -120,7 +120,7 @@ def _enrolled_matrix(
 
 
 def _stops(model: TrialModel, responders: NDArray[np.int64], patients: int) -> NDArray[np.bool_]:
-    """The design's futility verdict for each responder count (:meth:`DecisionRule.stops`), once per count."""
+    """The design's futility verdict for each responder count (the rule's ``stops``), once per count."""
     counts, inverse = np.unique(responders, return_inverse=True)
     verdict = np.array([model.rule.stops(int(k), patients) for k in counts.tolist()], dtype=bool)
     return verdict[inverse.reshape(-1)] if counts.size else np.zeros(0, bool)
@@ -151,7 +151,7 @@ def simulate_fixed_target(
 ) -> HistoryBatch:
     """Enrollment and interim looks of ``replicates`` replicates; ``patients_for`` draws their patients."""
     target = model.scenario.trial.sample_size
-    monitoring = model.rule.monitoring
+    pause = model.scenario.monitoring.pause_enrollment
     closed_from = np.full(replicates, np.inf)
     holds: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
     records: list[LookRecord] = []
@@ -160,7 +160,7 @@ def simulate_fixed_target(
     active = np.ones(replicates, dtype=bool)
     previous = np.full(replicates, -np.inf)
     judged_after = np.minimum(np.minimum(journeys.confirmation_day, journeys.response_closed_day), model.judgement_days)
-    for n in monitoring.look_sizes:
+    for n in model.rule.look_sizes:
         reached = np.flatnonzero(active & (enrollment.count >= n))
         decision = arrivals.day + arrivals.screening_days
         enrolled_day = _enrolled_matrix(decision, arrivals, enrollment, replicates, target)
@@ -177,7 +177,7 @@ def simulate_fixed_target(
         active[reached] = ~stop
         previous[reached] = day
         closed_from[reached[stop]] = day[stop]
-        if monitoring.pause_enrollment:
+        if pause:
             start, end = np.full(replicates, np.inf), np.full(replicates, -np.inf)
             start[reached], end[reached] = enrolled_day[reached, n - 1], day
             holds.append((start, end))

@@ -1,11 +1,11 @@
-"""What the vector engine cannot simulate, and the error that says so."""
+"""What the vector engine cannot simulate, each reason naming the field."""
 
 from __future__ import annotations
 
-from ..run_plan import EngineError
-from ..trial_model import TrialModel
+from ...trial_model import TrialModel
+from ..contract import EngineError
 
-__all__ = ["EngineError", "refuse", "unsupported"]
+__all__ = ["refuse", "unsupported"]
 
 
 def unsupported(model: TrialModel) -> str | None:
@@ -14,16 +14,17 @@ def unsupported(model: TrialModel) -> str | None:
         return "the vector engine cannot start from a forecast's trial state; use the des engine"
     if model.orr_prior is not None:
         return "the vector engine draws every replicate at efficacy.orr; for efficacy.orr_prior use --engine des"
-    if model.scenario.trial.replace_non_evaluable and model.rule.monitoring.look_sizes:
+    if model.scenario.trial.replace_non_evaluable and model.rule.look_sizes:
         return (
             "the vector engine cannot combine trial.replace_non_evaluable = true with interim looks "
-            f"(monitoring.rule = {model.rule.monitoring.rule!r}); use --engine des"
+            f"(monitoring.rule = {model.rule.name!r}); use --engine des"
         )
     return None
 
 
+
 def refuse(model: TrialModel) -> None:
-    """Raise :class:`EngineError`, naming the field, when the vector engine cannot simulate ``model``."""
+    """Raise :class:`EngineError` with :func:`unsupported`'s reason (the histories functions called directly)."""
     reason = unsupported(model)
     if reason is not None:
         raise EngineError(reason)
