@@ -2,9 +2,9 @@
 
 Usage: python benchmarks/analysis_speed.py [--replicates N] [--scenario NAME]
 
-The same SimPy histories are analysed by :func:`sim.analyse.analyse_replicate` (Kaplan-Meier through
-``scipy.stats.ecdf``) and by :func:`sim.batch_analysis.analyse_batch`, whose columns are equal bit
-for bit (``tests/test_batch_analysis.py``). Then one chunk of the vector engine is timed stage by
+The same SimPy histories are analysed one at a time by the tests' oracle (``tests/replicate_analysis.py``,
+Kaplan-Meier through ``scipy.stats.ecdf``) and by :func:`sim.analysis.batch.analyse_batch`, whose
+columns are equal bit for bit (``tests/test_batch_analysis.py``). Then one chunk of the vector engine is timed stage by
 stage: drawing arrivals and patients, planning journeys (both shared with the SimPy engine),
 enrollment, analysis. Not a test: speed depends on the machine.
 """
@@ -14,22 +14,26 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
-from sim.analyse import analyse_replicate, response_test
-from sim.batch_analysis import HistoryBatch, analyse_batch
-from sim.engines.des import simulate_trial
-from sim.journey import plan_journeys
+from sim.analysis.batch import HistoryBatch, analyse_batch, response_test
 from sim.engines.contract import replicate_seeds
+from sim.engines.des import simulate_trial
+from sim.model.journey import plan_journeys
+from sim.model.trial_model import TrialModel
 from sim.scenario import load_scenario
-from sim.trial_model import TrialModel
 
 
 def main() -> None:
     """Print both timings for the chosen scenario."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the per-replicate analysis is a test oracle
+    from tests.replicate_analysis import analyse_replicate
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--scenario", default="base")
@@ -66,9 +70,8 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
     Also the floor under the patient stage: generating only the random numbers the shared patient
     model draws for the chunk's patients (numpy's generator, nothing else).
     """
-    from sim.engines import resolve_engine
-    from sim.engines.contract import RunPlan
-    from sim.engines.vector import VECTOR_ENGINE, layout, simulate_histories
+    from sim.engines import RunPlan, resolve_engine, run_chunk
+    from sim.engines.vector import layout, simulate_histories
     from sim.engines.vector.enrollment import enroll
 
     blocks = -(-replicates // layout.SEED_BLOCK)
@@ -98,7 +101,7 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
         "planning their journeys (shared journey)": _best(lambda: plan_journeys(model.patients, latent)),
         "analysis": _best(lambda: analyse_batch(batch, model, test)),
         "the whole chunk, tables included": _best(
-            lambda: VECTOR_ENGINE.run_chunk(RunPlan(model, 1, resolve_engine("vector")), 0, size)
+            lambda: run_chunk(RunPlan(model, 1, resolve_engine("vector")), 0, size)
         ),
     }
     print(f"vector engine, one chunk of {size} replicates, one core, fastest of 5:")

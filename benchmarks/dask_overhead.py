@@ -25,8 +25,8 @@ import distributed
 import numpy as np
 import pandas as pd
 
-from sim.runner import run
-from sim.sweep import build_cells, run_grid
+from sim.runs.runner import run
+from sim.runs.sweep import build_cells, run_grid
 
 Work = Callable[..., pd.DataFrame]
 

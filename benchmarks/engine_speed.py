@@ -90,7 +90,7 @@ def _load() -> float:
 
 def measure_sweep(engine: str, jobs: int, replicates: int, chunk: int | None) -> dict[str, float]:
     """A grid of 100 cells (10 accrual rates x 10 true ORRs), as ``trialsim sweep`` runs it."""
-    from sim.sweep import build_cells, run_grid
+    from sim.runs.sweep import build_cells, run_grid
 
     rates = [f"{1.4 + 0.2 * i:.1f}" for i in range(10)]
     orrs = [f"{0.08 + 0.02 * i:.2f}" for i in range(10)]

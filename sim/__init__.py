@@ -1,25 +1,36 @@
 """trialsim: discrete-event feasibility simulation of single-arm oncology trials.
 
 The pipeline is scenario -> simulate -> cut at data cutoff -> analyse -> summarise:
-``sim.load_scenario`` reads and validates a scenario, ``sim.run`` simulates and analyses many
-replicates and returns their operating characteristics with Monte Carlo standard errors;
-``sim.size`` searches the designs that would meet a trial's targets (:mod:`sim.sizing`).
+``sim.load_scenario`` reads and validates a scenario and ``sim.vary`` makes variants of it in
+memory; ``sim.run`` simulates and analyses many replicates (how: a :class:`sim.RunSettings`) and
+returns their operating characteristics with Monte Carlo standard errors; ``sim.run_grid`` and
+``sim.oc_grid`` run grids of variants; ``sim.size`` searches the designs that would meet a trial's
+targets (:mod:`sim.sizing`). The folders follow the pipeline: ``scenario``, ``model``,
+``analysis``, ``engines``, ``runs``, ``sizing``, ``forecast``, ``calibration``, ``reports``, ``cli``.
 """
 
-from .runner import RunResult, run
-from .scenario import Scenario, ScenarioError, load_scenario
+from .runs.runner import RunResult, run
+from .runs.settings import RunSettings
+from .runs.sweep import Cell, build_cells, oc_grid, run_grid
+from .scenario import Scenario, ScenarioError, load_scenario, vary
 from .sizing import Levers, SizeResult, Targets, size
 from .version import __version__
 
 __all__ = [
+    "Cell",
     "Levers",
     "RunResult",
+    "RunSettings",
     "Scenario",
     "ScenarioError",
     "SizeResult",
     "Targets",
     "__version__",
+    "build_cells",
     "load_scenario",
+    "oc_grid",
     "run",
+    "run_grid",
     "size",
+    "vary",
 ]

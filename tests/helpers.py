@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.decisions import DecisionFigures
-from sim.journey import END_REASONS, PatientJourneys
-from sim.recist import Response
+from sim.analysis.decisions import DecisionFigures
+from sim.model.journey import END_REASONS, PatientJourneys
+from sim.model.recist import Response
 from sim.scenario.model import Schedule
 from sim.stats.mcse import Estimate
 

@@ -1,4 +1,4 @@
-"""The per-replicate analysis: the oracle :mod:`sim.batch_analysis` is held equal to, bit for bit.
+"""The per-replicate analysis: the oracle :mod:`sim.analysis.batch` is held equal to, bit for bit.
 
 One replicate analysed exactly as the trial would: ORR at the primary cutoff, PFS/OS at the final.
 
@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.batch_analysis import response_test
-from sim.history import TrialHistory
-from sim.observe import ObservedData, cutoff_day, observe
-from sim.recist import disease_controlled, responded
+from sim.analysis.batch import response_test
+from sim.model.history import TrialHistory
+from sim.model.observe import ObservedData, cutoff_day, observe
+from sim.model.recist import disease_controlled, responded
+from sim.model.trial_model import TrialModel
 from sim.scenario.model import Analysis
 from sim.stats.proportions import ResponseRateTest
 from sim.stats.survival import kaplan_meier, median_follow_up
-from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 
 __all__ = ["analyse_replicate", "look_waits", "response_test"]

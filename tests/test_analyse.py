@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.analysis.tables import patient_table
 from sim.engines.des import simulate_trial
-from sim.history import TrialHistory
-from sim.journey import END_REASONS, PatientJourneys
-from sim.monitoring import Look
-from sim.observe import cutoff_day, observe
-from sim.recist import Response
-from sim.runner import replicate_seeds, run
-from sim.tables import patient_table
-from sim.trial_model import TrialModel
+from sim.model.history import TrialHistory
+from sim.model.journey import END_REASONS, PatientJourneys
+from sim.model.monitoring import Look
+from sim.model.observe import cutoff_day, observe
+from sim.model.recist import Response
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import replicate_seeds, run
 from sim.units import DAYS_PER_MONTH
 from tests.helpers import hand_built_journeys as journeys
 from tests.helpers import journey_patient as patient

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sim.arrays import LOOP_FROM, by_column, first_true, or_inf, or_zero, preceding_sums, take_rows
-from sim.patient_model import PatientModel
-from sim.trial_model import TrialModel
+from sim.model.patient_model import PatientModel
+from sim.model.trial_model import TrialModel
 
 
 def _matrices(seed: int, rows: int, columns: int) -> tuple[np.ndarray, np.ndarray]:

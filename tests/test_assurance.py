@@ -19,18 +19,18 @@ from scipy import integrate, stats
 from sim.cli.simulate import vary_axis
 from sim.forecast import ObservedTrial
 from sim.forecast.result import forecast_models
+from sim.model.trial_model import TrialModel
 from sim.reports import summary_text
 from sim.reports.figures import all_figures, assurance_figures
 from sim.reports.figures.wording import percent_estimate
 from sim.reports.story import scenario_sentences
-from sim.run_folder import read_run, write_run
-from sim.runner import run
+from sim.runs.folder import read_run, write_run
+from sim.runs.runner import run
+from sim.runs.sweep import InputError, build_cells, oc_grid, run_grid
 from sim.scenario import ScenarioError, load_scenario
 from sim.stats.assurance import expected_success, simon_coefficients, single_stage_coefficients
 from sim.stats.beta_mixture import BetaMixture
 from sim.stats.proportions import critical_responders
-from sim.sweep import InputError, build_cells, oc_grid, run_grid
-from sim.trial_model import TrialModel
 from tests.helpers import IDEAL, SIMON_29
 
 R = 4000
@@ -257,7 +257,7 @@ def test_the_report_draws_the_prior_over_the_power_curve(tmp_path) -> None:
     scenario = load_scenario("base", [MIXTURE, "analysis.p1=0.25"])
     result = run(scenario, replicates=60, seed=3, progress=False)
     oc = oc_grid("base", [MIXTURE], [0.1, 0.3], replicates=40, seed=3, progress=False).table()
-    write_run(tmp_path, result, "base", [MIXTURE, "analysis.p1=0.25"], "trialsim test", oc)
+    write_run(tmp_path, result, "trialsim test", oc)
     saved = read_run(tmp_path)
     (figure,) = assurance_figures([saved])
     prior = figure.data[figure.data["kind"] == "prior"]

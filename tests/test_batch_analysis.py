@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch_analysis import HistoryBatch, analyse_batch, cutoff_days, observe_rows
+from sim.analysis.batch import HistoryBatch, analyse_batch, cutoff_days, observe_rows
 from sim.engines.contract import replicate_seeds
 from sim.engines.des import simulate_trial
-from sim.observe import cutoff_day, observe
+from sim.model.observe import cutoff_day, observe
+from sim.model.trial_model import TrialModel
 from sim.scenario import load_scenario
 from sim.stats.survival import kaplan_meier, km_median
 from sim.stats.survival_batch import KaplanMeierBatch, padded_rows
-from sim.trial_model import TrialModel
 from tests.data.make_golden import CASES
 from tests.replicate_analysis import analyse_replicate, response_test
 

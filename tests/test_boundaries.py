@@ -8,13 +8,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from sim.checkpoints import code_fingerprint
 from sim.forecast import ObservedError, parse_observed
 from sim.forecast.state import as_of_day, orr_evidence
+from sim.model.trial_model import TrialModel
 from sim.reports.story import _date, _probability
+from sim.runs.checkpoints import code_fingerprint
 from sim.scenario import load_scenario
 from sim.stats.mcse import Estimate
-from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 
 # --- traffic lights ---------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 
 import sim.cli.calibrate as calibrate_cli
 from sim.cli import main
+from sim.model.trial_model import TrialModel
 from sim.scenario import load_scenario, read_scenario_file, scenario_path
-from sim.trial_model import TrialModel
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.calibration import CalibrationTargets, calibrate, efficacy_toml
-from sim.runner import run
+from sim.runs.runner import run
 from sim.scenario import apply_overrides, parse_scenario, read_scenario_file
 
 if sys.version_info >= (3, 11):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import sim.runner as runner
-from sim.checkpoints import CheckpointError, code_fingerprint
-from sim.runner import run
+import sim.runs.runner as runner
+from sim.runs.checkpoints import CheckpointError, code_fingerprint
+from sim.runs.runner import run
 
 
 def _run(base, folder, **options):

@@ -14,19 +14,19 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import sim.dispatch as dispatch
-import sim.runner as runner
+import sim.runs.dispatch as dispatch
+import sim.runs.runner as runner
 from sim.calibration import CalibrationError, CalibrationTargets, calibrate
 from sim.calibration.benchmarks import LISTING
 from sim.calibration.errors import Message, named
 from sim.calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
 from sim.cli import build_parser, main
 from sim.cli.options import FLAGS, flag_message
-from sim.planning import resolved_scenario
-from sim.run_folder import summary_document
+from sim.runs.folder import summary_document
+from sim.runs.sweep import CellError, InputError, build_cells, oc_grid
 from sim.scenario import ScenarioError, apply_overrides, builtin_scenarios, load_scenario, scenario_path
+from sim.scenario.variants import resolved_scenario
 from sim.stats.designs import simon_characteristics
-from sim.sweep import CellError, InputError, build_cells, oc_grid
 
 
 def test_run_writes_summary_and_tables(tmp_path, capsys) -> None:
@@ -350,5 +350,5 @@ def test_every_summary_json_key_is_documented() -> None:
     reference = (Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
     section = reference.split("## `summary.json`", 1)[1]
     result = runner.run("base", replicates=2, seed=1, progress=False)
-    for key in summary_document(result, "base", [], "trialsim run"):
+    for key in summary_document(result, "trialsim run"):
         assert f"`{key}`" in section or f"`{key}." in section, key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -63,8 +64,8 @@ def test_a_repeated_vary_is_refused(capsys) -> None:
 def test_max_replicates_only_caps_mcse_target(monkeypatch, capsys) -> None:
     seen = {}
 
-    def fake_run(model, **options):
-        seen.update(options)
+    def fake_run(model, settings):
+        seen.update(dataclasses.asdict(settings))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(simulate, "run", fake_run)
@@ -168,7 +169,7 @@ def test_report_sources_given_twice_are_refused(tmp_path, capsys) -> None:
 
 
 def test_scenario_files_with_one_stem_get_folders_of_their_own() -> None:
-    from sim.cli.report import _folder_names
+    from sim.reports.workflow import folder_names as _folder_names
 
     assert _folder_names(["a/base.toml", "b/base.toml", "base", "slow.toml"]) == ["base", "base_2", "base_3", "slow"]
 
@@ -226,7 +227,7 @@ def test_a_run_of_hours_needs_yes_and_says_how_long(monkeypatch, capsys) -> None
     assert err.startswith("10,000,000 simulated trials take about ") and " hours on 1 worker(s) (timed on 250)" in err
     assert err.endswith("add --yes to start it, or ask for fewer --replicates")
 
-    def fake_run(model, **options):
+    def fake_run(model, settings):
         raise KeyboardInterrupt  # got past the estimate: the run itself would start here
 
     monkeypatch.setattr(simulate, "run", fake_run)

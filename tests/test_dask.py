@@ -22,13 +22,13 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.dispatch as dispatch
+import sim.runs.dispatch as dispatch
 from sim.cli import main
-from sim.dispatch import INSTALL_HINT, BackendError
 from sim.engines import ENGINES
 from sim.engines.des import simulate_trial
-from sim.runner import run
-from sim.sweep import build_cells, run_grid
+from sim.runs.dispatch import INSTALL_HINT, BackendError
+from sim.runs.runner import run
+from sim.runs.sweep import build_cells, run_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_task_costs_only_time(base, cluster, client, tmp_pat
 
 DRIVER = """
 import sys
-from sim.runner import run
+from sim.runs.runner import run
 from tests.test_dask import _Paced
 run("base", replicates=40, seed=9, chunk_size=2, engine=_Paced(0.04), backend="dask", scheduler=sys.argv[1],
     checkpoint_dir=sys.argv[2], progress=False)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform, reference_table
-from sim.runner import run
+from sim.analysis.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform, reference_table
+from sim.runs.runner import run
 from sim.scenario import reference_table as reference_table_of_scenario
 from sim.scenario.model import Analysis, Scenario
 from sim.scenario.reference import allowed_text
@@ -34,7 +34,7 @@ def _scenario_rows() -> dict[str, str]:
 def _scenario_fields(cls: type, prefix: str = "") -> list[tuple[str, str]]:
     """(dotted path, what the code allows) of every scenario field below the sections, entries as ``[i]``."""
     found = []
-    for fld in dataclasses.fields(cls):
+    for fld in (f for f in dataclasses.fields(cls) if f.init):  # Scenario.source is not a file field
         path = f"{prefix}{fld.name}"
         check = fld.metadata["check"]
         if prefix:
@@ -100,7 +100,7 @@ def result():
     "columns", [REPLICATE_COLUMNS, LOOK_COLUMNS, PATIENT_COLUMNS], ids=["replicates", "looks", "patients"]
 )
 def test_each_output_table_is_documented_from_its_schema(columns) -> None:
-    assert reference_table(columns) in REFERENCE, "paste sim.records.reference_table(...) into docs/reference.md"
+    assert reference_table(columns) in REFERENCE, "paste sim.analysis.records.reference_table(...) into docs/reference.md"
 
 
 def test_output_tables_follow_their_schema(result) -> None:

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import simpy
 
+from sim.analysis.tables import patient_table
 from sim.engines.des import _Enrollment, _PatientPool, simulate_trial
-from sim.observe import cutoff_day, observe
-from sim.runner import replicate_seeds
-from sim.tables import patient_table
-from sim.trial_model import TrialModel
+from sim.model.observe import cutoff_day, observe
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import replicate_seeds
 from sim.units import DAYS_PER_MONTH, day_number
 
 

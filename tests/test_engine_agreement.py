@@ -14,9 +14,9 @@ import math
 import pytest
 
 import sim
+from sim.analysis.summary import OperatingCharacteristics
 from sim.scenario import load_scenario
 from sim.stats.mcse import Estimate
-from sim.summary import OperatingCharacteristics
 from tests.data.make_golden import CASES
 
 SIMPY_REPLICATES, VECTOR_REPLICATES = 1200, 4000

@@ -13,14 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.dispatch as dispatch
-from sim.checkpoints import stored
+import sim.runs.dispatch as dispatch
+from sim.analysis.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, stored
 from sim.engines import ENGINES, ChunkEngine, EngineError, HistoryEngine, resolve_engine, run_chunk
 from sim.engines.contract import RunPlan
-from sim.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS
-from sim.runner import RunResult, run
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import RunResult, run
 from sim.scenario import load_scenario
-from sim.trial_model import TrialModel
 from tests.data.make_golden import MONITORED
 
 SIMON = [*MONITORED["simon"], "monitoring.pause_enrollment=false"]

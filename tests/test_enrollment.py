@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.runner import run
+from sim.runs.runner import run
 from sim.units import DAYS_PER_MONTH
 
 R = 2000

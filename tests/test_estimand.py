@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from sim.runner import RunResult, run
+from sim.runs.runner import RunResult, run
 from sim.scenario import Scenario
 from tests.helpers import IDEAL
 

@@ -65,7 +65,7 @@ def test_workers_exit_when_the_run_is_killed(tmp_path: Path) -> None:
 
 def test_a_worker_started_after_its_driver_died_exits_at_once() -> None:
     """A loky worker names the driver it must outlive; if that is already gone, it exits instead of idling."""
-    code = "import time; from sim.dispatch import watch_parent; watch_parent(-1, parent=-5); time.sleep(60)"
+    code = "import time; from sim.runs.dispatch import watch_parent; watch_parent(-1, parent=-5); time.sleep(60)"
     started = time.monotonic()
     assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 1
     assert time.monotonic() - started < 20

@@ -15,10 +15,10 @@ from sim.forecast import ObservedPatient, ObservedTrial, parse_observed
 from sim.forecast.result import date_quantile, forecast, forecast_models
 from sim.forecast.state import KnownRateWarning, site_posteriors
 from sim.forecast.synthetic import observed_frame
-from sim.runner import replicate_seeds, run
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import replicate_seeds, run
 from sim.scenario import load_scenario
 from sim.stats.beta_mixture import BetaMixture
-from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 from tests.replicate_analysis import analyse_replicate, response_test
 

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.conditioning import ConditioningError, draw_given_status, status_at
 from sim.forecast import ForecastError, ObservedError, parse_observed
 from sim.forecast.result import forecast_models
-from sim.journey import plan_journeys
+from sim.model.conditioning import ConditioningError, draw_given_status, status_at
+from sim.model.journey import plan_journeys
+from sim.model.trial_model import TrialModel
+from sim.model.trial_state import KnownOutcomes
 from sim.scenario import load_scenario
-from sim.trial_model import TrialModel
-from sim.trial_state import KnownOutcomes
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "observed_made_up.csv"
 AS_OF = dt.date(2026, 11, 15)

@@ -12,10 +12,10 @@ import pytest
 from sim.forecast import ObservedError, parse_observed, parse_screening
 from sim.forecast.result import forecast_models
 from sim.forecast.state import site_posteriors
-from sim.recruitment import pending_screening_ends, site_rates
-from sim.runner import run
+from sim.model.recruitment import pending_screening_ends, site_rates
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import run
 from sim.scenario import load_scenario
-from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "observed_made_up.csv"

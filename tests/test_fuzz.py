@@ -75,7 +75,7 @@ def _file_paths(node: Any, prefix: Path_ = ()) -> list[Path_]:
 def _declared_paths(cls: type, prefix: Path_ = ()) -> list[Path_]:
     """Every field the scenario dataclasses declare, lists at entry 0 (many are absent from the files)."""
     found = []
-    for fld in dataclasses.fields(cls):
+    for fld in (f for f in dataclasses.fields(cls) if f.init):  # source is not a field of the file
         path = (*prefix, fld.name)
         check = fld.metadata["check"]
         found.append(path)
@@ -194,7 +194,7 @@ def _declared_check(path: Path_) -> Any:
         if isinstance(key, int):
             check = check.item if check is not None else None
         else:
-            fields = {f.name: f for f in dataclasses.fields(cls)} if cls is not None else {}
+            fields = {f.name: f for f in dataclasses.fields(cls) if f.init} if cls is not None else {}
             if key not in fields:
                 return None
             check = fields[key].metadata["check"]

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from sim.forecast import ObservedError, read_observed
 from sim.forecast.observed import COLUMNS, read_screening
-from sim.run_folder import RunFolderError, read_run, write_run
-from sim.runner import run
+from sim.runs.folder import RunFolderError, read_run, write_run
+from sim.runs.runner import run
 from sim.scenario import load_scenario
 from tests.test_fuzz import _fuzz
 
@@ -76,7 +76,7 @@ def test_a_screening_file_reads_or_is_refused_in_one_line(tmp_path_factory, rows
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("run")
-    write_run(folder, run(load_scenario("base"), replicates=8, seed=1, progress=False), "base", [], "trialsim test")
+    write_run(folder, run(load_scenario("base"), replicates=8, seed=1, progress=False), "trialsim test")
     return folder
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import sim.dispatch as dispatch
+import sim.runs.dispatch as dispatch
 from sim.cli import main
-from sim.sweep import build_cells, cell_folder, oc_grid, run_grid
+from sim.runs.sweep import build_cells, cell_folder, oc_grid, run_grid
 
 GRIDS = {
     "oc": ["oc", "--orr", "0.2,0.3"],  # with p0 = 0.1: three cells

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.recruitment import site_rates
-from sim.runner import RunError
+from sim.model.recruitment import site_rates
+from sim.runs.runner import RunError
 from sim.scenario import ScenarioError, load_scenario, scenario_path
 
 

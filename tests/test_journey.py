@@ -1,4 +1,4 @@
-"""The protocol rules of :mod:`sim.journey`, pinned on hand-built latent outcomes.
+"""The protocol rules of :mod:`sim.model.journey`, pinned on hand-built latent outcomes.
 
 Every hand-built patient follows the base schedule written out below: 21-day cycles (eight at
 most, so treatment ends by day 168), scans every 42 days (five at most; offsets zero unless given), confirmation >= 28 days.
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from sim.distributions import Exponential
-from sim.journey import END_REASONS, plan_journeys
-from sim.patient_model import LatentOutcomes, PatientModel
-from sim.recist import Response
-from sim.trial_model import TrialModel
+from sim.model.journey import END_REASONS, plan_journeys
+from sim.model.patient_model import LatentOutcomes, PatientModel
+from sim.model.recist import Response
+from sim.model.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 from tests.helpers import BASE_SCHEDULE
 

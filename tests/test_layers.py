@@ -21,34 +21,18 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 # The pipeline, first stage first; a name is a top-level module or package of sim.
 LAYERS: list[list[str]] = [
-    ["version", "units", "distributions", "arrays"],
-    ["stats"],
-    ["scenario"],
-    ["recist"],
-    ["patient_model"],
-    ["journey"],
-    ["recruitment", "monitoring"],
-    ["trial_state"],
-    ["trial_model"],
-    ["history", "planning"],
-    ["observe"],
-    ["conditioning"],
-    ["analyse"],
-    ["batch_analysis"],
-    ["records", "tables"],
-    ["decisions"],
-    ["summary"],
-    ["checkpoints"],
-    ["engines"],
-    ["dispatch"],
-    ["runner"],
-    ["sweep"],
-    ["sizing"],
-    ["forecast"],
-    ["run_folder"],
-    ["calibration"],
-    ["reports"],
-    ["cli"],
+    ["version", "units", "distributions", "arrays"],  # the foundations: numbers, units, survival families
+    ["stats"],  # exact inference, knowing nothing of trials
+    ["scenario"],  # what a trial is, checked; its design rule
+    ["model"],  # what patients and a trial do, what the database shows
+    ["analysis"],  # cut, analyse, tabulate and summarise many replicates
+    ["engines"],  # simulate replicates: SimPy, vector, reference
+    ["runs"],  # dispatch, checkpoint and gather runs and grids
+    ["sizing"],  # the design search
+    ["forecast"],  # a running trial re-forecast
+    ["calibration"],  # efficacy fitted to published benchmarks
+    ["reports"],  # the committee's report
+    ["cli"],  # the command line
 ]
 
 
@@ -170,7 +154,7 @@ def test_the_check_reads_today_s_imports() -> None:
     """The parser finds imports we know are there, so an empty result above means something."""
     known = _modules(SIM)
     read = {m: {t for t, _ in _imports(m, p, known, "sim")} for m, p in known.items() if p.suffix == ".py"}
-    assert "sim.recist" in read["sim.journey"]                    # from .recist import ...
+    assert "sim.model.recist" in read["sim.model.journey"]       # from .recist import ...
     assert "sim.scenario.checks" in read["sim.scenario.model"]    # from . import checks as c
     assert "sim.distributions" in read["sim.scenario.model"]      # from ..distributions import ...
     assert "sim.stats.proportions" in read["sim.stats.designs"]   # from .proportions import ...
@@ -189,40 +173,44 @@ def test_the_check_catches_imports_against_the_order(tmp_path: Path) -> None:
     _write(
         root,
         {
-            "__init__.py": "from .runner import run\n",
-            "units.py": "import sim\n",                                      # the root loads runner
+            "__init__.py": "from .runs.runner import run\n",
+            "units.py": "import sim\n",                                           # the root loads runner
             "scenario/__init__.py": "from .model import Scenario\n",
             "scenario/model.py": "from ..units import DAYS\nfrom . import checks\n",
             "scenario/checks.py": "",
             "stats/__init__.py": "",
-            "stats/designs.py": "from .proportions import f\nfrom ..scenario.model import Scenario\n",
+            "stats/designs.py": "from .proportions import f\nfrom ..scenario.model import Scenario\n",  # backwards
             "stats/proportions.py": "",
-            "journey.py": "from .engine import simulate_trial\n",           # backwards
-            "recruitment.py": "from .monitoring import Look\n",              # same layer
-            "monitoring.py": "from .stats import designs\n",
-            "engine.py": "from . import journey\n\ndef f():\n    from tests.replicate_analysis import analyse\n",  # backwards
-            "observe.py": "from sim.journey import PatientJourneys\nimport sim.stats.designs\n",
-            "runner.py": "from .engine import simulate_trial\n",
+            "model/__init__.py": "",
+            "model/journey.py": "from ..engines.des import simulate_trial\n",      # backwards
+            "model/recruitment.py": "from .monitoring import Look\n",              # its own package
+            "model/monitoring.py": "from ..stats import designs\n",
+            "engines/__init__.py": "",
+            "engines/des.py": "from ..model import journey\n\ndef f():\n    from sim.runs.runner import run\n",  # backwards
+            "analysis/__init__.py": "",
+            "analysis/tables.py": "from sim.model.journey import PatientJourneys\nimport sim.stats.designs\n",
+            "runs/__init__.py": "",
+            "runs/runner.py": "from ..engines.des import simulate_trial\n",
             "calibration/benchmarks.py": "import sim\nfrom .targets import Landmark\n",
             "calibration/targets.py": "",
-            "reports/__init__.py": "from ..cli import main\n",                # backwards
-            "cli/__init__.py": "from ..reports import render\nfrom .. import runner\n",
-            "newstage.py": "from .units import DAYS\n",                       # in no layer
+            "reports/__init__.py": "from ..cli import main\n",                     # backwards
+            "cli/__init__.py": "from ..reports import render\nfrom ..runs import runner\n",
+            "newstage.py": "from .units import DAYS\n",                            # in no layer
         },
     )
     found = {(v.importer, v.imported, v.line) for v in layer_violations(root)}
     assert found == {
-        ("sim.units", "sim (whose __init__ imports sim.runner)", 1),
-        ("sim.journey", "sim.engine", 1),
-        ("sim.recruitment", "sim.monitoring", 1),
-        ("sim.engine", "sim.analyse", 4),
+        ("sim.units", "sim (whose __init__ imports sim.runs.runner)", 1),
+        ("sim.stats.designs", "sim.scenario.model", 2),
+        ("sim.model.journey", "sim.engines.des", 1),
+        ("sim.engines.des", "sim.runs.runner", 4),
         ("sim.reports", "sim.cli", 1),
         ("sim.newstage", "sim.units", 1),
     }
-    message = {str(v) for v in layer_violations(root) if v.importer == "sim.journey"}
+    message = {str(v) for v in layer_violations(root) if v.importer == "sim.model.journey"}
     assert message == {
-        "sim.journey (line 1) imports sim.engine: sim.journey is in layer 5 ['journey'], "
-        "sim.engine in layer 12 ['engine']"
+        "sim.model.journey (line 1) imports sim.engines.des: sim.model.journey is in layer 3 ['model'], "
+        "sim.engines.des in layer 5 ['engines']"
     }
     assert unplaced(root) == ["newstage"]
 
@@ -233,3 +221,12 @@ def test_members_of_one_layer_may_not_import_each_other(tmp_path: Path, layer: l
     first, second = layer[:2]
     _write(root, {f"{first}.py": f"from .{second} import x\n", f"{second}.py": ""})
     assert [(v.importer, v.imported) for v in layer_violations(root)] == [(f"sim.{first}", f"sim.{second}")]
+
+
+def test_every_package_folder_is_installed() -> None:
+    """A package missing from ``[tool.setuptools] packages`` works in a checkout and fails once installed."""
+    import tomllib
+
+    listed = set(tomllib.loads((SIM.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(SIM.parent).parts) for p in SIM.rglob("__init__.py")}
+    assert folders <= listed, sorted(folders - listed)

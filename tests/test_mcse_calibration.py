@@ -1,7 +1,7 @@
 """Every MCSE a run reports is checked against the spread of its figure over independent seeds.
 
 Each seed is a run of 500 replicates of the base scenario. For each figure of
-:class:`~sim.summary.OperatingCharacteristics` (found from the dataclass, so a new figure is
+:class:`~sim.analysis.summary.OperatingCharacteristics` (found from the dataclass, so a new figure is
 checked without being listed here), the mean reported MCSE over the seeds is divided by the SD of
 the estimate over the seeds. A right MCSE makes that ratio 1 up to the noise of the SD.
 """
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import sim
+from sim.analysis.summary import OperatingCharacteristics
 from sim.scenario import load_scenario
 from sim.stats.mcse import Estimate
-from sim.summary import OperatingCharacteristics
 
 SEEDS = range(1, 41)
 REPLICATES = 500

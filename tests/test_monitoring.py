@@ -14,11 +14,11 @@ import pytest
 import simpy
 from scipy import stats
 
-from sim.monitoring import Look, monitor_process
-from sim.scenario.rules import DesignRule, design_rule
-from sim.runner import run
+from sim.model.monitoring import Look, monitor_process
+from sim.runs.runner import run
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.model import Monitoring
+from sim.scenario.rules import DesignRule, design_rule
 from sim.stats.designs import predictive_probability, simon_characteristics
 from tests.helpers import IDEAL
 

@@ -1,4 +1,4 @@
-"""What a data cutoff shows (:mod:`sim.observe`), pinned on hand-built journeys.
+"""What a data cutoff shows (:mod:`sim.model.observe`), pinned on hand-built journeys.
 
 Each hand-built patient is scanned on days 42, 84, 126 and 168 from first dose, has four cycles
 starting on days 0, 21, 42 and 63 and is followed until day 1000, unless given otherwise.
@@ -12,12 +12,12 @@ import math
 import numpy as np
 import pytest
 
-from sim.history import TrialHistory
-from sim.journey import END_REASONS, PatientJourneys
-from sim.observe import cutoff_day, observe
-from sim.recist import Response
+from sim.model.history import TrialHistory
+from sim.model.journey import END_REASONS, PatientJourneys
+from sim.model.observe import cutoff_day, observe
+from sim.model.recist import Response
+from sim.model.trial_model import TrialModel
 from sim.scenario.model import Cutoff
-from sim.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 from tests.helpers import hand_built_journeys as journeys
 from tests.helpers import journey_patient as patient

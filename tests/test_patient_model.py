@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.recist import earliest_sure_confirmation_day
-from sim.trial_model import TrialModel
+from sim.model.recist import earliest_sure_confirmation_day
+from sim.model.trial_model import TrialModel
 from sim.units import DAYS_PER_MONTH
 
 N = 60_000

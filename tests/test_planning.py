@@ -1,4 +1,4 @@
-"""What a scenario implies before simulating (``sim.planning``, ``trialsim check``): against hand sums and the engine."""
+"""What a scenario implies before simulating (``sim.model.planning``, ``trialsim check``): against hand sums and the engine."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from sim.cli import main
-from sim.patient_model import solve_post_progression_survival
-from sim.planning import planning_figures, resolved_scenario
-from sim.runner import run
+from sim.model.patient_model import solve_post_progression_survival
+from sim.model.planning import planning_figures
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import run
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_scenario, read_scenario_file
-from sim.trial_model import TrialModel
+from sim.scenario.variants import resolved_scenario
 from sim.units import DAYS_PER_MONTH
 
 if sys.version_info >= (3, 11):

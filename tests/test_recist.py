@@ -1,4 +1,4 @@
-"""The RECIST 1.1 rules of :mod:`sim.recist`, pinned on hand-built scans (days from first dose)."""
+"""The RECIST 1.1 rules of :mod:`sim.model.recist`, pinned on hand-built scans (days from first dose)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sim.recist import (
+from sim.model.recist import (
     RESPONSE_NAMES,
     Response,
     best_overall_response,

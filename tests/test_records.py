@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from sim.analysis.records import PATIENT_COLUMNS, RecordError, arrow_table, conform
 from sim.cli import main
-from sim.records import PATIENT_COLUMNS, RecordError, arrow_table, conform
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_arrow_table_turns_dates_into_milliseconds_also_inside_lists() -> None:
 
 def test_a_chunk_where_no_patient_has_a_scan_keeps_the_date_type() -> None:
     """Every list empty: pyarrow alone would store list<null>, read back as object arrays."""
-    from sim.checkpoints import stored as _as_stored
+    from sim.analysis.records import stored as _as_stored
 
     frame = pd.DataFrame({"scan_dates": [[], []], "scan_results": [[], []]})
     columns = [c for c in PATIENT_COLUMNS if c.name in frame.columns]

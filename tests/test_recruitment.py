@@ -1,4 +1,4 @@
-"""Screening arrivals (:mod:`sim.recruitment`): hand-built calendar rules and Poisson counts within 4 SE."""
+"""Screening arrivals (:mod:`sim.model.recruitment`): hand-built calendar rules and Poisson counts within 4 SE."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import simpy
 
-from sim.recruitment import CalendarRates, SiteRates, arrival_days, screening_arrivals, site_rates
+from sim.model.recruitment import CalendarRates, SiteRates, arrival_days, screening_arrivals, site_rates
 from sim.scenario.model import CalendarPeriod, Recruitment, Site
 from sim.units import DAYS_PER_MONTH
 

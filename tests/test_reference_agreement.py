@@ -1,8 +1,8 @@
 """Double programming: the reference engine and the default engine agree record by record.
 
 Both are fed the same latent draws (``PatientModel.draw``) and the same enrollment and first-dose
-days. The default side is :func:`sim.journey.plan_journeys`, :func:`sim.observe.observe`,
-:func:`sim.tables.patient_table` and :func:`tests.replicate_analysis.analyse_replicate`; the reference side is
+days. The default side is :func:`sim.model.journey.plan_journeys`, :func:`sim.model.observe.observe`,
+:func:`sim.analysis.tables.patient_table` and :func:`tests.replicate_analysis.analyse_replicate`; the reference side is
 :mod:`sim.engines.reference`. Every column of the patient table at both cutoffs, and every column
 of the replicate row computed from the same patients, must be identical. The slow test runs
 50,000 patients over the shipped scenarios and the stress variants; every disagreement found on
@@ -19,18 +19,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.checkpoints import stored as as_stored
+from sim.analysis.records import PATIENT_COLUMNS, REPLICATE_COLUMNS
+from sim.analysis.records import stored as as_stored
+from sim.analysis.tables import patient_table
 from sim.engines.reference.analysis import patient_rows, replicate_row
 from sim.engines.reference.database import EnrolledPatient
 from sim.engines.reference.patient import PatientCourse, Protocol, follow_patient
 from sim.engines.reference.trial import TrialLog
-from sim.history import TrialHistory
-from sim.journey import plan_journeys
-from sim.observe import cutoff_day
-from sim.records import PATIENT_COLUMNS, REPLICATE_COLUMNS
+from sim.model.history import TrialHistory
+from sim.model.journey import plan_journeys
+from sim.model.observe import cutoff_day
+from sim.model.trial_model import TrialModel
 from sim.scenario import load_scenario
-from sim.tables import patient_table
-from sim.trial_model import TrialModel
 from tests.replicate_analysis import analyse_replicate, response_test
 
 SIMON = "monitoring={rule='simon', stage1_patients=10, stage1_max_responders=1, final_max_responders=5, pause_enrollment=true}"

@@ -19,20 +19,20 @@ from sim.engines.contract import ChunkEngine, HistoryEngine
 from sim.engines.reference import REFERENCE_ENGINE
 from sim.engines.reference.database import EnrolledPatient, at_cutoff
 from sim.engines.reference.patient import PatientCourse, Protocol, follow_patient
-from sim.runner import run
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import run
 from sim.scenario import load_scenario
 from sim.stats import Estimate
-from sim.trial_model import TrialModel
 from tests.test_reference_agreement import BAYES, SIMON
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sim" / "engines" / "reference"
 ALLOWED = {
-    "sim.scenario", "sim.patient_model", "sim.stats", "sim.units", "sim.trial_model", "sim.records",
-    "sim.checkpoints", "sim.engines.contract", "sim.distributions", "sim.engines.reference",
+    "sim.scenario", "sim.model.patient_model", "sim.stats", "sim.units", "sim.model.trial_model", "sim.analysis.records",
+    "sim.runs.checkpoints", "sim.engines.contract", "sim.distributions", "sim.engines.reference",
 }
 FORBIDDEN = {
-    "sim.journey", "sim.recist", "sim.observe", "sim.engines.des", "sim.engines.chunk", "sim.engines.vector",
-    "sim.recruitment", "sim.monitoring", "sim.batch_analysis", "sim.tables", "sim.history",
+    "sim.model.journey", "sim.model.recist", "sim.model.observe", "sim.engines.des", "sim.engines.chunk", "sim.engines.vector",
+    "sim.model.recruitment", "sim.model.monitoring", "sim.analysis.batch", "sim.analysis.tables", "sim.model.history",
 }
 INF = math.inf
 
@@ -57,10 +57,10 @@ def test_the_reference_engine_imports_only_what_the_independence_rule_allows() -
     files = sorted(PACKAGE.glob("*.py"))
     assert {f.name for f in files} >= {"patient.py", "database.py", "trial.py", "analysis.py", "engine.py"}
     imported = {m for f in files for m in _imported_modules(f)}
-    tops = {".".join(m.split(".")[: 3 if m.startswith("sim.engines.") else 2]) for m in imported}
+    tops = {".".join(m.split(".")[: 3 if m.split(".")[1] in ("engines", "model", "analysis", "runs") else 2]) for m in imported}
     assert tops <= ALLOWED, tops - ALLOWED
     assert not tops & FORBIDDEN
-    assert "sim.stats" in tops and "sim.patient_model" in tops  # the parser reads the imports we know are there
+    assert "sim.stats" in tops and "sim.model.patient_model" in tops  # the parser reads the imports we know are there
 
 
 def test_it_is_the_chunk_engine_named_reference() -> None:
@@ -135,7 +135,7 @@ def test_a_response_is_confirmed_by_a_later_scan_at_least_the_minimum_apart() ->
 
 def test_disagreement_1_a_single_responding_scan_never_confirms_itself() -> None:
     """confirmation_min_days = 0: the default confirmed a lone PR (a transient one too) at its own scan."""
-    from sim.recist import Response, confirmation_day
+    from sim.model.recist import Response, confirmation_day
 
     scans = np.array([[42.0, 84.0, 126.0]])
     lone = np.array([[Response.PR, Response.SD, Response.SD]], dtype=np.int8)
@@ -195,10 +195,10 @@ def test_figures_agree_with_the_default_engine_within_4_combined_mcse(overrides:
 def test_disagreement_2_an_end_of_treatment_seen_at_the_cutoff_has_its_date(base: Any) -> None:
     """An os_events cutoff on the day a patient died on treatment: the default showed reason 'death'
     with no date, because (dose + day) - dose can round below day."""
-    from sim.history import TrialHistory
-    from sim.journey import END_REASONS
-    from sim.observe import observe
-    from sim.tables import patient_table
+    from sim.analysis.tables import patient_table
+    from sim.model.history import TrialHistory
+    from sim.model.journey import END_REASONS
+    from sim.model.observe import observe
     from tests.helpers import hand_built_journeys, journey_patient
 
     dose, died = 511.0, 475.232

@@ -29,12 +29,12 @@ from sim.reports.figures import timeline as timeline_fig
 from sim.reports.figures import treatment as treatment_fig
 from sim.reports.figures.dates import quantile_of_events
 from sim.reports.figures.wording import long_date, percent, percent_estimate
-from sim.run_folder import SavedRun, read_run, write_run
+from sim.runs.folder import SavedRun, read_run, write_run
+from sim.runs.sweep import oc_grid
 from sim.stats.designs import posterior_prob_above
 from sim.stats.mcse import Estimate, quantile_estimate
 from sim.stats.proportions import critical_responders
 from sim.stats.survival import kaplan_meier
-from sim.sweep import oc_grid
 from tests.helpers import SIMON_29
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -46,7 +46,7 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
     result = run(load_scenario("base"), replicates=60, seed=3, keep_patients=True, progress=False)
     oc = oc_grid("base", [], [0.1, 0.25], replicates=40, seed=3, progress=False).table()
     folder = tmp_path_factory.mktemp("base_run")
-    write_run(folder, result, "base", [], "trialsim test", oc)
+    write_run(folder, result, "trialsim test", oc)
     return read_run(folder)
 
 
@@ -54,7 +54,7 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
 def simon_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
     result = run(load_scenario("base", SIMON_29), replicates=60, seed=3, keep_patients=True, progress=False)
     folder = tmp_path_factory.mktemp("simon_run")
-    write_run(folder, result, "base", list(SIMON_29), "trialsim test")
+    write_run(folder, result, "trialsim test")
     return dataclasses.replace(read_run(folder), name="simon")
 
 
@@ -116,7 +116,7 @@ def test_p_complete_by_close_is_the_share_of_replicates_complete(base_run: Saved
         close = pd.Timestamp(saved.scenario.trial.recruitment_close)
         done = saved.replicates["enrollment_complete_date"]
         share = float((done.notna() & (done <= close)).mean())
-        estimate = recruitment_fig.completion_by_close(saved)
+        estimate = saved.summary.target_reached
         assert estimate.value == pytest.approx(share)
         assert estimate.mcse == pytest.approx(math.sqrt(share * (1 - share) / len(done)))
         curve = recruitment_fig.completion_curve(saved)
@@ -137,7 +137,7 @@ def test_median_completion_treats_never_as_latest() -> None:
 
 def test_recruitment_captions_quote_the_numbers(base_run: SavedRun, figures: list[ReportFigure]) -> None:
     complete = next(f for f in figures if f.key == "recruitment_complete")
-    assert percent_estimate(recruitment_fig.completion_by_close(base_run)) in complete.caption
+    assert percent_estimate(base_run.summary.target_reached) in complete.caption
     assert "30 November 2027" in complete.caption
     fan = next(f for f in figures if f.key == "recruitment_fan_base")
     assert "target of 35 patients" in fan.caption and "holiday" in fan.caption

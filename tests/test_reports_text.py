@@ -12,8 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 import sim.reports
+from sim.analysis.summary import OperatingCharacteristics
 from sim.calibration import Benchmark, ImpliedValue, TargetFit
-from sim.planning import PlanningFigures
+from sim.model.planning import PlanningFigures
 from sim.reports import (
     Heading,
     benchmark_text,
@@ -24,10 +25,9 @@ from sim.reports import (
     summary_text,
     sweep_text,
 )
+from sim.runs.sweep import GridCell, GridResult, OCGridResult
 from sim.scenario import load_scenario
 from sim.stats.mcse import Estimate
-from sim.summary import OperatingCharacteristics
-from sim.sweep import GridCell, GridResult, OCGridResult
 from tests.helpers import point_decisions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,7 @@ def _characteristics(monitored: bool) -> OperatingCharacteristics:
         interim_wait_days=e(121.5, 2.25, 40) if monitored else e(math.nan, math.nan, 0),
         decision_months=e(30.25, 0.5, 400),
         enrollment_complete=e(0.95, 0.0109, 360),
+        target_reached=e(0.855, 0.0176, 400),
         timeline={
             "last_patient_in": {0.1: e(500.0, 12.25, 400), 0.5: e(600.4, 3.0, 400), 0.9: e(700.6, 1.04, 400)},
             "primary_cutoff": {0.1: e(math.nan, math.nan, 0), 0.5: e(800.0, 2.5, 400), 0.9: e(900.0, 2.0, 400)},
@@ -78,6 +79,7 @@ P(stopped early at an interim look)                          0.1000     0.0150  
 Interim look wait (mean days)                              121.5000     2.2500  days
 Months from opening to the decision (mean)                  30.2500     0.5000  months
 P(enrollment complete by recruitment close) | no stop        0.9500     0.0109  probability
+P(enrollment complete by close), all trials                  0.8550     0.0176  probability
 Patients enrolled (mean)                                    35.0000     0.0000  patients
 Patients analysed for ORR (mean)                            34.5000     0.1000  patients
 Last patient in date, 10% quantile                       2026-05-16       12.2  date (MCSE in days)
@@ -115,7 +117,7 @@ def test_summary_text_without_monitoring_has_no_stop_rows() -> None:
         "Months from opening to the decision (mean)        30.2500     0.5000  months",
     ]
     assert lines[5] == "P(enrollment complete by recruitment close)        0.9500     0.0109  probability"
-    assert len(lines) == len(MONITORED.splitlines()) - 2  # no early-stop and no look-wait rows
+    assert len(lines) == len(MONITORED.splitlines()) - 3  # no early-stop, look-wait or all-trials completion rows
 
 
 def _cell(
@@ -125,6 +127,7 @@ def _cell(
         _characteristics(monitored=False),
         power=Estimate(power, power_mcse, 400),
         enrollment_complete=Estimate(complete, 0.01, 400),
+        target_reached=Estimate(complete, 0.01, 400),
         tested_rate=Estimate(tested, 0.0015, 400),
     )
     return GridCell(setting, summary)
@@ -293,10 +296,10 @@ def test_calibration_text() -> None:
     )
 
 
-@pytest.mark.parametrize("module", ["summary", "sweep"])
+@pytest.mark.parametrize("module", ["analysis/summary", "runs/sweep"])
 def test_numbers_do_not_import_rendering(module: str) -> None:
     """The numbers' modules stand alone: reports and the command line import them, never the reverse."""
-    tree = ast.parse((ROOT / "sim" / f"{module}.py").read_text())
+    tree = ast.parse((ROOT / "sim" / f"{module}.py").read_text())  # a path below sim/
     imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert not {name for name in imported if name.split(".")[0] in {"reports", "cli"} or ".reports" in name or ".cli" in name}

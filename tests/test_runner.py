@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.dispatch as dispatch
+import sim.runs.dispatch as dispatch
 from sim.engines import resolve_engine
 from sim.engines.des import simulate_trial
-from sim.history import HistoryBatch
-from sim.runner import CheckpointError, RunError, replicate_seeds, run
-from sim.trial_model import TrialModel
+from sim.model.history import HistoryBatch
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import CheckpointError, RunError, replicate_seeds, run
 
 
 def test_replicate_seeds_match_spawn() -> None:

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from sim.runner import run
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import run
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_scenario, read_scenario_file
-from sim.trial_model import TrialModel
 
 
 def test_shipped_scenarios_load() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from sim.cli import main
 from sim.reports.figures.design import design_figure
-from sim.runner import run
+from sim.runs.runner import run
 from sim.scenario import load_scenario
 from sim.sizing import Levers, SizeInputError, Targets, read_size, size
 from sim.stats.designs import simon_characteristics, simon_designs, smallest_single_stage

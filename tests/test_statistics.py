@@ -12,7 +12,7 @@ import math
 import pytest
 from scipy import stats
 
-from sim.runner import run
+from sim.runs.runner import run
 from tests.helpers import IDEAL
 
 R = 2000

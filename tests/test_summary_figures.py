@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.records import REPLICATE_COLUMNS
-from sim.runner import run
+from sim.analysis.records import REPLICATE_COLUMNS
+from sim.analysis.summary import OperatingCharacteristics
+from sim.runs.runner import run
 from sim.stats.mcse import Estimate, mean_estimate, proportion_estimate
-from sim.summary import OperatingCharacteristics
 
 NAN = math.nan
 
@@ -149,13 +149,13 @@ def test_a_median_most_trials_never_reach_is_said_so(tmp_path) -> None:
     share that reach it, instead of averaging over the few that do as if that were the median."""
     from sim.reports.figures.survival import _endpoint_sentence
     from sim.reports.figures.wording import percent_estimate
-    from sim.run_folder import read_run, write_run
+    from sim.runs.folder import read_run, write_run
     from sim.scenario import load_scenario
 
     result = run(load_scenario("base", ["efficacy.os_median_months=40"]), replicates=200, seed=2, progress=False)
     reached = result.summary.median_reached["os"]
     assert reached.value < 0.5 and reached.n == 200
-    write_run(tmp_path, result, "base", ["efficacy.os_median_months=40"], "trialsim test")
+    write_run(tmp_path, result, "trialsim test")
     sentence = _endpoint_sentence(read_run(tmp_path), "OS", None)
     assert sentence.startswith(f"median OS not reached in most trials (reached in {percent_estimate(reached)} of them")
     rows = result.summary.table()

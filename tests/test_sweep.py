@@ -9,14 +9,14 @@ import math
 import pandas as pd
 import pytest
 
-import sim.dispatch as dispatch
-import sim.sweep as sweep
+import sim.runs.dispatch as dispatch
+import sim.runs.sweep as sweep
+from sim.analysis.summary import OperatingCharacteristics
 from sim.cli import main
-from sim.runner import run
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import run
+from sim.runs.sweep import CellError, GridCell, GridResult, OCGridResult, build_cells, oc_grid, run_grid
 from sim.stats.mcse import Estimate
-from sim.summary import OperatingCharacteristics
-from sim.sweep import CellError, GridCell, GridResult, OCGridResult, build_cells, oc_grid, run_grid
-from sim.trial_model import TrialModel
 from tests.helpers import point_decisions
 
 FIGURE_COLUMNS = [
@@ -47,6 +47,7 @@ def _summary(power: float, power_mcse: float = 0.04, tested: float = 0.5, tested
         interim_wait_days=Estimate(math.nan, math.nan, 0),
         decision_months=Estimate(30.0, 0.5, 100),
         enrollment_complete=Estimate(0.75, 0.043, 100),
+        target_reached=Estimate(0.75, 0.043, 100),
         timeline={"last_patient_in": {0.5: e}},
         orr_mean=e,
         orr_bias=e,

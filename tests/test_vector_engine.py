@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.batch_analysis import HistoryBatch
+from sim.analysis.batch import HistoryBatch
 from sim.engines import AUTO_ENGINE, EngineError, choose_engine, resolve_engine
 from sim.engines.contract import RunPlan, replicate_seeds
 from sim.engines.des import simulate_trial
@@ -23,9 +23,9 @@ from sim.engines.vector import des_seeded_histories
 from sim.engines.vector.arrivals import Arrivals
 from sim.engines.vector.enrollment import enroll
 from sim.engines.vector.replacement import enroll_replacing
-from sim.journey import PatientJourneys
+from sim.model.journey import PatientJourneys
+from sim.model.trial_model import TrialModel
 from sim.scenario import load_scenario
-from sim.trial_model import TrialModel
 from tests.data.make_golden import CASES
 
 DAYS = {"consent_day", "enrollment_day", "first_dose_day", "enrollment_complete_day", "look_day"}

@@ -12,9 +12,9 @@ import sys
 
 from sim.engines.des import simulate_trial
 from sim.forecast.synthetic import observed_frame
-from sim.runner import replicate_seeds
+from sim.model.trial_model import TrialModel
+from sim.runs.runner import replicate_seeds
 from sim.scenario import load_scenario
-from sim.trial_model import TrialModel
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """The synthetic cohort a calibration reads its statistics from, seen on the source's scan grid.
 
 The cohort is drawn by the project's own patient model, journey rules and observation code
-(:mod:`sim.patient_model`, :mod:`sim.journey`, :mod:`sim.observe`), so a calibrated efficacy block
+(:mod:`sim.model.patient_model`, :mod:`sim.model.journey`, :mod:`sim.model.observe`), so a calibrated efficacy block
 reproduces in the simulator exactly what it was fitted to. Everyone starts on day 0, nobody drops
 out, no adverse events stop treatment and follow-up runs to a long horizon: what is left is the
 efficacy model seen through the assessment schedule. A fixed seed gives common random numbers, so
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..journey import plan_journeys
-from ..observe import observe
-from ..patient_model import PatientModel
-from ..recist import disease_controlled, responded
-from ..runner import DEFAULT_SEED
+from ..model.journey import plan_journeys
+from ..model.observe import observe
+from ..model.patient_model import PatientModel
+from ..model.recist import disease_controlled, responded
+from ..runs.runner import DEFAULT_SEED
 from ..scenario.model import Efficacy, Scenario
 from ..stats.survival import KaplanMeier, kaplan_meier
 from ..units import DAYS_PER_MONTH, day_number

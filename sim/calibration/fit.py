@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..distributions import SurvivalDistribution
-from ..patient_model import ModelError
-from ..recist import earliest_sure_confirmation_day
+from ..model.patient_model import ModelError
+from ..model.recist import earliest_sure_confirmation_day
 from ..scenario import load_scenario
 from ..scenario.model import Efficacy, Scenario
 from ..units import DAYS_PER_MONTH

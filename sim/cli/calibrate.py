@@ -34,9 +34,9 @@ from ..calibration import (
     select_benchmarks,
 )
 from ..calibration.errors import Message
+from ..model.trial_model import TrialModel
 from ..reports import benchmark_text, calibration_text
 from ..scenario import ScenarioError, parse_scenario, scenario_path
-from ..trial_model import TrialModel
 from .options import UsageError, flag_text, output_file, path_option, write_atomically
 
 if sys.version_info >= (3, 11):

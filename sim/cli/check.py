@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..planning import planning_figures, resolved_scenario
+from ..model.planning import planning_figures
+from ..model.trial_model import TrialModel
 from ..reports import check_text
 from ..scenario import load_scenario, scenario_path
-from ..trial_model import TrialModel
+from ..scenario.variants import resolved_scenario
 from .options import add_scenario_arguments, scenario_heading
 
 __all__ = ["handle_check", "register"]

@@ -28,22 +28,23 @@ from ..forecast import (
 )
 from ..forecast.result import date_quantile
 from ..forecast.state import forecast_model, predictive_state, start_state
+from ..model.trial_model import TrialModel
 from ..reports import forecast_text
-from ..run_folder import write_run
+from ..runs.folder import write_run
+from ..runs.settings import RunSettings
+from ..runs.sweep import Cell, GridCell, build_cells, run_grid
 from ..scenario import load_scenario
 from ..scenario.model import Scenario
-from ..sweep import Cell, GridCell, build_cells, run_grid
-from ..trial_model import TrialModel
 from .options import (
     UsageError,
     date_option,
     output_folder,
     path_option,
+    run_settings,
     scenario_heading,
     write_atomically,
 )
 from .simulate import add_simulation_arguments, vary_axes, vary_axis
-from .simulate import run_options as shared_run_options
 
 __all__ = ["as_of_date", "handle_forecast", "register"]
 
@@ -88,13 +89,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=handle_forecast)
 
 
-def _run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``sim.runner.run`` settings of a forecast."""
-    options = shared_run_options(args, "des")
-    if not resolve_engine(options["engine"]).forecasts:
+def _run_settings(args: argparse.Namespace) -> RunSettings:
+    """The run settings of a forecast, its checkpoints in ``OUT/chunks``; an engine that cannot forecast is refused."""
+    settings = run_settings(args, "des", checkpoint_dir=None if args.out is None else args.out / "chunks")
+    if not resolve_engine(settings.engine).forecasts:
         forecasting = ", ".join(name for name in ENGINES if resolve_engine(name).forecasts)
-        raise UsageError(f"--engine {options['engine']} cannot start from a running trial; use one of {forecasting}")
-    return options
+        raise UsageError(f"--engine {settings.engine} cannot start from a running trial; use one of {forecasting}")
+    return settings
 
 
 def handle_forecast(args: argparse.Namespace) -> int:
@@ -115,8 +116,7 @@ def handle_forecast(args: argparse.Namespace) -> int:
         args.as_of,
         vague_rate_prior=args.vague_rate_prior,
         screening=screening,
-        checkpoint_dir=None if args.out is None else args.out / "chunks",
-        **_run_options(args),
+        settings=_run_settings(args),
     )
     document = forecast_document(result)
     text = forecast_text(result, scenario_heading(args.scenario, scenario, args.seed, args.overrides))
@@ -137,7 +137,7 @@ def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any],
     for name, run in (("conditional", result.conditional), ("predictive", result.predictive)):
         folder = out / name
         folder.mkdir(exist_ok=True)
-        written += write_run(folder, run, args.scenario, args.overrides, args.command_line)
+        written += write_run(folder, run, args.command_line)
     print(f"\nWrote {', '.join(map(str, written))}", file=sys.stderr if args.json else sys.stdout)
 
 
@@ -170,8 +170,7 @@ def _handle_grid(args: argparse.Namespace) -> int:
     # both runs of every cell as one grid, so their chunks go to the workers as one stream
     cells = [Cell({**c.setting, _RUN: "conditional"}, c.model) for c in conditional]
     cells += [Cell({**c.setting, _RUN: "predictive"}, c.model) for c in predictive]
-    chunks = None if args.out is None else args.out / "chunks"
-    grid = run_grid(cells, checkpoint_dir=chunks, keep_replicates=True, label="forecast grid", **_run_options(args))
+    grid = run_grid(cells, _run_settings(args), keep_replicates=True, label="forecast grid")
     half = len(conditional)
     table = _grid_table(grid.cells[:half], grid.cells[half:], load_scenario(args.scenario, args.overrides))
     if args.out is not None:

@@ -29,26 +29,26 @@ from ..calibration import BenchmarkError, CalibrationError
 from ..calibration.benchmarks import LISTING
 from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
-from ..checkpoints import CheckpointError
-from ..conditioning import ConditioningError
-from ..dispatch import BackendError
 from ..engines import ENGINES, EngineError
 from ..forecast import ForecastError, ObservedError
-from ..planning import planning_figures
+from ..model.conditioning import ConditioningError
+from ..model.planning import planning_figures
+from ..model.trial_model import TrialModel
 from ..reports.browser import BrowserError
 from ..reports.text import Heading
-from ..run_folder import RunFolderError
-from ..runner import MAX_REPLICATES, RunError
+from ..runs.checkpoints import CheckpointError
+from ..runs.dispatch import BackendError
+from ..runs.folder import RunFolderError
+from ..runs.settings import MAX_REPLICATES, RunError, RunSettings, settings_with
+from ..runs.sweep import CellError, InputError
 from ..scenario import ScenarioError, builtin_scenarios, scenario_path
 from ..scenario.model import Scenario
 from ..sizing import SizeInputError
-from ..sweep import CellError, InputError
-from ..trial_model import TrialModel
 
 __all__ = [
     "add_engine_arguments",
     "add_scenario_arguments",
-    "engine_options",
+    "run_settings",
     "FLAGS",
     "LIBRARY_ERRORS",
     "REPORTED_ERRORS",
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 FLAGS: dict[str, str] = {
-    # sim.scenario.apply_overrides, sim.sweep.build_cells and oc_grid
+    # sim.scenario.apply_overrides, sim.runs.sweep.build_cells and oc_grid
     "overrides": "--set",
     "axes": "--vary",
     "orr_values": "--orr",
@@ -241,9 +241,9 @@ def check_duration(model: TrialModel, trials: int, args: argparse.Namespace, def
     without ``--yes`` (saying how long and why), and say the estimate above a few minutes."""
     if trials < TIMED_FROM:
         return
-    from ..runner import run  # noqa: PLC0415 (the pilot only: most commands never need it here)
+    from ..runs.runner import run  # noqa: PLC0415 (the pilot only: most commands never need it here)
 
-    engine = engine_options(args, default_engine)["engine"]
+    engine = default_engine if args.engine is None else args.engine
     run(model, replicates=10, seed=1, n_jobs=1, engine=engine, progress=False)  # imports and first-call costs
     started = time.perf_counter()
     run(model, replicates=PILOT_REPLICATES, seed=2, n_jobs=1, engine=engine, progress=False)
@@ -261,7 +261,7 @@ def check_duration(model: TrialModel, trials: int, args: argparse.Namespace, def
 
 
 def warn_about(model: TrialModel) -> None:
-    """Print on stderr what makes ``model`` useless to simulate (:func:`sim.planning.planning_figures`)."""
+    """Print on stderr what makes ``model`` useless to simulate (:func:`sim.model.planning.planning_figures`)."""
     for warning in planning_figures(model).warnings:
         print(f"trialsim: warning: {warning}", file=sys.stderr)
 
@@ -409,12 +409,24 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def engine_options(args: argparse.Namespace, default_engine: str = "des") -> dict[str, Any]:
-    """The ``sim.runner.run`` settings that ``add_engine_arguments`` gives."""
-    if args.scheduler is not None and args.backend != "dask":
+def run_settings(args: argparse.Namespace, default_engine: str = "des", **fixed: Any) -> RunSettings:
+    """The run settings a simulating command's options give (``fixed``: what the command itself decides).
+
+    ``run``, ``report`` and ``forecast`` default to the SimPy engine; ``oc``, ``sweep`` and ``size``
+    to ``auto``, the vector engine wherever a cell allows it (docs/engines.md).
+    """
+    if getattr(args, "scheduler", None) is not None and args.backend != "dask":
         raise UsageError("--scheduler is the address of a Dask scheduler and needs --backend dask")
-    return {
-        "engine": default_engine if args.engine is None else args.engine,
-        "backend": args.backend,
-        "scheduler": args.scheduler,
+    given = {
+        "replicates": getattr(args, "replicates", None),
+        "seed": getattr(args, "seed", None),
+        "n_jobs": getattr(args, "jobs", None),
+        "chunk_size": getattr(args, "chunk_size", None),
+        "progress": getattr(args, "progress", None),
+        "restart": getattr(args, "restart", None),
+        "backend": getattr(args, "backend", None),
+        "scheduler": getattr(args, "scheduler", None),
     }
+    engine = getattr(args, "engine", None)
+    settings = {k: v for k, v in given.items() if v is not None or k in ("n_jobs", "progress")}
+    return settings_with(None, {**settings, "engine": default_engine if engine is None else engine, **fixed})

@@ -10,35 +10,32 @@ checked before any compute: the scenarios, the folders, that ``--out`` can be wr
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from ..forecast import forecast, forecast_document, read_observed
+from ..forecast import read_observed
+from ..model.trial_model import TrialModel
 from ..reports.browser import INSTALL_HINT, chromium, headless
-from ..reports.figures import ReportFigure, forecast_figure
 from ..reports.figures.design import design_figure
 from ..reports.page import write_report
 from ..reports.story import Thresholds
-from ..run_folder import FILES, SavedRun, read_run, write_run
-from ..runner import DEFAULT_SEED, run
-from ..scenario import ScenarioError, builtin_scenarios, load_scenario, scenario_path
+from ..reports.workflow import feasible_orrs, forecast_runs, simulate_runs
+from ..runs.folder import FILES, SavedRun, read_run
+from ..runs.runner import DEFAULT_SEED
+from ..scenario import builtin_scenarios, load_scenario, scenario_path
 from ..sizing import read_size
-from ..sweep import oc_grid
-from ..trial_model import TrialModel
 from .forecast import as_of_date
 from .options import (
     UsageError,
     add_engine_arguments,
-    engine_options,
     jobs,
     output_folder,
     path_option,
     replicate_count,
+    run_settings,
     seed,
     warn_about,
 )
@@ -126,66 +123,6 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
         raise UsageError(message) from None
 
 
-def _feasible_orrs(name: str, values: Sequence[float]) -> list[float]:
-    """The true ORRs of the power curve that the scenario's PFS can carry (see efficacy.orr's ceiling)."""
-    keep = []
-    for value in values:
-        try:
-            TrialModel.from_scenario(load_scenario(name, [f"efficacy.orr={value!r}"]))
-        except ScenarioError:
-            continue
-        keep.append(value)
-    return keep
-
-
-def _simulate(args: argparse.Namespace, names: Sequence[str], staging: Path) -> list[SavedRun]:
-    """Run each scenario and its power curve into ``staging/<name>``, and read the folders back."""
-    models = [TrialModel.from_scenario(load_scenario(name)) for name in names]
-    runs = []
-    for name, model, stem in zip(names, models, _folder_names(names)):
-        folder = staging / stem
-        folder.mkdir()
-        options: dict[str, Any] = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress}
-        run_options: dict[str, Any] = {**options, **engine_options(args)}
-        result = run(model, replicates=args.replicates, keep_patients=True, **run_options)
-        orrs = _feasible_orrs(name, args.orr)
-        # the power curve, like trialsim oc, runs on the vector engine wherever the scenario allows
-        grid_options: dict[str, Any] = {**options, **engine_options(args, "auto")}
-        oc = oc_grid(name, [], orrs, replicates=args.oc_replicates, **grid_options).table() if orrs else None
-        write_run(folder, result, name, [], args.command_line, oc)
-        runs.append(read_run(folder))
-    return runs
-
-
-def _forecast(args: argparse.Namespace, name: str, staging: Path) -> list[ReportFigure]:
-    """The forecast of scenario ``name`` from the observed file, saved in ``staging/forecast``, as its figure."""
-    scenario = load_scenario(name)
-    observed = read_observed(args.observed, scenario, args.as_of)
-    options = {"seed": args.seed, "n_jobs": args.jobs, "progress": args.progress, **engine_options(args)}
-    result = forecast(
-        TrialModel.from_scenario(scenario),
-        observed,
-        args.as_of,
-        replicates=args.replicates,
-        keep_patients=True,
-        **options,
-    )
-    folder = staging / "forecast"
-    for part, outcome in (("conditional", result.conditional), ("predictive", result.predictive)):
-        (folder / part).mkdir(parents=True)
-        write_run(folder / part, outcome, name, [], args.command_line)
-    (folder / "forecast.json").write_text(json.dumps(forecast_document(result), indent=2) + "\n", encoding="utf-8")
-    figure = forecast_figure(
-        read_run(folder / "conditional"),
-        [p.enrollment_date for p in observed.patients],
-        args.as_of,
-        result.p_enrollment_complete_by_close,
-        result.conditional_power,
-        result.predictive_probability,
-    )
-    return [figure]
-
-
 def _read_runs(folders: Sequence[Path]) -> list[SavedRun]:
     return [read_run(folder) for folder in folders]
 
@@ -206,19 +143,6 @@ def _check_sources(args: argparse.Namespace) -> None:
             raise UsageError(f"{what} {twice[0]} is given twice; each scenario is one column of the report")
 
 
-def _folder_names(names: Sequence[str]) -> list[str]:
-    """Each scenario's run folder name: its file stem, made unique (``base``, ``base_2``) when stems repeat."""
-    out: list[str] = []
-    for name in names:
-        stem = label = Path(name).stem
-        k = 1
-        while label in out:
-            k += 1
-            label = f"{stem}_{k}"
-        out.append(label)
-    return out
-
-
 def handle_report(args: argparse.Namespace) -> int:
     """``trialsim report``: simulate (or read) the runs, then write the page and, with --pdf, the PDF."""
     _check_sources(args)
@@ -231,7 +155,7 @@ def handle_report(args: argparse.Namespace) -> int:
         for name in names:
             model = TrialModel.from_scenario(load_scenario(name))
             warn_about(model)
-            if not _feasible_orrs(name, args.orr):
+            if not feasible_orrs(name, args.orr):
                 raise UsageError(
                     f"--orr: every value is at or above {model.orr_ceiling:.3f}, the largest ORR scenario {name}'s PFS "
                     "can carry, so the power curve would be empty; give values below it"
@@ -246,8 +170,13 @@ def handle_report(args: argparse.Namespace) -> int:
     else:
         staging = Path(tempfile.mkdtemp(prefix=f".{args.out.name}-runs-", dir=args.out.resolve().parent))
         try:
-            extra = _forecast(args, names[0], staging) if args.observed is not None else []
-            runs = _simulate(args, names, staging)
+            settings = run_settings(args)
+            extra = []
+            if args.observed is not None:
+                extra = forecast_runs(names[0], args.observed, args.as_of, staging, settings, args.command_line)
+            # the power curve, like trialsim oc, runs on the vector engine wherever the scenario allows
+            curve = run_settings(args, "auto", replicates=args.oc_replicates)
+            runs = simulate_runs(names, staging, settings, curve, args.orr, args.command_line)
             files = write_report(runs, args.out, limits, [*extra, *designs])
             shutil.rmtree(args.out / "runs", ignore_errors=True)
             staging.replace(args.out / "runs")

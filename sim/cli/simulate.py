@@ -12,21 +12,19 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
+from ..model.trial_model import TrialModel
 from ..reports import oc_text, summary_text, sweep_text
-from ..run_folder import FILES, summary_document, write_run
-from ..runner import DEFAULT_SEED, run
+from ..runs.folder import FILES, summary_document, write_run
+from ..runs.runner import DEFAULT_SEED, run
+from ..runs.sweep import MAX_CELLS, GridResult, at_point_orr, build_cells, oc_grid, run_grid
 from ..scenario import load_scenario
-from ..sweep import MAX_CELLS, GridResult, at_point_orr, build_cells, oc_grid, run_grid
-from ..trial_model import TrialModel
 from .options import (
     UsageError,
     add_engine_arguments,
     add_scenario_arguments,
     add_yes_argument,
     check_duration,
-    engine_options,
     grid_checkpoints,
     jobs,
     output_file,
@@ -34,6 +32,7 @@ from .options import (
     path_option,
     positive_int,
     replicate_count,
+    run_settings,
     scenario_heading,
     seed,
     warn_about,
@@ -42,7 +41,6 @@ from .options import (
 
 __all__ = [
     "add_simulation_arguments",
-    "run_options",
     "checkpoint_folder",
     "handle_oc",
     "handle_run",
@@ -209,23 +207,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_sweep(sub)
 
 
-def run_options(args: argparse.Namespace, default_engine: str = "des") -> dict[str, Any]:
-    """The ``sim.runner.run`` settings the simulating commands share.
-
-    ``run`` defaults to the SimPy engine; ``oc`` and ``sweep`` to ``auto``, the vector engine
-    wherever a cell allows it (several times faster, measured in ``docs/engines.md``).
-    """
-    return {
-        "replicates": args.replicates,
-        "seed": args.seed,
-        "n_jobs": args.jobs,
-        "chunk_size": args.chunk_size,
-        "progress": args.progress,
-        "restart": args.restart,
-        **engine_options(args, default_engine),
-    }
-
-
 def checkpoint_folder(args: argparse.Namespace) -> Path | None:
     """Where the command ``args`` keeps finished chunks: ``OUT/chunks`` for ``run``, ``OUT.chunks`` for the grids."""
     command, out = getattr(args, "command", None), getattr(args, "out", None)
@@ -264,22 +245,22 @@ def handle_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         output_folder(args.out, files=list(FILES.values()))
     most = max(MAX_BATCHED, args.replicates) if args.mcse_target is None else args.max_replicates or MAX_BATCHED
-    result = run(
-        model,
+    settings = run_settings(
+        args,
         keep_patients=args.keep_patients,
         checkpoint_dir=checkpoint_folder(args),
         mcse_target=args.mcse_target,
         max_replicates=most,
-        **run_options(args),
     )
+    result = run(model, settings)
     _print_notes(result.notes)
     if args.json:
-        print(json.dumps(summary_document(result, args.scenario, args.overrides, args.command_line), indent=2))
+        print(json.dumps(summary_document(result, args.command_line), indent=2))
     else:
         heading = scenario_heading(args.scenario, model.scenario, args.seed, args.overrides)
         print(summary_text(result.summary, heading))
     if args.out:
-        written = write_run(args.out, result, args.scenario, args.overrides, args.command_line)
+        written = write_run(args.out, result, args.command_line)
         print(f"\nWrote {', '.join(map(str, written))}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
@@ -309,8 +290,8 @@ def handle_oc(args: argparse.Namespace) -> int:
     model = TrialModel.from_scenario(scenario)
     warn_about(model)
     check_duration(at_point_orr(scenario), args.replicates * (len(args.orr) + 1), args, "auto")  # as the cells run
-    checkpoints = checkpoint_folder(args)
-    grid = oc_grid(args.scenario, args.overrides, args.orr, checkpoint_dir=checkpoints, **run_options(args, "auto"))
+    settings = run_settings(args, "auto", checkpoint_dir=checkpoint_folder(args))
+    grid = oc_grid(args.scenario, args.overrides, args.orr, settings)
     _write_grid(grid, args)
     if not args.json:
         print(oc_text(grid, scenario_heading(args.scenario, scenario, args.seed, args.overrides)))
@@ -325,7 +306,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
     for cell in cells:
         warn_about(cell.model)
     check_duration(cells[0].model, args.replicates * len(cells), args, "auto")
-    grid = run_grid(cells, checkpoint_dir=checkpoint_folder(args), **run_options(args, "auto"))
+    grid = run_grid(cells, run_settings(args, "auto", checkpoint_dir=checkpoint_folder(args)))
     _write_grid(grid, args)
     if not args.json:
         scenario = load_scenario(args.scenario, args.overrides)

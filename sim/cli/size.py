@@ -11,24 +11,24 @@ import json
 import sys
 from collections.abc import Callable
 
+from ..model.trial_model import TrialModel
 from ..reports.size_text import size_text
-from ..runner import DEFAULT_SEED
+from ..runs.runner import DEFAULT_SEED
 from ..scenario import load_scenario
 from ..sizing import DESIGNS, OBJECTIVES, Levers, Targets, size
-from ..trial_model import TrialModel
 from .options import (
     UsageError,
     add_engine_arguments,
     add_scenario_arguments,
     amount_option,
     date_option,
-    engine_options,
     jobs,
     output_folder,
     path_option,
     positive_int,
     probability_option,
     replicate_count,
+    run_settings,
     seed,
     warn_about,
 )
@@ -168,15 +168,9 @@ def handle_size(args: argparse.Namespace) -> int:
         targets,
         levers,
         args.overrides,
-        replicates=args.replicates,
+        run_settings(args, "auto", checkpoint_dir=None if args.out is None else args.out / "chunks"),
         screen_replicates=args.screen_replicates,
         shortlist=args.shortlist,
-        seed=args.seed,
-        n_jobs=args.jobs,
-        progress=args.progress,
-        checkpoint_dir=None if args.out is None else args.out / "chunks",
-        restart=args.restart,
-        **engine_options(args, "auto"),
     )
     if args.out is not None:
         result.write(args.out)

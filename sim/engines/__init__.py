@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from ..history import HistoryBatch
-from ..trial_model import TrialModel
+from ..model.history import HistoryBatch
+from ..model.trial_model import TrialModel
 from .chunk import run_chunk
 from .contract import (
     ChunkEngine,

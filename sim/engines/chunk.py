@@ -1,8 +1,8 @@
 """One dispatched task: a span of replicates simulated by the plan's engine, analysed and tabulated.
 
-A history engine's batch is analysed here (:mod:`sim.batch_analysis`) and its tables built and
+A history engine's batch is analysed here (:mod:`sim.analysis.batch`) and its tables built and
 held to their stored dtypes once, whichever engine simulated it; a chunk engine hands back its own
-tables, which it holds to the same dtypes with :func:`sim.checkpoints.stored`.
+tables, which it holds to the same dtypes with :func:`sim.runs.checkpoints.stored`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..batch_analysis import analyse_batch, response_test
-from ..checkpoints import ChunkTables, stored
-from ..history import HistoryBatch
-from ..records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, Column, conform
-from ..tables import look_columns, patient_frame
-from ..trial_model import TrialModel
+from ..analysis.batch import analyse_batch, response_test
+from ..analysis.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, ChunkTables, Column, conform, stored
+from ..analysis.tables import look_columns, patient_frame
+from ..model.history import HistoryBatch
+from ..model.trial_model import TrialModel
 from .contract import ChunkEngine, RunPlan
 
 __all__ = ["run_chunk", "tabulate"]

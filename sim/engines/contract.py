@@ -1,6 +1,6 @@
 """The engine contract: what every replicate of a run shares, and the two shapes an engine takes.
 
-A *history engine* simulates a span of replicates into a :class:`~sim.history.HistoryBatch`
+A *history engine* simulates a span of replicates into a :class:`~sim.model.history.HistoryBatch`
 (``histories(model, seed, start, stop)``); :mod:`.chunk` then analyses and tabulates it, the same
 code for every such engine (SimPy, vector). A *chunk engine* does the whole span itself, its own
 analysis included, and hands back the tables (``run_chunk(plan, start, stop)``): the reference
@@ -22,9 +22,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..checkpoints import ChunkTables
-from ..history import HistoryBatch, TrialHistory
-from ..trial_model import TrialModel
+from ..analysis.records import ChunkTables
+from ..model.history import HistoryBatch, TrialHistory
+from ..model.trial_model import TrialModel
 
 __all__ = [
     "ChunkEngine",
@@ -86,7 +86,7 @@ class ChunkEngine(Protocol):
         ...
 
     def run_chunk(self, plan: RunPlan, start: int, stop: int) -> ChunkTables:
-        """The conformed tables of replicates ``start..stop-1`` (see :mod:`sim.records`)."""
+        """The conformed tables of replicates ``start..stop-1`` (see :mod:`sim.analysis.records`)."""
         ...
 
 
@@ -153,7 +153,7 @@ class RunPlan:
     """What every replicate of a run shares: the model, the root seed, the engine and what to keep.
 
     ``driver`` is the process that dispatches the chunks; workers watch it (see
-    :func:`sim.dispatch.watch_parent`).
+    :func:`sim.runs.dispatch.watch_parent`).
     """
 
     model: TrialModel

@@ -3,7 +3,7 @@
 Only events that change the trial's state are scheduled: screening arrivals, enrollment decisions,
 the day a patient's evaluability is known (which may call for a replacement) and interim looks. Everything a
 patient's body and the scan schedule decide is computed in one vectorised pass per block of
-patients (:mod:`sim.patient_model`, :mod:`sim.journey`), which is what keeps the engine fast.
+patients (:mod:`sim.model.patient_model`, :mod:`sim.model.journey`), which is what keeps the engine fast.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from ..conditioning import draw_given_status
-from ..history import HistoryBatch, TrialHistory
-from ..journey import PatientJourneys, plan_journeys
-from ..monitoring import Look, monitor_process
-from ..patient_model import LatentOutcomes, PatientModel
-from ..recruitment import arrival_days, pending_screening_ends, screening_arrivals, site_rates
-from ..trial_model import TrialModel
-from ..trial_state import TrialState
+from ..model.conditioning import draw_given_status
+from ..model.history import HistoryBatch, TrialHistory
+from ..model.journey import PatientJourneys, plan_journeys
+from ..model.monitoring import Look, monitor_process
+from ..model.patient_model import LatentOutcomes, PatientModel
+from ..model.recruitment import arrival_days, pending_screening_ends, screening_arrivals, site_rates
+from ..model.trial_model import TrialModel
+from ..model.trial_state import TrialState
 from .contract import replicate_seeds
 
 __all__ = ["DES_ENGINE", "DesEngine", "simulate_trial", "simulate_trials"]

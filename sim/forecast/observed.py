@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..journey import END_REASONS
+from ..model.journey import END_REASONS
 from ..scenario.model import Scenario
 
 __all__ = [

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..recruitment import CalendarRates, SiteRates
+from ..model.recruitment import CalendarRates, SiteRates
 
 __all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior"]
 

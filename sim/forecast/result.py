@@ -11,19 +11,18 @@ import datetime as dt
 import math
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from ..runner import DEFAULT_REPLICATES, Progress, RunResult, run_many
+from ..analysis.summary import QUANTILES
+from ..model.trial_model import TrialModel
+from ..runs.runner import ProgressBar, RunResult, run_many
+from ..runs.settings import RunSettings, settings_with
 from ..scenario.model import Scenario
 from ..stats.beta_mixture import BetaMixture
 from ..stats.mcse import Estimate, quantile_mcse
-from ..summary import QUANTILES
-from ..trial_model import TrialModel
 from .observed import ObservedTrial, ScreeningCounts
 from .posterior import SitePosterior
 from .state import (
@@ -183,29 +182,12 @@ def date_quantile(days: np.ndarray, q: float) -> tuple[float, float]:
     return value, quantile_mcse(finite, q)
 
 
-def _both_runs(
-    conditional: TrialModel,
-    predictive: TrialModel,
-    checkpoint_dir: str | Path | None,
-    progress: bool | None,
-    run_options: dict[str, Any],
-) -> list[RunResult]:
+def _both_runs(conditional: TrialModel, predictive: TrialModel, settings: RunSettings) -> list[RunResult]:
     """The conditional and predictive runs, dispatched together (checkpoints in ``conditional/``, ``predictive/``)."""
-    folders = (
-        [None, None] if checkpoint_dir is None else [Path(checkpoint_dir) / n for n in ("conditional", "predictive")]
-    )
-    targets = [int(run_options.get("replicates", DEFAULT_REPLICATES))] * 2
-    bar = tqdm(total=sum(targets), disable=None if progress is None else not progress, unit="rep", desc="forecast")
-
-    def advance(step: Progress) -> None:
-        targets[step.run] = step.target
-        bar.total = sum(targets)
-        bar.update(step.done)
-
-    try:
-        done = dict(run_many([conditional, predictive], checkpoint_dirs=folders, on_progress=advance, **run_options))
-    finally:
-        bar.close()
+    root = settings.checkpoint_dir
+    folders = [None, None] if root is None else [root / n for n in ("conditional", "predictive")]
+    with ProgressBar(2, settings, "forecast") as bar:
+        done = dict(run_many([conditional, predictive], settings.without_checkpoints(), folders, bar))
     return [done[0], done[1]]
 
 
@@ -228,11 +210,10 @@ def forecast(
     *,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
-    checkpoint_dir: str | Path | None = None,
-    progress: bool | None = None,
-    **run_options: Any,
+    settings: RunSettings | None = None,
+    **changes: Any,
 ) -> Forecast:
-    """Forecast the trial from ``as_of`` with the observed patients; ``run_options`` go to :func:`sim.runner.run_many`.
+    """Forecast the trial from ``as_of`` with the observed patients, run as ``settings`` (amended by ``changes``) say.
 
     Both runs' chunks go to the workers as one stream, under one progress bar (``progress``: None
     shows it on a terminal only).
@@ -240,8 +221,8 @@ def forecast(
     ``scenario`` is a validated scenario or the trial model already built from one.
 
     ``screening`` gives the patients screened and failed per site (see :func:`start_state`).
-    ``checkpoint_dir`` keeps the two runs' chunks in its ``conditional`` and ``predictive``
-    subfolders, so an interrupted forecast resumes.
+    ``settings.checkpoint_dir`` keeps the two runs' chunks in its ``conditional`` and
+    ``predictive`` subfolders, so an interrupted forecast resumes.
     """
     model = scenario if isinstance(scenario, TrialModel) else TrialModel.from_scenario(scenario)
     with warnings.catch_warnings(record=True) as caught:
@@ -254,7 +235,7 @@ def forecast(
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
     conditional, predictive = forecast_models(model, observed, as_of, vague_rate_prior, screening)
-    runs = _both_runs(conditional, predictive, checkpoint_dir, progress, run_options)
+    runs = _both_runs(conditional, predictive, settings_with(settings, changes))
     assert predictive.start is not None and predictive.start.orr_posterior is not None
     return Forecast(
         as_of=as_of,

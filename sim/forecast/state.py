@@ -1,6 +1,6 @@
 """From a scenario, the observed patients and an as-of date to the trial model a forecast simulates.
 
-The model is the scenario's own, started from a :class:`~sim.trial_state.TrialState`: the
+The model is the scenario's own, started from a :class:`~sim.model.trial_state.TrialState`: the
 enrolled patients as observed, each site's posterior rate, and (for the predictive probability)
 the posterior of the ORR. What the engine cannot start from (an interim look already due) is
 refused here, with the field named, before any compute.
@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..conditioning import draw_given_status
-from ..journey import END_REASONS
-from ..recist import Response
-from ..recruitment import site_rates
+from ..model.conditioning import draw_given_status
+from ..model.journey import END_REASONS
+from ..model.recist import Response
+from ..model.recruitment import site_rates
+from ..model.trial_model import TrialModel
+from ..model.trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
 from ..stats.beta_mixture import BetaMixture
-from ..trial_model import TrialModel
-from ..trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
 from ..units import day_number
 from .observed import ObservedTrial, ScreeningCounts
 from .posterior import SitePosterior, enrollment_exposure, gamma_posterior

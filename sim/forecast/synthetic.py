@@ -12,12 +12,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..conditioning import status_at
-from ..history import TrialHistory
-from ..journey import END_REASONS, PatientJourneys
-from ..recist import RESPONSE_NAMES, Response
-from ..trial_model import TrialModel
-from ..trial_state import KnownOutcomes
+from ..model.conditioning import status_at
+from ..model.history import TrialHistory
+from ..model.journey import END_REASONS, PatientJourneys
+from ..model.recist import RESPONSE_NAMES, Response
+from ..model.trial_model import TrialModel
+from ..model.trial_state import KnownOutcomes
 from .observed import COLUMNS
 
 __all__ = ["observed_frame"]

@@ -16,7 +16,7 @@ import pandas as pd
 import tomlkit
 from tomlkit.items import AoT, Table
 
-from ..run_folder import SavedRun
+from ..runs.folder import SavedRun
 from ..scenario import apply_overrides
 
 if sys.version_info >= (3, 11):

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
-from ..run_folder import SavedRun
-from ..runner import RunResult
+from ..runs.folder import SavedRun
+from ..runs.runner import RunResult
 from .figures import ReportFigure, all_figures
 
 __all__ = ["figures_of"]
 
 
-def figures_of(result: RunResult, scenario_file: str | Path, overrides: Sequence[str] = ()) -> list[ReportFigure]:
-    """The report's figures for ``result`` (run from ``scenario_file`` with ``overrides``).
+def figures_of(result: RunResult) -> list[ReportFigure]:
+    """The report's figures for ``result``; its scenario's file comes with it (:func:`sim.runs.folder.provenance`).
 
     Recruitment, survival and treatment figures need the patient table: run with ``keep_patients=True``.
     """
-    return all_figures([SavedRun.from_result(result, scenario_file, overrides)])
+    return all_figures([SavedRun.from_result(result)])

@@ -1,6 +1,6 @@
 """The steering committee's page: one self-contained HTML file, with each figure also as SVG, PNG and CSV.
 
-The page is drawn from saved runs (:class:`~sim.run_folder.SavedRun`) only, so a report made
+The page is drawn from saved runs (:class:`~sim.runs.folder.SavedRun`) only, so a report made
 while simulating and one made later from the run folders are the same page. Everything the page
 shows is inline (stylesheet, figures as SVG data); it needs no network and prints on A4. Files are
 written to a temporary folder first and moved into place at the end, so a failure leaves nothing
@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from ..run_folder import SavedRun
+from ..runs.folder import SavedRun
 from ..version import __version__
 from .assumptions import assumption_table
 from .figures import ReportFigure, all_figures

@@ -1,6 +1,6 @@
 """The answer first: plain sentences per scenario and a traffic-light table across scenarios.
 
-Every number comes from a run's :class:`~sim.summary.OperatingCharacteristics` with its Monte
+Every number comes from a run's :class:`~sim.analysis.summary.OperatingCharacteristics` with its Monte
 Carlo standard error; nothing here simulates. A light compares the estimate (not a bound) with
 thresholds the user may set; the defaults are documented in ``docs/report.md``.
 """
@@ -11,9 +11,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from ..run_folder import SavedRun
+from ..analysis.summary import OperatingCharacteristics
+from ..runs.folder import SavedRun
 from ..stats.mcse import Estimate
-from ..summary import OperatingCharacteristics
 from ..units import DAYS_PER_MONTH
 from .figures.wording import decision_errors
 

@@ -16,12 +16,13 @@ from typing import Any
 
 import tomlkit
 
+from ..analysis.summary import OperatingCharacteristics
 from ..calibration import Benchmark, CalibrationResult
 from ..forecast import Forecast
-from ..planning import PlanningFigures, resolved_scenario
+from ..model.planning import PlanningFigures
+from ..runs.sweep import GridResult, OCGridResult
 from ..scenario.model import Scenario
-from ..summary import OperatingCharacteristics
-from ..sweep import GridResult, OCGridResult
+from ..scenario.variants import resolved_scenario
 
 __all__ = [
     "Heading",

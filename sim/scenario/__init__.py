@@ -13,6 +13,7 @@ from .load import (
 )
 from .model import Analysis, CalendarPeriod, Cutoff, Efficacy, Recruitment, Safety, Scenario, Schedule, Site, Trial
 from .reference import ReferenceRow, reference_rows, reference_table
+from .variants import resolved_scenario, vary
 
 __all__ = [
     "Analysis",
@@ -36,5 +37,7 @@ __all__ = [
     "read_scenario_file",
     "reference_rows",
     "reference_table",
+    "resolved_scenario",
     "scenario_path",
+    "vary",
 ]

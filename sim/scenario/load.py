@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from .model import (
     Recruitment,
     Scenario,
     Schedule,
+    Source,
     Trial,
 )
 from .rules import rule_problems
@@ -39,8 +42,33 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: the dotted field it concerns ("" if none) and the message."""
+
+    field: str
+    message: str
+
+
 class ScenarioError(ValueError):
-    """The scenario cannot be used; the message names each bad field and what it allows."""
+    """The scenario cannot be used; the message names each bad field and what it allows.
+
+    ``problems`` lists them one by one as :class:`Problem` records, for a caller that shows or
+    handles each field on its own; the message joins them in one line.
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(_problem(text) for text in (problems or [message]))
+
+
+def _problem(text: str) -> Problem:
+    """A problem's message with the dotted field path it starts with (``trial.sample_size must ...``)."""
+    found = _FIELD.match(text)
+    return Problem(found.group(1) if found else "", text)
+
+
+_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_0-9]+)+)\b")
 
 
 def _shipped_folder() -> Path | None:
@@ -87,28 +115,35 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
         if "=" not in item:
             raise ScenarioError(f"overrides expects dotted.path=value, got {item!r}")
         path, text = item.split("=", 1)
-        keys = path.strip().split(".")
-        if not all(keys):
+        if not all(path.strip().split(".")):
             raise ScenarioError(f"overrides expects dotted.path=value, got {item!r}")
-        node: Any = data
-        for depth, key in enumerate(keys[:-1]):
-            where = ".".join(keys[: depth + 1])
-            if isinstance(node, list):
-                if not key.isdigit() or int(key) >= len(node):
-                    raise ScenarioError(f"overrides {path}: {where} must be a list index below {len(node)}")
-                node = node[int(key)]
-            else:
-                node = node.setdefault(key, {})
-            if not isinstance(node, (dict, list)):
-                raise ScenarioError(f"overrides {path}: {where} is a value, not a table")
-        last = keys[-1]
-        if isinstance(node, list):
-            if not last.isdigit() or int(last) >= len(node):
-                raise ScenarioError(f"overrides {path}: {path} must be a list index below {len(node)}")
-            node[int(last)] = parse_value(text.strip())
-        else:
-            node[last] = parse_value(text.strip())
+        set_field(data, path.strip(), parse_value(text.strip()), "overrides")
     return data
+
+
+def set_field(data: dict[str, Any], path: str, value: Any, label: str) -> None:
+    """Set the dotted ``path`` of a raw scenario table to ``value`` in place (``label`` names the caller)."""
+    keys = path.split(".")
+    if not all(keys):
+        raise ScenarioError(f"{label} expects dotted.path=value, got {path!r}")
+    node: Any = data
+    for depth, key in enumerate(keys[:-1]):
+        where = ".".join(keys[: depth + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ScenarioError(f"{label} {path}: {where} must be a list index below {len(node)}")
+            node = node[int(key)]
+        else:
+            node = node.setdefault(key, {})
+        if not isinstance(node, (dict, list)):
+            raise ScenarioError(f"{label} {path}: {where} is a value, not a table")
+    last = keys[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ScenarioError(f"{label} {path}: {path} must be a list index below {len(node)}")
+        node[int(last)] = value
+    else:
+        node[last] = value
 
 
 def _cutoff_problems(name: str, cut: Cutoff, trial: Trial) -> list[str]:
@@ -291,38 +326,53 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
     """Validate a scenario table; raise ScenarioError listing every problem found.
 
     Whether the efficacy numbers can hold together is checked when the trial model is built
-    (:class:`sim.trial_model.TrialModel`), since it needs the model's derivations.
+    (:class:`sim.model.trial_model.TrialModel`), since it needs the model's derivations.
     """
     try:
         scenario = convert_table(Scenario, dict(raw), "")
     except ScenarioProblems as exc:
-        raise ScenarioError(str(exc)) from None
+        raise ScenarioError(str(exc), exc.problems) from None
     except FieldError as exc:
         raise ScenarioError(str(exc)) from None
     problems = _cross_field_problems(scenario)
     if problems:
-        raise ScenarioError(str(ScenarioProblems(problems)))
+        raise ScenarioError(str(ScenarioProblems(problems)), problems)
     return scenario
 
 
 def read_scenario_file(path: str | Path) -> dict[str, Any]:
     """The raw TOML table of a scenario file."""
+    return _table(scenario_path(path), scenario_text(path))
+
+
+def scenario_text(path: str | Path) -> str:
+    """A scenario file's text, comments included (a shipped scenario by name)."""
     path = scenario_path(path)
     try:
         # utf-8-sig: editors on Windows start files with a byte-order mark TOML does not allow
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
+def _table(path: Path, text: str) -> dict[str, Any]:
+    """The TOML table of a scenario file's text."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+
+
 def load_scenario(name_or_path: str | Path = "base", overrides: Iterable[str] = ()) -> Scenario:
     """Read, override and validate a scenario file (or a shipped scenario by name).
 
-    ``overrides`` is a list of ``dotted.path=value`` strings; a single string is one override.
+    ``overrides`` is a list of ``dotted.path=value`` strings; a single string is one override. The
+    scenario keeps the file's text and the overrides as its :class:`~sim.scenario.model.Source`.
     """
-    raw = apply_overrides(read_scenario_file(name_or_path), [overrides] if isinstance(overrides, str) else overrides)
-    return parse_scenario(raw)
+    given = (overrides,) if isinstance(overrides, str) else tuple(overrides)
+    text = scenario_text(name_or_path)
+    scenario = parse_scenario(apply_overrides(_table(scenario_path(name_or_path), text), given))
+    object.__setattr__(scenario, "source", Source(str(name_or_path), text, given))  # frozen: set once, here
+    return scenario

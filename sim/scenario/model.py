@@ -423,6 +423,19 @@ class Forecast:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a scenario came from: the file as it was read (comments included) and the overrides applied.
+
+    It travels with the scenario, so a run folder or a report written hours later records the
+    file as the run read it, not as it is then. A scenario changed in code has none.
+    """
+
+    name: str
+    text: str
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario."""
 
@@ -434,6 +447,8 @@ class Scenario:
     analysis: Analysis = _f(c.nested(Analysis))
     monitoring: Monitoring = _f(c.nested(Monitoring), Monitoring())
     forecast: Forecast = _f(c.nested(Forecast), Forecast())
+    # where the scenario came from; not a field of the file, not part of what replicates depend on
+    source: Source | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def rule(self) -> DesignRule:

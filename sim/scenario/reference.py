@@ -73,7 +73,7 @@ def _wildcard(names: list[str]) -> str:
 def _rows(cls: type, prefix: str, section: bool) -> list[ReferenceRow]:
     """Rows of ``cls``'s fields under ``prefix``; fields alike in check, default and meaning share a row."""
     groups: list[list[dataclasses.Field]] = []
-    for fld in dataclasses.fields(cls):
+    for fld in (f for f in dataclasses.fields(cls) if f.init):
         previous = groups[-1][0] if groups else None
         if previous is not None and not section and _key(previous) == _key(fld):
             groups[-1].append(fld)

@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 import tomlkit
 
-from ..planning import drop_absent, resolved_scenario
 from ..scenario.model import Scenario
+from ..scenario.variants import drop_absent, resolved_scenario
 from ..stats.mcse import Estimate, estimate_json
 from .candidates import Design, Screened
 from .levers import SizeInputError

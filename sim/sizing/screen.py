@@ -33,11 +33,11 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..engines.vector import VECTOR_ENGINE
-from ..journey import plan_journeys
+from ..model.journey import plan_journeys
+from ..model.trial_model import TrialModel, orr_ceiling, orr_prior_law
 from ..scenario.model import Monitoring, Scenario
 from ..stats.beta_mixture import BetaMixture
 from ..stats.survival_batch import padded_rows
-from ..trial_model import TrialModel, orr_ceiling, orr_prior_law
 from ..units import DAYS_PER_MONTH
 
 __all__ = ["SIZE_STREAM", "SettingScreen", "screen_setting"]

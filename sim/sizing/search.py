@@ -24,21 +24,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..planning import drop_absent, resolved_scenario
-from ..runner import DEFAULT_SEED
+from ..analysis.summary import OperatingCharacteristics
+from ..model.trial_model import TrialModel, orr_ceiling
+from ..runs.settings import RunSettings, settings_with
+from ..runs.sweep import Cell, at_point_orr, run_grid
 from ..scenario import ScenarioError, apply_overrides, parse_scenario, read_scenario_file
 from ..scenario.model import Scenario
+from ..scenario.variants import drop_absent, resolved_scenario
 from ..stats.mcse import Estimate, proportion_estimate, quantile_estimate
-from ..summary import OperatingCharacteristics
-from ..sweep import Cell, at_point_orr, run_grid
-from ..trial_model import TrialModel, orr_ceiling
 from ..units import day_number
 from .candidates import Screened, candidates
 from .levers import Levers, SizeInputError, recruitment_settings, setting_overrides, with_setting
 from .result import Confirmed, Constraint, SizeResult
 from .screen import SettingScreen, screen_setting
 
-__all__ = ["OBJECTIVES", "Targets", "size"]
+__all__ = ["CONFIRM_REPLICATES", "OBJECTIVES", "Targets", "size"]
+
+CONFIRM_REPLICATES = 2000
+"""Replicates of each confirming run when the settings do not say."""
 
 OBJECTIVES = ("n", "expected-n", "months-to-decision", "cost")
 """What ``--minimise`` may name; ties go to the next objective in this order."""
@@ -196,24 +199,25 @@ def size(
     targets: Targets,
     levers: Levers,
     overrides: Sequence[str] = (),
+    settings: RunSettings | None = None,
     *,
-    replicates: int = 2000,
     screen_replicates: int = 2000,
     shortlist: int = 8,
-    seed: int = DEFAULT_SEED,
-    **run_options: Any,
+    **changes: Any,
 ) -> SizeResult:
     """Search the designs ``levers`` span for those meeting ``targets`` (module docstring).
 
-    ``run_options`` go to the confirming runs (:func:`sim.sweep.run_grid`: ``n_jobs``, ``engine``,
-    ``backend``, ``progress``, ``checkpoint_dir``, ``restart``, ...). With a ``checkpoint_dir`` each
+    ``settings`` (amended by ``changes``; :data:`CONFIRM_REPLICATES` replicates unless they say)
+    run the confirming runs, and their seed also seeds the screen. With a ``checkpoint_dir`` each
     confirming run keeps its chunks in a subfolder named for its setting, design and ORR, so an
     interrupted search resumes, and a search that shortlists a design again reuses its runs.
     """
+    run_settings = settings_with(settings if settings is not None else RunSettings(CONFIRM_REPLICATES), changes)
+    replicates, seed = run_settings.replicates, run_settings.seed
     extra = [] if targets.alpha is None else [f"analysis.alpha={targets.alpha!r}"]
     raw = apply_overrides(read_scenario_file(scenario), [*overrides, *extra])
-    settings = _settings(raw, levers)
-    base = settings[0][1]
+    variants = _settings(raw, levers)
+    base = variants[0][1]
     targets.check(base)
     n_values = levers.n or tuple(range(max(2, base.trial.sample_size // 2), 2 * base.trial.sample_size + 1))
     alpha, n_max = base.analysis.alpha, max(n_values)
@@ -221,7 +225,7 @@ def size(
     deadline = day_number(targets.on_time_by, base.trial.study_start) + 1.0  # through the whole day
     screens = [
         screen_setting(setting, scenario_, n_max, targets.p1, screen_replicates, seed, i)
-        for i, (setting, scenario_) in enumerate(settings)
+        for i, (setting, scenario_) in enumerate(variants)
     ]
     families = set(levers.designs)
     wants = targets.assurance is not None or targets.maximise_assurance
@@ -236,7 +240,7 @@ def size(
     slack = 3 * math.sqrt(targets.p_on_time * (1 - targets.p_on_time) / screen_replicates)
     margin = 2.5 * math.sqrt(targets.power * (1 - targets.power) / replicates)
     chosen = _shortlist(screened, screens, targets, shortlist, slack, margin)
-    confirmed, notes = _confirm(chosen, screens, targets, alpha, replicates, seed, run_options)
+    confirmed, notes = _confirm(chosen, screens, targets, alpha, run_settings)
     return SizeResult(
         tuple(confirmed), _screened_table(screened, screens), _target_document(targets, alpha), notes=notes
     )
@@ -280,9 +284,7 @@ def _confirm(
     screens: Sequence[SettingScreen],
     targets: Targets,
     alpha: float,
-    replicates: int,
-    seed: int,
-    run_options: dict[str, Any],
+    settings: RunSettings,
 ) -> tuple[list[Confirmed], tuple[str, ...]]:
     """Simulate each shortlisted design in full, all with the same seed (module docstring, step 4); with
     what the runs' checkpoints did."""
@@ -299,7 +301,7 @@ def _confirm(
         ]
         if design.efficacy.orr_prior is not None:
             cells.append(Cell({**name, "orr": "prior"}, TrialModel.from_scenario(design)))
-    grid = run_grid(cells, keep_replicates=True, label="design search", replicates=replicates, seed=seed, **run_options)
+    grid = run_grid(cells, settings, keep_replicates=True, label="design search")
     results = grid.cells
     confirmed, k = [], 0
     constraints = _constraints(targets, alpha)

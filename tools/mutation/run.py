@@ -9,7 +9,7 @@ and its replacement, with the test files that should catch it. For each mutant t
 2. replaces the snippet (which must occur exactly once, or the mutant is reported *stale*);
 3. runs its test files there with ``python -m pytest`` from the copy's folder and
    ``PYTHONPATH=<copy>``, so ``import sim`` resolves to the mutated copy rather than the editable
-   install (a canary mutant that breaks ``import sim.recist`` must be killed, or the run aborts);
+   install (a canary mutant that breaks ``import sim.model.recist`` must be killed, or the run aborts);
 4. restores the file.
 
 A mutant is *killed* when a test that passes on the unmutated copy fails (tests that already fail

@@ -1,7 +1,7 @@
 """The reference engine: every patient a SimPy process, written from docs/model.md alone.
 
 Double programming for the simulator. It reads only the scenario, the latent draws of
-:meth:`sim.patient_model.PatientModel.draw`, the statistics package and the output schemas; it
+:meth:`sim.model.patient_model.PatientModel.draw`, the statistics package and the output schemas; it
 imports nothing of the journey, the response rules, the cutoff code, the SimPy engine or the
 analysis, so that an error in those cannot be repeated here. ``docs/reference_engine.md`` says
 how it is organised and lists every disagreement found with the default engine.

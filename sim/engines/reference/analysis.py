@@ -2,7 +2,7 @@
 
 ORR and DCR among the analysis population at the primary cutoff, with the exact one-sided
 binomial test and the plan's interval; PFS, OS and safety among all treated patients at the
-final cutoff, by Kaplan-Meier; the design's decision. Columns are those of :mod:`sim.records`.
+final cutoff, by Kaplan-Meier; the design's decision. Columns are those of :mod:`sim.analysis.records`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...records import PATIENT_COLUMNS
+from ...analysis.records import PATIENT_COLUMNS
+from ...model.trial_model import TrialModel
 from ...scenario.model import Analysis
 from ...stats import ResponseRateTest, kaplan_meier, median_follow_up
-from ...trial_model import TrialModel
 from ...units import DAYS_PER_MONTH
 from .database import EnrolledPatient, PatientAtCutoff, at_cutoff, cutoff_day
 from .trial import TrialLog

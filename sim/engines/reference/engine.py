@@ -7,10 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from ...checkpoints import ChunkTables, stored
-from ...records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS
+from ...analysis.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, ChunkTables, stored
+from ...model.trial_model import TrialModel
 from ...stats import ResponseRateTest
-from ...trial_model import TrialModel
 from ..contract import RunPlan, refuse, replicate_seeds
 from .analysis import look_rows, patient_rows, replicate_row
 from .trial import run_trial

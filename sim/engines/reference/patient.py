@@ -6,7 +6,7 @@ fall on whole days, and the same-day rules below hold exactly, with no doubt fro
 arithmetic. The trial (:mod:`.trial`) learns what it needs of a patient at the calendar date it
 happens: the first dose day plus the study day.
 
-The patient's body is the latent course drawn by :meth:`sim.patient_model.PatientModel.draw`;
+The patient's body is the latent course drawn by :meth:`sim.model.patient_model.PatientModel.draw`;
 the protocol only ever asks it about the present (is the tumour progressing today, is the patient
 alive today). What the protocol records goes into the patient's :class:`PatientRecord`, the trial
 database; what a data cutoff shows of it is :mod:`.database`'s job.
@@ -30,7 +30,7 @@ from typing import Any
 
 import simpy
 
-from ...patient_model import LatentOutcomes
+from ...model.patient_model import LatentOutcomes
 from ...scenario.model import Schedule
 from ...units import DAYS_PER_MONTH
 

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ...patient_model import LatentOutcomes, PatientModel
+from ...model.patient_model import LatentOutcomes, PatientModel
+from ...model.trial_model import TrialModel
 from ...scenario.model import Scenario, Site
-from ...trial_model import TrialModel
 from ...units import DAYS_PER_MONTH, day_number
 from .database import EnrolledPatient
 from .patient import PatientCourse, Protocol, follow_patient

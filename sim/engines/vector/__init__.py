@@ -11,7 +11,7 @@ trial can also be computed for a whole chunk of replicates at once, with the Sim
   arrives and is decided during the pause).
 * **Replacement of non-evaluable patients** (:mod:`.replacement`): the target moves with each loss,
   so replicates take their k-th enrollment together, step by step.
-* **Patients**: the latent model (:mod:`sim.patient_model`) and the journey (:mod:`sim.journey`)
+* **Patients**: the latent model (:mod:`sim.model.patient_model`) and the journey (:mod:`sim.model.journey`)
   are the SimPy engine's own, and so is the analysis: the chunk analyses every engine's batch
   (:mod:`sim.engines.chunk`).
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...history import HistoryBatch
-from ...trial_model import TrialModel
+from ...model.history import HistoryBatch
+from ...model.trial_model import TrialModel
 from .layout import SEED_BLOCK, VECTOR_STREAM, des_seeded_histories, simulate_histories
 from .refusals import unsupported
 

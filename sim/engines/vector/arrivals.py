@@ -1,10 +1,10 @@
 """Screening arrivals of many replicates, by thinning, with each arrival's screening draws.
 
-Each site's arrivals come from the SimPy engine's own rate pieces (:func:`sim.recruitment.site_rates`
-with ``rate_cv = 0`` for the fixed parts, :class:`~sim.recruitment.CalendarRates` and the ramp) for
+Each site's arrivals come from the SimPy engine's own rate pieces (:func:`sim.model.recruitment.site_rates`
+with ``rate_cv = 0`` for the fixed parts, :class:`~sim.model.recruitment.CalendarRates` and the ramp) for
 every replicate at once: a Poisson count per replicate and site at the peak rate, uniform
 positions, and the calendar factor times the ramp as the acceptance probability, exactly the rule
-of :func:`sim.recruitment.arrival_days`. The Poisson-gamma multiplier is drawn per replicate and site.
+of :func:`sim.model.recruitment.arrival_days`. The Poisson-gamma multiplier is drawn per replicate and site.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from ...recruitment import site_rates
-from ...trial_model import TrialModel
+from ...model.recruitment import site_rates
+from ...model.trial_model import TrialModel
 
 __all__ = ["Arrivals", "block_arrivals", "screened_draws"]
 

@@ -24,10 +24,10 @@ from dataclasses import fields
 import numpy as np
 from numpy.typing import NDArray
 
-from ...history import HistoryBatch
-from ...patient_model import LatentOutcomes
-from ...recruitment import arrival_days, site_rates
-from ...trial_model import TrialModel
+from ...model.history import HistoryBatch
+from ...model.patient_model import LatentOutcomes
+from ...model.recruitment import arrival_days, site_rates
+from ...model.trial_model import TrialModel
 from ..contract import replicate_seeds
 from .arrivals import Arrivals, block_arrivals, screened_draws
 from .enrollment import PatientsFor, simulate_fixed_target

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...trial_model import TrialModel
+from ...model.trial_model import TrialModel
 from ..contract import EngineError
 
 __all__ = ["refuse", "unsupported"]

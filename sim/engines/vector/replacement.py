@@ -19,10 +19,10 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from ...history import HistoryBatch
-from ...journey import PatientJourneys, plan_journeys
-from ...patient_model import LatentOutcomes
-from ...trial_model import TrialModel
+from ...model.history import HistoryBatch
+from ...model.journey import PatientJourneys, plan_journeys
+from ...model.patient_model import LatentOutcomes
+from ...model.trial_model import TrialModel
 from .arrivals import Arrivals
 from .enrollment import Enrollment, history_batch
 

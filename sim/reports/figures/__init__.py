@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 from .assurance import assurance_figures
 from .base import OKABE_ITO, SECTIONS, ReportFigure, new_figure, scenario_labels, series_style
 from .forecast import forecast_figure

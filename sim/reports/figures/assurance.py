@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ...run_folder import SavedRun
-from ...trial_model import orr_ceiling, orr_prior_law
+from ...model.trial_model import orr_ceiling, orr_prior_law
+from ...runs.folder import SavedRun
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels
 from .power import power_curve
 from .wording import decision_errors, percent, percent_estimate

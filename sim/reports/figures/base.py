@@ -24,7 +24,7 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 
 __all__ = [
     "A4_WIDTH_INCHES",

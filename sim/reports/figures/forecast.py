@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 from ...stats.mcse import Estimate
 from .base import OKABE_ITO, ReportFigure, new_figure
 from .dates import grid_dates

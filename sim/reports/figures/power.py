@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels, series_style
 from .wording import percent, percent_estimate
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels
 from .power import modal_n_analysed
 from .wording import percent, percent_estimate

@@ -17,15 +17,14 @@ from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from numpy.typing import NDArray
 
-from ...run_folder import SavedRun
-from ...stats.mcse import Estimate, proportion_estimate, quantile_estimate
+from ...runs.folder import SavedRun
+from ...stats.mcse import Estimate, quantile_estimate
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels, series_style
 from .dates import day_grid, days_since, grid_dates, quantile_of_events
 from .wording import count, date_estimate, long_date, percent_estimate
 
 __all__ = [
     "FAN_QUANTILES",
-    "completion_by_close",
     "completion_curve",
     "enrolled_by_day",
     "enrollment_fan",
@@ -110,12 +109,6 @@ def completion_curve(run: SavedRun, scenario: str = "") -> pd.DataFrame:
     )
 
 
-def completion_by_close(run: SavedRun) -> Estimate:
-    """P(enrollment complete by recruitment close) over all replicates (a stop counts as not complete)."""
-    close = (run.scenario.trial.recruitment_close - run.scenario.trial.study_start).days
-    return proportion_estimate(_completion_days(run) <= close)
-
-
 def median_completion(run: SavedRun) -> Estimate:
     """Median day (since study start) the target is met; NaN when half the trials never meet it."""
     return quantile_of_events(_completion_days(run), 0.5)
@@ -193,7 +186,7 @@ def _fan_figure(run: SavedRun, label: str) -> ReportFigure:
 
 def _completion_sentence(run: SavedRun, label: str) -> str:
     """One scenario's P(complete by close) and median completion date, as a caption sentence."""
-    by_close = completion_by_close(run)
+    by_close = run.summary.target_reached
     median = median_completion(run)
     when = (
         f"the median trial completes enrollment by {date_estimate(run.scenario.trial.study_start, median)}"
@@ -203,7 +196,7 @@ def _completion_sentence(run: SavedRun, label: str) -> str:
     stopped = bool(run.scenario.rule.look_sizes)
     return (
         f"{label}: P(complete by close, {long_date(run.scenario.trial.recruitment_close)}"
-        f"{', a trial stopped at a look counting as not complete' if stopped else ''}) "
+        f"{', a trial stopped before its target counting as not complete' if stopped else ''}) "
         f"{percent_estimate(by_close)}; {when}."
     )
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 from ...stats.survival import KaplanMeier, kaplan_meier
 from .base import OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels
 from .wording import months, percent_estimate

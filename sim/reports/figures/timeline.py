@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 from ...stats.mcse import quantile_estimate
 from .base import ReportFigure, new_figure, scenario_labels, series_style
 from .dates import days_since

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ...run_folder import SavedRun
+from ...runs.folder import SavedRun
 from ...stats.mcse import Estimate
 from .base import HATCHES, OKABE_ITO, ReportFigure, new_figure, percent_axis, scenario_labels
 from .wording import percent_estimate

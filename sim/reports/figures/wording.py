@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from ...decisions import DecisionFigures
+from ...analysis.decisions import DecisionFigures
 from ...stats.mcse import Estimate
 
 __all__ = [

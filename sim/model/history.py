@@ -1,7 +1,7 @@
 """What one simulated trial did, up to the study end: the record an engine hands to the cutoffs.
 
 An engine (the SimPy one in :mod:`sim.engines.des`, or any other with its signature) returns a
-:class:`TrialHistory`; :mod:`sim.observe` then shows what the database holds at each cutoff.
+:class:`TrialHistory`; :mod:`sim.model.observe` then shows what the database holds at each cutoff.
 Patient arrays are in enrollment order; days count from the study start.
 """
 

@@ -4,7 +4,7 @@
 |---|---|
 | ``summary.json`` | the operating characteristics and what was run (:func:`summary_document`) |
 | ``scenario.toml`` | the scenario file as it was, comments (the sources of its numbers) included |
-| ``replicates.parquet`` | one row per replicate (:data:`sim.records.REPLICATE_COLUMNS`) |
+| ``replicates.parquet`` | one row per replicate (:data:`sim.analysis.records.REPLICATE_COLUMNS`) |
 | ``looks.parquet`` | one row per replicate and interim look |
 | ``patients.parquet`` | one row per patient and cutoff, when patients were kept |
 | ``oc.csv`` | operating characteristics over a grid of true ORR, when they were computed |
@@ -24,16 +24,29 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import tomlkit
 
-from .planning import resolved_scenario
-from .records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform
+from ..analysis.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform
+from ..analysis.summary import OperatingCharacteristics
+from ..scenario import ScenarioError, load_scenario
+from ..scenario.model import Scenario, Source
+from ..scenario.variants import drop_absent, resolved_scenario
+from ..version import __version__
 from .runner import RunResult
-from .scenario import ScenarioError, load_scenario, scenario_path
-from .scenario.model import Scenario
-from .summary import OperatingCharacteristics
-from .version import __version__
 
-__all__ = ["RunFolderError", "SavedRun", "read_run", "summary_document", "write_run", "FILES"]
+__all__ = [
+    "FILES",
+    "IN_MEMORY",
+    "RunFolderError",
+    "SavedRun",
+    "provenance",
+    "read_run",
+    "summary_document",
+    "write_run",
+]
+
+IN_MEMORY = "in-memory"
+"""The name a run folder gives a scenario built in code rather than read from a file."""
 
 FILES = {
     "summary": "summary.json",
@@ -68,15 +81,14 @@ class SavedRun:
     oc: pd.DataFrame | None
 
     @classmethod
-    def from_result(
-        cls, result: RunResult, scenario_file: str | Path, overrides: Sequence[str] = (), command: str = ""
-    ) -> SavedRun:
+    def from_result(cls, result: RunResult, command: str = "") -> SavedRun:
         """A finished run as a report reads it, without writing a folder (for notebooks)."""
+        source = provenance(result.scenario)
         return cls(
-            name=_scenario_name(scenario_file),
+            name=_scenario_name(source.name),
             scenario=result.scenario,
-            scenario_text=scenario_path(scenario_file).read_text(encoding="utf-8"),
-            overrides=tuple(overrides),
+            scenario_text=source.text,
+            overrides=source.overrides,
             seed=result.seed,
             command=command,
             version=__version__,
@@ -94,22 +106,32 @@ class SavedRun:
         return hashlib.sha256(self.scenario_text.encode()).hexdigest()
 
 
-def summary_document(
-    result: RunResult, scenario_file: str | Path, overrides: Sequence[str], command: str
-) -> dict[str, Any]:
+def provenance(scenario: Scenario) -> Source:
+    """Where ``scenario`` came from, as it was read; one built in code is spelled out field by field.
+
+    The file is never read again here: a run folder written after a long run records the file the
+    run used, even if it has been edited since.
+    """
+    if scenario.source is not None:
+        return scenario.source
+    body = tomlkit.dumps(drop_absent(resolved_scenario(scenario)))
+    return Source(IN_MEMORY, f"# a scenario built in code (sim.vary or dataclasses.replace): every field\n{body}")
+
+
+def summary_document(result: RunResult, command: str = "") -> dict[str, Any]:
     """What ``summary.json`` holds (and ``trialsim run --json`` prints): what was run, then the figures.
 
     ``resolved_scenario`` is every scenario field after the overrides and defaults, dates as ISO
     strings, so the run can be read without the scenario file; ``chunk_size`` is what the
     checkpoints were cut by; ``engine`` the engine that simulated the replicates.
     """
-    text = scenario_path(scenario_file).read_text(encoding="utf-8")
+    source = provenance(result.scenario)
     return {
         "seed": result.seed,
-        "scenario_file": str(scenario_file),
-        "scenario_name": _scenario_name(scenario_file),
-        "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "overrides": list(overrides),
+        "scenario_file": source.name,
+        "scenario_name": _scenario_name(source.name),
+        "scenario_sha256": hashlib.sha256(source.text.encode()).hexdigest(),
+        "overrides": list(source.overrides),
         "command": command,
         "trialsim_version": __version__,
         "created": dt.date.today().isoformat(),
@@ -120,17 +142,13 @@ def summary_document(
     }
 
 
-def write_run(
-    folder: Path,
-    result: RunResult,
-    scenario_file: str | Path,
-    overrides: Sequence[str],
-    command: str,
-    oc: pd.DataFrame | None = None,
-) -> list[Path]:
-    """Write ``result`` (and the ``oc`` grid table, if given) into ``folder``; return the files written."""
-    text = scenario_path(scenario_file).read_text(encoding="utf-8")
-    doc = summary_document(result, scenario_file, overrides, command)
+def write_run(folder: Path, result: RunResult, command: str = "", oc: pd.DataFrame | None = None) -> list[Path]:
+    """Write ``result`` (and the ``oc`` grid table, if given) into ``folder``; return the files written.
+
+    ``scenario.toml`` is the scenario's file as the run read it (:func:`provenance`).
+    """
+    text = provenance(result.scenario).text
+    doc = summary_document(result, command)
     written = {
         "summary": lambda p: p.write_text(json.dumps(doc, indent=2), encoding="utf-8"),
         "scenario": lambda p: p.write_text(text, encoding="utf-8"),
@@ -162,6 +180,11 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise RunFolderError(f"{path}: not a readable summary.json ({exc})") from None
     if not isinstance(doc, dict) or not {"seed", "overrides", "scenario"} <= doc.keys():
         raise RunFolderError(f"{path}: not a trialsim summary.json (no seed, overrides or scenario)")
+    seed = doc["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RunFolderError(f"{path}: seed must be a non-negative whole number, got {seed!r}")
+    if not isinstance(doc["overrides"], list):
+        raise RunFolderError(f"{path}: overrides must be a list of dotted.path=value strings, got {doc['overrides']!r}")
     return doc
 
 

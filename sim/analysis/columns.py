@@ -7,15 +7,15 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ..history import HistoryBatch
-from ..recist import disease_controlled, responded
+from ..model.history import HistoryBatch
+from ..model.recist import disease_controlled, responded
+from ..model.trial_model import TrialModel
 from ..scenario.model import Analysis
 from ..stats.proportions import ResponseRateTest
 from ..stats.proportions_batch import response_tests
 from ..stats.survival_batch import KaplanMeierBatch, padded_rows
-from ..trial_model import TrialModel
 from ..units import DAYS_PER_MONTH
-from .observed import ObservedRows
+from .observed_rows import ObservedRows
 
 __all__ = ["Columns", "decision_columns", "final_columns", "primary_columns"]
 

@@ -2,8 +2,8 @@
 
 This module is the patient model both engines share: it says what *would* happen to a patient
 (when the tumour progresses, whether and when it responds, when the patient dies, when adverse
-events strike), never when anything is observed. Observation belongs to :mod:`sim.journey` and
-:mod:`sim.observe`.
+events strike), never when anything is observed. Observation belongs to :mod:`sim.model.journey` and
+:mod:`sim.model.observe`.
 
 The joint model, in days from first dose (see docs/model.md for the derivation):
 
@@ -30,11 +30,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import integrate, optimize
 
-from .arrays import by_column
-from .distributions import Exponential, SurvivalDistribution
+from ..arrays import by_column
+from ..distributions import Exponential, SurvivalDistribution
+from ..scenario.model import Efficacy, Safety, Schedule
+from ..units import DAYS_PER_MONTH
 from .recist import confirmation_lag_scans, earliest_sure_confirmation_day
-from .scenario.model import Efficacy, Safety, Schedule
-from .units import DAYS_PER_MONTH
 
 __all__ = [
     "PatientModel",

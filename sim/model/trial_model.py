@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..scenario import ScenarioError
+from ..scenario.model import OrrPrior, Scenario
+from ..scenario.rules import DesignRule, design_rule
+from ..stats.beta_mixture import BetaMixture
+from ..units import DAYS_PER_MONTH, dates_of_days, day_number
 from .patient_model import ModelError, PatientModel
 from .recist import earliest_sure_confirmation_day, judgement_days
 from .recruitment import CalendarRates
-from .scenario import ScenarioError
-from .scenario.model import OrrPrior, Scenario
-from .scenario.rules import DesignRule, design_rule
-from .stats.beta_mixture import BetaMixture
 from .trial_state import TrialState
-from .units import DAYS_PER_MONTH, dates_of_days, day_number
 
 __all__ = ["MIN_PRIOR_MASS", "TrialModel", "orr_ceiling", "orr_prior_law"]
 

@@ -1,7 +1,7 @@
 """A running trial as it stands at its as-of date: the state a forecast starts the engine from.
 
 Pure data, built by :mod:`sim.forecast` from the observed patients and checked there; the SimPy
-engine (:func:`sim.engines.des.simulate_trial`) starts from it, and :mod:`sim.conditioning` draws each
+engine (:func:`sim.engines.des.simulate_trial`) starts from it, and :mod:`sim.model.conditioning` draws each
 enrolled patient's future given what is known of them. Days count from the study start.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from .stats.beta_mixture import BetaMixture
+from ..stats.beta_mixture import BetaMixture
 
 __all__ = ["KnownOutcomes", "RatePosterior", "TrialState", "UNKNOWN"]
 
@@ -25,10 +25,10 @@ UNKNOWN = -1
 class KnownOutcomes:
     """What the database holds for each enrolled patient at the as-of date, one row per patient.
 
-    ``best_scan`` is the best reading of any scan so far as a :class:`~sim.recist.Response` code
+    ``best_scan`` is the best reading of any scan so far as a :class:`~sim.model.recist.Response` code
     (NO_SCAN before the first scan), ``confirmed`` whether the response is confirmed,
     ``progressed`` and ``dead`` whether progression or death has been recorded, ``end_reason``
-    the index in :data:`sim.journey.END_REASONS` of why treatment ended (-1 while on treatment).
+    the index in :data:`sim.model.journey.END_REASONS` of why treatment ended (-1 while on treatment).
     A row whose ``best_scan`` is :data:`UNKNOWN` is conditioned on nothing (a patient not yet dosed,
     or a file without outcome columns).
     """

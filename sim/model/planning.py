@@ -5,7 +5,7 @@ No randomness: each figure is the expectation the scenario implies, with the acc
 sample size and how close the efficacy numbers are to what the model can carry.
 
 Recruitment. Site *s* screens at ``λ_s(t) = r_s · ramp_s(t) · f(t)`` patients a day (the rate, the
-linear ramp-up and the product of the calendar factors, exactly as :mod:`sim.recruitment` draws
+linear ramp-up and the product of the calendar factors, exactly as :mod:`sim.model.recruitment` draws
 them) from its first screening day to the recruitment close. With ``Λ(x) = Σ_s ∫ λ_s`` up to day
 ``x``, the expected screened patients by the close are ``Λ(close)``. An eligible patient (share
 ``1 - screen_failure_probability``) screened on day ``t`` is enrolled on ``t + D``, ``D`` uniform
@@ -30,14 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from .distributions import SurvivalDistribution
+from ..units import DAYS_PER_MONTH
 from .recist import earliest_sure_confirmation_day
 from .recruitment import site_rates
-from .scenario.model import Scenario
 from .trial_model import TrialModel
-from .units import DAYS_PER_MONTH
 
-__all__ = ["PlanningFigures", "drop_absent", "planning_figures", "resolved_scenario"]
+__all__ = ["PlanningFigures", "planning_figures"]
 
 _STEP_DAYS = 0.125
 """Integration step of the expected screening intensity."""
@@ -176,35 +174,3 @@ def _warnings(model: TrialModel, enrolled_by_close: float) -> list[str]:
     return out
 
 
-def _plain(value: Any, iso_dates: bool) -> Any:
-    """A scenario value as plain data: tables as dicts, tuples as lists, distributions as their parameters."""
-    if isinstance(value, SurvivalDistribution):  # a dataclass too, but spelled by its parameters
-        return {k: _plain(v, iso_dates) for k, v in value.parameters().items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name), iso_dates) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, iso_dates) for v in value]
-    if isinstance(value, dt.date) and iso_dates:
-        return value.isoformat()
-    return value
-
-
-def drop_absent(value: Any) -> Any:
-    """A resolved scenario as a file would spell it: absent optional fields and empty lists left out."""
-    if isinstance(value, dict):
-        return {k: drop_absent(v) for k, v in value.items() if v is not None and v != []}
-    if isinstance(value, list):
-        return [drop_absent(v) for v in value]
-    return value
-
-
-def resolved_scenario(scenario: Scenario, *, iso_dates: bool = False) -> dict[str, Any]:
-    """Every field of ``scenario`` after overrides and defaults, as a scenario file spells it.
-
-    Tables are dicts, lists are lists, a distribution is its parameter table; a field left out of
-    the file shows its default, an absent optional one is None. ``iso_dates`` writes dates as ISO
-    strings (for JSON); otherwise they stay ``datetime.date``.
-    """
-    plain = _plain(scenario, iso_dates)
-    assert isinstance(plain, dict)
-    return plain

@@ -2,11 +2,11 @@
 
 The forecast conditions each dosed patient on their *status* at the as-of date: the best scan
 reading so far, whether a response is confirmed, whether progression and death have been
-recorded, and whether and why treatment ended (:class:`~sim.trial_state.KnownOutcomes`). A
+recorded, and whether and why treatment ended (:class:`~sim.model.trial_state.KnownOutcomes`). A
 patient's draw is exact with respect to the model by rejection: candidates are drawn from the
-unconditional model (:meth:`PatientModel.draw`, then :func:`~sim.journey.plan_journeys`), dosed
+unconditional model (:meth:`PatientModel.draw`, then :func:`~sim.model.journey.plan_journeys`), dosed
 on the patient's own first-dose day, observed at the as-of date exactly as a data cutoff would be
-(:func:`~sim.observe.observe`), and the first candidate whose status matches is kept. An accepted
+(:func:`~sim.model.observe.observe`), and the first candidate whose status matches is kept. An accepted
 candidate is a draw from the model's law given that status, so a confirmed responder stays one, a
 patient progression-free so far gets a progression after the as-of date, and a patient with no
 response yet responds later with exactly the model's conditional probability. The exact dates of

@@ -10,14 +10,20 @@ as ``datetime64[ms]``, also inside a list (:func:`arrow_table` writes them so).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 __all__ = [
+    "ChunkTables",
+    "read_parquet",
+    "stored",
     "Column",
     "LOOK_COLUMNS",
     "PATIENT_COLUMNS",
@@ -243,3 +249,25 @@ def reference_table(columns: Sequence[Column]) -> str:
     lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
     lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in columns]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ChunkTables:
+    """The tables of replicates ``start..stop-1``: replicates, looks and (when kept) patients."""
+
+    replicates: pd.DataFrame
+    looks: pd.DataFrame
+    patients: pd.DataFrame | None
+
+
+def read_parquet(source: Path | io.BytesIO) -> pd.DataFrame:
+    """Read parquet without Arrow's thread pool: its threads could abort the interpreter at exit."""
+    return pd.read_parquet(source, use_threads=False)
+
+
+def stored(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
+    """The frame exactly as parquet gives it back, held to its schema: fresh and resumed chunks are equal."""
+    buffer = io.BytesIO()
+    pq.write_table(arrow_table(frame, columns), buffer)
+    buffer.seek(0)
+    return conform(read_parquet(buffer), columns)

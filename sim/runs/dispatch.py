@@ -26,9 +26,10 @@ from typing import Any
 import joblib
 from joblib.parallel import LokyBackend, get_active_backend
 
-from .checkpoints import ChunkTables, code_fingerprint
-from .engines.chunk import run_chunk
-from .engines.contract import RunPlan
+from ..analysis.records import ChunkTables
+from ..engines.chunk import run_chunk
+from ..engines.contract import RunPlan
+from .checkpoints import code_fingerprint
 
 __all__ = ["INSTALL_HINT", "BackendError", "ChunkTask", "Dispatch", "watch_parent"]
 

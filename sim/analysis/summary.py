@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..scenario.model import Scenario
+from ..stats.mcse import Estimate, estimate_json, json_number, mean_estimate, proportion_estimate, quantile_estimate
 from .decisions import DecisionFigures
-from .scenario.model import Scenario
-from .stats.mcse import Estimate, estimate_json, json_number, mean_estimate, proportion_estimate, quantile_estimate
 
 __all__ = ["OperatingCharacteristics", "TIMELINE_COLUMNS", "QUANTILES"]
 
@@ -74,7 +74,8 @@ class OperatingCharacteristics:
     early_stop: Estimate
     interim_wait_days: Estimate
     decision_months: Estimate
-    enrollment_complete: Estimate
+    enrollment_complete: Estimate  # P(target met by recruitment close) among the trials not stopped at a look
+    target_reached: Estimate  # P(target met by recruitment close) among all trials, by the date it was met
     timeline: dict[str, dict[float, Estimate]]
     orr_mean: Estimate
     orr_bias: Estimate
@@ -123,6 +124,7 @@ class OperatingCharacteristics:
             interim_wait_days=mean_estimate(table["interim_wait_days"][table["interim_looks"] > 0]),
             decision_months=mean_estimate(table["decision_months"]),
             enrollment_complete=proportion_estimate(~table["closed_short"].to_numpy(dtype=bool)[~stopped]),
+            target_reached=_target_reached(table, scenario),
             timeline=timeline,
             orr_mean=mean_estimate(orr),
             orr_bias=bias,
@@ -177,6 +179,18 @@ class OperatingCharacteristics:
                 self.enrollment_complete.value,
                 self.enrollment_complete.mcse,
                 "probability",
+            ),
+            *(
+                [
+                    (
+                        "P(enrollment complete by close), all trials",
+                        self.target_reached.value,
+                        self.target_reached.mcse,
+                        "probability",
+                    )
+                ]
+                if self.monitored
+                else []
             ),
             ("Patients enrolled (mean)", self.n_enrolled.value, self.n_enrolled.mcse, "patients"),
             ("Patients analysed for ORR (mean)", self.n_analysed.value, self.n_analysed.mcse, "patients"),
@@ -254,6 +268,7 @@ class OperatingCharacteristics:
             "interim_wait_days": est(self.interim_wait_days),
             "decision_months": est(self.decision_months),
             "enrollment_complete_by_close": est(self.enrollment_complete),
+            "enrollment_target_reached_by_close": est(self.target_reached),
             "timeline": {
                 name: {
                     f"q{int(q * 100)}": {"date": _iso(self.origin, e.value), "mcse_days": json_number(e.mcse)}
@@ -284,3 +299,13 @@ class OperatingCharacteristics:
             },
         }
 
+
+def _target_reached(table: pd.DataFrame, scenario: Scenario) -> Estimate:
+    """P(the enrollment target is met by recruitment close) over all replicates, by the date it was met.
+
+    A trial stopped at a look before meeting its target counts as not met; one that met it while
+    the look waited (enrollment not paused) counts, as the report's completion curve shows it.
+    """
+    done = table["enrollment_complete_date"]
+    close = pd.Timestamp(scenario.trial.recruitment_close)
+    return proportion_estimate((done.notna() & (done <= close)).to_numpy(dtype=bool))

@@ -13,35 +13,45 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import numbers
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .checkpoints import CheckpointError, Checkpoints, ChunkTables, code_fingerprint
-from .dispatch import BackendError, ChunkTask, Dispatch
-from .engines import (
-    DEFAULT_ENGINE,
+from ..analysis.records import ChunkTables
+from ..analysis.summary import OperatingCharacteristics
+from ..engines import (
     AutoEngine,
     Engine,
     EngineError,
-    ReplicateFunction,
     RunPlan,
     refuse,
     replicate_seeds,
     resolve_engine,
 )
-from .scenario import load_scenario
-from .scenario.model import Scenario
-from .summary import OperatingCharacteristics
-from .trial_model import TrialModel
-from .version import __version__
+from ..model.trial_model import TrialModel
+from ..scenario import load_scenario
+from ..scenario.model import Scenario
+from ..version import __version__
+from .checkpoints import CheckpointError, Checkpoints, code_fingerprint
+from .dispatch import BackendError, ChunkTask, Dispatch
+from .settings import (
+    DEFAULT_CHUNK,
+    DEFAULT_REPLICATES,
+    DEFAULT_SEED,
+    MAX_REPLICATES,
+    RunError,
+    RunSettings,
+    settings_with,
+)
 
 __all__ = [
+    "MAX_REPLICATES",
+    "RunSettings",
     "DEFAULT_CHUNK",
     "DEFAULT_REPLICATES",
     "DEFAULT_SEED",
@@ -50,6 +60,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "Progress",
+    "ProgressBar",
     "RunError",
     "RunPlan",
     "RunResult",
@@ -57,21 +68,6 @@ __all__ = [
     "run",
     "run_many",
 ]
-
-DEFAULT_SEED = 20251115
-"""The root seed when none is given: the day ChiCTR2500111736 opened."""
-
-DEFAULT_CHUNK = 250
-"""Replicates per dispatched task when no chunk size is given."""
-
-MAX_REPLICATES = 10_000_000
-"""Most replicates one run may ask for (also the cap of ``max_replicates``); far beyond any MCSE need."""
-
-DEFAULT_REPLICATES = 1000
-"""Replicates of a run when none are asked for."""
-
-class RunError(ValueError):
-    """A run was asked for with an invalid setting (replicates, seed, chunk size)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +94,43 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         return self.summary.table().to_html(index=False)
+
+
+class ProgressBar:
+    """One progress bar over the runs of :func:`run_many`; its total follows each run's target.
+
+    Call it with each :class:`Progress`; ``also`` hears the replicates done too. It shows when
+    ``settings.progress`` says so (None: on an interactive terminal only). Use it as a context
+    manager, so the bar is closed however the runs end.
+    """
+
+    def __init__(
+        self, runs: int, settings: RunSettings, label: str, also: Callable[[int], None] | None = None
+    ) -> None:
+        self._targets = [settings.replicates] * runs
+        hidden = None if settings.progress is None else not settings.progress
+        self._bar = tqdm(total=sum(self._targets), disable=hidden, unit="rep", desc=label)
+        self._also = also
+
+    def __call__(self, step: Progress) -> None:
+        """Count replicates just finished or reused, and follow the run's target."""
+        self._targets[step.run] = step.target
+        if self._bar.total != sum(self._targets):
+            self._bar.total = sum(self._targets)
+            self._bar.refresh()
+        self._bar.update(step.done)
+        if self._also is not None:
+            self._also(step.done)
+
+    def describe(self, label: str) -> None:
+        """Say what is running now (a grid names its cell)."""
+        self._bar.set_description(label)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
 
 
 def _chunks(start: int, stop: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -135,99 +168,31 @@ class _Run:
 
 def run(
     scenario: Scenario | TrialModel | str | Path,
-    replicates: int = DEFAULT_REPLICATES,
-    seed: int = DEFAULT_SEED,
-    n_jobs: int | None = None,
+    settings: RunSettings | None = None,
     *,
-    engine: str | Engine | ReplicateFunction = DEFAULT_ENGINE,
-    chunk_size: int | None = None,
-    keep_patients: bool = False,
-    progress: bool | None = None,
-    checkpoint_dir: str | Path | None = None,
-    backend: str | None = None,
-    scheduler: str | None = None,
-    mcse_target: float | None = None,
-    max_replicates: int = 1_000_000,
-    restart: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    **changes: Any,
 ) -> RunResult:
-    """Simulate ``replicates`` trials of ``scenario`` and summarise their operating characteristics.
+    """Simulate ``settings.replicates`` trials of ``scenario`` and summarise their operating characteristics.
 
-    Parameters
-    ----------
-    scenario : a validated scenario, the trial model already built from one, or a scenario file or
-        shipped scenario's name (loaded as it is).
-    n_jobs : worker processes (joblib; -1 for all cores); None takes joblib's setting, so a
-        ``joblib.parallel_config(...)`` context applies (1 without one). Results do not depend on it.
-        With ``backend="dask"`` and no scheduler, the worker processes of the local Dask cluster.
-    engine : an engine's name (``"des"``, ``"vector"``, ``"reference"``; see :mod:`sim.engines`) or
-        an engine itself (see :mod:`sim.engines.contract` for the two shapes an engine takes).
-    chunk_size : replicates per dispatched task (default 250). Results do not depend on it.
-    keep_patients : also return one row per patient and cutoff (memory grows with replicates).
-    progress : show a progress bar; None shows it on an interactive terminal only.
-    on_progress : called with the number of replicates each time some are finished or reused, so
-        that a caller can keep a progress bar of its own.
-    checkpoint_dir : save each finished chunk there and reuse chunks already saved (same settings
-        and code only; see :mod:`sim.checkpoints`).
-    restart : discard the checkpoints already in ``checkpoint_dir`` instead of reusing them.
-    backend : a joblib backend name ("loky", "threading", or "dask" with the ``trialsim[dask]``
-        extra); None for joblib's setting. Results do not depend on it.
-    scheduler : with ``backend="dask"``, the address of the Dask scheduler to run on; without it a
-        ``distributed.LocalCluster`` is started on this machine (see ``docs/cluster.md``).
-    mcse_target : keep adding batches of ``replicates`` until the MCSE of power is at most this
-        (or ``max_replicates`` is reached). The same seed always stops at the same count.
+    ``scenario`` is a validated scenario, the trial model already built from one, or a scenario
+    file or shipped scenario's name (loaded as it is). ``settings`` says how (:class:`RunSettings`:
+    replicates, seed, engine, workers, checkpoints, ...); keyword ``changes`` amend it, so
+    ``run(scenario, replicates=5000, seed=1)`` needs no record. ``on_progress`` is called with the
+    number of replicates each time some are finished or reused, so a caller can keep a progress
+    bar of its own. Results do not depend on the workers, the chunk size or the backend.
     """
-    _check_settings(replicates, seed, chunk_size, mcse_target, max_replicates)
-    bar = tqdm(total=replicates, disable=(None if progress is None else not progress), unit="rep", desc="replicates")
-
-    def advance(step: Progress) -> None:
-        if bar.total != step.target:
-            bar.total = step.target
-            bar.refresh()
-        bar.update(step.done)
-        if on_progress is not None:
-            on_progress(step.done)
-
-    results = run_many(
-        [scenario],
-        replicates,
-        seed,
-        n_jobs,
-        engine=engine,
-        chunk_size=chunk_size,
-        keep_patients=keep_patients,
-        checkpoint_dirs=[checkpoint_dir],
-        backend=backend,
-        scheduler=scheduler,
-        mcse_target=mcse_target,
-        max_replicates=max_replicates,
-        restart=restart,
-        on_progress=advance,
-    )
-    try:
+    settings = settings_with(settings, changes)
+    with ProgressBar(1, settings, "replicates", on_progress) as bar:
+        results = run_many([scenario], settings.without_checkpoints(), [settings.checkpoint_dir], bar)
         with contextlib.closing(results):  # then stops the workers (a local Dask cluster takes a moment)
-            result = next(results)[1]
-            bar.close()
-            return result
-    finally:
-        bar.close()
+            return next(results)[1]
 
 
 def run_many(
     scenarios: Sequence[Scenario | TrialModel | str | Path],
-    replicates: int = DEFAULT_REPLICATES,
-    seed: int = DEFAULT_SEED,
-    n_jobs: int | None = None,
-    *,
-    engine: str | Engine | ReplicateFunction = DEFAULT_ENGINE,
-    chunk_size: int | None = None,
-    keep_patients: bool = False,
+    settings: RunSettings,
     checkpoint_dirs: Sequence[str | Path | None] | None = None,
-    backend: str | None = None,
-    scheduler: str | None = None,
-    mcse_target: float | None = None,
-    max_replicates: int = 1_000_000,
-    restart: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Generator[tuple[int, RunResult], None, None]:
     """Simulate several scenarios with the same settings, their chunks dispatched together.
@@ -237,30 +202,30 @@ def run_many(
     slowest chunk of each scenario. Yields each scenario's index and :class:`RunResult` as soon as
     that run is finished (a run resumed entirely from checkpoints first); each result equals what
     :func:`run` gives for that scenario alone. ``checkpoint_dirs`` gives each scenario its own
-    folder (or None); the other settings are :func:`run`'s, and ``on_progress`` receives a
-    :class:`Progress` each time replicates are finished or reused.
+    folder (or None; ``settings.checkpoint_dir`` is for a single run and must be None here), and
+    ``on_progress`` receives a :class:`Progress` each time replicates are finished or reused.
     """
-    _check_settings(replicates, seed, chunk_size, mcse_target, max_replicates)
-    replicates, seed = int(replicates), int(seed)
-    chunk = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
+    if settings.checkpoint_dir is not None:
+        raise RunError("run_many takes one checkpoint folder per scenario (checkpoint_dirs), not checkpoint_dir")
     folders = list(checkpoint_dirs) if checkpoint_dirs is not None else [None] * len(scenarios)
     if len(folders) != len(scenarios):
         raise RunError(f"checkpoint_dirs must give one folder (or None) per scenario, got {len(folders)}")
-    resolved, code = resolve_engine(engine), code_fingerprint()
+    resolved, code, chunk = resolve_engine(settings.engine), code_fingerprint(), settings.chunk_size
     runs: dict[int, _Run] = {}
     for index, (scenario, folder) in enumerate(zip(scenarios, folders)):
-        plan = RunPlan(model=_trial_model(scenario), seed=seed, engine=resolved, keep_patients=keep_patients)
+        model = _trial_model(scenario)
+        plan = RunPlan(model=model, seed=settings.seed, engine=resolved, keep_patients=settings.keep_patients)
         refuse(resolved, plan.model)  # an engine that cannot run this model says so before any chunk runs
-        settings = plan.fingerprint(chunk)
-        store = None if folder is None else Checkpoints(Path(folder), settings, code, __version__, restart)
-        runs[index] = _Run(plan, store, replicates)
+        fingerprint = plan.fingerprint(chunk)
+        store = None if folder is None else Checkpoints(Path(folder), fingerprint, code, __version__, settings.restart)
+        runs[index] = _Run(plan, store, settings.replicates)
     try:
-        with Dispatch(n_jobs, backend, scheduler) as dispatch:
+        with Dispatch(settings.n_jobs, settings.backend, settings.scheduler) as dispatch:
             while runs:
                 for index in _simulate_batch(runs, chunk, dispatch, on_progress):
                     state = runs[index]
                     state.simulated = state.target
-                    more = _next_target(state, replicates, mcse_target, max_replicates)
+                    more = _next_target(state, settings)
                     if more is None:
                         del runs[index]
                         yield index, _result(state, chunk, _engine_used(state.plan))
@@ -273,14 +238,15 @@ def run_many(
         raise
 
 
-def _next_target(state: _Run, replicates: int, mcse_target: float | None, max_replicates: int) -> int | None:
+def _next_target(state: _Run, settings: RunSettings) -> int | None:
     """The run's next replicate target when ``mcse_target`` asks for another batch, else None (it is done)."""
+    mcse_target, max_replicates = settings.mcse_target, settings.max_replicates
     if mcse_target is None or state.simulated >= max_replicates:
         return None
     flags = pd.concat([tables.replicates["reject_h0"] for tables in state.parts.values()]).to_numpy(dtype=bool)
     if _stopping_mcse(flags) <= mcse_target:
         return None
-    return min(state.simulated + replicates, max_replicates)
+    return min(state.simulated + settings.replicates, max_replicates)
 
 
 def _engine_used(plan: RunPlan) -> str:
@@ -338,22 +304,6 @@ def _stopping_mcse(flags: np.ndarray) -> float:
     """
     shrunk = (flags.sum() + 0.5) / (flags.size + 1.0)
     return float(np.sqrt(shrunk * (1.0 - shrunk) / flags.size))
-
-
-def _check_settings(
-    replicates: int, seed: int, chunk_size: int | None, mcse_target: float | None, max_replicates: int
-) -> None:
-    """Refuse settings a run cannot use, naming the setting and what it allows."""
-    if not isinstance(replicates, numbers.Integral) or not 1 <= replicates <= MAX_REPLICATES:
-        raise RunError(f"replicates must be a whole number from 1 to {MAX_REPLICATES}, got {replicates!r}")
-    if not isinstance(seed, numbers.Integral) or seed < 0:
-        raise RunError(f"seed must be a non-negative whole number, got {seed!r}")
-    if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral) or chunk_size < 1):
-        raise RunError(f"chunk_size must be a whole number of at least 1, got {chunk_size!r}")
-    if mcse_target is not None and not 0 < mcse_target < 0.5:
-        raise RunError(f"mcse_target must be in (0, 0.5), got {mcse_target!r}")
-    if max_replicates < replicates:
-        raise RunError(f"max_replicates ({max_replicates}) must be at least replicates ({replicates})")
 
 
 def _simulate_batch(

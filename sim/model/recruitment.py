@@ -19,8 +19,8 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from .scenario.model import Recruitment, Site
-from .units import DAYS_PER_MONTH, day_number
+from ..scenario.model import Recruitment, Site
+from ..units import DAYS_PER_MONTH, day_number
 
 __all__ = ["CalendarRates", "SiteRates", "site_rates", "arrival_days", "pending_screening_ends", "screening_arrivals"]
 

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .scenario.model import Scenario
-from .stats.mcse import Estimate, estimate_json, mean_estimate, proportion_estimate, quantile_estimate
-from .trial_model import orr_ceiling, orr_prior_law
+from ..model.trial_model import orr_ceiling, orr_prior_law
+from ..scenario.model import Scenario
+from ..stats.mcse import Estimate, estimate_json, mean_estimate, proportion_estimate, quantile_estimate
 
 __all__ = ["DecisionFigures", "ORR_QUANTILES"]
 

@@ -11,18 +11,15 @@ recomputed, and the run says so; a damaged manifest is refused with the file nam
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
-from .records import Column, arrow_table, conform
+from ..analysis.records import ChunkTables, read_parquet
 
-__all__ = ["CheckpointError", "ChunkTables", "Checkpoints", "code_fingerprint", "read_parquet", "stored"]
+__all__ = ["CheckpointError", "Checkpoints", "code_fingerprint"]
 
 _MANIFEST = "manifest.json"
 _TABLES = ("replicates", "looks", "patients")
@@ -32,37 +29,15 @@ class CheckpointError(ValueError):
     """A checkpoint folder cannot be used for this run; nothing in it is touched."""
 
 
-@dataclass(frozen=True)
-class ChunkTables:
-    """The tables of replicates ``start..stop-1``: replicates, looks and (when kept) patients."""
-
-    replicates: pd.DataFrame
-    looks: pd.DataFrame
-    patients: pd.DataFrame | None
-
-
 def code_fingerprint(package: Path | None = None) -> str:
     """SHA-256 of the package's Python source, subpackages included, so chunks computed by other code are
     never reused; each file counts by its path in the package and its bytes (``package``: this one)."""
-    package = Path(__file__).resolve().parent if package is None else package
+    package = Path(__file__).resolve().parents[1] if package is None else package
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def read_parquet(source: Path | io.BytesIO) -> pd.DataFrame:
-    """Read parquet without Arrow's thread pool: its threads could abort the interpreter at exit."""
-    return pd.read_parquet(source, use_threads=False)
-
-
-def stored(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
-    """The frame exactly as parquet gives it back, held to its schema: fresh and resumed chunks are equal."""
-    buffer = io.BytesIO()
-    pq.write_table(arrow_table(frame, columns), buffer)
-    buffer.seek(0)
-    return conform(read_parquet(buffer), columns)
 
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:

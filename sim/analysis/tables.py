@@ -1,4 +1,4 @@
-"""Tidy per-replicate tables: patients at each cutoff and interim looks (schemas in :mod:`sim.records`)."""
+"""Tidy per-replicate tables: patients at each cutoff and interim looks (schemas in :mod:`sim.analysis.records`)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from .history import HistoryBatch, TrialHistory
-from .journey import END_REASONS
-from .observe import ObservedData, observe
-from .recist import RESPONSE_NAMES
-from .trial_model import TrialModel
+from ..model.history import HistoryBatch, TrialHistory
+from ..model.journey import END_REASONS
+from ..model.observe import ObservedData, observe
+from ..model.recist import RESPONSE_NAMES
+from ..model.trial_model import TrialModel
 
 __all__ = ["look_columns", "patient_frame", "patient_table"]
 

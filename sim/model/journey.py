@@ -2,7 +2,7 @@
 
 Pure, vectorised rules over a block of patients, in days from first dose. Nothing here knows the
 calendar or a data cutoff, so the SimPy engine and a vectorised engine can share it; what is
-*seen* at a cutoff is :mod:`sim.observe`'s job.
+*seen* at a cutoff is :mod:`sim.model.observe`'s job.
 
 Rules (RECIST 1.1 as the protocol applies it):
 
@@ -27,10 +27,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from .arrays import first_true, or_inf, or_zero, preceding_sums, take_rows
+from ..arrays import first_true, or_inf, or_zero, preceding_sums, take_rows
+from ..units import DAYS_PER_MONTH
 from .patient_model import LatentOutcomes, PatientModel
 from .recist import Response, confirmation_day
-from .units import DAYS_PER_MONTH
 
 __all__ = ["END_REASONS", "PatientJourneys", "plan_journeys"]
 
@@ -43,7 +43,7 @@ _MAX_DURATION = END_REASONS.index("max_duration")
 class PatientJourneys:
     """Each patient's full course from first dose (days), one row per patient.
 
-    ``scan_status`` holds :class:`~sim.recist.Response` codes, NO_SCAN where no scan was done;
+    ``scan_status`` holds :class:`~sim.model.recist.Response` codes, NO_SCAN where no scan was done;
     infinite days mean "never". ``confirmation_day`` is the scan that confirms a response;
     ``response_closed_day`` the day no new response can be seen (progression, death, exit);
     ``scan_missed`` marks scheduled scans the patient missed while still followed;

@@ -4,7 +4,7 @@ Every cell is the base scenario with some fields overridden. All cells are valid
 trial models built before anything runs, so a cell that cannot work fails before any compute; then
 each is simulated with the same seed: common random numbers make neighbouring cells differ by the
 change in the scenario, not by noise. The cells' chunks go to the workers together, as one stream
-of cell x chunk tasks (:func:`sim.runner.run_many`), so no worker idles while a cell's last chunk
+of cell x chunk tasks (:func:`sim.runs.runner.run_many`), so no worker idles while a cell's last chunk
 finishes; each cell's result is still exactly what a run of that cell alone gives. A grid result
 keeps each cell's full operating characteristics (and, when asked, its replicate table), so a
 report draws from it without re-simulating. Given a checkpoint folder, each cell keeps its chunks
@@ -31,6 +31,7 @@ a grid too coarse to cite. A boundary outside the grid is reported as such, neve
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import hashlib
 import itertools
@@ -43,14 +44,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from .runner import DEFAULT_REPLICATES, Progress, RunResult, run_many
-from .scenario import ScenarioError, apply_overrides, parse_scenario, parse_value, read_scenario_file
-from .scenario.model import Scenario
-from .stats.mcse import Estimate
-from .summary import OperatingCharacteristics
-from .trial_model import TrialModel
+from ..analysis.summary import OperatingCharacteristics
+from ..model.trial_model import TrialModel
+from ..scenario import ScenarioError, apply_overrides, parse_scenario, parse_value, read_scenario_file
+from ..scenario.load import set_field
+from ..scenario.model import Scenario
+from ..scenario.variants import drop_absent, resolved_scenario
+from ..stats.mcse import Estimate
+from .runner import ProgressBar, RunResult, run_many
+from .settings import RunSettings, settings_with
 
 __all__ = [
     "DECISION_FIGURES",
@@ -77,7 +80,7 @@ FIGURES = ("power", "early_stop", "interim_wait_days", "enrollment_complete", "n
 """The figures of a cell that a grid's table shows, each with its MCSE."""
 
 DECISION_FIGURES = ("assurance", "positive_and_effective", "false_go", "false_stop")
-"""The figures a cell with an ORR prior adds (:class:`sim.decisions.DecisionFigures`), each with its MCSE."""
+"""The figures a cell with an ORR prior adds (:class:`sim.analysis.decisions.DecisionFigures`), each with its MCSE."""
 
 
 class InputError(ValueError):
@@ -266,19 +269,22 @@ class OCGridResult(GridResult):
 
 
 def build_cells(
-    scenario: str | Path,
+    scenario: str | Path | Scenario,
     overrides: Sequence[str],
-    axes: Mapping[str, Sequence[str]],
+    axes: Mapping[str, Sequence[Any]],
     model_of: Callable[[Scenario], TrialModel] = TrialModel.from_scenario,
 ) -> list[Cell]:
     """Every combination of axis values as a cell with its trial model; all are built before any run.
 
-    ``overrides`` (``dotted.path=value``) apply to every cell; ``axes`` maps a dotted path to the
-    values it takes, read as TOML like an override. ``model_of`` builds a cell's model from its
-    scenario (a forecast passes one that starts from the trial's state). A cell whose scenario is
+    ``scenario`` is a scenario file or shipped name, or a :class:`Scenario` already built (its
+    variants are made in memory, :func:`sim.scenario.variants.vary`). ``overrides``
+    (``dotted.path=value``) apply to every cell; ``axes`` maps a dotted path to the values it
+    takes: a string is read as TOML like an override, any other value is taken as it is.
+    ``model_of`` builds a cell's model from its scenario (a forecast passes one that starts from the
+    trial's state). A cell whose scenario is
     invalid, or whose efficacy numbers cannot hold together, raises :class:`CellError`.
     """
-    raw = apply_overrides(read_scenario_file(scenario), overrides)
+    raw = apply_overrides(_raw(scenario), overrides)
     # the common scenario's own problems first, named as such
     if model_of(parse_scenario(raw)).orr_prior is not None and "efficacy.orr" in axes:
         raise InputError(
@@ -286,7 +292,7 @@ def build_cells(
             "prior; vary the prior (efficacy.orr_prior.beta=[a, b],...) or use trialsim oc for power at point ORRs"
         )
     for path, values in axes.items():
-        parsed = [repr(parse_value(v.strip())) for v in values]
+        parsed = [repr(_value(v)) for v in values]
         twice = [v for i, v in enumerate(values) if parsed[i] in parsed[:i]]
         if twice:
             raise InputError(f"{path} gives the value {twice[0]} twice; give each value once")
@@ -294,13 +300,27 @@ def build_cells(
         raise InputError(f"axes gives more than {MAX_CELLS} cells; use fewer values")
     cells = []
     for combo in itertools.product(*axes.values()):
-        setting = dict(zip(axes, combo))
+        setting = {path: v if isinstance(v, str) else repr(v) for path, v in zip(axes, combo)}
         try:
-            cell_raw = apply_overrides(raw, [f"{k}={v}" for k, v in setting.items()])
+            cell_raw = copy.deepcopy(raw)
+            for path, value in zip(axes, combo):
+                set_field(cell_raw, path, _value(value), "overrides")
             cells.append(Cell(setting, model_of(parse_scenario(cell_raw))))
         except ScenarioError as exc:
             raise CellError(setting, exc) from None
     return cells
+
+
+def _raw(scenario: str | Path | Scenario) -> dict[str, Any]:
+    """The raw table of a scenario file or name, or of a scenario already built."""
+    if isinstance(scenario, Scenario):
+        return drop_absent(resolved_scenario(scenario))
+    return read_scenario_file(scenario)
+
+
+def _value(given: Any) -> Any:
+    """An axis value: a string read as TOML (as an override's value), anything else as it is."""
+    return parse_value(given.strip()) if isinstance(given, str) else given
 
 
 def cell_folder(setting: Mapping[str, str]) -> str:
@@ -318,11 +338,7 @@ def cell_folder(setting: Mapping[str, str]) -> str:
 
 
 def _run_cells(
-    cells: Sequence[Cell],
-    keep_replicates: bool,
-    checkpoint_dir: str | Path | None,
-    label: str,
-    run_options: Mapping[str, Any],
+    cells: Sequence[Cell], keep_replicates: bool, label: str, settings: RunSettings
 ) -> tuple[tuple[GridCell, ...], tuple[str, ...]]:
     """Every cell simulated with the same options (and so the same seed), their chunks dispatched together.
 
@@ -331,40 +347,29 @@ def _run_cells(
     cells in grid order and the grid's notes: how many chunks were reused, and each cell's other
     notes prefixed with its setting.
     """
-    options = dict(run_options)
-    progress = options.pop("progress", None)
-    folders = [Path(checkpoint_dir) / cell_folder(c.setting) if checkpoint_dir is not None else None for c in cells]
-    targets = [int(options.get("replicates", DEFAULT_REPLICATES))] * len(cells)
-    bar = tqdm(total=sum(targets), disable=None if progress is None else not progress, unit="rep", desc=label)
+    root = settings.checkpoint_dir
+    folders = [root / cell_folder(c.setting) if root is not None else None for c in cells]
     finished: dict[int, GridCell] = {}
     notes: dict[int, list[str]] = {}
     reused = chunks = 0
 
-    def advance(step: Progress) -> None:
-        targets[step.run] = step.target
-        bar.total = sum(targets)
-        bar.update(step.done)
-
-    def describe() -> None:
+    def running() -> str:
         number = next((i for i in range(len(cells)) if i not in finished), len(cells) - 1) + 1
-        bar.set_description(f"{label}, cell {number} of {len(cells)}")
+        return f"{label}, cell {number} of {len(cells)}"
 
-    describe()
-    results = run_many([cell.model for cell in cells], checkpoint_dirs=folders, on_progress=advance, **options)
-    try:
+    with ProgressBar(len(cells), settings, running()) as bar:
+        results = run_many([c.model for c in cells], settings.without_checkpoints(), folders, bar)
         with contextlib.closing(results):
             for index, result in results:
                 kept = result.replicates if keep_replicates else None
                 finished[index] = GridCell(cells[index].setting, result.summary, kept, result.engine)
-                describe()
+                bar.describe(running())
                 reused += result.reused_chunks
                 chunks += math.ceil(len(result.replicates) / result.chunk_size)
                 notes[index] = _cell_notes(cells[index], result)
-    finally:
-        bar.close()
     grid_notes = [note for index in sorted(notes) for note in notes[index]]
     if reused:
-        grid_notes.insert(0, f"resumed: reused {reused} of {chunks} chunks in {len(cells)} cells from {checkpoint_dir}")
+        grid_notes.insert(0, f"resumed: reused {reused} of {chunks} chunks in {len(cells)} cells from {root}")
     return tuple(finished[index] for index in range(len(cells))), tuple(grid_notes)
 
 
@@ -376,20 +381,20 @@ def _cell_notes(cell: Cell, result: RunResult) -> list[str]:
 
 def run_grid(
     cells: Sequence[Cell],
+    settings: RunSettings | None = None,
     *,
     keep_replicates: bool = False,
-    checkpoint_dir: str | Path | None = None,
     label: str = "sensitivity grid",
-    **run_options: Any,
+    **changes: Any,
 ) -> GridResult:
-    """Simulate every cell with the same ``run`` options; keep each replicate table if asked.
+    """Simulate every cell with the same run settings (amended by ``changes``); keep each replicate table if asked.
 
-    ``checkpoint_dir`` keeps each cell's chunks in its own subfolder (:func:`cell_folder`), so the
-    grid resumes; ``label`` names the grid on its progress bar. All cells' chunks are dispatched
-    together, on any backend (``backend="dask"`` included), and each cell's figures are those of
-    :func:`sim.runner.run` on that cell alone.
+    ``settings.checkpoint_dir`` keeps each cell's chunks in its own subfolder (:func:`cell_folder`),
+    so the grid resumes; ``label`` names the grid on its progress bar. All cells' chunks are
+    dispatched together, on any backend (``backend="dask"`` included), and each cell's figures are
+    those of :func:`sim.runs.runner.run` on that cell alone.
     """
-    finished, notes = _run_cells(cells, keep_replicates, checkpoint_dir, label, run_options)
+    finished, notes = _run_cells(cells, keep_replicates, label, settings_with(settings, changes))
     return GridResult(finished, notes=notes)
 
 
@@ -401,25 +406,25 @@ def at_point_orr(scenario: Scenario, orr: float | None = None) -> TrialModel:
 
 
 def oc_grid(
-    scenario: str | Path,
+    scenario: str | Path | Scenario,
     overrides: Sequence[str],
     orr_values: Sequence[float],
+    settings: RunSettings | None = None,
     *,
     keep_replicates: bool = False,
-    checkpoint_dir: str | Path | None = None,
-    **run_options: Any,
+    **changes: Any,
 ) -> OCGridResult:
     """Operating characteristics over a grid of latent ORR, always including p0; ``boundary`` reads the edge of H0.
 
     Each cell is simulated at its own ORR: a scenario's ``efficacy.orr_prior`` is set aside (power
     curves are what assurance averages).
 
-    ``checkpoint_dir`` and the ``run`` options are as for :func:`run_grid`.
+    ``settings`` and ``changes`` are as for :func:`run_grid`.
     """
-    p0 = parse_scenario(apply_overrides(read_scenario_file(scenario), overrides)).analysis.p0
+    p0 = parse_scenario(apply_overrides(_raw(scenario), overrides)).analysis.p0
     values = sorted({round(float(v), 12) for v in orr_values} | {p0})
     if len(values) > MAX_CELLS:
         raise InputError(f"orr_values gives more than {MAX_CELLS} values with p0 included; use fewer values")
     cells = build_cells(scenario, overrides, {"efficacy.orr": [repr(v) for v in values]}, at_point_orr)
-    finished, notes = _run_cells(cells, keep_replicates, checkpoint_dir, "OC grid", run_options)
+    finished, notes = _run_cells(cells, keep_replicates, "OC grid", settings_with(settings, changes))
     return OCGridResult(finished, p0=p0, notes=notes)

@@ -25,8 +25,8 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from .arrays import or_inf, take_rows
-from .scenario.model import Monitoring, Schedule
+from ..arrays import or_inf, take_rows
+from ..scenario.model import Monitoring, Schedule
 
 __all__ = [
     "Response",

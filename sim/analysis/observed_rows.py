@@ -1,9 +1,9 @@
 """What the database shows at each patient's own cutoff, for many replicates at once.
 
-:func:`observe_rows` is :func:`sim.observe.observe` with one cutoff per patient (each
+:func:`observe_rows` is :func:`sim.model.observe.observe` with one cutoff per patient (each
 replicate's own), its rows tagged by replicate; ``tests/test_batch_analysis.py`` holds it equal to
-one :func:`~sim.observe.observe` per replicate. :func:`cutoff_days` is
-:func:`sim.observe.cutoff_day` for every replicate at once.
+one :func:`~sim.model.observe.observe` per replicate. :func:`cutoff_days` is
+:func:`sim.model.observe.cutoff_day` for every replicate at once.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from ..history import HistoryBatch
-from ..journey import PatientJourneys
-from ..observe import outcomes, responses, visible
+from ..model.history import HistoryBatch
+from ..model.journey import PatientJourneys
+from ..model.observe import outcomes, responses, visible
+from ..model.trial_model import TrialModel
 from ..scenario.model import Cutoff
 from ..stats.survival_batch import padded_rows
-from ..trial_model import TrialModel
 from ..units import DAYS_PER_MONTH, day_number
 
 __all__ = ["ObservedRows", "cutoff_days", "observe_rows", "per_replicate"]
@@ -39,7 +39,7 @@ def per_replicate(
 
 
 def cutoff_days(rule: Cutoff, batch: HistoryBatch, model: TrialModel) -> NDArray[np.float64]:
-    """Each replicate's cutoff day (:func:`sim.observe.cutoff_day`): at most the study end; NaN if nobody enrolled."""
+    """Each replicate's cutoff day (:func:`sim.model.observe.cutoff_day`): by the study end; NaN if none enrolled."""
     n = batch.patients
     if rule.rule == "date":
         assert rule.date is not None
@@ -63,7 +63,7 @@ def cutoff_days(rule: Cutoff, batch: HistoryBatch, model: TrialModel) -> NDArray
 class ObservedRows:
     """What the database shows at each patient's own cutoff, for the patients treated by then.
 
-    The fields of :class:`sim.observe.ObservedData` an analysis needs, one row per treated patient
+    The fields of :class:`sim.model.observe.ObservedData` an analysis needs, one row per treated patient
     of many replicates (``replicate`` says whose, ``patient`` the row in the batch). The primary
     analysis reads only the responses, the final only the outcomes, so each keeps only its own
     (None when not asked for).
@@ -95,7 +95,7 @@ def observe_rows(
     replicate: NDArray[np.intp],
     parts: tuple[str, ...] = ("responses", "outcomes"),
 ) -> ObservedRows:
-    """:func:`sim.observe.observe` with a cutoff per patient (NaN: never treated), tagged by replicate.
+    """:func:`sim.model.observe.observe` with a cutoff per patient (NaN: never treated), tagged by replicate.
 
     ``parts`` chooses what to keep: ``responses`` (best overall response, any response,
     evaluable) and ``outcomes`` (PFS, OS, cycles, AEs); the rest are None.

@@ -4,7 +4,7 @@ A replicate's own analysis is a few dozen small numpy calls and two Kaplan-Meier
 chunk that is most of a run's time. Here the chunk's patients are stacked (replicate, then
 enrollment order) in a :class:`HistoryBatch`, each replicate's cutoffs are found at once, the data
 visible at each patient's cutoff are derived in one pass (:func:`observe_rows`, the rules of
-:func:`sim.observe.observe` with one cutoff per patient), and per-replicate figures are counts over
+:func:`sim.model.observe.observe` with one cutoff per patient), and per-replicate figures are counts over
 the rows and batched Kaplan-Meier fits (:mod:`sim.stats.survival_batch`). Every column equals the
 per-replicate analysis bit for bit; ``tests/test_batch_analysis.py`` checks it on every scenario.
 """
@@ -16,13 +16,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from ..history import HistoryBatch
+from ..model.history import HistoryBatch
+from ..model.trial_model import TrialModel
 from ..scenario.model import Analysis
 from ..stats.proportions import ResponseRateTest
-from ..trial_model import TrialModel
 from ..units import DAYS_PER_MONTH
-from .figures import Columns, decision_columns, final_columns, primary_columns
-from .observed import ObservedRows, cutoff_days, observe_rows, per_replicate
+from .columns import Columns, decision_columns, final_columns, primary_columns
+from .observed_rows import ObservedRows, cutoff_days, observe_rows, per_replicate
 
 __all__ = ["Columns", "HistoryBatch", "ObservedRows", "analyse_batch", "cutoff_days", "observe_rows", "response_test"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from .scenario.rules import DesignRule
+from ..scenario.rules import DesignRule
 
 __all__ = ["Look", "monitor_process"]
 

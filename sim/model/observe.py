@@ -1,7 +1,7 @@
 """What the trial database holds at a data cutoff: the cutoff rules and the observed patient data.
 
 A replicate's history runs to the study end; a cutoff hides everything after its date. Best
-overall response (by the rules of :mod:`sim.recist`), PFS and OS are derived only from what is
+overall response (by the rules of :mod:`sim.model.recist`), PFS and OS are derived only from what is
 visible then, exactly as the trial's statisticians would derive them.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .arrays import or_zero
+from ..arrays import or_zero
+from ..scenario.model import Cutoff
+from ..units import DAYS_PER_MONTH, day_number
 from .history import TrialHistory
 from .journey import END_REASONS, PatientJourneys
 from .recist import Response, best_overall_response, responding_scan
-from .scenario.model import Cutoff
 from .trial_model import TrialModel
-from .units import DAYS_PER_MONTH, day_number
 
 __all__ = ["ObservedData", "Visible", "cutoff_day", "fda_censoring", "observe", "outcomes", "responses", "visible"]
 
@@ -157,7 +157,7 @@ def observe(
     """The data visible at cutoff ``day`` for every patient dosed by then.
 
     ``first_dose_day`` and ``day`` count from the same origin (the study start in a trial);
-    ``day`` is one cutoff, or one per patient (many replicates stacked, :mod:`sim.batch_analysis`;
+    ``day`` is one cutoff, or one per patient (many replicates stacked, :mod:`sim.analysis.batch`;
     NaN: none); ``sd_min_days`` is the protocol's minimum time from first dose for stable disease;
     ``pfs_censoring`` is ``analysis.pfs_censoring`` (see :func:`fda_censoring`). An analysis that
     needs only part of it calls :func:`visible` and then :func:`responses` or :func:`outcomes`.

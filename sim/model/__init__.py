@@ -1,0 +1,8 @@
+"""The trial model: what a patient and a trial do, before any cutoff or analysis.
+
+``recist`` (response categories), ``patient_model`` (latent outcomes), ``journey`` (cycles and
+scans), ``recruitment`` (sites screening), ``monitoring`` (interim looks in calendar time),
+``trial_state`` and ``conditioning`` (a running trial's state, for forecasts), ``trial_model`` (all
+of it built from a scenario), ``history`` (what an engine hands back), ``observe`` (what the
+database shows at a cutoff) and ``planning`` (the scenario's figures in closed form).
+"""
