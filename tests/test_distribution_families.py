@@ -22,7 +22,8 @@ from sim.distributions import (
     PiecewiseExponential,
     Weibull,
 )
-from sim.scenario.checks import FieldError, distribution
+from sim.scenario.checks import FieldError
+from sim.scenario.distribution_check import distribution
 
 
 @dataclass(frozen=True, repr=False)

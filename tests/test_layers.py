@@ -230,3 +230,12 @@ def test_every_package_folder_is_installed() -> None:
     listed = set(tomllib.loads((SIM.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
     folders = {".".join(p.parent.relative_to(SIM.parent).parts) for p in SIM.rglob("__init__.py")}
     assert folders <= listed, sorted(folders - listed)
+
+
+MAX_MODULE_LINES = 400
+"""A module longer than this holds more than one idea: split it by what its parts hold."""
+
+
+def test_no_module_is_longer_than_the_house_allows() -> None:
+    long = {str(p.relative_to(SIM.parent)): n for p in SIM.rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, long

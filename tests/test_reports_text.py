@@ -296,7 +296,7 @@ def test_calibration_text() -> None:
     )
 
 
-@pytest.mark.parametrize("module", ["analysis/summary", "runs/sweep"])
+@pytest.mark.parametrize("module", ["analysis/summary", "runs/sweep", "runs/grid_result"])
 def test_numbers_do_not_import_rendering(module: str) -> None:
     """The numbers' modules stand alone: reports and the command line import them, never the reverse."""
     tree = ast.parse((ROOT / "sim" / f"{module}.py").read_text())  # a path below sim/

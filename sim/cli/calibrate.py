@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import shlex
 import sys
 from collections.abc import Callable, Iterable
@@ -23,7 +22,6 @@ from ..calibration import (
     DEFAULT_TOLERANCE,
     FITTABLE_FAMILIES,
     Benchmark,
-    CalibrationResult,
     CalibrationTargets,
     Landmark,
     calibrate,
@@ -33,6 +31,7 @@ from ..calibration import (
     scenario_with_efficacy,
     select_benchmarks,
 )
+from ..calibration.document import calibration_document
 from ..calibration.errors import Message
 from ..model.trial_model import TrialModel
 from ..reports import benchmark_text, calibration_text
@@ -301,45 +300,6 @@ def calibrate_command(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
-def _json_safe(value: float) -> float | None:
-    """A number for JSON: NaN and infinities become null."""
-    return value if math.isfinite(value) else None
-
-
-def _json_document(result: CalibrationResult, command: str, block: str, out: Path | None) -> dict[str, Any]:
-    """What ``--json`` prints: the fit, target by target, and the block it wrote."""
-    return {
-        "command": command,
-        "family": result.family,
-        "scan_interval_days": result.scan_interval_days,
-        "scan_window_days": result.scan_window_days,
-        "confirmed": result.targets.confirmed,
-        "source_n": result.targets.source_n,
-        "cohort_size": result.cohort_size,
-        "seed": result.seed,
-        "targets": [
-            {
-                "name": f.name,
-                "target": f.target,
-                "achieved": _json_safe(f.achieved),
-                "mcse": _json_safe(f.mcse),
-                "miss": _json_safe(f.miss),
-                "statistic": f.statistic,
-            }
-            for f in result.fits
-        ],
-        "implied": [
-            {"name": i.name, "value": _json_safe(i.value), "mcse": _json_safe(i.mcse), "statistic": i.statistic}
-            for i in result.implied
-        ],
-        "parameters": result.parameters(),
-        "warnings": list(result.warnings),
-        "notes": list(result.notes),
-        "out": str(out) if out is not None else None,
-        "toml": block,
-    }
-
-
 def _into(args: argparse.Namespace) -> tuple[Path, str] | None:
     """With --into: the scenario file to copy and its text, checked before any compute."""
     if args.into is None:
@@ -396,7 +356,7 @@ def handle_calibrate(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_atomically(args.out, written)
     if args.json:
-        print(json.dumps(_json_document(result, command, block, args.out), indent=2))
+        print(json.dumps(calibration_document(result, command, block, args.out), indent=2))
     else:
         print(calibration_text(result, args.out))
         if args.out is None:

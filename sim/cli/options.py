@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import os
 import re
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +29,6 @@ from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
 from ..engines import ENGINES, EngineError
 from ..forecast import ForecastError, ObservedError
 from ..model.conditioning import ConditioningError
-from ..model.planning import planning_figures
-from ..model.trial_model import TrialModel
 from ..reports.browser import BrowserError
 from ..reports.text import Heading
 from ..runs.checkpoints import CheckpointError
@@ -64,9 +59,6 @@ __all__ = [
     "output_folder",
     "path_option",
     "probability_option",
-    "warn_about",
-    "add_yes_argument",
-    "check_duration",
     "amount_option",
     "date_option",
     "write_atomically",
@@ -219,51 +211,6 @@ positive_int = whole_number("a whole number of at least 1", lambda v: v >= 1)
 replicate_count = whole_number(f"a whole number from 1 to {MAX_REPLICATES}", lambda v: 1 <= v <= MAX_REPLICATES)
 jobs = whole_number("a number of workers from 1 to 256, or -1 for all cores", lambda v: 1 <= v <= 256 or v == -1)
 seed = whole_number("a non-negative whole number", lambda v: v >= 0)
-
-
-LONG_RUN_SECONDS = 3600.0
-"""A run estimated to take longer than this needs ``--yes``."""
-
-PILOT_REPLICATES = 250
-"""Replicates timed, in this process after a short warm-up, to estimate a long run's duration (one vector block)."""
-
-TIMED_FROM = 100_000
-"""Trials to simulate from which the duration is estimated before starting (below, a run takes minutes)."""
-
-
-def add_yes_argument(p: argparse.ArgumentParser) -> None:
-    """``--yes``: start a run estimated to take more than an hour."""
-    p.add_argument("--yes", action="store_true", help="start even when the run is estimated to take over an hour")
-
-
-def check_duration(model: TrialModel, trials: int, args: argparse.Namespace, default_engine: str) -> None:
-    """Estimate a run of ``trials`` replicates of models like ``model`` by timing a pilot; refuse over an hour
-    without ``--yes`` (saying how long and why), and say the estimate above a few minutes."""
-    if trials < TIMED_FROM:
-        return
-    from ..runs.runner import run  # noqa: PLC0415 (the pilot only: most commands never need it here)
-
-    engine = default_engine if args.engine is None else args.engine
-    run(model, replicates=10, seed=1, n_jobs=1, engine=engine, progress=False)  # imports and first-call costs
-    started = time.perf_counter()
-    run(model, replicates=PILOT_REPLICATES, seed=2, n_jobs=1, engine=engine, progress=False)
-    per_trial = (time.perf_counter() - started) / PILOT_REPLICATES
-    workers = (os.cpu_count() or 1) if args.jobs == -1 else max(1, args.jobs or 1)
-    seconds = trials * per_trial / workers
-    words = (
-        f"about {seconds / 3600:.1f} hours" if seconds >= 3600 else f"about {max(1, round(seconds / 60))} minutes"
-    )
-    estimate = f"{trials:,} simulated trials take {words} on {workers} worker(s) (timed on {PILOT_REPLICATES})"
-    if seconds > LONG_RUN_SECONDS and not args.yes:
-        raise UsageError(f"{estimate}; add --yes to start it, or ask for fewer --replicates")
-    if seconds > 300:
-        print(f"trialsim: {estimate}", file=sys.stderr)
-
-
-def warn_about(model: TrialModel) -> None:
-    """Print on stderr what makes ``model`` useless to simulate (:func:`sim.model.planning.planning_figures`)."""
-    for warning in planning_figures(model).warnings:
-        print(f"trialsim: warning: {warning}", file=sys.stderr)
 
 
 def _number_option(option: str, allowed: str, ok: Callable[[float], bool]) -> Callable[[str], float]:

@@ -37,8 +37,8 @@ from .options import (
     replicate_count,
     run_settings,
     seed,
-    warn_about,
 )
+from .preflight import warn_about
 from .simulate import orr_grid
 
 __all__ = ["handle_report", "register"]

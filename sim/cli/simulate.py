@@ -23,8 +23,6 @@ from .options import (
     UsageError,
     add_engine_arguments,
     add_scenario_arguments,
-    add_yes_argument,
-    check_duration,
     grid_checkpoints,
     jobs,
     output_file,
@@ -35,9 +33,9 @@ from .options import (
     run_settings,
     scenario_heading,
     seed,
-    warn_about,
     write_atomically,
 )
+from .preflight import add_yes_argument, check_duration, warn_about
 
 __all__ = [
     "add_simulation_arguments",

@@ -30,8 +30,8 @@ from .options import (
     replicate_count,
     run_settings,
     seed,
-    warn_about,
 )
+from .preflight import warn_about
 from .simulate import vary_axes, vary_axis
 
 __all__ = ["handle_size", "int_range", "register"]

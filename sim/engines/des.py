@@ -22,10 +22,11 @@ from ..model.history import HistoryBatch, TrialHistory
 from ..model.journey import PatientJourneys, plan_journeys
 from ..model.monitoring import Look, monitor_process
 from ..model.patient_model import LatentOutcomes, PatientModel
-from ..model.recruitment import arrival_days, pending_screening_ends, screening_arrivals, site_rates
+from ..model.recruitment import arrival_days, screening_arrivals, site_rates
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
 from .contract import replicate_seeds
+from .des_start import first_doses, patients_in_screening
 
 __all__ = ["DES_ENGINE", "DesEngine", "simulate_trial", "simulate_trials"]
 
@@ -291,7 +292,7 @@ def _simulate(
     known, first_dose = first, np.zeros(0)
     start_rng = streams.start
     if state is not None:
-        first_dose = _first_doses(model, state, start_rng)
+        first_dose = first_doses(model, state, start_rng)
         known = draw_given_status(
             patients, state.outcomes, first_dose, state.as_of_day, start_rng, state.patient_id
         )
@@ -306,7 +307,8 @@ def _simulate(
     )
     if state is not None:
         desk.start_from(state, first_dose)
-        _add_pending(model, state, desk, start_rng)
+        for pending in patients_in_screening(model, state, start_rng):
+            desk.add_pending(*pending)
     for index, days in enumerate(arrivals):
         env.process(screening_arrivals(env, days, index, desk.paused, desk.on_arrival))
     if model.rule.look_sizes:
@@ -352,25 +354,9 @@ def _arrivals(model: TrialModel, seed: np.random.SeedSequence) -> list[NDArray[n
         )
         start = -math.inf if state is None else state.resume_day
         if state is not None and state.pending is not None and state.pending[index] >= 0:
-            start = state.as_of_day  # its patients in screening are known: see _add_pending
+            start = state.as_of_day  # its patients in screening are known: see patients_in_screening
         out.append(arrival_days(rates, model.calendar, model.close_day, site_rng, start))
     return out
-
-
-def _add_pending(model: TrialModel, state: TrialState, desk: _Enrollment, rng: np.random.Generator) -> None:
-    """The patients each site with screening counts has in screening at the as-of date, with their screening ends."""
-    if state.pending is None:
-        return
-    rec = model.scenario.recruitment
-    low, high = rec.enrollment_to_first_dose_days
-    for index, site in enumerate(rec.sites):
-        count = int(state.pending[index])
-        if count <= 0:
-            continue
-        rates = site_rates(site, index, model.scenario.trial.study_start, model.open_day, 0.0, rng)
-        consent, ends = pending_screening_ends(rates, model.calendar, state.as_of_day, rec.screening_days, count, rng)
-        for c, e, d in zip(consent.tolist(), ends.tolist(), rng.integers(low, high + 1, count).tolist()):
-            desk.add_pending(index, c, e, d)
 
 
 def _replicate_patients(model: TrialModel, rng: np.random.Generator) -> PatientModel:
@@ -384,18 +370,3 @@ def _replicate_patients(model: TrialModel, rng: np.random.Generator) -> PatientM
         return model.patients
     ceiling = model.orr_ceiling if state is None else state.orr_ceiling
     return model.with_orr(float(law.draw(rng.random(), ceiling)))
-
-
-def _first_doses(model: TrialModel, state: TrialState, rng: np.random.Generator) -> NDArray[np.float64]:
-    """First-dose days: as recorded, or for a patient not yet dosed, drawn after the as-of date.
-
-    The delay from enrollment is uniform on the scenario's whole days, so given that no dose came
-    by the as-of date it is uniform on the days still possible (the forecast checked there are some).
-    """
-    low, high = model.scenario.recruitment.enrollment_to_first_dose_days
-    waiting = np.isnan(state.first_dose_day)
-    earliest = np.maximum(low, np.ceil(state.as_of_day - state.enrollment_day[waiting]))
-    drawn = state.enrollment_day[waiting] + rng.integers(earliest.astype(np.int64), high + 1)
-    out = state.first_dose_day.copy()
-    out[waiting] = drawn
-    return out

@@ -7,6 +7,7 @@ steering committee's HTML report (docs/report.md).
 """
 
 from .figures import ReportFigure, all_figures
+from .forecast_text import forecast_text
 from .notebook import figures_of
 from .page import write_report
 from .story import Thresholds
@@ -16,7 +17,6 @@ from .text import (
     calibration_text,
     check_text,
     design_text,
-    forecast_text,
     oc_text,
     summary_text,
     sweep_text,

@@ -18,7 +18,6 @@ import tomlkit
 
 from ..analysis.summary import OperatingCharacteristics
 from ..calibration import Benchmark, CalibrationResult
-from ..forecast import Forecast
 from ..model.planning import PlanningFigures
 from ..runs.sweep import GridResult, OCGridResult
 from ..scenario.model import Scenario
@@ -30,7 +29,6 @@ __all__ = [
     "calibration_text",
     "check_text",
     "design_text",
-    "forecast_text",
     "oc_text",
     "summary_text",
     "sweep_text",
@@ -93,7 +91,7 @@ _BENCHMARK_COLUMNS = (
 """(attribute, heading, width) of each column of the benchmark table."""
 
 
-def _estimate_cell(estimate: Any) -> str:
+def estimate_cell(estimate: Any) -> str:
     """An estimate as the summary shows it: a date as is, a number to four decimals, else n/a."""
     if isinstance(estimate, str):
         return estimate
@@ -102,7 +100,7 @@ def _estimate_cell(estimate: Any) -> str:
     return f"{estimate:.4f}"
 
 
-def _mcse_cell(mcse: float, unit: str) -> str:
+def mcse_cell(mcse: float, unit: str) -> str:
     """An MCSE to four decimals, or to a tenth of a day for a date."""
     if not math.isfinite(mcse):
         return "n/a"
@@ -121,7 +119,7 @@ def summary_text(summary: OperatingCharacteristics, heading: Heading | None = No
     width = max(len(f) for f in table["figure"])
     lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
     for row in table.itertuples(index=False):
-        estimate, mcse = _estimate_cell(row.estimate), _mcse_cell(row.mcse, row.unit)
+        estimate, mcse = estimate_cell(row.estimate), mcse_cell(row.mcse, row.unit)
         lines.append(f"{row.figure:<{width}}  {estimate:>12}  {mcse:>9}  {row.unit}")
     return "\n".join(lines)
 
@@ -138,14 +136,14 @@ def _grid_lines(grid: GridResult, title: str) -> list[str]:
     return [title, shown.to_string(index=False), "", _GRID_NOTE]
 
 
-def _headed(heading: Heading | None, lines: list[str]) -> str:
+def headed(heading: Heading | None, lines: list[str]) -> str:
     """``lines`` under the heading's lines and a blank line, if there is a heading."""
     return "\n".join([*heading.lines(), "", *lines] if heading else lines)
 
 
 def sweep_text(grid: GridResult, heading: Heading | None = None) -> str:
     """A sensitivity grid: one row per cell, each figure with its MCSE (under ``heading`` if given)."""
-    return _headed(heading, _grid_lines(grid, f"Sensitivity grid ({grid.replicates} replicates per cell)"))
+    return headed(heading, _grid_lines(grid, f"Sensitivity grid ({grid.replicates} replicates per cell)"))
 
 
 def oc_text(grid: OCGridResult, heading: Heading | None = None) -> str:
@@ -175,7 +173,7 @@ def oc_text(grid: OCGridResult, heading: Heading | None = None) -> str:
             )
     else:
         lines.append(f"{'':<{len(lead)}}not read at the boundary, where the tested rate is p0: {boundary.problem}")
-    return _headed(heading, [*_grid_lines(grid, title), *lines])
+    return headed(heading, [*_grid_lines(grid, title), *lines])
 
 
 def design_text(summary: Mapping[str, Any]) -> str:
@@ -329,77 +327,3 @@ def check_text(heading: Heading, scenario: Scenario, figures: PlanningFigures) -
             *_planning_lines(figures),
         ]
     )
-
-
-_FORECAST_DATES = (
-    ("enrollment complete", "enrollment_complete_date"),
-    ("primary analysis (ORR cutoff)", "primary_cutoff_date"),
-    ("final analysis (PFS/OS cutoff)", "final_cutoff_date"),
-)
-
-
-def _forecast_rows(f: Forecast) -> list[tuple[str, str, str, str]]:
-    """(figure, estimate, MCSE, unit) rows of the forecast's own figures."""
-    rows = [
-        (
-            "P(enrollment complete by close)",
-            *_cells(f.p_enrollment_complete_by_close.value, f.p_enrollment_complete_by_close.mcse, "probability"),
-            "probability",
-        ),
-    ]
-    for label, column in _FORECAST_DATES:
-        for q, (day, mcse) in f.date_quantiles(column).items():
-            shown = "not by then" if day is None else day.isoformat()
-            rows.append((f"{label}, {round(q * 100)}th percentile", shown, _mcse_cell(mcse, "date"), "date"))
-    cp, pp = f.conditional_power, f.predictive_probability
-    rows.append(
-        (
-            f"conditional power (ORR {f.scenario.efficacy.orr:g})",
-            *_cells(cp.value, cp.mcse, "probability"),
-            "probability",
-        )
-    )
-    rows.append(("predictive probability of success", *_cells(pp.value, pp.mcse, "probability"), "probability"))
-    return rows
-
-
-def _cells(value: float, mcse: float, unit: str) -> tuple[str, str]:
-    """An estimate and its MCSE as table cells."""
-    return _estimate_cell(value), _mcse_cell(mcse, unit)
-
-
-def _screening_lines(f: Forecast) -> list[str]:
-    """The screening counts a forecast was given, and the screen-failure posterior (none without counts)."""
-    if f.screening is None or f.screen_failure_posterior is None:
-        return []
-    a, b = f.screen_failure_posterior
-    screened, failed = sum(f.screening.screened.values()), sum(f.screening.failed.values())
-    return [
-        f"  screening so far: {screened} screened, {failed} failed; screen-failure rate {a / (a + b):.3f} "
-        f"(posterior mean; planned {f.scenario.recruitment.screen_failure_probability:g})"
-    ]
-
-
-def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
-    """A forecast: what was observed, each site's posterior rate, the forecast figures, then the run's summary."""
-    responders, settled = f.orr_evidence
-    lines = [
-        f"Forecast as of {f.as_of} from {f.observed.source}: {f.observed.n_enrolled} of "
-        f"{f.scenario.trial.sample_size} patients enrolled ({f.conditional.summary.replicates} replicates)",
-        *(
-            f"  {s.name}: {s.enrolled} enrolled; screening rate {s.rate_per_month():.2f} per month "
-            f"(90% interval {s.rate_per_month(0.05):.2f} to {s.rate_per_month(0.95):.2f}; "
-            f"planned {s.planned_per_month:g})"
-            for s in f.sites
-        ),
-        f"  responses so far: {responders} confirmed, {settled} settled without one; "
-        f"ORR posterior {f.orr_posterior.describe()}",
-        *_screening_lines(f),
-        "",
-    ]
-    rows = _forecast_rows(f)
-    width = max(len(r[0]) for r in rows)
-    lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
-    lines += [f"{name:<{width}}  {value:>12}  {mcse:>9}  {unit}" for name, value, mcse, unit in rows]
-    lines += [*(f"note: {note}" for note in f.notes), "", "The forecast run in full (under the scenario's ORR):"]
-    return _headed(heading, lines) + "\n" + summary_text(f.conditional.summary)

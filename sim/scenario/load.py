@@ -13,10 +13,8 @@ from typing import Any
 
 from ..units import DAYS_PER_MONTH
 from .checks import FieldError, ScenarioProblems, convert_table
+from .limits import MAX_PATIENT_SCHEDULE, MAX_SCREENED_PER_TRIAL, MAX_STUDY_YEARS
 from .model import (
-    MAX_PATIENT_SCHEDULE,
-    MAX_SCREENED_PER_TRIAL,
-    MAX_STUDY_YEARS,
     Cutoff,
     Recruitment,
     Scenario,

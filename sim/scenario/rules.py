@@ -20,7 +20,8 @@ from scipy import stats
 from ..stats.assurance import simon_coefficients, single_stage_coefficients
 from ..stats.designs import posterior_prob_above, predictive_probability, simon_characteristics
 from ..stats.proportions import critical_responders
-from .model import MAX_LOOK_WORK, Analysis, Monitoring
+from .limits import MAX_LOOK_WORK
+from .plan import Analysis, Monitoring
 
 __all__ = [
     "BayesianRule",
