@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from sim.scenario import load_scenario
+from sim.sizing.candidates import Design
 from sim.scenario.model import Monitoring
 from sim.scenario.rules import RULES, BayesianRule, SimonRule, SingleStageRule, design_rule, rule_problems
 from sim.stats import posterior_prob_above, simon_characteristics
@@ -69,3 +70,14 @@ def test_each_rule_checks_its_own_fields() -> None:
     assert rule_problems(SIMON, 10) == ["monitoring.stage1_patients (10) must be below trial.sample_size (10)"]
     assert rule_problems(BAYES, 20)[0].startswith("monitoring.looks must increase strictly")
     assert np.all([rule_problems(m, 35) == [] for m in (SIMON, BAYES)])
+
+
+@pytest.mark.parametrize(
+    "design", [Design("single", 40, 7), Design("simon-optimal", 43, 7, 18, 2)], ids=["single", "simon"]
+)
+def test_a_searched_design_is_the_rule_its_overrides_give_the_scenario(design: Design) -> None:
+    """The design search and the scenario speak of one rule: the search's object is what its overrides load."""
+    scenario = load_scenario("base", design.overrides(pause=False))
+    assert design.rule(scenario.analysis.p0, scenario.analysis.alpha) == scenario.rule
+    if isinstance(design.rule(0.1, 0.05), SingleStageRule):
+        assert scenario.rule.threshold(40) == design.r + 1

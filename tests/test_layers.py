@@ -239,3 +239,19 @@ MAX_MODULE_LINES = 400
 def test_no_module_is_longer_than_the_house_allows() -> None:
     long = {str(p.relative_to(SIM.parent)): n for p in SIM.rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
     assert not long, long
+
+
+def test_every_mutant_names_code_that_exists() -> None:
+    """A mutant whose snippet moved away is never run: each must name a file, one occurrence and real tests."""
+    import tomllib
+
+    root = SIM.parent
+    mutants = tomllib.loads((root / "tools" / "mutation" / "mutants.toml").read_text(encoding="utf-8"))["mutant"]
+    stale = [
+        m["id"]
+        for m in mutants
+        if not (root / m["file"]).is_file()
+        or (root / m["file"]).read_text(encoding="utf-8").count(m["original"]) != 1
+        or not all((root / t).exists() for t in m["tests"])
+    ]
+    assert not stale, stale

@@ -21,7 +21,7 @@ from ..calibration import Benchmark, CalibrationResult
 from ..model.planning import PlanningFigures
 from ..runs.sweep import GridResult, OCGridResult
 from ..scenario.model import Scenario
-from ..scenario.variants import resolved_scenario
+from ..scenario.variants import drop_absent, resolved_scenario
 
 __all__ = [
     "Heading",
@@ -264,15 +264,6 @@ def calibration_text(result: CalibrationResult, out: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _toml_ready(value: Any) -> Any:
-    """Tables without their absent optional fields (TOML has no null) and empty lists (the default of each)."""
-    if isinstance(value, dict):
-        return {k: _toml_ready(v) for k, v in value.items() if v is not None and v != []}
-    if isinstance(value, list):
-        return [_toml_ready(v) for v in value]
-    return value
-
-
 def _spaced(toml: str) -> str:
     """TOML text with a blank line before every table header, as a scenario file is laid out."""
     lines: list[str] = []
@@ -314,7 +305,7 @@ def _planning_lines(f: PlanningFigures) -> list[str]:
 
 def check_text(heading: Heading, scenario: Scenario, figures: PlanningFigures) -> str:
     """A checked scenario: its heading, every field after overrides and defaults (TOML), then the planning figures."""
-    resolved = _spaced(tomlkit.dumps(_toml_ready(resolved_scenario(scenario))))
+    resolved = _spaced(tomlkit.dumps(drop_absent(resolved_scenario(scenario))))
     return "\n".join(
         [
             *heading.lines(),

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from ..stats.designs import simon_characteristics, simon_designs_by_n
+from ..scenario.rules import DesignRule, SimonRule, SingleStageRule
+from ..stats.designs import simon_designs_by_n
 from ..stats.proportions import critical_responders
 from .screen import SettingScreen
 
@@ -61,6 +61,12 @@ class Design:
         if self.n1 is None:
             return f"{self.family}-{self.n}-r{self.r}"
         return f"{self.family}-{self.n}-{self.r1}of{self.n1}-r{self.r}"
+
+    def rule(self, p0: float, alpha: float) -> DesignRule:
+        """The design as the scenario's rule object (:mod:`sim.scenario.rules`), with its exact characteristics."""
+        if self.n1 is None or self.r1 is None:
+            return SingleStageRule(self.n, p0, alpha)
+        return SimonRule(self.n, self.n1, self.r1, self.r)
 
     def describe(self) -> str:
         """The rule in words: ``single stage, 40 patients, success when > 7 respond``."""
@@ -117,8 +123,8 @@ def _single(screen: SettingScreen, n: int, alpha: float) -> Design | None:
 
 def _single_success(k: int, theta: float, p0: float, alpha: float) -> float:
     """P(the exact test on ``k`` analysed patients rejects) when each counts with probability ``theta``."""
-    r = critical_responders(k, p0, alpha)
-    return float(stats.binom.sf(r - 1, k, theta)) if r <= k else 0.0
+    rule = SingleStageRule(k, p0, alpha)
+    return rule.exact(theta).success if rule.threshold(k) <= k else 0.0
 
 
 def _simon_success(design: Design, k: int, theta: float) -> float:
@@ -126,7 +132,7 @@ def _simon_success(design: Design, k: int, theta: float) -> float:
     assert design.n1 is not None and design.r1 is not None
     if k <= design.n1 or design.r >= k:
         return 0.0
-    return simon_characteristics(design.r1, design.n1, design.r, k, theta)[2]
+    return SimonRule(k, design.n1, design.r1, design.r).exact(theta).success
 
 
 def _averaged(screen: SettingScreen, n: int, success: Callable[[int], float]) -> float:
@@ -184,7 +190,7 @@ def candidates(
                     _averaged(screen, n, functools.partial(_simon_success, design, theta=theta1)),
                     _averaged(screen, n, functools.partial(_simon_success, design, theta=p0)),
                     screen.p_on_time(n, deadline_day),
-                    simon_characteristics(simon.r1, simon.n1, simon.r, n, theta0)[1],
+                    SimonRule(n, simon.n1, simon.r1, simon.r).exact(theta0).expected_n,
                     screen.months_to_decision(n),
                     _screened_assurance(screen, n, functools.partial(_simon_success, design))
                     if with_assurance
