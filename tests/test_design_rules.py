@@ -7,9 +7,9 @@ import pytest
 from scipy import stats
 
 from sim.scenario import load_scenario
-from sim.sizing.candidates import Design
 from sim.scenario.model import Monitoring
 from sim.scenario.rules import RULES, BayesianRule, SimonRule, SingleStageRule, design_rule, rule_problems
+from sim.sizing.candidates import Design
 from sim.stats import posterior_prob_above, simon_characteristics
 from sim.stats.assurance import expected_success
 from sim.stats.beta_mixture import BetaMixture
