@@ -11,6 +11,7 @@ from scipy import stats
 from sim.stats.mcse import (
     BOOTSTRAP_SAMPLES,
     Estimate,
+    estimate_json,
     mean_estimate,
     proportion_estimate,
     quantile_estimate,
@@ -142,3 +143,17 @@ def test_quantile_mcse_is_a_fixed_function_of_the_data_and_leaves_global_state_a
         assert quantile_estimate(np.random.default_rng(4).permutation(x), 0.9) == first
     finally:
         np.random.set_state(state)
+
+
+@pytest.mark.parametrize("n", [3, 300, 3000])
+def test_a_share_of_zero_or_one_carries_its_exact_one_sided_bound(n: int) -> None:
+    """0 of n: MCSE 0, so the exact one-sided 95% Clopper-Pearson bound stands instead (about 3 / n)."""
+    none, every = proportion_estimate(np.zeros(n, bool)), proportion_estimate(np.ones(n, bool))
+    assert none.mcse == every.mcse == 0.0
+    assert none.bound == pytest.approx(1 - 0.05 ** (1 / n), rel=1e-12)
+    assert every.bound == pytest.approx(0.05 ** (1 / n), rel=1e-12)
+    if n >= 300:
+        assert abs(none.bound - 3 / n) < 0.01 * 3 / n  # the rule of three
+    assert proportion_estimate(np.arange(n) == 0).bound is None
+    assert estimate_json(none)["bound_95"] == none.bound and "bound_95" not in estimate_json(mean_estimate([1.0, 2.0]))
+    assert none.uncertainty() == f"<= {none.bound:.4f} (one-sided 95%, 0 of {n})"

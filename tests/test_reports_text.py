@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import sim.reports
@@ -27,7 +28,7 @@ from sim.reports import (
 )
 from sim.runs.sweep import GridCell, GridResult, OCGridResult
 from sim.scenario import load_scenario
-from sim.stats.mcse import Estimate
+from sim.stats.mcse import Estimate, proportion_estimate
 from tests.helpers import point_decisions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -389,3 +390,13 @@ def test_check_text_shows_the_resolved_scenario_then_the_planning_figures() -> N
     ]
     every_table = [line for line in lines if line.startswith("[")]
     assert all(lines[lines.index(t) - 1] == "" for t in every_table)  # laid out as a scenario file
+
+
+def test_a_share_of_zero_prints_its_one_sided_bound_not_an_mcse_of_zero() -> None:
+    """0 of 400 rejections: the MCSE column shows the exact one-sided 95% bound, and a note says why."""
+    none = proportion_estimate(np.zeros(400, bool))
+    text = summary_text(dataclasses.replace(_characteristics(monitored=False), power=none))
+    power = next(line for line in text.splitlines() if line.startswith("Power"))
+    assert power.split()[-3:] == ["0.0000", f"<={1 - 0.05 ** (1 / 400):.4f}", "probability"]
+    assert text.splitlines()[-1].startswith("<= and >=: the figure is 0 or 1 in every trial")
+    assert "<=" not in summary_text(_characteristics(monitored=False))

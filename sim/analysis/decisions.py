@@ -95,25 +95,22 @@ class DecisionFigures:
             f"PFS can carry): {self.prior_kept:.2%} of the prior kept"
         )
 
-    def rows(self) -> list[tuple[str, float, float, str]]:
-        """The figures as (label, estimate, MCSE, unit) rows for the printed table."""
-        out = [("Assurance: P(positive) over the ORR prior", self.assurance.value, self.assurance.mcse, "probability")]
+    def rows(self) -> list[tuple[str, Estimate, str]]:
+        """The figures as (label, estimate, unit) rows for the printed table."""
+        out = [("Assurance: P(positive) over the ORR prior", self.assurance, "probability")]
         if self.positive_and_effective is not None:
             e = self.positive_and_effective
-            out.append((f"P(positive and true ORR >= p1 = {self.p1:g})", e.value, e.mcse, "probability"))
-        out.append(
-            (f"P(false go: positive and true ORR <= p0 = {self.p0:g})", self.false_go.value, self.false_go.mcse,
-             "probability")
-        )
+            out.append((f"P(positive and true ORR >= p1 = {self.p1:g})", e, "probability"))
+        out.append((f"P(false go: positive and true ORR <= p0 = {self.p0:g})", self.false_go, "probability"))
         if self.false_stop is not None:
             e = self.false_stop
-            out.append((f"P(false stop: negative and true ORR >= p1 = {self.p1:g})", e.value, e.mcse, "probability"))
+            out.append((f"P(false stop: negative and true ORR >= p1 = {self.p1:g})", e, "probability"))
         for label, dist in (("positive", self.true_orr_if_positive), ("negative", self.true_orr_if_negative)):
             for key, est in dist.items():
                 name = "mean" if key == "mean" else f"{key[1:]}% quantile"
-                out.append((f"True ORR among {label} trials, {name} ({est.n})", est.value, est.mcse, "proportion"))
+                out.append((f"True ORR among {label} trials, {name} ({est.n})", est, "proportion"))
         for k, est in enumerate(self.stop_at_look, start=1):
-            out.append((f"P(stopped at look {k})", est.value, est.mcse, "probability"))
+            out.append((f"P(stopped at look {k})", est, "probability"))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,4 +133,3 @@ class DecisionFigures:
             "true_orr_among_negative": {k: est(v) for k, v in self.true_orr_if_negative.items()},
             "p_stop_at_look": [est(e) for e in self.stop_at_look],
         }
-

@@ -14,6 +14,7 @@ the latent ORR is the gap between the two; coverage is reported against both.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -133,9 +134,7 @@ class OperatingCharacteristics:
             coverage=proportion_estimate(((low <= truth) & (truth <= high))[with_ci]),
             orr_unconfirmed=mean_estimate(table["orr_unconfirmed"]),
             tested_rate=tested_rate,
-            coverage_of_tested=proportion_estimate(
-                ((low <= tested_rate.value) & (tested_rate.value <= high))[with_ci]
-            ),
+            coverage_of_tested=_coverage_of_estimated(low[with_ci], high[with_ci], tested_rate),
             n_analysed=mean_estimate(table["n_analysed"]),
             n_enrolled=mean_estimate(table["n_enrolled"]),
             ae_discontinuation_rate=mean_estimate(table["ae_discontinuation_rate"]),
@@ -156,44 +155,37 @@ class OperatingCharacteristics:
 
     def table(self) -> pd.DataFrame:
         """One row per figure: estimate, MCSE and unit, in reading order."""
-        rows: list[tuple[str, Any, float, str]] = [
-            ("Power: P(reject H0)", self.power.value, self.power.mcse, "probability")
-        ]
+        rows: list[tuple[str, Estimate, str]] = [("Power: P(reject H0)", self.power, "probability")]
         if self.decisions.prior is not None:
             rows = list(self.decisions.rows())
         if self.monitored:
-            rows.append(
-                ("P(stopped early at an interim look)", self.early_stop.value, self.early_stop.mcse, "probability")
-            )
+            rows.append(("P(stopped early at an interim look)", self.early_stop, "probability"))
             wait = self.interim_wait_days
-            rows.append(("Interim look wait (mean days)", wait.value, wait.mcse, "days"))
+            rows.append(("Interim look wait (mean days)", wait, "days"))
         rows += [
             (
                 "Months from opening to the decision (mean)",
-                self.decision_months.value,
-                self.decision_months.mcse,
+                self.decision_months,
                 "months",
             ),
             (
                 "P(enrollment complete by recruitment close)" + (" | no stop" if self.monitored else ""),
-                self.enrollment_complete.value,
-                self.enrollment_complete.mcse,
+                self.enrollment_complete,
                 "probability",
             ),
             *(
                 [
                     (
                         "P(enrollment complete by close), all trials",
-                        self.target_reached.value,
-                        self.target_reached.mcse,
+                        self.target_reached,
                         "probability",
                     )
                 ]
                 if self.monitored
                 else []
             ),
-            ("Patients enrolled (mean)", self.n_enrolled.value, self.n_enrolled.mcse, "patients"),
-            ("Patients analysed for ORR (mean)", self.n_analysed.value, self.n_analysed.mcse, "patients"),
+            ("Patients enrolled (mean)", self.n_enrolled, "patients"),
+            ("Patients analysed for ORR (mean)", self.n_analysed, "patients"),
         ]
         for name, per_q in self.timeline.items():
             label = name.replace("_", " ")
@@ -201,58 +193,62 @@ class OperatingCharacteristics:
                 rows.append(
                     (
                         f"{label.capitalize()} date, {int(q * 100)}% quantile",
-                        _iso(self.origin, est.value),
-                        est.mcse,
+                        est,
                         "date (MCSE in days)",
                     )
                 )
         rows += [
-            ("ORR estimate (mean)", self.orr_mean.value, self.orr_mean.mcse, "proportion"),
-            ("Unconfirmed ORR (mean)", self.orr_unconfirmed.value, self.orr_unconfirmed.mcse, "proportion"),
-            (f"ORR bias vs true {self._truth}", self.orr_bias.value, self.orr_bias.mcse, "proportion"),
-            ("ORR CI width (median)", self.ci_width_median.value, self.ci_width_median.mcse, "proportion"),
-            ("ORR CI width (mean)", self.ci_width_mean.value, self.ci_width_mean.mcse, "proportion"),
+            ("ORR estimate (mean)", self.orr_mean, "proportion"),
+            ("Unconfirmed ORR (mean)", self.orr_unconfirmed, "proportion"),
+            (f"ORR bias vs true {self._truth}", self.orr_bias, "proportion"),
+            ("ORR CI width (median)", self.ci_width_median, "proportion"),
+            ("ORR CI width (mean)", self.ci_width_mean, "proportion"),
             (
                 f"Coverage of the true ORR ({self.coverage.n} with a CI)",
-                self.coverage.value,
-                self.coverage.mcse,
+                self.coverage,
                 "probability",
             ),
             (
                 "ORR tested rate (mean of the trials' ORR)",
-                self.tested_rate.value,
-                self.tested_rate.mcse,
+                self.tested_rate,
                 "proportion",
             ),
             (
                 f"Coverage of the tested rate ({self.coverage_of_tested.n} with a CI)",
-                self.coverage_of_tested.value,
-                self.coverage_of_tested.mcse,
+                self.coverage_of_tested,
                 "probability",
             ),
             (
                 "AE discontinuation rate (mean)",
-                self.ae_discontinuation_rate.value,
-                self.ae_discontinuation_rate.mcse,
+                self.ae_discontinuation_rate,
                 "proportion",
             ),
             (
                 f"Median PFS (mean of {self.median_pfs.n} reached)",
-                self.median_pfs.value,
-                self.median_pfs.mcse,
+                self.median_pfs,
                 "months",
             ),
-            (f"Median OS (mean of {self.median_os.n} reached)", self.median_os.value, self.median_os.mcse, "months"),
+            (f"Median OS (mean of {self.median_os.n} reached)", self.median_os, "months"),
         ]
         for endpoint in self.median_reached:
             name = endpoint.upper()
             reached = self.median_reached[endpoint]
-            rows.append((f"P(median {name} reached)", reached.value, reached.mcse, "probability"))
+            rows.append((f"P(median {name} reached)", reached, "probability"))
             for q, est in self.median_quantiles[endpoint].items():
-                rows.append(
-                    (f"Median {name}, {int(q * 100)}% quantile of trials reaching it", est.value, est.mcse, "months")
+                rows.append((f"Median {name}, {int(q * 100)}% quantile of trials reaching it", est, "months"))
+        return pd.DataFrame(
+            [
+                (
+                    label,
+                    _iso(self.origin, e.value) if unit.startswith("date") else e.value,
+                    e.mcse,
+                    unit,
+                    math.nan if e.bound is None else e.bound,
                 )
-        return pd.DataFrame(rows, columns=["figure", "estimate", "mcse", "unit"])
+                for label, e, unit in rows
+            ],
+            columns=["figure", "estimate", "mcse", "unit", "bound_95"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document ``summary.json`` holds."""
@@ -309,3 +305,20 @@ def _target_reached(table: pd.DataFrame, scenario: Scenario) -> Estimate:
     done = table["enrollment_complete_date"]
     close = pd.Timestamp(scenario.trial.recruitment_close)
     return proportion_estimate((done.notna() & (done <= close)).to_numpy(dtype=bool))
+
+
+def _coverage_of_estimated(low: np.ndarray, high: np.ndarray, target: Estimate) -> Estimate:
+    """The share of intervals covering ``target``, a target the run itself estimated, with an MCSE that counts it.
+
+    The binomial MCSE alone treats the target as known. Moving the target by its own MCSE moves the
+    coverage by half the difference ``|C(t + m) - C(t - m)|`` (the plug-in's effect, to first order),
+    which is added in quadrature.
+    """
+    t, m = target.value, target.mcse
+    covered = proportion_estimate((low <= t) & (t <= high))
+    if not (np.isfinite(m) and covered.n):
+        return covered
+    moved = abs(float(np.mean((low <= t + m) & (t + m <= high))) - float(np.mean((low <= t - m) & (t - m <= high))))
+    if moved == 0.0:
+        return covered
+    return dataclasses.replace(covered, mcse=math.hypot(covered.mcse, moved / 2), bound=None)

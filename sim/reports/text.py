@@ -119,9 +119,24 @@ def summary_text(summary: OperatingCharacteristics, heading: Heading | None = No
     width = max(len(f) for f in table["figure"])
     lines.append(f"{'figure':<{width}}  {'estimate':>12}  {'MCSE':>9}  unit")
     for row in table.itertuples(index=False):
-        estimate, mcse = estimate_cell(row.estimate), mcse_cell(row.mcse, row.unit)
+        estimate, mcse = estimate_cell(row.estimate), _uncertainty_cell(row.estimate, row.mcse, row.bound_95, row.unit)
         lines.append(f"{row.figure:<{width}}  {estimate:>12}  {mcse:>9}  {row.unit}")
+    if table["bound_95"].notna().any():
+        lines.append(_BOUND_NOTE)
     return "\n".join(lines)
+
+
+_BOUND_NOTE = (
+    "<= and >=: the figure is 0 or 1 in every trial, where the MCSE is 0 and says nothing; shown instead is its "
+    "exact one-sided 95% bound (Clopper-Pearson; about 3 / replicates, the rule of three)"
+)
+
+
+def _uncertainty_cell(estimate: Any, mcse: float, bound: float, unit: str) -> str:
+    """The MCSE cell, or the one-sided bound of a share of 0 (``<=``) or 1 (``>=``)."""
+    if isinstance(bound, float) and math.isfinite(bound):
+        return f"{'<=' if estimate == 0 else '>='}{bound:.4f}"
+    return mcse_cell(mcse, unit)
 
 
 def _grid_lines(grid: GridResult, title: str) -> list[str]:
@@ -130,10 +145,16 @@ def _grid_lines(grid: GridResult, title: str) -> list[str]:
     # a figure no cell has (the interim wait of a design without looks) is left out of the text
     table = table.drop(columns=[c for c in table.columns if table[c].isna().all()])
     shown = table.copy()
+    bounded = False
     for name in [name for name in table.columns if f"{name}_mcse" in table.columns]:
-        shown[name] = [f"{v:.4f} ± {m:.4f}" for v, m in zip(table[name], table[f"{name}_mcse"])]
-        shown = shown.drop(columns=f"{name}_mcse")
-    return [title, shown.to_string(index=False), "", _GRID_NOTE]
+        bounds = table[f"{name}_bound_95"] if f"{name}_bound_95" in table.columns else [math.nan] * len(table)
+        shown[name] = [
+            f"{v:.4f} ± {m:.4f}" if not math.isfinite(b) else f"{v:.4f} {'<=' if v == 0 else '>='}{b:.4f}"
+            for v, m, b in zip(table[name], table[f"{name}_mcse"], bounds)
+        ]
+        bounded = bounded or any(math.isfinite(b) for b in bounds)
+        shown = shown.drop(columns=[c for c in (f"{name}_mcse", f"{name}_bound_95") if c in shown.columns])
+    return [title, shown.to_string(index=False), "", _GRID_NOTE, *([_BOUND_NOTE] if bounded else [])]
 
 
 def headed(heading: Heading | None, lines: list[str]) -> str:
@@ -156,7 +177,7 @@ def oc_text(grid: OCGridResult, heading: Heading | None = None) -> str:
     null = grid.null_cell
     power = null.summary.power
     lead = f"Type I error at p0 = {float(null.setting['efficacy.orr']):g}: "
-    lines = [f"{lead}{power.value:.4f} (MCSE {power.mcse:.4f}) at latent ORR = p0"]
+    lines = [f"{lead}{power.value:.4f} ({power.uncertainty()}) at latent ORR = p0"]
     boundary = grid.boundary
     if boundary.bracketed:
         latent, size = boundary.latent_orr, boundary.type_one_error

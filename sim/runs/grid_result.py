@@ -57,6 +57,8 @@ class GridCell:
             estimate = getattr(self.summary, name)
             row[name] = estimate.value
             row[f"{name}_mcse"] = estimate.mcse
+            if estimate.bound is not None:  # a share of 0 or 1: its one-sided 95% bound stands for the MCSE
+                row[f"{name}_bound_95"] = estimate.bound
         decisions = self.summary.decisions
         if decisions.prior is not None:
             for name in DECISION_FIGURES:

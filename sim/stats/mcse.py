@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import stats
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
@@ -62,11 +63,23 @@ _BOOTSTRAP_ENTROPY = 0x5EED_0C5E
 
 @dataclass(frozen=True)
 class Estimate:
-    """A Monte Carlo estimate with its standard error and the number of replicates behind it."""
+    """A Monte Carlo estimate with its standard error and the number of replicates behind it.
+
+    ``bound``: for a proportion of exactly 0 or 1, whose binomial MCSE is 0 and says nothing, the
+    exact one-sided 95% Clopper-Pearson bound (upper for 0, lower for 1); None otherwise.
+    """
 
     value: float
     mcse: float
     n: int
+    bound: float | None = None
+
+    def uncertainty(self, digits: int = 4) -> str:
+        """The MCSE in words, or the bound where the MCSE is 0 by construction: ``MCSE 0.0123``, ``<= 0.0010``."""
+        if self.bound is None:
+            return f"MCSE {self.mcse:.{digits}f}"
+        side = "<=" if self.value == 0.0 else ">="
+        return f"{side} {self.bound:.{digits}f} (one-sided 95%, {self.value * self.n:.0f} of {self.n})"
 
 
 def json_number(x: float | None) -> float | None:
@@ -75,8 +88,9 @@ def json_number(x: float | None) -> float | None:
 
 
 def estimate_json(e: Estimate) -> dict[str, Any]:
-    """An estimate as the JSON documents hold it: ``{estimate, mcse, replicates}``."""
-    return {"estimate": json_number(e.value), "mcse": json_number(e.mcse), "replicates": e.n}
+    """An estimate as the JSON documents hold it: ``{estimate, mcse, replicates}``, and ``bound_95`` when it has one."""
+    doc = {"estimate": json_number(e.value), "mcse": json_number(e.mcse), "replicates": e.n}
+    return doc if e.bound is None else {**doc, "bound_95": json_number(e.bound)}
 
 
 def _finite(values: ArrayLike) -> np.ndarray:
@@ -98,8 +112,21 @@ def proportion_estimate(flags: ArrayLike) -> Estimate:
     x = np.asarray(flags, dtype=bool)
     if x.size == 0:
         return Estimate(math.nan, math.nan, 0)
-    p = float(x.mean())
-    return Estimate(p, math.sqrt(p * (1.0 - p) / x.size), int(x.size))
+    p, n = float(x.mean()), int(x.size)
+    return Estimate(p, math.sqrt(p * (1.0 - p) / n), n, _extreme_bound(p, n))
+
+
+def _extreme_bound(p: float, n: int) -> float | None:
+    """The exact one-sided 95% Clopper-Pearson bound of a share of 0 (upper) or 1 (lower) of ``n``, else None.
+
+    With no event in ``n`` trials the upper bound is ``1 - 0.05 ** (1 / n)``, about ``3 / n`` (the
+    rule of three); the Beta quantile gives it exactly.
+    """
+    if p == 0.0:
+        return float(stats.beta.ppf(0.95, 1, n))
+    if p == 1.0:
+        return float(stats.beta.ppf(0.05, n, 1))
+    return None
 
 
 def _bootstrap_quantiles(x: np.ndarray, q: float, samples: int) -> np.ndarray:
