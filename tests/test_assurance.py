@@ -257,7 +257,7 @@ def test_the_report_draws_the_prior_over_the_power_curve(tmp_path) -> None:
     scenario = load_scenario("base", [MIXTURE, "analysis.p1=0.25"])
     result = run(scenario, replicates=60, seed=3, progress=False)
     oc = oc_grid("base", [MIXTURE], [0.1, 0.3], replicates=40, seed=3, progress=False).table()
-    write_run(tmp_path, result, "trialsim test", oc)
+    write_run(tmp_path, result, command="trialsim test", oc=oc)
     saved = read_run(tmp_path)
     (figure,) = assurance_figures([saved])
     prior = figure.data[figure.data["kind"] == "prior"]

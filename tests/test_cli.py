@@ -350,5 +350,5 @@ def test_every_summary_json_key_is_documented() -> None:
     reference = (Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
     section = reference.split("## `summary.json`", 1)[1]
     result = runner.run("base", replicates=2, seed=1, progress=False)
-    for key in summary_document(result, "trialsim run"):
+    for key in summary_document(result, command="trialsim run"):
         assert f"`{key}`" in section or f"`{key}." in section, key

@@ -11,8 +11,6 @@ from sim.scenario.model import Monitoring
 from sim.scenario.rules import RULES, BayesianRule, SimonRule, SingleStageRule, design_rule, rule_problems
 from sim.sizing.candidates import Design
 from sim.stats import posterior_prob_above, simon_characteristics
-from sim.stats.assurance import expected_success
-from sim.stats.beta_mixture import BetaMixture
 
 SIMON = Monitoring(rule="simon", stage1_patients=10, stage1_max_responders=1, final_max_responders=5)
 BAYES = Monitoring(rule="bayesian", looks=(10, 20), futility_predictive=0.05, success_posterior=0.9)
@@ -46,19 +44,11 @@ def test_simons_exact_characteristics_and_threshold_are_simons() -> None:
     assert rule.words() == "the Simon design's final rule"
 
 
-@pytest.mark.parametrize("rule", [SingleStageRule(35, 0.10, 0.05), SimonRule(29, 10, 1, 5)], ids=["single", "simon"])
-def test_success_coefficients_give_the_exact_success_probability(rule: SingleStageRule | SimonRule) -> None:
-    """A point-mass-like prior (Beta with huge weight) gives P(success | p) back from the coefficients."""
-    p = 0.3
-    law = BetaMixture.beta(p * 1e7, (1 - p) * 1e7)
-    assert expected_success(rule.success_coefficients(), law) == pytest.approx(rule.exact(p).success, abs=1e-4)
-
-
 def test_the_bayesian_threshold_is_the_first_count_whose_posterior_clears_the_bar() -> None:
     rule = BayesianRule(35, 0.10, (10,), 0.05, 0.9, 0.5, 0.5)
     k = rule.threshold(35)
     assert posterior_prob_above(0.10, k, 35, 0.5, 0.5) > 0.9 >= posterior_prob_above(0.10, k - 1, 35, 0.5, 0.5)
-    assert rule.exact(0.3) is None and rule.success_coefficients() is None and not rule.fixed_threshold
+    assert rule.exact(0.3) is None and not rule.fixed_threshold
 
 
 def test_each_rule_checks_its_own_fields() -> None:
@@ -78,6 +68,10 @@ def test_each_rule_checks_its_own_fields() -> None:
 def test_a_searched_design_is_the_rule_its_overrides_give_the_scenario(design: Design) -> None:
     """The design search and the scenario speak of one rule: the search's object is what its overrides load."""
     scenario = load_scenario("base", design.overrides(pause=False))
-    assert design.rule(scenario.analysis.p0, scenario.analysis.alpha) == scenario.rule
-    if isinstance(design.rule(0.1, 0.05), SingleStageRule):
-        assert scenario.rule.threshold(40) == design.r + 1
+    a = scenario.analysis
+    expected = (
+        SingleStageRule(design.n, a.p0, a.alpha)
+        if design.n1 is None
+        else SimonRule(design.n, design.n1, design.r1, design.r)  # type: ignore[arg-type]
+    )
+    assert scenario.rule == expected and scenario.rule.threshold(design.n) == design.r + 1

@@ -76,7 +76,7 @@ def test_a_screening_file_reads_or_is_refused_in_one_line(tmp_path_factory, rows
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("run")
-    write_run(folder, run(load_scenario("base"), replicates=8, seed=1, progress=False), "trialsim test")
+    write_run(folder, run(load_scenario("base"), replicates=8, seed=1, progress=False), command="trialsim test")
     return folder
 
 

@@ -46,7 +46,7 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
     result = run(load_scenario("base"), replicates=60, seed=3, keep_patients=True, progress=False)
     oc = oc_grid("base", [], [0.1, 0.25], replicates=40, seed=3, progress=False).table()
     folder = tmp_path_factory.mktemp("base_run")
-    write_run(folder, result, "trialsim test", oc)
+    write_run(folder, result, command="trialsim test", oc=oc)
     return read_run(folder)
 
 
@@ -54,7 +54,7 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
 def simon_run(tmp_path_factory: pytest.TempPathFactory) -> SavedRun:
     result = run(load_scenario("base", SIMON_29), replicates=60, seed=3, keep_patients=True, progress=False)
     folder = tmp_path_factory.mktemp("simon_run")
-    write_run(folder, result, "trialsim test")
+    write_run(folder, result, command="trialsim test")
     return dataclasses.replace(read_run(folder), name="simon")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 
@@ -100,7 +101,7 @@ class _NamedEngine:
 
 
 def test_engine_names_identify_functions_partials_and_objects(base, tmp_path) -> None:
-    assert resolve_engine(simulate_trial).name == "sim.engines.des.simulate_trial"
+    assert resolve_engine(simulate_trial).name == "des"  # it draws exactly what the SimPy engine draws
     assert resolve_engine(_NamedEngine()).name == "named-engine"
     assert resolve_engine(functools.partial(_pick, extra=1)).name == "tests.test_runner._pick()[('extra', 1)]"
     folder = tmp_path / "chunks"
@@ -115,8 +116,26 @@ def _pick(model, seed, extra=0):
     return simulate_trial(model, seed)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Variant:
+    """A callable engine of a user's with a name per variant, as a tweaked model would be."""
+
+    name: str
+
+    def __call__(self, model, seed):
+        return simulate_trial(model, seed)
+
+
+def test_named_variants_of_one_callable_never_share_checkpoints(base, tmp_path) -> None:
+    folder = tmp_path / "chunks"
+    low = run(base, replicates=3, seed=4, checkpoint_dir=folder, engine=_Variant("low"), progress=False)
+    assert low.engine == "low" and resolve_engine(_Variant("high")).name == "high"
+    with pytest.raises(CheckpointError, match="engine"):
+        run(base, replicates=3, seed=4, checkpoint_dir=folder, engine=_Variant("high"), progress=False)
+
+
 def test_a_result_names_its_engine_as_the_engines_table_does(base) -> None:
-    """``engine`` in a result (and summary.json): the engine's name; a bare function is named by its import path."""
+    """``engine`` in a result (and summary.json): the engine's name; a function by its ``name`` or import path."""
     ran = {
         "des": run(base, replicates=2, seed=1, progress=False).engine,
         "function": run(base, replicates=2, seed=1, engine=simulate_trial, progress=False).engine,
@@ -125,7 +144,7 @@ def test_a_result_names_its_engine_as_the_engines_table_does(base) -> None:
     }
     assert ran == {
         "des": "des",
-        "function": "sim.engines.des.simulate_trial",
+        "function": "des",
         "named": "named-engine",
         "partial": "tests.test_runner._pick()[('extra', 1)]",
     }

@@ -155,7 +155,7 @@ def test_a_median_most_trials_never_reach_is_said_so(tmp_path) -> None:
     result = run(load_scenario("base", ["efficacy.os_median_months=40"]), replicates=200, seed=2, progress=False)
     reached = result.summary.median_reached["os"]
     assert reached.value < 0.5 and reached.n == 200
-    write_run(tmp_path, result, "trialsim test")
+    write_run(tmp_path, result, command="trialsim test")
     sentence = _endpoint_sentence(read_run(tmp_path), "OS", None)
     assert sentence.startswith(f"median OS not reached in most trials (reached in {percent_estimate(reached)} of them")
     rows = result.summary.table()

@@ -115,13 +115,14 @@ class OperatingCharacteristics:
         tested_rate = mean_estimate(orr)
         with_ci = np.isfinite(low) & np.isfinite(high)
         stopped = table["stopped_early"].to_numpy(dtype=bool)
+        monitored = bool(scenario.rule.look_sizes)
         return cls(
             scenario_name=scenario.trial.name,
             replicates=len(table),
-            monitored=bool(scenario.rule.look_sizes),
+            monitored=monitored,
             true_orr=true_orr,
             power=proportion_estimate(table["reject_h0"].to_numpy(dtype=bool)),
-            early_stop=proportion_estimate(table["stopped_early"].to_numpy(dtype=bool)),
+            early_stop=_by_design(proportion_estimate(table["stopped_early"].to_numpy(dtype=bool)), monitored),
             interim_wait_days=mean_estimate(table["interim_wait_days"][table["interim_looks"] > 0]),
             decision_months=mean_estimate(table["decision_months"]),
             enrollment_complete=proportion_estimate(~table["closed_short"].to_numpy(dtype=bool)[~stopped]),
@@ -322,3 +323,8 @@ def _coverage_of_estimated(low: np.ndarray, high: np.ndarray, target: Estimate) 
     if moved == 0.0:
         return covered
     return dataclasses.replace(covered, mcse=math.hypot(covered.mcse, moved / 2), bound=None)
+
+
+def _by_design(share: Estimate, possible: bool) -> Estimate:
+    """``share`` as is, or without a one-sided bound when the design makes it 0 (no look, no early stop)."""
+    return share if possible else dataclasses.replace(share, bound=None)

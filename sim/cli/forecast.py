@@ -137,7 +137,7 @@ def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any],
     for name, run in (("conditional", result.conditional), ("predictive", result.predictive)):
         folder = out / name
         folder.mkdir(exist_ok=True)
-        written += write_run(folder, run, args.command_line)
+        written += write_run(folder, run, command=args.command_line)
     print(f"\nWrote {', '.join(map(str, written))}", file=sys.stderr if args.json else sys.stdout)
 
 
@@ -192,8 +192,8 @@ def _grid_table(conditional: Sequence[GridCell], predictive: Sequence[GridCell],
         rows.append(
             {
                 **{k: v for k, v in c.setting.items() if k != _RUN},
-                "p_enrollment_complete_by_close": s.enrollment_complete.value,
-                "p_enrollment_complete_by_close_mcse": s.enrollment_complete.mcse,
+                "p_enrollment_complete_by_close": s.target_reached.value,
+                "p_enrollment_complete_by_close_mcse": s.target_reached.mcse,
                 "enrollment_complete_median": None
                 if median != median
                 else str(origin + dt.timedelta(days=int(median))),

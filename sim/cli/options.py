@@ -340,7 +340,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="the simulation engine: des (SimPy), vector (numpy, whole chunks), auto (vector where the scenario "
         "allows, else des), reference (the independent per-patient engine); default des for run, report and "
-        "forecast, auto for oc and sweep (docs/engines.md)",
+        "forecast, auto for oc, sweep and size (docs/engines.md)",
     )
     p.add_argument(
         "--backend",

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..engines import refuse, resolve_engine
 from ..forecast import read_observed
 from ..model.trial_model import TrialModel
 from ..reports.browser import INSTALL_HINT, chromium, headless
@@ -143,6 +144,24 @@ def _check_sources(args: argparse.Namespace) -> None:
             raise UsageError(f"{what} {twice[0]} is given twice; each scenario is one column of the report")
 
 
+def _check_scenarios(args: argparse.Namespace, names: Sequence[str]) -> None:
+    """Before any compute: each scenario's warnings, its power curve, the engine's support and the observed file."""
+    engine = resolve_engine(run_settings(args).engine)
+    if args.observed is not None and not engine.forecasts:
+        raise UsageError(f"--engine {engine.name} cannot start from a running trial, which --observed forecasts")
+    for name in names:
+        model = TrialModel.from_scenario(load_scenario(name))
+        warn_about(model)
+        refuse(engine, model)  # an engine that cannot simulate a scenario says so before any is simulated
+        if not feasible_orrs(name, args.orr):
+            raise UsageError(
+                f"--orr: every value is at or above {model.orr_ceiling:.3f}, the largest ORR scenario {name}'s PFS "
+                "can carry, so the power curve would be empty; give values below it"
+            )
+    if args.observed is not None:
+        read_observed(args.observed, load_scenario(names[0]), args.as_of)  # refused before any compute
+
+
 def handle_report(args: argparse.Namespace) -> int:
     """``trialsim report``: simulate (or read) the runs, then write the page and, with --pdf, the PDF."""
     _check_sources(args)
@@ -152,16 +171,7 @@ def handle_report(args: argparse.Namespace) -> int:
     names = args.scenarios or sorted(builtin_scenarios())
     designs = [] if args.size is None else [design_figure(read_size(args.size))]  # read before any compute
     if not args.run_dirs:
-        for name in names:
-            model = TrialModel.from_scenario(load_scenario(name))
-            warn_about(model)
-            if not feasible_orrs(name, args.orr):
-                raise UsageError(
-                    f"--orr: every value is at or above {model.orr_ceiling:.3f}, the largest ORR scenario {name}'s PFS "
-                    "can carry, so the power curve would be empty; give values below it"
-                )
-        if args.observed is not None:
-            read_observed(args.observed, load_scenario(names[0]), args.as_of)  # refused before any compute
+        _check_scenarios(args, names)
     else:
         runs = _read_runs(args.run_dirs)
     output_folder(args.out)

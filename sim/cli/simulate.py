@@ -253,12 +253,12 @@ def handle_run(args: argparse.Namespace) -> int:
     result = run(model, settings)
     _print_notes(result.notes)
     if args.json:
-        print(json.dumps(summary_document(result, args.command_line), indent=2))
+        print(json.dumps(summary_document(result, command=args.command_line), indent=2))
     else:
         heading = scenario_heading(args.scenario, model.scenario, args.seed, args.overrides)
         print(summary_text(result.summary, heading))
     if args.out:
-        written = write_run(args.out, result, args.command_line)
+        written = write_run(args.out, result, command=args.command_line)
         print(f"\nWrote {', '.join(map(str, written))}", file=sys.stderr if args.json else sys.stdout)
     return 0
 

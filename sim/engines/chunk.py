@@ -2,7 +2,7 @@
 
 A history engine's batch is analysed here (:mod:`sim.analysis.batch`) and its tables built and
 held to their stored dtypes once, whichever engine simulated it; a chunk engine hands back its own
-tables, which it holds to the same dtypes with :func:`sim.runs.checkpoints.stored`.
+tables, which it holds to the same dtypes with :func:`sim.analysis.records.stored`.
 """
 
 from __future__ import annotations

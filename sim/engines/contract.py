@@ -101,17 +101,24 @@ ReplicateFunction = Callable[[TrialModel, np.random.SeedSequence], TrialHistory]
 class ReplicateEngine:
     """A history engine from a function that simulates one replicate (a user's variant of the model).
 
-    It is named by the function's import path (a ``functools.partial`` by its function and
-    arguments), so checkpoints tell two functions apart; it starts no forecast.
+    It is named by the callable's own ``name`` attribute when it has one (so two variants of one
+    class tell themselves apart), else by its import path (a ``functools.partial`` by its function
+    and arguments), so checkpoints never mix two engines; the SimPy engine's own
+    :func:`~sim.engines.des.simulate_trial` is ``des``, whose replicates it draws. It starts no
+    forecast.
     """
 
     simulate: ReplicateFunction
-    forecasts: bool = False
 
     @property
     def name(self) -> str:
-        """The function's import path, with a partial's arguments."""
+        """The callable's ``name``, else its import path with a partial's arguments."""
         return _function_name(self.simulate)
+
+    @property
+    def forecasts(self) -> bool:
+        """False: a function handed a forecast's model would ignore the trial's state."""
+        return False
 
     def unsupported(self, model: TrialModel) -> str | None:
         """A replicate function is handed every model; it cannot start a forecast (it would ignore the state)."""
@@ -140,12 +147,20 @@ def refuse(engine: Engine, model: TrialModel) -> None:
         raise EngineError(reason)
 
 
+_REGISTERED = {"sim.engines.des.simulate_trial": "des"}
+"""Functions that draw exactly what a registered engine draws, by that engine's name."""
+
+
 def _function_name(function: Callable[..., object]) -> str:
-    """The import path of a function, with a partial's arguments."""
+    """A callable's ``name`` attribute, else its import path (a partial's with its arguments)."""
+    given = getattr(function, "name", None)
+    if isinstance(given, str) and given:
+        return given
     if isinstance(function, functools.partial):
         return f"{_function_name(function.func)}{function.args!r}{sorted(function.keywords.items())!r}"
     named = function if hasattr(function, "__qualname__") else type(function)
-    return f"{named.__module__}.{named.__qualname__}"
+    path = f"{named.__module__}.{named.__qualname__}"
+    return _REGISTERED.get(path, path)
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,11 @@ class Forecast:
 
     @property
     def p_enrollment_complete_by_close(self) -> Estimate:
-        """P(the enrollment target is met by recruitment close), from the conditional run."""
-        return self.conditional.summary.enrollment_complete
+        """P(the enrollment target is met by recruitment close) over every future, a stop at a look counting as not.
+
+        From the conditional run: the summary's ``target_reached``, by the date the target was met.
+        """
+        return self.conditional.summary.target_reached
 
     @property
     def conditional_power(self) -> Estimate:

@@ -125,7 +125,7 @@ def verdicts(run: SavedRun, limits: Thresholds) -> list[Verdict]:
         ),
         _probability(
             "enrollment_complete",
-            "Recruitment complete by close",
+            "Recruitment complete by close" + (" (trials not stopped at a look)" if s.monitored else ""),
             s.enrollment_complete,
             limits.green_complete,
             limits.amber_complete,

@@ -68,7 +68,7 @@ def simulate_runs(
         result = run(TrialModel.from_scenario(load_scenario(name)), dataclasses.replace(settings, keep_patients=True))
         orrs = feasible_orrs(name, orr_values)
         oc = oc_grid(name, [], orrs, curve).table() if orrs else None
-        write_run(folder, result, command_line, oc)
+        write_run(folder, result, command=command_line, oc=oc)
         runs.append(read_run(folder))
     return runs
 
@@ -85,7 +85,7 @@ def forecast_runs(
     folder = staging / "forecast"
     for part, outcome in (("conditional", result.conditional), ("predictive", result.predictive)):
         (folder / part).mkdir(parents=True)
-        write_run(folder / part, outcome, command_line)
+        write_run(folder / part, outcome, command=command_line)
     (folder / "forecast.json").write_text(json.dumps(forecast_document(result), indent=2) + "\n", encoding="utf-8")
     figure = forecast_figure(
         read_run(folder / "conditional"),

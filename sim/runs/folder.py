@@ -81,7 +81,7 @@ class SavedRun:
     oc: pd.DataFrame | None
 
     @classmethod
-    def from_result(cls, result: RunResult, command: str = "") -> SavedRun:
+    def from_result(cls, result: RunResult, *, command: str = "") -> SavedRun:
         """A finished run as a report reads it, without writing a folder (for notebooks)."""
         source = provenance(result.scenario)
         return cls(
@@ -118,7 +118,7 @@ def provenance(scenario: Scenario) -> Source:
     return Source(IN_MEMORY, f"# a scenario built in code (sim.vary or dataclasses.replace): every field\n{body}")
 
 
-def summary_document(result: RunResult, command: str = "") -> dict[str, Any]:
+def summary_document(result: RunResult, *, command: str = "") -> dict[str, Any]:
     """What ``summary.json`` holds (and ``trialsim run --json`` prints): what was run, then the figures.
 
     ``resolved_scenario`` is every scenario field after the overrides and defaults, dates as ISO
@@ -142,13 +142,13 @@ def summary_document(result: RunResult, command: str = "") -> dict[str, Any]:
     }
 
 
-def write_run(folder: Path, result: RunResult, command: str = "", oc: pd.DataFrame | None = None) -> list[Path]:
+def write_run(folder: Path, result: RunResult, *, command: str = "", oc: pd.DataFrame | None = None) -> list[Path]:
     """Write ``result`` (and the ``oc`` grid table, if given) into ``folder``; return the files written.
 
     ``scenario.toml`` is the scenario's file as the run read it (:func:`provenance`).
     """
     text = provenance(result.scenario).text
-    doc = summary_document(result, command)
+    doc = summary_document(result, command=command)
     written = {
         "summary": lambda p: p.write_text(json.dumps(doc, indent=2), encoding="utf-8"),
         "scenario": lambda p: p.write_text(text, encoding="utf-8"),

@@ -29,13 +29,17 @@ import pandas as pd
 from ..analysis.summary import OperatingCharacteristics
 from ..stats.mcse import Estimate
 
-__all__ = ["DECISION_FIGURES", "FIGURES", "GridCell", "GridResult", "NullBoundary", "OCGridResult"]
+__all__ = ["DECISION_FIGURES", "FIGURES", "SHARES", "GridCell", "GridResult", "NullBoundary", "OCGridResult"]
 
 FIGURES = ("power", "early_stop", "interim_wait_days", "enrollment_complete", "n_enrolled", "decision_months")
 """The figures of a cell that a grid's table shows, each with its MCSE."""
 
 DECISION_FIGURES = ("assurance", "positive_and_effective", "false_go", "false_stop")
 """The figures a cell with an ORR prior adds (:class:`sim.analysis.decisions.DecisionFigures`), each with its MCSE."""
+
+SHARES = ("power", "early_stop", "enrollment_complete", *DECISION_FIGURES)
+"""The figures that are shares of trials: each also has a ``_bound_95`` column, its exact one-sided 95% bound
+where the share is 0 or 1 (its MCSE is then 0 and says nothing), else empty."""
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,22 @@ class GridCell:
             row["engine"] = self.engine
         for name in FIGURES:
             estimate = getattr(self.summary, name)
-            row[name] = estimate.value
-            row[f"{name}_mcse"] = estimate.mcse
-            if estimate.bound is not None:  # a share of 0 or 1: its one-sided 95% bound stands for the MCSE
-                row[f"{name}_bound_95"] = estimate.bound
+            row.update(_columns(name, estimate))
         decisions = self.summary.decisions
         if decisions.prior is not None:
             for name in DECISION_FIGURES:
-                found: Estimate | None = getattr(decisions, name)
-                row[name] = math.nan if found is None else found.value
-                row[f"{name}_mcse"] = math.nan if found is None else found.mcse
+                row.update(_columns(name, getattr(decisions, name)))
         return row
+
+
+def _columns(name: str, estimate: Estimate | None) -> dict[str, float]:
+    """A figure's grid columns: its value and MCSE, and for a share its one-sided bound (NaN where none)."""
+    if estimate is None:
+        estimate = Estimate(math.nan, math.nan, 0)
+    out = {name: estimate.value, f"{name}_mcse": estimate.mcse}
+    if name in SHARES:
+        out[f"{name}_bound_95"] = math.nan if estimate.bound is None else estimate.bound
+    return out
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,14 +211,21 @@ def run_many(
     if len(folders) != len(scenarios):
         raise RunError(f"checkpoint_dirs must give one folder (or None) per scenario, got {len(folders)}")
     resolved, code, chunk = resolve_engine(settings.engine), code_fingerprint(), settings.chunk_size
+    plans = [
+        RunPlan(model=_trial_model(s), seed=settings.seed, engine=resolved, keep_patients=settings.keep_patients)
+        for s in scenarios
+    ]
+    for plan in plans:  # every scenario loads and every engine accepts its model before any folder is touched
+        refuse(resolved, plan.model)
     runs: dict[int, _Run] = {}
-    for index, (scenario, folder) in enumerate(zip(scenarios, folders)):
-        model = _trial_model(scenario)
-        plan = RunPlan(model=model, seed=settings.seed, engine=resolved, keep_patients=settings.keep_patients)
-        refuse(resolved, plan.model)  # an engine that cannot run this model says so before any chunk runs
-        fingerprint = plan.fingerprint(chunk)
-        store = None if folder is None else Checkpoints(Path(folder), fingerprint, code, __version__, settings.restart)
-        runs[index] = _Run(plan, store, settings.replicates)
+    try:
+        for index, (plan, folder) in enumerate(zip(plans, folders)):
+            fingerprint, restart = plan.fingerprint(chunk), settings.restart
+            store = None if folder is None else Checkpoints(Path(folder), fingerprint, code, __version__, restart)
+            runs[index] = _Run(plan, store, settings.replicates)
+    except CheckpointError:
+        _abandon(runs.values())  # a later folder refused: no folder made for the earlier runs is left empty
+        raise
     try:
         with Dispatch(settings.n_jobs, settings.backend, settings.scheduler) as dispatch:
             while runs:
@@ -232,10 +239,15 @@ def run_many(
                     else:
                         state.target = more
     except BackendError:
-        for state in runs.values():  # a backend refused before any chunk: no empty checkpoint folder is left
-            if state.store is not None:
-                state.store.abandon()
+        _abandon(runs.values())  # a backend refused before any chunk: no empty checkpoint folder is left
         raise
+
+
+def _abandon(runs: Iterable[_Run]) -> None:
+    """Undo the checkpoint folders of runs that never ran a chunk (:meth:`Checkpoints.abandon`)."""
+    for state in runs:
+        if state.store is not None:
+            state.store.abandon()
 
 
 def _next_target(state: _Run, settings: RunSettings) -> int | None:

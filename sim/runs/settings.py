@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engines import DEFAULT_ENGINE, Engine, ReplicateFunction
+from ..engines import DEFAULT_ENGINE, Engine, ReplicateFunction, resolve_engine
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_CHUNK",
     "DEFAULT_REPLICATES",
     "DEFAULT_SEED",
@@ -38,6 +39,9 @@ MAX_REPLICATES = 10_000_000
 
 DEFAULT_REPLICATES = 1000
 """Replicates of a run when none are asked for."""
+
+BACKENDS = ("loky", "threading", "multiprocessing", "sequential", "dask")
+"""The joblib backends a run may name (``dask`` with the ``trialsim[dask]`` extra)."""
 
 
 class RunError(ValueError):
@@ -85,6 +89,17 @@ class RunSettings:
             raise RunError(f"max_replicates ({self.max_replicates}) must be at least replicates ({self.replicates})")
         if self.n_jobs is not None and (not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0):
             raise RunError(f"n_jobs must be a whole number other than 0 (-1: every core), got {self.n_jobs!r}")
+        for name in ("keep_patients", "restart", "progress"):
+            value = getattr(self, name)
+            if not isinstance(value, bool) and not (name == "progress" and value is None):
+                allowed = "true, false or None (on a terminal only)" if name == "progress" else "true or false"
+                raise RunError(f"{name} must be {allowed}, got {value!r}")
+        if self.backend is not None and self.backend not in BACKENDS:
+            allowed = ", ".join(BACKENDS)
+            raise RunError(f"backend must be one of {allowed} (or None: joblib's own), got {self.backend!r}")
+        if self.checkpoint_dir is not None and not str(self.checkpoint_dir).strip():
+            raise RunError("checkpoint_dir must name a folder (or be None for no checkpoints), got an empty path")
+        resolve_engine(self.engine)  # an unknown engine name is refused here, naming the engines there are
         object.__setattr__(self, "replicates", int(self.replicates))
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "chunk_size", int(self.chunk_size))
@@ -100,9 +115,13 @@ class RunSettings:
 def settings_with(settings: RunSettings | None, changes: dict[str, Any]) -> RunSettings:
     """``settings`` (default: :class:`RunSettings`'s defaults) with ``changes`` applied, each one checked.
 
-    A change of ``None`` for ``chunk_size`` keeps the default (the command line passes None for a
-    setting it was not given); an unknown name is refused with the names there are.
+    A change of ``None`` for ``chunk_size`` leaves it as ``settings`` has it (the command line
+    passes None for an option it was not given); an unknown name is refused with the names there are.
     """
+    if settings is not None and not isinstance(settings, RunSettings):
+        raise RunError(
+            f"settings must be a RunSettings (give replicates, seed, ... by keyword), got {type(settings).__name__}"
+        )
     names = [f.name for f in dataclasses.fields(RunSettings)]
     unknown = sorted(set(changes) - set(names))
     if unknown:

@@ -13,11 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-from numpy.typing import NDArray
 from scipy import stats
 
-from ..stats.assurance import simon_coefficients, single_stage_coefficients
 from ..stats.designs import posterior_prob_above, predictive_probability, simon_characteristics
 from ..stats.proportions import critical_responders
 from .limits import MAX_LOOK_WORK
@@ -78,9 +75,6 @@ class DesignRule(Protocol):
         """Exact operating characteristics at ``orr``, or None where no closed form is kept."""
         ...
 
-    def success_coefficients(self) -> NDArray[np.float64] | None:
-        """``log c_t`` with P(success | p) = sum_t c_t p^t (1 - p)^(n - t) (for exact assurance), or None."""
-        ...
 
     def words(self) -> str:
         """The rule as the report names it ("the exact test", "the Simon design's final rule", ...)."""
@@ -120,9 +114,6 @@ class SingleStageRule:
         r = self.threshold(self.sample_size)
         return Exact(float(stats.binom.sf(r - 1, self.sample_size, orr)), 0.0, float(self.sample_size))
 
-    def success_coefficients(self) -> NDArray[np.float64]:
-        """More than ``threshold - 1`` responders of ``sample_size``."""
-        return single_stage_coefficients(self.sample_size, self.threshold(self.sample_size) - 1)
 
     def words(self) -> str:
         """The exact test, as the report names it."""
@@ -179,9 +170,6 @@ class SimonRule:
         pet, expected_n, reject = simon_characteristics(self.r1, self.n1, self.r, self.sample_size, orr)
         return Exact(reject, pet, expected_n)
 
-    def success_coefficients(self) -> NDArray[np.float64]:
-        """More than r1 of n1 in stage 1 and more than r in all."""
-        return simon_coefficients(self.r1, self.n1, self.r, self.sample_size)
 
     def words(self) -> str:
         """Simon's final rule, as the report names it."""
@@ -244,9 +232,6 @@ class BayesianRule:
         """None: the looks' predictive rule has no closed form kept here; the simulation estimates it."""
         return None
 
-    def success_coefficients(self) -> None:
-        """None: the looks make success depend on more than the final count."""
-        return None
 
     def words(self) -> str:
         """The Bayesian rule, as the report names it."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario.rules import DesignRule, SimonRule, SingleStageRule
+from ..scenario.rules import SimonRule, SingleStageRule
 from ..stats.designs import simon_designs_by_n
 from ..stats.proportions import critical_responders
 from .screen import SettingScreen
@@ -61,12 +61,6 @@ class Design:
         if self.n1 is None:
             return f"{self.family}-{self.n}-r{self.r}"
         return f"{self.family}-{self.n}-{self.r1}of{self.n1}-r{self.r}"
-
-    def rule(self, p0: float, alpha: float) -> DesignRule:
-        """The design as the scenario's rule object (:mod:`sim.scenario.rules`), with its exact characteristics."""
-        if self.n1 is None or self.r1 is None:
-            return SingleStageRule(self.n, p0, alpha)
-        return SimonRule(self.n, self.n1, self.r1, self.r)
 
     def describe(self) -> str:
         """The rule in words: ``single stage, 40 patients, success when > 7 respond``."""
@@ -123,8 +117,7 @@ def _single(screen: SettingScreen, n: int, alpha: float) -> Design | None:
 
 def _single_success(k: int, theta: float, p0: float, alpha: float) -> float:
     """P(the exact test on ``k`` analysed patients rejects) when each counts with probability ``theta``."""
-    rule = SingleStageRule(k, p0, alpha)
-    return rule.exact(theta).success if rule.threshold(k) <= k else 0.0
+    return SingleStageRule(k, p0, alpha).exact(theta).success  # 0 when no count of k is significant
 
 
 def _simon_success(design: Design, k: int, theta: float) -> float:
