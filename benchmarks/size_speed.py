@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import time
+
+from machine import machine_line
 
 from sim.sizing import DESIGNS, Levers, Targets, size
 
@@ -42,21 +42,12 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     best = result.best
     settings = result.screened.groupby(["sites", "extend_recruitment_months"]).ngroups
-    print(f"machine: {_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(machine_line())
     print(f"designs screened: {len(result.screened)} over {settings} recruitment settings")
     print(f"designs confirmed by full simulation: {len(result.confirmed)} x {args.replicates} replicates at p1 and p0")
     print(f"whole search: {elapsed:.1f} s with --jobs {args.jobs}")
     print(f"recommended: {best.design.describe() if best else 'none'}")
 
-
-def _cpu() -> str:
-    """The processor's model name (Linux), else what the platform module says."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
-        return names[0]
-    except (OSError, IndexError):
-        return platform.processor() or platform.machine()
 
 if __name__ == "__main__":
     main()

@@ -7,14 +7,43 @@ returns their operating characteristics with Monte Carlo standard errors; ``sim.
 ``sim.oc_grid`` run grids of variants; ``sim.size`` searches the designs that would meet a trial's
 targets (:mod:`sim.sizing`). The folders follow the pipeline: ``scenario``, ``model``,
 ``analysis``, ``engines``, ``runs``, ``sizing``, ``forecast``, ``calibration``, ``reports``, ``cli``.
+
+The names are imported when first used, so ``import sim`` (and ``trialsim --version``) costs
+nothing until a name is asked for.
 """
 
-from .runs.runner import RunResult, run
-from .runs.settings import RunSettings
-from .runs.sweep import Cell, build_cells, oc_grid, run_grid
-from .scenario import Scenario, ScenarioError, load_scenario, vary
-from .sizing import Levers, SizeResult, Targets, size
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .runs.runner import RunResult, run
+    from .runs.settings import RunSettings
+    from .runs.sweep import Cell, build_cells, oc_grid, run_grid
+    from .scenario import Scenario, ScenarioError, load_scenario, vary
+    from .sizing import Levers, SizeResult, Targets, size
+
+_WHERE = {
+    "Cell": "sim.runs.sweep",
+    "Levers": "sim.sizing",
+    "RunResult": "sim.runs.runner",
+    "RunSettings": "sim.runs.settings",
+    "Scenario": "sim.scenario",
+    "ScenarioError": "sim.scenario",
+    "SizeResult": "sim.sizing",
+    "Targets": "sim.sizing",
+    "build_cells": "sim.runs.sweep",
+    "load_scenario": "sim.scenario",
+    "oc_grid": "sim.runs.sweep",
+    "run": "sim.runs.runner",
+    "run_grid": "sim.runs.sweep",
+    "size": "sim.sizing",
+    "vary": "sim.scenario",
+}
+"""Each public name and the module it lives in."""
 
 __all__ = [
     "Cell",
@@ -34,3 +63,16 @@ __all__ = [
     "size",
     "vary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -24,9 +24,26 @@ def _error(capsys) -> str:
 
 
 def test_version(capsys) -> None:
-    with pytest.raises(SystemExit) as done:
-        main(["--version"])
+    assert main(["--version"]) == 0 and capsys.readouterr().out.strip() == f"trialsim {__version__}"
+    with pytest.raises(SystemExit) as done:  # argparse's own flag, after other words
+        main(["--no-such-flag", "--version"])
     assert done.value.code == 0 and capsys.readouterr().out.strip() == f"trialsim {__version__}"
+
+
+def test_version_and_run_import_no_plotting_templates_or_cluster() -> None:
+    """``trialsim --version`` imports nothing of the library; ``run`` imports no report, Dask or reference engine."""
+    probe = (
+        "import sys; from sim.cli import main; main(['--version']); heavy = {m.split('.')[0] for m in sys.modules "
+        "if m.startswith(('numpy', 'pandas', 'scipy', 'matplotlib', 'jinja2', 'dask'))}; print(sorted(heavy))"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.splitlines()[-1] == "[]"
+    probe = (
+        "import sys; from sim.cli import build_parser; build_parser('run'); print(sorted(m for m in "
+        "('matplotlib', 'jinja2', 'dask', 'distributed', 'sim.engines.reference', 'sim.reports.figures') "
+        "if m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_keep_patients_and_restart_need_out(capsys) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import sim
 
+from ..errors import TrialsimError
 from .errors import Message, named
 from .targets import Landmark
 
@@ -41,7 +42,7 @@ RESPONSE_CRITERIA = ("RECIST 1.1", "mRECIST")
 _YES_NO = {"yes": True, "no": False}
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(ValueError, TrialsimError):
     """The benchmark file cannot be used; the message names the row id and the column."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..errors import TrialsimError
+
 __all__ = ["CalibrationError", "Message", "named"]
 
 _MARK = "\x1f"
@@ -45,7 +47,7 @@ class Message(str):
         return "".join(names.get(part, part) if i % 2 else part for i, part in enumerate(self.parts))
 
 
-class CalibrationError(ValueError):
+class CalibrationError(ValueError, TrialsimError):
     """Targets that are invalid, inconsistent with each other or with the model, or a fit that failed.
 
     The message (``args[0]``, a :class:`Message`) names the parameters of ``CalibrationTargets`` and

@@ -22,30 +22,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..calibration import BenchmarkError, CalibrationError
 from ..calibration.benchmarks import LISTING
 from ..calibration.errors import Message
 from ..calibration.messages import NOT_CONFIRMED, PFS_LANDMARK
-from ..engines import ENGINES, EngineError
-from ..forecast import ForecastError, ObservedError
-from ..model.conditioning import ConditioningError
-from ..reports.browser import BrowserError
+from ..engines import ENGINES
+from ..errors import TrialsimError
 from ..reports.text import Heading
-from ..runs.checkpoints import CheckpointError
-from ..runs.dispatch import BackendError
-from ..runs.folder import RunFolderError
-from ..runs.settings import MAX_REPLICATES, RunError, RunSettings, settings_with
-from ..runs.sweep import CellError, InputError
-from ..scenario import ScenarioError, builtin_scenarios, scenario_path
+from ..runs.settings import MAX_REPLICATES, RunSettings, settings_with
+from ..runs.sweep import CellError
+from ..scenario import builtin_scenarios, scenario_path
 from ..scenario.model import Scenario
-from ..sizing import SizeInputError
 
 __all__ = [
     "add_engine_arguments",
     "add_scenario_arguments",
     "run_settings",
     "FLAGS",
-    "LIBRARY_ERRORS",
     "REPORTED_ERRORS",
     "CommandParser",
     "UsageError",
@@ -98,23 +90,7 @@ A run's settings are not listed: their options are checked as they are parsed, a
 refusals left to the runner (``mcse_target must be in (0, 0.5)``) keep the runner's names.
 """
 
-LIBRARY_ERRORS: tuple[type[Exception], ...] = (
-    ScenarioError,
-    RunError,
-    InputError,
-    CalibrationError,
-    BenchmarkError,
-    RunFolderError,
-    BrowserError,
-    CheckpointError,
-    EngineError,
-    BackendError,
-    ObservedError,
-    ForecastError,
-    ConditioningError,
-    SizeInputError,
-)
-"""Errors the library raises for input it cannot use: one line, exit status 2, no traceback."""
+
 
 
 class UsageError(Exception):
@@ -124,8 +100,8 @@ class UsageError(Exception):
     """
 
 
-REPORTED_ERRORS: tuple[type[Exception], ...] = (UsageError, *LIBRARY_ERRORS)
-"""Every error ``main`` reports as one line with exit status 2."""
+REPORTED_ERRORS: tuple[type[Exception], ...] = (UsageError, TrialsimError)
+"""Every error ``main`` reports as one line with exit status 2: the library's all share one base."""
 
 
 _NEGATIVE_VALUE = re.compile(r"-\.?\d")

@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..analysis.records import ChunkTables
+from ..errors import TrialsimError
 from ..model.history import HistoryBatch, TrialHistory
 from ..model.trial_model import TrialModel
 
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-class EngineError(ValueError):
+class EngineError(ValueError, TrialsimError):
     """An engine was asked for by a name no engine has, or cannot run this model (the field named)."""
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import TrialsimError
 from ..model.journey import END_REASONS
 from ..scenario.model import Scenario
 
@@ -48,7 +49,7 @@ RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
-class ObservedError(ValueError):
+class ObservedError(ValueError, TrialsimError):
     """The observed-patients file cannot be used; the message names the row and the column."""
 
 

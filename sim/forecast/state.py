@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TrialsimError
 from ..model.conditioning import draw_given_status
 from ..model.journey import END_REASONS
 from ..model.recist import Response
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class ForecastError(ValueError):
+class ForecastError(ValueError, TrialsimError):
     """A forecast cannot start from this state; the message names the field or option."""
 
 

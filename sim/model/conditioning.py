@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import TrialsimError
 from .journey import PatientJourneys, plan_journeys
 from .observe import observe
 from .patient_model import PatientModel
@@ -33,7 +34,7 @@ _ROUND = 64
 """Candidates per patient per round of rejection."""
 
 
-class ConditioningError(ValueError):
+class ConditioningError(ValueError, TrialsimError):
     """A patient's status is (nearly) impossible under the scenario's model; the message names the patient."""
 
 

@@ -6,21 +6,45 @@ result, a design summary, benchmark rows, a ``CalibrationResult``, saved runs) a
 steering committee's HTML report (docs/report.md).
 """
 
-from .figures import ReportFigure, all_figures
-from .forecast_text import forecast_text
-from .notebook import figures_of
-from .page import write_report
-from .story import Thresholds
-from .text import (
-    Heading,
-    benchmark_text,
-    calibration_text,
-    check_text,
-    design_text,
-    oc_text,
-    summary_text,
-    sweep_text,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .figures import ReportFigure, all_figures
+    from .forecast_text import forecast_text
+    from .notebook import figures_of
+    from .page import write_report
+    from .story import Thresholds
+    from .text import (
+        Heading,
+        benchmark_text,
+        calibration_text,
+        check_text,
+        design_text,
+        oc_text,
+        summary_text,
+        sweep_text,
+    )
+
+_WHERE = {
+    "Heading": ".text",
+    "ReportFigure": ".figures",
+    "Thresholds": ".story",
+    "all_figures": ".figures",
+    "benchmark_text": ".text",
+    "calibration_text": ".text",
+    "check_text": ".text",
+    "design_text": ".text",
+    "figures_of": ".notebook",
+    "forecast_text": ".forecast_text",
+    "oc_text": ".text",
+    "summary_text": ".text",
+    "sweep_text": ".text",
+    "write_report": ".page",
+}
+"""Each public name and its module: the terminal's text needs neither matplotlib nor jinja2."""
 
 __all__ = [
     "Heading",
@@ -38,3 +62,16 @@ __all__ = [
     "sweep_text",
     "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'sim.reports' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

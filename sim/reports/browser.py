@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..errors import TrialsimError
+
 __all__ = ["BrowserError", "INSTALL_HINT", "chromium", "headless"]
 
 INSTALL_HINT = (
@@ -33,7 +35,7 @@ _FLAGS = (
 )
 
 
-class BrowserError(RuntimeError):
+class BrowserError(RuntimeError, TrialsimError):
     """Chromium is missing or failed; the message says what to do."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.records import ChunkTables, read_parquet
+from ..errors import TrialsimError
 
 __all__ = ["CheckpointError", "Checkpoints", "code_fingerprint"]
 
@@ -25,7 +26,7 @@ _MANIFEST = "manifest.json"
 _TABLES = ("replicates", "looks", "patients")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ValueError, TrialsimError):
     """A checkpoint folder cannot be used for this run; nothing in it is touched."""
 
 

@@ -29,6 +29,7 @@ from joblib.parallel import LokyBackend, get_active_backend
 from ..analysis.records import ChunkTables
 from ..engines.chunk import run_chunk
 from ..engines.contract import RunPlan
+from ..errors import TrialsimError
 from .checkpoints import code_fingerprint
 
 __all__ = ["INSTALL_HINT", "BackendError", "ChunkTask", "Dispatch", "watch_parent"]
@@ -39,7 +40,7 @@ INSTALL_HINT = 'the dask backend needs the dask extra: pip install "trialsim[das
 """What ``backend="dask"`` says when Dask is not installed."""
 
 
-class BackendError(ValueError):
+class BackendError(ValueError, TrialsimError):
     """A backend cannot be used here (not installed, or a scheduler that cannot be reached)."""
 
 

@@ -28,6 +28,7 @@ import tomlkit
 
 from ..analysis.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, RecordError, conform
 from ..analysis.summary import OperatingCharacteristics
+from ..errors import TrialsimError
 from ..scenario import ScenarioError, load_scenario
 from ..scenario.model import Scenario, Source
 from ..scenario.variants import drop_absent, resolved_scenario
@@ -58,7 +59,7 @@ FILES = {
 }
 
 
-class RunFolderError(ValueError):
+class RunFolderError(ValueError, TrialsimError):
     """A folder is not a complete run folder; the message names the folder and what is wrong."""
 
 

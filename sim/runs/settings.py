@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engines import DEFAULT_ENGINE, Engine, ReplicateFunction, resolve_engine
+from ..errors import TrialsimError
 
 __all__ = [
     "BACKENDS",
@@ -44,7 +45,7 @@ BACKENDS = ("loky", "threading", "multiprocessing", "sequential", "dask")
 """The joblib backends a run may name (``dask`` with the ``trialsim[dask]`` extra)."""
 
 
-class RunError(ValueError):
+class RunError(ValueError, TrialsimError):
     """A run was asked for with an invalid setting (replicates, seed, chunk size, ...), the setting named."""
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import TrialsimError
 from ..model.trial_model import TrialModel
 from ..scenario import ScenarioError, apply_overrides, parse_scenario, parse_value, read_scenario_file
 from ..scenario.load import set_field
@@ -59,7 +60,7 @@ __all__ = [
 MAX_CELLS = 200
 """Most cells one grid may have."""
 
-class InputError(ValueError):
+class InputError(ValueError, TrialsimError):
     """A grid is asked for with unusable values; the message begins with the parameter's name."""
 
 

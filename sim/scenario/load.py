@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import TrialsimError
 from ..units import DAYS_PER_MONTH
 from .checks import FieldError, ScenarioProblems, convert_table
 from .limits import MAX_PATIENT_SCHEDULE, MAX_SCREENED_PER_TRIAL, MAX_STUDY_YEARS
@@ -48,7 +49,7 @@ class Problem:
     message: str
 
 
-class ScenarioError(ValueError):
+class ScenarioError(ValueError, TrialsimError):
     """The scenario cannot be used; the message names each bad field and what it allows.
 
     ``problems`` lists them one by one as :class:`Problem` records, for a caller that shows or

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import TrialsimError
 from ..scenario import apply_overrides
 
 __all__ = ["DESIGNS", "Levers", "SizeInputError", "recruitment_settings", "setting_overrides", "with_setting"]
@@ -28,7 +29,7 @@ SITES, EXTEND = "sites", "extend_recruitment_months"
 """The names of the two recruitment levers in a setting (every other key is a ``--vary`` field)."""
 
 
-class SizeInputError(ValueError):
+class SizeInputError(ValueError, TrialsimError):
     """A design search asked for with unusable levers or targets; the message begins with the option."""
 
 
