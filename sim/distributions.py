@@ -153,6 +153,10 @@ class SurvivalDistribution(ABC):
     def mean(self) -> float:
         """Expected event time in months."""
 
+    def inverse_cumulative_hazard(self, h: ArrayLike) -> NDArray[np.float64]:
+        """The time at which H(t) = h; exact where a family overrides it, else by the quantile (tail capped)."""
+        return self.quantile(np.minimum(-np.expm1(-np.asarray(h, dtype=float)), 1.0 - 2.0**-53))
+
     def sf(self, t: ArrayLike) -> NDArray[np.float64]:
         """Survival function S(t) = exp(-H(t))."""
         return np.exp(-self.cumulative_hazard(t))
@@ -224,6 +228,9 @@ class Exponential(_Base):
     def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
         return self.rate * np.asarray(t, dtype=float)
 
+    def inverse_cumulative_hazard(self, h: ArrayLike) -> NDArray[np.float64]:
+        return np.asarray(h, dtype=float) / self.rate
+
     def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
         return -np.log1p(-np.asarray(p, dtype=float)) / self.rate
 
@@ -247,6 +254,9 @@ class Weibull(_Shaped):
 
     def cumulative_hazard(self, t: ArrayLike) -> NDArray[np.float64]:
         return (np.asarray(t, dtype=float) / self.scale) ** self.shape
+
+    def inverse_cumulative_hazard(self, h: ArrayLike) -> NDArray[np.float64]:
+        return self.scale * np.asarray(h, dtype=float) ** (1.0 / self.shape)
 
     def quantile(self, p: ArrayLike) -> NDArray[np.float64]:
         return self.scale * (-np.log1p(-np.asarray(p, dtype=float))) ** (1.0 / self.shape)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..units import DAYS_PER_MONTH
+from .pfs_link import linked_ceiling
 from .recist import earliest_sure_confirmation_day
 from .recruitment import site_rates
 from .trial_model import TrialModel
@@ -139,7 +140,7 @@ def planning_figures(model: TrialModel) -> PlanningFigures:
         sample_size_reached=None if reached is None else trial.study_start + dt.timedelta(days=math.floor(reached)),
         confirmation_day=confirm_day,
         orr=efficacy.orr,
-        orr_ceiling=float(efficacy.pfs.sf(confirm_day / DAYS_PER_MONTH)),
+        orr_ceiling=linked_ceiling(efficacy, confirm_day / DAYS_PER_MONTH),
         post_progression_median_months=model.patients.post_progression_survival.median,
         post_progression_solved=efficacy.post_progression_survival is None,
         warnings=tuple(_warnings(model, by_close)),

@@ -20,6 +20,7 @@ from ..scenario.rules import DesignRule, design_rule
 from ..stats.beta_mixture import BetaMixture
 from ..units import DAYS_PER_MONTH, dates_of_days, day_number
 from .patient_model import ModelError, PatientModel
+from .pfs_link import linked_ceiling, linked_efficacy, pfs_at
 from .recist import earliest_sure_confirmation_day, judgement_days
 from .recruitment import CalendarRates
 from .trial_state import TrialState
@@ -37,7 +38,7 @@ def orr_ceiling(scenario: Scenario) -> float:
     still progression-free on the day a response at the first scan is surely confirmed.
     """
     confirm = earliest_sure_confirmation_day(scenario.schedule) / DAYS_PER_MONTH
-    return float(scenario.efficacy.pfs.sf(confirm)) * (1.0 - 1e-9)
+    return linked_ceiling(scenario.efficacy, confirm) * (1.0 - 1e-9)  # with a link the PFS moves with the ORR
 
 
 def orr_prior_law(prior: OrrPrior) -> BetaMixture:
@@ -77,8 +78,11 @@ class TrialModel:
         return orr_ceiling(self.scenario)
 
     def with_orr(self, orr: float) -> PatientModel:
-        """The patient model of a replicate whose true ORR is ``orr``."""
-        return dataclasses.replace(self.patients, efficacy=dataclasses.replace(self.patients.efficacy, orr=orr))
+        """The patient model of a replicate whose true ORR is ``orr`` (its PFS moved by ``efficacy.pfs_orr_link``)."""
+        efficacy = dataclasses.replace(self.patients.efficacy, orr=orr)
+        if self.scenario.efficacy.pfs_orr_link is not None:
+            efficacy = dataclasses.replace(efficacy, pfs=pfs_at(self.scenario.efficacy, orr))
+        return dataclasses.replace(self.patients, efficacy=efficacy)
 
     @property
     def identity(self) -> str:
@@ -91,7 +95,8 @@ class TrialModel:
         t = scenario.trial
         horizon = day_number(t.study_end, t.study_start)
         try:
-            patients = PatientModel.from_scenario(scenario.efficacy, scenario.safety, scenario.schedule, horizon)
+            efficacy = linked_efficacy(scenario.efficacy, scenario.efficacy.orr)
+            patients = PatientModel.from_scenario(efficacy, scenario.safety, scenario.schedule, horizon)
         except ModelError as exc:
             raise ScenarioError(f"{exc.field} {exc.detail}") from None
         model = cls(

@@ -34,6 +34,7 @@ __all__ = [
     "Schedule",
     "PriorComponent",
     "OrrPrior",
+    "PfsOrrLink",
     "Efficacy",
     "Safety",
     "Cutoff",
@@ -192,6 +193,22 @@ class OrrPrior:
 
 
 @dataclass(frozen=True)
+class PfsOrrLink:
+    """How the PFS moves with the true ORR (absent: the PFS is the same whatever the ORR; docs/model.md)."""
+
+    # a hazard ratio beyond 10 either way per step is no assumption a trial would state
+    hazard_ratio: float = _f(
+        c.number(0.1, 10),
+        doc="PFS hazard ratio per `per` of true ORR above `reference_orr` (below 1: PFS lengthens as ORR rises)",
+    )
+    reference_orr: float = _f(
+        c.number(0, 1, strict_min=True, strict_max=True),
+        doc="the true ORR at which `efficacy.pfs` is the PFS (where it was calibrated)",
+    )
+    per: float = _f(c.number(0, 1, strict_min=True), 0.1, "the step of true ORR the hazard ratio applies to")
+
+
+@dataclass(frozen=True)
 class Efficacy:
     """The latent efficacy model; see docs/model.md for what each number means exactly."""
 
@@ -227,6 +244,12 @@ class Efficacy:
         c.nested(OrrPrior),
         None,
         "a prior on the true ORR, drawn per replicate (assurance); truncated below the ORR the PFS can carry",
+    )
+    pfs_orr_link: PfsOrrLink | None = _f(
+        c.nested(PfsOrrLink),
+        None,
+        "PFS proportional hazards in the true ORR: at ORR p every PFS hazard is multiplied by hazard_ratio ^ "
+        "((p - reference_orr) / per); the post-progression survival stays as solved at `reference_orr`",
     )
 
 
