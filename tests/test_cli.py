@@ -283,7 +283,7 @@ def test_each_shipped_scenario_prints_its_own_heading(capsys) -> None:
     for name, (source, settings, hypothesis) in headings.items():
         scenario = load_scenario(name)
         assert source.startswith(f"Scenario {name} (") and f"{name}.toml)" in source and scenario.trial.name in source
-        assert settings == "Seed 9; no overrides"
+        assert settings == "Seed 9; engine vector; no overrides"  # auto chose the vector engine, and says so
         assert hypothesis == f"H0: ORR <= {scenario.analysis.p0:g}, one-sided alpha {scenario.analysis.alpha:g}; 2 replicates"
 
 
@@ -294,7 +294,7 @@ def test_the_heading_names_a_scenario_file_and_the_overrides(tmp_path, capsys) -
     assert main(["run", str(file), *argv]) == 0
     assert capsys.readouterr().out.splitlines()[:3] == [
         f"Scenario {file}: {load_scenario('base').trial.name}",
-        "Seed 4; overrides efficacy.orr=0.2, trial.sample_size=30",
+        "Seed 4; engine vector; overrides efficacy.orr=0.2, trial.sample_size=30",
         "H0: ORR <= 0.12, one-sided alpha 0.1; 2 replicates",
     ]
     assert main(["sweep", str(file), "--vary", "efficacy.orr=0.2", *argv]) == 0

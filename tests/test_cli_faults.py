@@ -239,7 +239,7 @@ def test_a_power_curve_with_no_orr_the_pfs_can_carry_is_refused_before_simulatin
 
 
 def test_a_run_of_hours_needs_yes_and_says_how_long(monkeypatch, capsys) -> None:
-    assert main(["run", "--replicates", "10000000", "--no-progress"]) == 2
+    assert main(["run", "--replicates", "10000000", "--engine", "des", "--no-progress"]) == 2
     err = _error(capsys)
     assert err.startswith("10,000,000 simulated trials take about ") and " hours on 1 worker(s) (timed on 250)" in err
     assert err.endswith("add --yes to start it, or ask for fewer --replicates")
@@ -248,4 +248,4 @@ def test_a_run_of_hours_needs_yes_and_says_how_long(monkeypatch, capsys) -> None
         raise KeyboardInterrupt  # got past the estimate: the run itself would start here
 
     monkeypatch.setattr(simulate, "run", fake_run)
-    assert main(["run", "--replicates", "10000000", "--no-progress", "--yes"]) == 130
+    assert main(["run", "--replicates", "10000000", "--engine", "des", "--no-progress", "--yes"]) == 130

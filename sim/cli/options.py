@@ -14,6 +14,7 @@ in the command line's words.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -273,12 +274,16 @@ def _shown(path: Path) -> str:
 
 
 def scenario_heading(
-    scenario_file: str | Path, scenario: Scenario, seed: int | None, overrides: Sequence[str]
+    scenario_file: str | Path,
+    scenario: Scenario,
+    seed: int | None,
+    overrides: Sequence[str],
+    engine: str | None = None,
 ) -> Heading:
-    """The heading of a report on ``scenario``: the file as given and as read, the seed and the overrides."""
+    """The heading of a report on ``scenario``: the file as given and as read, the seed, the engine, the overrides."""
     file = scenario_path(scenario_file)
     shown = str(scenario_file) if Path(scenario_file).resolve() == file.resolve() else _shown(file)
-    return Heading.of(scenario_file, shown, scenario, seed, overrides)
+    return dataclasses.replace(Heading.of(scenario_file, shown, scenario, seed, overrides), engine=engine)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -315,8 +320,8 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
         choices=tuple(ENGINES),
         default=None,
         help="the simulation engine: des (SimPy), vector (numpy, whole chunks), auto (vector where the scenario "
-        "allows, else des), reference (the independent per-patient engine); default des for run, report and "
-        "forecast, auto for oc, sweep and size (docs/engines.md)",
+        "allows, else des), reference (the independent per-patient engine); default auto, des for forecast "
+        "(docs/engines.md)",
     )
     p.add_argument(
         "--backend",
@@ -332,11 +337,12 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run_settings(args: argparse.Namespace, default_engine: str = "des", **fixed: Any) -> RunSettings:
+def run_settings(args: argparse.Namespace, default_engine: str = "auto", **fixed: Any) -> RunSettings:
     """The run settings a simulating command's options give (``fixed``: what the command itself decides).
 
-    ``run``, ``report`` and ``forecast`` default to the SimPy engine; ``oc``, ``sweep`` and ``size``
-    to ``auto``, the vector engine wherever a cell allows it (docs/engines.md).
+    Every command defaults to ``auto``, the vector engine wherever the scenario allows it and the
+    SimPy engine where it does not (docs/engines.md); ``forecast`` to the SimPy engine, the one
+    that starts from a running trial.
     """
     if getattr(args, "scheduler", None) is not None and args.backend != "dask":
         raise UsageError("--scheduler is the address of a Dask scheduler and needs --backend dask")

@@ -239,7 +239,7 @@ def handle_run(args: argparse.Namespace) -> int:
     model = TrialModel.from_scenario(load_scenario(args.scenario, args.overrides))
     warn_about(model)
     if args.mcse_target is None:  # with a target the run stops when the MCSE is reached, long before its cap
-        check_duration(model, args.replicates, args, "des")
+        check_duration(model, args.replicates, args, "auto")
     if args.out is not None:
         output_folder(args.out, files=list(FILES.values()))
     most = max(MAX_BATCHED, args.replicates) if args.mcse_target is None else args.max_replicates or MAX_BATCHED
@@ -255,7 +255,7 @@ def handle_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary_document(result, command=args.command_line), indent=2))
     else:
-        heading = scenario_heading(args.scenario, model.scenario, args.seed, args.overrides)
+        heading = scenario_heading(args.scenario, model.scenario, args.seed, args.overrides, result.engine)
         print(summary_text(result.summary, heading))
     if args.out:
         written = write_run(args.out, result, command=args.command_line)

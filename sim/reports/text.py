@@ -40,7 +40,8 @@ class Heading:
     """What a report names above its figures, so that two runs' outputs cannot be confused.
 
     ``scenario_file`` is the scenario as given (a shipped name or a path) and ``file`` the file it
-    names; ``seed`` is None where nothing is simulated (``trialsim check``).
+    names; ``seed`` is None where nothing is simulated (``trialsim check``); ``engine`` names the
+    engine that simulated a run (what ``auto`` chose), None where a report does not say.
     """
 
     scenario_file: str
@@ -50,6 +51,7 @@ class Heading:
     alpha: float
     seed: int | None = None
     overrides: tuple[str, ...] = ()
+    engine: str | None = None
 
     @classmethod
     def of(
@@ -64,6 +66,7 @@ class Heading:
         """Three lines: the scenario file and trial; the seed and overrides; H0, alpha and the replicates."""
         source = self.scenario_file if self.file == self.scenario_file else f"{self.scenario_file} ({self.file})"
         settings = [] if self.seed is None else [f"seed {self.seed}"]
+        settings += [] if self.engine is None else [f"engine {self.engine}"]
         settings.append(f"overrides {', '.join(self.overrides)}" if self.overrides else "no overrides")
         hypothesis = f"H0: ORR <= {self.p0:g}, one-sided alpha {self.alpha:g}"
         if replicates is not None:
