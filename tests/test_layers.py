@@ -21,7 +21,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 # The pipeline, first stage first; a name is a top-level module or package of sim.
 LAYERS: list[list[str]] = [
-    ["version", "units", "distributions", "arrays", "errors"],  # the foundations: numbers, units, survival families, errors
+    ["version", "units", "distributions", "arrays", "errors", "lazy"],  # the foundations: numbers, units, survival families, errors
     ["stats"],  # exact inference, knowing nothing of trials
     ["scenario"],  # what a trial is, checked; its design rule
     ["model"],  # what patients and a trial do, what the database shows
