@@ -43,13 +43,13 @@ def _date(model: TrialModel, day: float) -> np.datetime64:
 
 
 def _primary(obs: ObservedData, plan: Analysis, test: ResponseRateTest) -> dict[str, Any]:
-    """ORR and DCR among the analysis population at the primary cutoff."""
+    """ORR among the analysis population and DCR among every treated patient, at the primary cutoff."""
     analysed = obs.evaluable if plan.population == "evaluable" else np.ones(obs.n_treated, bool)
     bor = obs.best_overall_response[analysed]
     n = int(bor.shape[0])
     any_response = int(np.count_nonzero(obs.any_response[analysed]))
     responders = int(np.count_nonzero(responded(bor)))
-    controlled = int(np.count_nonzero(disease_controlled(bor)))
+    controlled = int(np.count_nonzero(disease_controlled(obs.best_overall_response)))  # DCR: every treated patient
     p_value, low, high = test(responders, n)
     return {
         "n_treated": obs.n_treated,
@@ -60,7 +60,7 @@ def _primary(obs: ObservedData, plan: Analysis, test: ResponseRateTest) -> dict[
         "orr_ci_high": high,
         "p_value": p_value,
         "disease_control": controlled,
-        "dcr": controlled / n if n else math.nan,
+        "dcr": controlled / obs.n_treated if obs.n_treated else math.nan,
         "responders_unconfirmed": any_response,
         "orr_unconfirmed": any_response / n if n else math.nan,
     }

@@ -173,7 +173,9 @@ def test_the_evaluable_population_leaves_out_the_patient_without_a_scan(scenario
     scenario = scenario_with("analysis.population='evaluable'")
     model = TrialModel.from_scenario(scenario)
     row, _, _ = analyse_replicate(_history(_three_patients(), [10.0, 30.0, 20.0], 3), model, response_test(scenario.analysis))
-    assert (row["n_treated"], row["n_analysed"], row["responders"], row["dcr"]) == (3, 2, 1, 1.0)
+    assert (row["n_treated"], row["n_analysed"], row["responders"]) == (3, 2, 1)
+    # DCR keeps every treated patient in its denominator: the patient never scanned had no disease control
+    assert (row["disease_control"], row["dcr"]) == (2, 2 / 3)
     assert row["p_value"] == pytest.approx(1 - 0.9**2, rel=1e-12)
 
 

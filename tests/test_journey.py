@@ -56,6 +56,8 @@ def patient(**given: Any) -> dict[str, Any]:
         "scan_missed": [False] * SCANS,
         "transient_response": False,
         "new_therapy_delay_days": INF,
+        "unscheduled_progression": False,
+        "unscheduled_fraction": 0.0,
     }
     assert set(given) <= set(row), set(given) - set(row)
     row.update(given)
@@ -78,7 +80,8 @@ def latent(*patients: dict[str, Any]) -> LatentOutcomes:
     """Stack hand-built patients into a block, with the dtypes PatientModel.draw gives."""
     dtypes = {"death_first": bool, "responder": bool, "complete_response": bool, "ae_occurs": bool,
               "ae_interrupts": bool, "ae_discontinues": bool, "interruption_days": np.int64,
-              "scan_offset_days": np.int64, "scan_missed": bool, "transient_response": bool}
+              "scan_offset_days": np.int64, "scan_missed": bool, "transient_response": bool,
+              "unscheduled_progression": bool}
     return LatentOutcomes(
         **{name: np.array([p[name] for p in patients], dtype=dtypes.get(name, float)) for name in patients[0]}
     )
@@ -258,6 +261,37 @@ def test_a_missed_scan_is_not_done_and_progression_waits_for_the_next_one(model)
     # a scan missed after progression is not "missed": follow-up for PFS was over
     late = plan_journeys(model, latent(patient(pfs_event_day=30.0, scan_missed=[False, False, True, False, False])))
     assert not late.scan_missed.any()
+
+
+def test_an_unscheduled_assessment_dates_progression_between_progression_and_the_next_scan(model) -> None:
+    """ceil(progression + fraction * (scan - progression)): day 80 + 0.5 * (84 - 80) = 82; 80.2 + 0.25 * 3.8 -> 82."""
+    found = {"unscheduled_progression": True}
+    j = plan_journeys(
+        model,
+        latent(
+            patient(pfs_event_day=80.0, unscheduled_fraction=0.5, **found),
+            patient(pfs_event_day=80.2, unscheduled_fraction=0.25, **found),
+            patient(pfs_event_day=80.0, unscheduled_fraction=0.0, **found),  # on the progression's own day
+            patient(pfs_event_day=80.0, unscheduled_fraction=0.5),  # found at the scheduled scan
+            patient(pfs_event_day=30.0, unscheduled_fraction=0.5, death_first=True, death_day=30.0, **found),
+        ),
+    )
+    np.testing.assert_array_equal(j.progression_day, [82.0, 82.0, 80.0, 84.0, INF])
+    np.testing.assert_array_equal(j.treatment_end_day[:4], [82.0, 82.0, 80.0, 84.0])
+    np.testing.assert_array_equal(j.scan_status[0], [SD, PD, NO_SCAN, NO_SCAN, NO_SCAN])
+    np.testing.assert_array_equal(j.scan_day[0, :3], [42.0, 82.0, 126.0])
+    # a scan missed on the schedule is replaced all the same; death before the assessment hides it
+    missed = [False, True, False, False, False]
+    k = plan_journeys(
+        model,
+        latent(
+            patient(pfs_event_day=80.0, unscheduled_fraction=0.5, scan_missed=missed, **found),
+            patient(pfs_event_day=80.0, unscheduled_fraction=0.5, death_day=81.5, **found),
+        ),
+    )
+    np.testing.assert_array_equal(k.progression_day, [82.0, INF])
+    assert not k.scan_missed.any()
+    assert _reasons(k) == ["progression", "death"]
 
 
 def test_a_missed_first_scan_delays_evaluability_to_the_next(model) -> None:

@@ -85,9 +85,24 @@ def course(**given: Any) -> PatientCourse:
         "ae_occurs": (False,) * 40, "ae_interrupts": (False,) * 40, "ae_discontinues": (False,) * 40,
         "interruption_days": (0,) * 40, "scan_offset_days": (0,) * 30, "scan_missed": (False,) * 30,
         "transient_response": False, "new_therapy_delay_days": INF,
+        "unscheduled_progression": False, "unscheduled_fraction": 0.0,
     }
     row.update(given)
     return PatientCourse(**row)
+
+
+def test_an_unscheduled_assessment_finds_progression_before_the_next_scan() -> None:
+    """Day ceil(80 + 0.5 * (84 - 80)) = 82, also when the scan due on day 84 was to be missed."""
+    missed = (False, True) + (False,) * 28
+    for given in ({}, {"scan_missed": missed}):
+        record = follow_patient(
+            course(progression_day=80.0, pfs_event_day=80.0, unscheduled_progression=True, unscheduled_fraction=0.5,
+                   **given),
+            PROTOCOL,
+            3000,
+        )
+        assert record.progression_day == 82 and [s.day for s in record.scans] == [42, 82]
+        assert not record.missed_scans
 
 
 def test_progression_found_on_a_cycle_day_ends_treatment_before_that_cycle() -> None:

@@ -44,7 +44,11 @@ def _ratio(numerator: NDArray[np.generic], n: NDArray[np.int64]) -> NDArray[np.f
 
 
 def primary_columns(obs: ObservedRows, plan: Analysis, test: ResponseRateTest, replicates: int) -> Columns:
-    """ORR and DCR among the analysis population at the primary cutoff."""
+    """ORR among the analysis population and DCR among every treated patient, at the primary cutoff.
+
+    DCR keeps its published denominator whatever ``analysis.population`` says: a patient never
+    scanned had no disease control.
+    """
     evaluable = _seen(obs.evaluable, "evaluable")
     bor = _seen(obs.best_overall_response, "best_overall_response")
     analysed = evaluable if plan.population == "evaluable" else np.ones(obs.replicate.shape, bool)
@@ -52,10 +56,11 @@ def primary_columns(obs: ObservedRows, plan: Analysis, test: ResponseRateTest, r
     n = _count(analysed, rep, replicates)
     any_response = _count(analysed & _seen(obs.any_response, "any_response"), rep, replicates)
     responders = _count(analysed & responded(bor), rep, replicates)
-    controlled = _count(analysed & disease_controlled(bor), rep, replicates)
+    controlled = _count(disease_controlled(bor), rep, replicates)  # every treated patient, as DCR is published
+    treated = np.bincount(rep, minlength=replicates).astype(np.int64)
     p_value, low, high = response_tests(test, responders, n)
     return {
-        "n_treated": np.bincount(rep, minlength=replicates).astype(np.int64),
+        "n_treated": treated,
         "n_analysed": n,
         "responders": responders,
         "orr": _ratio(responders, n),
@@ -63,7 +68,7 @@ def primary_columns(obs: ObservedRows, plan: Analysis, test: ResponseRateTest, r
         "orr_ci_high": high,
         "p_value": p_value,
         "disease_control": controlled,
-        "dcr": _ratio(controlled, n),
+        "dcr": _ratio(controlled, treated),
         "responders_unconfirmed": any_response,
         "orr_unconfirmed": _ratio(any_response, n),
     }

@@ -85,8 +85,8 @@ REPLICATE_COLUMNS: tuple[Column, ...] = (
     _c("orr_ci_low", "float64", "proportion", "lower ORR confidence limit (`ci_method`, `ci_level`)"),
     _c("orr_ci_high", "float64", "proportion", "upper ORR confidence limit"),
     _c("p_value", "float64", "probability", "exact one-sided binomial p-value against p0"),
-    _c("disease_control", "int64", "patients", "CR, PR or SD at the primary cutoff"),
-    _c("dcr", "float64", "proportion", "disease_control / n_analysed"),
+    _c("disease_control", "int64", "patients", "treated patients with CR, PR or SD at the primary cutoff"),
+    _c("dcr", "float64", "proportion", "disease_control / n_treated (never-scanned patients included)"),
     _c(
         "responders_unconfirmed",
         "int64",

@@ -53,7 +53,12 @@ def horizon_months(longest_target_months: float) -> float:
 
 
 def source_scenario(
-    template: Scenario, efficacy: Efficacy, scan_interval_days: int, confirmed: bool, follow_up_months: float
+    template: Scenario,
+    efficacy: Efficacy,
+    scan_interval_days: int,
+    confirmed: bool,
+    follow_up_months: float,
+    unscheduled_progression: float = 0.0,
 ) -> Scenario:
     """The template scenario turned into the source study's assessment schedule, without dropout or AEs.
 
@@ -63,6 +68,7 @@ def source_scenario(
     Scans every ``scan_interval_days`` from first dose with the template's window (narrowed to
     below half the interval if needed); SD counts from the first scan. Treatment is one cycle long
     because in this model treatment does not change efficacy and scanning continues to progression.
+    A share ``unscheduled_progression`` of progressions is found at an unscheduled assessment.
     """
     sc = template.schedule
     window = min(sc.scan_window_days, (scan_interval_days - 1) // 2)
@@ -75,6 +81,7 @@ def source_scenario(
         max_treatment_months=sc.cycle_days / DAYS_PER_MONTH,
         survival_follow_up_months=follow_up_months,
         missed_scan_probability=0.0,
+        unscheduled_progression_share=unscheduled_progression,
     )
     safety = dataclasses.replace(
         template.safety,
@@ -140,15 +147,21 @@ class CohortStatistics:
         return interpolated_survival(self.curve(endpoint), months)
 
 
-def observe_cohort(scenario: Scenario, size: int, seed: int) -> CohortStatistics:
+def observe_cohort(scenario: Scenario, size: int, seed: int, not_assessed: float = 0.0) -> CohortStatistics:
     """Draw ``size`` patients with ``seed``, schedule their scans and observe them at the horizon.
 
-    Raises the model's ModelError when the efficacy numbers cannot hold together.
+    The first ``round(not_assessed * size)`` patients (a random subset: patients are drawn alike)
+    leave the day after first dose, never assessed: in the ORR and DCR denominators, censored at
+    baseline for PFS. Raises the model's ModelError when the efficacy numbers cannot hold together.
     """
     t = scenario.trial
     horizon = day_number(t.study_end, t.study_start)
     patients = PatientModel.from_scenario(scenario.efficacy, scenario.safety, scenario.schedule, horizon)
-    journeys = plan_journeys(patients, patients.draw(np.random.default_rng(seed), size))
+    latent = patients.draw(np.random.default_rng(seed), size)
+    leaving = np.arange(size) < round(not_assessed * size)
+    if leaving.any():
+        latent = dataclasses.replace(latent, withdrawal_day=np.where(leaving, 1.0, latent.withdrawal_day))
+    journeys = plan_journeys(patients, latent)
     seen = observe(journeys, np.zeros(size), horizon, scenario.schedule.sd_min_days)
     bor = seen.best_overall_response
     responders = responded(bor)

@@ -147,11 +147,13 @@ class _Setup:
     def scenario(self, efficacy: Efficacy) -> Scenario:
         """The source study: the template on the source's scan grid, without dropout or AEs."""
         t = self.targets
-        return source_scenario(self.template, efficacy, t.scan_interval_days, t.confirmed, self.follow_up_months)
+        return source_scenario(
+            self.template, efficacy, t.scan_interval_days, t.confirmed, self.follow_up_months, t.unscheduled_progression
+        )
 
     def observe(self, efficacy: Efficacy, size: int) -> CohortStatistics:
         """The statistics of ``size`` patients with this efficacy, on the fixed seed."""
-        return observe_cohort(self.scenario(efficacy), size, self.seed)
+        return observe_cohort(self.scenario(efficacy), size, self.seed, self.targets.not_assessed)
 
 
 def _fit(setup: _Setup, orr: float, criteria: list[Criterion], x0: list[float], size: int) -> np.ndarray:
@@ -300,7 +302,7 @@ def calibrate(
     name = template if isinstance(template, str) else "(given scenario)"
     scenario = load_scenario(template) if isinstance(template, str) else template
     setup = _setup(targets, pfs, scenario, seed)
-    orr = scenario.efficacy.orr if targets.orr is None else targets.orr
+    orr = scenario.efficacy.orr if targets.orr is None else targets.assessed_orr
     pfs_criteria, os_criteria = target_criteria(targets)
     fitted = pfs_criteria + (os_criteria if setup.os_method == "fitted" else [])
 
@@ -320,7 +322,7 @@ def calibrate(
     except ModelError as exc:
         raise CalibrationError(f"the fitted efficacy does not hold together: {exc}") from None
 
-    reported = ([orr_criterion(targets, orr)] if targets.orr is not None else []) + pfs_criteria + os_criteria
+    reported = ([orr_criterion(targets, targets.orr)] if targets.orr is not None else []) + pfs_criteria + os_criteria
     if targets.unconfirmed_orr is not None:
         reported.insert(1 if targets.orr is not None else 0, unconfirmed_orr_criterion(targets.unconfirmed_orr))
     fits = [c.result(stats) for c in reported]

@@ -8,7 +8,8 @@ target constrains. Such a fit is not refused, but the result says so:
 
 * **implied values**: the scan-dated PFS rate at 6, 12 and 24 months and the OS rate at 6 and 12
   months (those that are not targets), and, when the source's size is given, the large-study
-  median PFS next to the targeted mean median of n patients, each with its MCSE;
+  median PFS next to the targeted mean median of n patients and the 10%, 50% and 90% points of
+  the medians trials of n patients report (their spread, bimodal on a scan grid), each with its MCSE;
 * **near a bound**: a fitted parameter other than a median within a factor
   :data:`~sim.calibration.parameters.NEAR_BOUND_FACTOR` (25% on the log scale) of a bound of its
   search range;
@@ -34,16 +35,18 @@ from ..units import DAYS_PER_MONTH
 from .cohort import CohortStatistics
 from .criteria import MEDIAN_WEIGHT, landmark_criterion, median_criterion
 from .errors import Message, named
-from .medians import km_median_cdf
+from .medians import km_median_cdf, km_median_quantile, km_median_quantile_se
 from .parameters import NEAR_BOUND_FACTOR, FittedFamily
 from .targets import CalibrationTargets
 
 __all__ = [
     "IMPLIED_LANDMARKS",
     "PLATEAU_HAZARD_RATIO",
+    "PER_TRIAL_QUANTILES",
     "ImpliedValue",
     "implied_values",
     "lower_mode",
+    "per_trial_medians",
     "robustness_warnings",
 ]
 
@@ -54,6 +57,9 @@ PLATEAU_HAZARD_RATIO = 0.25
 """A hazard from 12 to 24 months below this share of ln 2 / median is a plateau worth a warning."""
 
 _PLATEAU_MONTHS = (12.0, 24.0)
+
+PER_TRIAL_QUANTILES = (0.1, 0.5, 0.9)
+"""Quantiles of the per-trial median PFS a result shows when the source's size is given."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,21 @@ def implied_values(t: CalibrationTargets, stats: CohortStatistics) -> tuple[Impl
     if t.source_n is not None and t.median_pfs_months is not None:
         c = median_criterion("pfs", t.median_pfs_months, None)
         out.append(ImpliedValue("median_pfs_months_large_study", c.achieved(stats), c.mcse(stats), c.statistic))
+        out += per_trial_medians(stats, t.source_n)
     return tuple(out)
+
+
+def per_trial_medians(stats: CohortStatistics, n: int) -> list[ImpliedValue]:
+    """The 10%, 50% and 90% points of the KM median PFS that trials of ``n`` patients report."""
+    return [
+        ImpliedValue(
+            f"median_pfs_months_trials_p{round(100 * q)}",
+            km_median_quantile(stats.pfs, n, q),
+            km_median_quantile_se(stats.pfs, n, q),
+            f"{q:.0%} of trials of n = {n} report a KM median of scan-dated PFS at or below this",
+        )
+        for q in PER_TRIAL_QUANTILES
+    ]
 
 
 def lower_mode(

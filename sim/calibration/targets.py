@@ -61,7 +61,11 @@ class CalibrationTargets:
 
     ``scan_weeks`` is the source's tumour-assessment interval from first dose: the published PFS
     median and DCR are read off that grid. ``source_n``, when known, is the arm's size; medians
-    are then matched as the expected Kaplan-Meier median of that many patients.
+    are then matched as the expected Kaplan-Meier median of that many patients. ``not_assessed``
+    is the share of the arm never assessed after baseline (they left, died or deteriorated first):
+    they count in the ORR and DCR denominators as the publication counts them, so the fitted ORR
+    and PFS are those of the assessed. ``unscheduled_progression`` is the share of progressions the
+    source found at an unscheduled assessment (``schedule.unscheduled_progression_share``).
     """
 
     scan_weeks: float
@@ -74,6 +78,8 @@ class CalibrationTargets:
     confirmed: bool = True
     source_n: int | None = None
     unconfirmed_orr: float | None = None
+    not_assessed: float = 0.0
+    unscheduled_progression: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pfs_at", tuple(sorted(self.pfs_at, key=lambda lm: lm.months)))
@@ -86,6 +92,11 @@ class CalibrationTargets:
     def scan_interval_days(self) -> int:
         """The assessment interval in whole days."""
         return int(round(self.scan_weeks * 7))
+
+    @property
+    def assessed_orr(self) -> float | None:
+        """The ORR among the assessed: the published ORR counts the never-assessed as non-responders."""
+        return None if self.orr is None else self.orr / (1.0 - self.not_assessed)
 
     @property
     def pfs_target_count(self) -> int:
@@ -109,6 +120,12 @@ class CalibrationTargets:
         problems += _proportion_problem("orr", self.orr)
         problems += _proportion_problem("dcr", self.dcr)
         problems += _proportion_problem("unconfirmed_orr", self.unconfirmed_orr)
+        problems += _proportion_problem("unscheduled_progression", self.unscheduled_progression, allow_zero=True)
+        if not (_is_number(self.not_assessed) and 0 <= self.not_assessed <= 0.5):
+            problems.append(
+                f"{named('not_assessed')} must be a proportion in [0, 0.5] (0.06 for 6% never assessed), "
+                f"got {self.not_assessed!r}"
+            )
         problems += _positive_problem("median_pfs_months", self.median_pfs_months)
         problems += _positive_problem("median_os_months", self.median_os_months)
         problems += _landmark_problems("pfs_at", self.pfs_at)
@@ -144,6 +161,11 @@ class CalibrationTargets:
             problems.append(
                 f"{named('dcr')} ({self.dcr:g}) must not be below {named('orr')} ({self.orr:g}): "
                 "responders are part of disease control"
+            )
+        if self.orr is not None and self.dcr is not None and self.dcr > 1.0 - self.not_assessed:
+            problems.append(
+                f"{named('dcr')} ({self.dcr:g}) cannot exceed the share assessed ({1.0 - self.not_assessed:g}, "
+                f"{named('not_assessed')} {self.not_assessed:g}): disease control needs an assessment"
             )
         pfs, os_ = self.median_pfs_months, self.median_os_months
         if pfs is not None and os_ is not None and os_ <= pfs:

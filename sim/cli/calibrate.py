@@ -134,6 +134,20 @@ def _add_targets(p: argparse.ArgumentParser) -> None:
         help="the source arm's size: medians are matched as the mean KM median of n patients",
     )
     p.add_argument(
+        "--not-assessed",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="share of the source arm never assessed after baseline, counted in its ORR and DCR (default 0)",
+    )
+    p.add_argument(
+        "--unscheduled-progression",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="share of the source's progressions found at unscheduled assessments (default 0; docs/model.md)",
+    )
+    p.add_argument(
         "--confirmed",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -250,6 +264,8 @@ def _targets(args: argparse.Namespace) -> CalibrationTargets:
         "scan_weeks": args.scan_weeks,
         "confirmed": args.confirmed,
         "source_n": args.n,
+        "not_assessed": args.not_assessed,
+        "unscheduled_progression": args.unscheduled_progression,
     }
     values.update({k: v for k, v in given.items() if v not in (None, ())})
     if "scan_weeks" not in values:
@@ -285,6 +301,7 @@ def calibrate_command(args: argparse.Namespace) -> str:
     words += _words(("--pfs-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.pfs_at)
     words += _words(("--os-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.os_at)
     words += _words([("--scan-weeks", args.scan_weeks), ("--n", args.n)])
+    words += _words([("--not-assessed", args.not_assessed), ("--unscheduled-progression", args.unscheduled_progression)])
     if args.confirmed is not None:
         words.append("--confirmed" if args.confirmed else "--no-confirmed")
     words += ["--family", args.family]

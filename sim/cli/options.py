@@ -71,6 +71,8 @@ FLAGS: dict[str, str] = {
     "orr": "--orr",
     "dcr": "--dcr",
     "unconfirmed_orr": "--unconfirmed-orr",
+    "not_assessed": "--not-assessed",
+    "unscheduled_progression": "--unscheduled-progression",
     "median_pfs_months": "--median-pfs",
     "median_os_months": "--median-os",
     "pfs_at": "--pfs-at",

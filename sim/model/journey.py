@@ -12,7 +12,10 @@ Rules (RECIST 1.1 as the protocol applies it):
   each moved by its own offset inside the window. Scanning goes on after treatment ends, until
   progression, death, withdrawal, loss to follow-up or the end of follow-up. Each scheduled scan
   is missed with probability ``schedule.missed_scan_probability``.
-* Progression is dated at the first scan done on or after the latent progression day.
+* Progression is dated at the first scan done on or after the latent progression day. For a share
+  of patients (``schedule.unscheduled_progression_share``) symptoms prompt an unscheduled
+  assessment that finds it first: the next scheduled scan is done early, on a whole day drawn
+  uniformly between the progression and that scan's day.
 * Treatment ends at the first of progression, death, AE discontinuation, withdrawal, loss to
   follow-up or the maximum number of cycles. After an AE or maximum-duration stop a patient may
   start new anticancer therapy (``safety.new_therapy_probability``); scanning goes on.
@@ -105,10 +108,13 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
 
     k = np.arange(1, model.max_scans + 1, dtype=float)
     scan_day = k * sc.scan_interval_days + latent.scan_offset_days
+    progression_latent = np.where(latent.death_first, np.inf, latent.pfs_event_day)
+    missed = latent.scan_missed
+    if latent.unscheduled_progression.any():
+        scan_day, missed = _unscheduled_assessments(scan_day, missed, progression_latent, latent)
     exit_day = np.minimum(latent.death_day, np.minimum(latent.withdrawal_day, latent.lost_to_follow_up_day))
     alive_scan = scan_day < exit_day[:, None]
-    attended = alive_scan & ~latent.scan_missed
-    progression_latent = np.where(latent.death_first, np.inf, latent.pfs_event_day)
+    attended = alive_scan & ~missed
     has_pd, pd_col = first_true(attended & (scan_day >= progression_latent[:, None]))
     pd_day = np.where(has_pd, scan_day[rows, pd_col], np.inf)
 
@@ -125,7 +131,7 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
     pd_day = np.where(seen_pd, pd_day, np.inf)
 
     under_follow_up = alive_scan & (scan_day <= follow_up_end[:, None]) & (scan_day <= pd_day[:, None])
-    performed = under_follow_up & ~latent.scan_missed
+    performed = under_follow_up & ~missed
     responding = (
         latent.responder[:, None]
         & (scan_day >= latent.response_onset_day[:, None])
@@ -156,9 +162,35 @@ def plan_journeys(model: PatientModel, latent: LatentOutcomes) -> PatientJourney
         evaluability_day=evaluability_day,
         confirmation_day=confirmed_day,
         response_closed_day=np.minimum(np.minimum(pd_day, exit_day), follow_up_end),
-        scan_missed=under_follow_up & latent.scan_missed,
+        scan_missed=under_follow_up & missed,
         new_therapy_day=np.where(discontinued, treatment_end + latent.new_therapy_delay_days, np.inf),
     )
+
+
+def _unscheduled_assessments(
+    scan_day: NDArray[np.float64],
+    missed: NDArray[np.bool_],
+    progression_latent: NDArray[np.float64],
+    latent: LatentOutcomes,
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Scan days and misses with each symptom-prompted assessment in place of the next scheduled scan.
+
+    For a patient whose progression an unscheduled assessment finds, the first scheduled scan on or
+    after the progression (done or missed) is done instead on the whole day
+    ``ceil(progression + fraction * (scan - progression))``: never before the progression, never after
+    the scan it replaces, so scans stay in order and the rules below date progression there.
+    """
+    has_next, column = first_true(scan_day >= progression_latent[:, None])
+    rows = np.flatnonzero(has_next & latent.unscheduled_progression)
+    if rows.size == 0:
+        return scan_day, missed
+    columns = column[rows]
+    scheduled = scan_day[rows, columns]
+    start = progression_latent[rows]
+    moved, missed = scan_day.copy(order="F"), missed.copy(order="F")
+    moved[rows, columns] = np.ceil(start + latent.unscheduled_fraction[rows] * (scheduled - start))
+    missed[rows, columns] = False
+    return moved, missed
 
 
 def _add_transient_responses(status: NDArray[np.integer], transient: NDArray[np.bool_]) -> None:

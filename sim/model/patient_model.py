@@ -75,6 +75,8 @@ class LatentOutcomes:
     scan_missed: NDArray[np.bool_]
     transient_response: NDArray[np.bool_]
     new_therapy_delay_days: NDArray[np.float64]
+    unscheduled_progression: NDArray[np.bool_]
+    unscheduled_fraction: NDArray[np.float64]
 
     @property
     def size(self) -> int:
@@ -244,7 +246,9 @@ class PatientModel:
         interruption_days *= interrupts  # the delay where an AE interrupts, else 0
         w = sc.scan_window_days
         offsets = rng.integers(-w, w + 1, (n, self.max_scans))
-        missed, transient, new_therapy = self._protocol_deviations(rng.spawn(1)[0], responder)
+        deviations = rng.spawn(1)[0]
+        missed, transient, new_therapy = self._protocol_deviations(deviations, responder)
+        unscheduled, fraction = self._unscheduled_progressions(deviations, n)
         return LatentOutcomes(
             pfs_event_day=pfs_day,
             death_first=death_first,
@@ -262,6 +266,8 @@ class PatientModel:
             scan_missed=by_column(missed),
             transient_response=transient,
             new_therapy_delay_days=new_therapy,
+            unscheduled_progression=unscheduled,
+            unscheduled_fraction=fraction,
         )
 
     def _missed_scans(self, rng: np.random.Generator, n: int) -> NDArray[np.bool_]:
@@ -295,3 +301,16 @@ class PatientModel:
         low, high = sa.new_therapy_days
         delay = np.where(starts, rng.integers(low, high + 1, n), np.inf).astype(float)
         return missed, transient, delay
+
+    def _unscheduled_progressions(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        """Whose progression an unscheduled assessment finds, and where between progression and the next scan.
+
+        The last draws of the deviations stream, and none when the share is 0, so a scenario without
+        unscheduled assessments draws everything exactly as before.
+        """
+        share = self.schedule.unscheduled_progression_share
+        if share <= 0:
+            return np.zeros(n, dtype=bool), np.zeros(n)
+        return rng.random(n) < share, rng.random(n)

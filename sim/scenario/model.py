@@ -151,6 +151,12 @@ class Schedule:
         0.0,
         "chance that a scheduled scan is missed (not done); progression waits for the next scan done",
     )
+    unscheduled_progression_share: float = _f(
+        c.number(0, 1),
+        0.0,
+        "share of progressions found at an unscheduled assessment prompted by symptoms, on a day drawn "
+        "uniformly between the progression and the next scheduled scan (docs/model.md)",
+    )
 
 
 @dataclass(frozen=True)

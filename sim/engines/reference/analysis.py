@@ -46,11 +46,11 @@ def _date(model: TrialModel, day: float) -> np.datetime64:
 
 
 def primary_analysis(view: CutoffView, plan: Analysis, test: ResponseRateTest) -> dict[str, Any]:
-    """ORR (exact test and interval), DCR and the unconfirmed ORR among the analysis population."""
+    """ORR (exact test and interval) and the unconfirmed ORR among the analysis population; DCR among all treated."""
     analysed = [p for _, p in view if plan.population == "all_treated" or p.evaluable]
     n = len(analysed)
     responders = sum(p.responder for p in analysed)
-    controlled = sum(p.disease_controlled for p in analysed)
+    controlled = sum(p.disease_controlled for _, p in view)  # DCR counts every treated patient
     any_response = sum(p.any_response for p in analysed)
     p_value, low, high = test(responders, n)
     return {
@@ -62,7 +62,7 @@ def primary_analysis(view: CutoffView, plan: Analysis, test: ResponseRateTest) -
         "orr_ci_high": high,
         "p_value": p_value,
         "disease_control": controlled,
-        "dcr": controlled / n if n else math.nan,
+        "dcr": controlled / len(view) if len(view) else math.nan,
         "responders_unconfirmed": any_response,
         "orr_unconfirmed": any_response / n if n else math.nan,
     }

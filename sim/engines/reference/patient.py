@@ -91,6 +91,8 @@ class PatientCourse:
     scan_missed: tuple[bool, ...]
     transient_response: bool
     new_therapy_delay_days: float
+    unscheduled_progression: bool
+    unscheduled_fraction: float
 
     @classmethod
     def of(cls, latent: LatentOutcomes, i: int) -> PatientCourse:
@@ -112,6 +114,8 @@ class PatientCourse:
             scan_missed=tuple(bool(x) for x in latent.scan_missed[i]),
             transient_response=bool(latent.transient_response[i]),
             new_therapy_delay_days=float(latent.new_therapy_delay_days[i]),
+            unscheduled_progression=bool(latent.unscheduled_progression[i]),
+            unscheduled_fraction=float(latent.unscheduled_fraction[i]),
         )
 
     def leaving(self) -> tuple[float, str]:
@@ -227,11 +231,18 @@ class PatientOnProtocol:
             return  # progression or leaving ended treatment
 
     def tumour_assessments(self) -> Process:
-        """Scans on the grid ``k * scan_interval_days`` from first dose, each moved by its offset, until PD."""
+        """Scans on the grid ``k * scan_interval_days`` from first dose, each moved by its offset, until PD.
+
+        For a patient whose progression symptoms reveal, the first scan due on or after it is done early.
+        """
         p, c = self.protocol, self.course
         try:
             for k, (offset, missed) in enumerate(zip(c.scan_offset_days, c.scan_missed), start=1):
                 day = k * p.scan_interval_days + offset
+                if c.unscheduled_progression and day >= c.progression_day:
+                    # symptoms bring this assessment forward, to a day between progression and the scan
+                    day = math.ceil(c.progression_day + c.unscheduled_fraction * (day - c.progression_day))
+                    missed = False
                 yield self.env.timeout(day - self.env.now)
                 if missed:
                     self.record.missed_scans.append(day)
