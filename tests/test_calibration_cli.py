@@ -204,6 +204,19 @@ def test_orr_above_the_ceiling_names_every_option_it_suggests(capsys) -> None:
     ), err
 
 
+def test_the_never_assessed_and_unscheduled_shares_reach_the_fit_the_json_and_the_command(capsys) -> None:
+    """--not-assessed 0.1 fits the ORR among the assessed (0.2 / 0.9) and reports the published one as the target."""
+    argv = ["calibrate", "--orr", "0.2", "--dcr", "0.6", "--median-pfs", "3", "--scan-weeks", "6", "--json"]
+    assert _run([*argv, "--not-assessed", "0.1", "--unscheduled-progression", "0.3", *FAST]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["not_assessed"], doc["unscheduled_progression"]) == (0.1, 0.3)
+    assert doc["parameters"]["orr"] == pytest.approx(0.2 / 0.9, rel=1e-12)
+    orr = next(t for t in doc["targets"] if t["name"] == "orr")
+    assert orr["target"] == 0.2 and abs(orr["achieved"] - 0.2) <= 4 * orr["mcse"]
+    assert "--not-assessed 0.1 --unscheduled-progression 0.3" in doc["command"]
+    assert any("never assessed (--not-assessed)" in note for note in doc["notes"])
+
+
 def test_command_is_canonical() -> None:
     args = _parse(
         [

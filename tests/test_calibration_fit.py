@@ -114,6 +114,18 @@ def test_three_pfs_targets_recover_the_weibull_that_made_them(base) -> None:
         ),
         ({}, "give at least one target: orr, dcr, median_pfs_months, median_os_months, pfs_at or os_at"),
         ({"median_pfs_months": 3.0, "source_n": 0}, "source_n must be a whole number of patients of at least 1, got 0"),
+        (
+            {"median_pfs_months": 3.0, "not_assessed": 0.6},
+            "not_assessed must be a proportion in [0, 0.5] (0.06 for 6% never assessed), got 0.6",
+        ),
+        (
+            {"median_pfs_months": 3.0, "unscheduled_progression": 1.0},
+            "unscheduled_progression must be a proportion in [0, 1) (0.147 for 14.7%), got 1.0",
+        ),
+        (
+            {"orr": 0.1, "dcr": 0.95, "not_assessed": 0.1},
+            "dcr (0.95) cannot exceed the share assessed (0.9, not_assessed 0.1): disease control needs an assessment",
+        ),
     ],
 )
 def test_invalid_targets_name_the_parameter(kwargs: dict, message: str) -> None:
@@ -198,7 +210,9 @@ def test_inconsistent_targets_say_why_and_what_to_try() -> None:
         r"allowed range \[0\.25, 8\] \(largest miss N on the survival scale, tolerance 0\.01\); best fit: orr N \(target 0\.08\), "
         r"dcr N \(target 0\.5\), median_pfs_months N \(target 2\.6\), median_os_months N \(target 9\)\. With scans every 6 "
         r"weeks, DCR 0\.5 means 50% of patients have progressed or died by the first scan \(day 49 at the latest\), so a "
-        r"median PFS of 2\.6 months leaves almost no room for progression between that scan and the median\. Try: check "
+        r"median PFS of 2\.6 months leaves almost no room for progression between that scan and the median\. If the "
+        r"published DCR counts patients never assessed \(its best-response table's 'not evaluable' or 'no assessment' "
+        r"rows\), give their share with not_assessed\. Try: check "
         r"scan_weeks against the source's schedule, drop or relax a target, another family \(exponential, weibull, "
         r"loglogistic, lognormal, piecewise_exponential\)"
     ).replace("N", number)
@@ -248,4 +262,8 @@ def test_a_large_study_median_between_scan_clusters_is_flagged() -> None:
         r"trials of 100 report a median before day 92, the rest one scan cluster or more later",
         sized.warnings[0],
     ), sized.warnings[0]
-    assert [i.name for i in sized.implied][-1] == "median_pfs_months_large_study"
+    assert [i.name for i in sized.implied][-3:] == [
+        "median_pfs_months_large_study",
+        "median_pfs_trials_before_target",
+        "median_pfs_trials_after_target",
+    ]

@@ -167,11 +167,11 @@ def test_every_achieved_and_implied_value_has_an_mcse_that_matches_the_spread_ov
             fit = c.result(stats)
             values.setdefault(name, []).append(fit.achieved)
             mcses.setdefault(name, []).append(fit.mcse)
-        for implied in implied_values(sized, stats):
+        for implied in implied_values(sized, stats, 7):
             values.setdefault(implied.name, []).append(implied.value)
             mcses.setdefault(implied.name, []).append(implied.mcse)
     low, high = _ratio_band(len(seeds))
-    assert len(values) == 5 + 2 + 5  # targets, their means of n = 300, implied values
+    assert len(values) == 5 + 2 + 7  # targets, their means of n = 300, implied values
     for name in values:
         ratio = np.std(values[name], ddof=1) / np.mean(mcses[name])
         assert low <= ratio <= high, (name, ratio)

@@ -76,6 +76,16 @@ CASES: dict[str, tuple[str, tuple[str, ...], bool]] = {
         ),
         False,
     ),
+    "unscheduled_progressions": (
+        "base",
+        (
+            "schedule.unscheduled_progression_share=0.5",
+            "schedule.missed_scan_probability=0.3",
+            "efficacy.death_without_progression_share=0.05",
+            "analysis.pfs_censoring='fda'",
+        ),
+        False,
+    ),
     "no_confirmation": ("base", ("schedule.confirmation_required=false",), False),
     "confirmation_same_day_allowed": (
         "base",

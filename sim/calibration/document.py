@@ -25,6 +25,8 @@ def calibration_document(result: CalibrationResult, command: str, block: str, ou
         "scan_window_days": result.scan_window_days,
         "confirmed": result.targets.confirmed,
         "source_n": result.targets.source_n,
+        "not_assessed": result.targets.not_assessed,
+        "unscheduled_progression": result.targets.unscheduled_progression,
         "cohort_size": result.cohort_size,
         "seed": result.seed,
         "targets": [

@@ -302,7 +302,7 @@ def calibrate(
     name = template if isinstance(template, str) else "(given scenario)"
     scenario = load_scenario(template) if isinstance(template, str) else template
     setup = _setup(targets, pfs, scenario, seed)
-    orr = scenario.efficacy.orr if targets.orr is None else targets.assessed_orr
+    orr = scenario.efficacy.orr if targets.orr is None else targets.assessed(targets.orr)
     pfs_criteria, os_criteria = target_criteria(targets)
     fitted = pfs_criteria + (os_criteria if setup.os_method == "fitted" else [])
 
@@ -343,6 +343,6 @@ def calibrate(
         seed=seed,
         os_method=setup.os_method,
         notes=notes(targets, name, scenario.efficacy, setup.os_method, pps_family, window),
-        implied=implied_values(targets, stats),
+        implied=implied_values(targets, stats, window),
         warnings=robustness_warnings(targets, stats, setup.fitted(efficacy), tolerance, window),
     )

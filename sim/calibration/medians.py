@@ -27,8 +27,8 @@ from the KM curve of a large synthetic cohort, each with its Monte Carlo standar
 Per-trial medians on a scan grid are bimodal where the curve is near 0.5 across a gap between
 scan clusters: a trial whose curve is below 0.5 at the end of one cluster reports a median there,
 the others one cluster later. :func:`km_median_cdf` gives the share below a day, so a fit can say
-how many trials of the source's size report the lower mode, and :func:`km_median_quantile` the
-per-trial medians' quantiles, so a result shows their spread and not only their mean.
+how many trials of the source's size report the lower mode (:func:`km_median_cdf_se` its MCSE), so a
+result shows where trials' medians fall and not only their mean.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ __all__ = [
     "interpolated_survival",
     "joined_crossing",
     "km_median_cdf",
-    "km_median_quantile",
-    "km_median_quantile_se",
+    "km_median_cdf_se",
 ]
 
 
@@ -137,25 +136,11 @@ def km_median_cdf(fit: KaplanMeier, n: int, t: float) -> float:
     return float(np.mean([stats.beta.cdf(distribution, k, n - k + 1) for k in _median_ranks(n)]))
 
 
-def km_median_quantile(fit: KaplanMeier, n: int, q: float) -> float:
-    """The ``q``-quantile of the KM median of ``n`` patients from the curve: the first event time where
-    :func:`km_median_cdf` reaches ``q`` (NaN if no trial of n reaches its median by ``q`` within follow-up)."""
-    if fit.time.size == 0:
-        return math.nan
-    distribution = 1.0 - fit.survival
-    cdf = np.mean([stats.beta.cdf(distribution, k, n - k + 1) for k in _median_ranks(n)], axis=0)
-    reached = np.flatnonzero(cdf >= q)
-    return float(fit.time[reached[0]]) if reached.size else math.nan
-
-
-def km_median_quantile_se(fit: KaplanMeier, n: int, q: float) -> float:
-    """MCSE of :func:`km_median_quantile`: half the time between the joined curve's crossings of the level
-    it reads (one minus the median rank's Beta quantile) +/- Greenwood's se there."""
-    value = km_median_quantile(fit, n, q)
-    if math.isnan(value):
-        return math.nan
-    k = _median_ranks(n)[0]
-    level = 1.0 - float(stats.beta.ppf(q, k, n - k + 1))
-    se = float(fit.std_err[int(np.searchsorted(fit.time, value))])
-    low, high = joined_crossing(fit, level + se), joined_crossing(fit, level - se)
-    return 0.5 * (high - low) if math.isfinite(high) else math.nan
+def km_median_cdf_se(fit: KaplanMeier, n: int, t: float) -> float:
+    """MCSE of :func:`km_median_cdf` (delta method): the Beta density at F(t) times Greenwood's se of F(t)."""
+    index = int(np.searchsorted(fit.time, t, side="right")) - 1
+    if index < 0:
+        return 0.0
+    distribution = 1.0 - float(fit.survival[index])
+    density = float(np.mean([stats.beta.pdf(distribution, k, n - k + 1) for k in _median_ranks(n)]))
+    return density * float(fit.std_err[index])

@@ -52,6 +52,12 @@ def _first_scan_hint(t: CalibrationTargets, window_days: int) -> str:
         f" With scans every {t.scan_weeks:g} weeks, DCR {t.dcr:g} means {1 - t.dcr:.0%} of patients have "
         f"progressed or died by the first scan (day {first_scan_end} at the latest), so a median PFS of "
         f"{t.median_pfs_months:g} months leaves almost no room for progression between that scan and the median."
+        + (
+            f" If the published DCR counts patients never assessed (its best-response table's 'not evaluable' or "
+            f"'no assessment' rows), give their share with {named('not_assessed')}."
+            if t.not_assessed == 0
+            else ""
+        )
     )
 
 
@@ -139,6 +145,17 @@ def notes(
             "only deaths without progression lower the observed curve: the fit holds that curve at 0.5 there, but "
             f"a large study could report any median in {low:.2f}-{high:.2f}; give {named('source_n')} to match the "
             "mean median of a study of that size"
+        )
+    if t.not_assessed > 0 and t.orr is not None:
+        out.append(
+            f"orr {t.assessed(t.orr):.4g} is among the assessed: the published {t.orr:g} counts the "
+            f"{t.not_assessed:.0%} never assessed ({named('not_assessed')}) as non-responders, and so does its DCR; "
+            "a trial simulated with this block gets its own never-assessed patients from its dropout (safety)"
+        )
+    if t.unscheduled_progression > 0:
+        out.append(
+            f"{t.unscheduled_progression:.0%} of the source's progressions were dated at unscheduled assessments "
+            f"({named('unscheduled_progression')}); the trial's own share is schedule.unscheduled_progression_share"
         )
     if not t.confirmed:
         out.append(

@@ -8,8 +8,8 @@ target constrains. Such a fit is not refused, but the result says so:
 
 * **implied values**: the scan-dated PFS rate at 6, 12 and 24 months and the OS rate at 6 and 12
   months (those that are not targets), and, when the source's size is given, the large-study
-  median PFS next to the targeted mean median of n patients and the 10%, 50% and 90% points of
-  the medians trials of n patients report (their spread, bimodal on a scan grid), each with its MCSE;
+  median PFS next to the targeted mean median of n patients, and the shares of trials of n patients
+  whose median comes before and after the scan cluster (or gap) holding the target, each with its MCSE;
 * **near a bound**: a fitted parameter other than a median within a factor
   :data:`~sim.calibration.parameters.NEAR_BOUND_FACTOR` (25% on the log scale) of a bound of its
   search range;
@@ -35,18 +35,18 @@ from ..units import DAYS_PER_MONTH
 from .cohort import CohortStatistics
 from .criteria import MEDIAN_WEIGHT, landmark_criterion, median_criterion
 from .errors import Message, named
-from .medians import km_median_cdf, km_median_quantile, km_median_quantile_se
+from .medians import km_median_cdf, km_median_cdf_se
 from .parameters import NEAR_BOUND_FACTOR, FittedFamily
 from .targets import CalibrationTargets
 
 __all__ = [
     "IMPLIED_LANDMARKS",
     "PLATEAU_HAZARD_RATIO",
-    "PER_TRIAL_QUANTILES",
     "ImpliedValue",
     "implied_values",
     "lower_mode",
     "per_trial_medians",
+    "target_stretch",
     "robustness_warnings",
 ]
 
@@ -58,8 +58,7 @@ PLATEAU_HAZARD_RATIO = 0.25
 
 _PLATEAU_MONTHS = (12.0, 24.0)
 
-PER_TRIAL_QUANTILES = (0.1, 0.5, 0.9)
-"""Quantiles of the per-trial median PFS a result shows when the source's size is given."""
+
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,9 @@ class ImpliedValue:
     statistic: str
 
 
-def implied_values(t: CalibrationTargets, stats: CohortStatistics) -> tuple[ImpliedValue, ...]:
-    """Landmark rates that are not targets and, with ``source_n``, the large-study median PFS."""
+def implied_values(t: CalibrationTargets, stats: CohortStatistics, window_days: int) -> tuple[ImpliedValue, ...]:
+    """Landmark rates that are not targets and, with ``source_n``, the large-study median PFS and where
+    per-trial medians fall around the target (``window_days``: the source's scan window)."""
     targeted = {"pfs": {lm.months for lm in t.pfs_at}, "os": {lm.months for lm in t.os_at}}
     out = []
     for endpoint, months in IMPLIED_LANDMARKS.items():
@@ -84,42 +84,57 @@ def implied_values(t: CalibrationTargets, stats: CohortStatistics) -> tuple[Impl
     if t.source_n is not None and t.median_pfs_months is not None:
         c = median_criterion("pfs", t.median_pfs_months, None)
         out.append(ImpliedValue("median_pfs_months_large_study", c.achieved(stats), c.mcse(stats), c.statistic))
-        out += per_trial_medians(stats, t.source_n)
+        out += per_trial_medians(stats, t, window_days)
     return tuple(out)
 
 
-def per_trial_medians(stats: CohortStatistics, n: int) -> list[ImpliedValue]:
-    """The 10%, 50% and 90% points of the KM median PFS that trials of ``n`` patients report."""
+def per_trial_medians(stats: CohortStatistics, t: CalibrationTargets, window_days: int) -> list[ImpliedValue]:
+    """Shares of trials of ``source_n`` patients whose KM median PFS falls before and after the target's stretch.
+
+    The stretch is the scan cluster holding the target, or the gap between clusters that does; the
+    rest of the trials report a median inside it. Each share's MCSE is the delta method's.
+    """
+    assert t.source_n is not None and t.median_pfs_months is not None
+    n = t.source_n
+    low, high = target_stretch(t.median_pfs_months, t.scan_interval_days, window_days)
+    where = f"days {low:g}-{high:g}, the stretch holding the target {t.median_pfs_months:g} months"
+    before, after = (low - 0.5) / DAYS_PER_MONTH, (high + 0.5) / DAYS_PER_MONTH
     return [
         ImpliedValue(
-            f"median_pfs_months_trials_p{round(100 * q)}",
-            km_median_quantile(stats.pfs, n, q),
-            km_median_quantile_se(stats.pfs, n, q),
-            f"{q:.0%} of trials of n = {n} report a KM median of scan-dated PFS at or below this",
-        )
-        for q in PER_TRIAL_QUANTILES
+            "median_pfs_trials_before_target",
+            km_median_cdf(stats.pfs, n, before),
+            km_median_cdf_se(stats.pfs, n, before),
+            f"share of trials of n = {n} whose KM median of scan-dated PFS comes before {where}",
+        ),
+        ImpliedValue(
+            "median_pfs_trials_after_target",
+            1.0 - km_median_cdf(stats.pfs, n, after),
+            km_median_cdf_se(stats.pfs, n, after),
+            f"share of trials of n = {n} whose KM median of scan-dated PFS comes after {where}",
+        ),
     ]
+
+
+def target_stretch(target_months: float, interval_days: int, window_days: int) -> tuple[float, float]:
+    """(first, last) day of the scan cluster that holds the target, or of the gap between clusters that does."""
+    day = target_months * DAYS_PER_MONTH
+    k = round(day / interval_days)
+    if k >= 1 and abs(day - k * interval_days) <= window_days:
+        return float(k * interval_days - window_days), float(k * interval_days + window_days)
+    last = math.floor((day + window_days) / interval_days)  # the last cluster that starts on or before the target
+    first = last * interval_days + window_days + 1 if last >= 1 else 0
+    return float(first), float((last + 1) * interval_days - window_days - 1)
 
 
 def lower_mode(
     stats: CohortStatistics, n: int, target_months: float, interval_days: int, window_days: int
 ) -> tuple[float, float] | None:
-    """(share, day): the share of trials of ``n`` whose PFS median falls before the target's scan cluster.
-
-    For a target inside a cluster the day is the cluster's first; for one between clusters, the
-    day after the previous cluster's last. None if no cluster lies before the target.
-    """
-    day = target_months * DAYS_PER_MONTH
-    k = round(day / interval_days)
-    if k >= 1 and abs(day - k * interval_days) <= window_days:
-        before = k * interval_days - window_days
-    else:
-        last = math.floor((day + window_days) / interval_days)
-        if last < 1:
-            return None
-        before = last * interval_days + window_days + 1
-    share = km_median_cdf(stats.pfs, n, (before - 0.5) / DAYS_PER_MONTH)
-    return share, float(before)
+    """(share, day): the share of trials of ``n`` whose PFS median falls before the target's stretch, and its
+    first day (:func:`target_stretch`). None if no cluster lies before the target."""
+    before, _ = target_stretch(target_months, interval_days, window_days)
+    if before <= 0:
+        return None
+    return km_median_cdf(stats.pfs, n, (before - 0.5) / DAYS_PER_MONTH), before
 
 
 def _near_bounds(label: str, family: FittedFamily, dist: SurvivalDistribution) -> list[str]:

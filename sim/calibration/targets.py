@@ -93,10 +93,9 @@ class CalibrationTargets:
         """The assessment interval in whole days."""
         return int(round(self.scan_weeks * 7))
 
-    @property
-    def assessed_orr(self) -> float | None:
-        """The ORR among the assessed: the published ORR counts the never-assessed as non-responders."""
-        return None if self.orr is None else self.orr / (1.0 - self.not_assessed)
+    def assessed(self, share: float) -> float:
+        """A published share (ORR) among the assessed: the publication counts the never-assessed as without it."""
+        return share / (1.0 - self.not_assessed)
 
     @property
     def pfs_target_count(self) -> int:

@@ -301,7 +301,9 @@ def calibrate_command(args: argparse.Namespace) -> str:
     words += _words(("--pfs-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.pfs_at)
     words += _words(("--os-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.os_at)
     words += _words([("--scan-weeks", args.scan_weeks), ("--n", args.n)])
-    words += _words([("--not-assessed", args.not_assessed), ("--unscheduled-progression", args.unscheduled_progression)])
+    words += _words(
+        [("--not-assessed", args.not_assessed), ("--unscheduled-progression", args.unscheduled_progression)]
+    )
     if args.confirmed is not None:
         words.append("--confirmed" if args.confirmed else "--no-confirmed")
     words += ["--family", args.family]

@@ -269,10 +269,11 @@ def calibration_text(result: CalibrationResult, out: Path | None = None) -> str:
             f"{f.name:<20} {f.target:>8g} {achieved:>9} {mcse:>7} {round(f.miss, 4) + 0.0:>+8.4f}  {f.statistic}"
         )
     if result.implied:
-        lines += ["", f"{'implied, not a target':<29} {'value':>9} {'MCSE':>7}"]
+        width = max(29, *(len(i.name) for i in result.implied))
+        lines += ["", f"{'implied, not a target':<{width}} {'value':>9} {'MCSE':>7}"]
         for i in result.implied:
             value, mcse = _calibration_number(i.value), _calibration_number(i.mcse)
-            lines.append(f"{i.name:<29} {value:>9} {mcse:>7}  {i.statistic}")
+            lines.append(f"{i.name:<{width}} {value:>9} {mcse:>7}  {i.statistic}")
     params = result.parameters()
     lines += ["", f"efficacy.orr = {params['orr']:g}", f"efficacy.pfs = {params['pfs']}"]
     if "unconfirmed_response_share" in params:
