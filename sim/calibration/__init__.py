@@ -19,6 +19,7 @@ from .benchmarks import (
 )
 from .cohort import DEFAULT_COHORT_SIZE, DEFAULT_SEED, CohortStatistics, observe_cohort, source_scenario
 from .criteria import TargetFit
+from .curves import read_km_curve
 from .efficacy_toml import efficacy_toml, scenario_with_efficacy
 from .errors import CalibrationError
 from .fit import DEFAULT_TOLERANCE, CalibrationResult, calibrate
@@ -68,6 +69,7 @@ __all__ = [
     "km_median_cdf",
     "load_benchmarks",
     "observe_cohort",
+    "read_km_curve",
     "select_benchmarks",
     "source_scenario",
 ]

@@ -28,6 +28,7 @@ from ..calibration import (
     efficacy_toml,
     get_benchmark,
     load_benchmarks,
+    read_km_curve,
     scenario_with_efficacy,
     select_benchmarks,
 )
@@ -120,6 +121,15 @@ def _add_targets(p: argparse.ArgumentParser) -> None:
         metavar="MONTHS:RATE",
         help="an OS landmark rate, e.g. 12:0.55 (repeatable)",
     )
+    for endpoint in ("pfs", "os"):
+        p.add_argument(
+            f"--{endpoint}-curve",
+            type=Path,
+            default=None,
+            metavar="CSV",
+            help=f"a digitised {endpoint.upper()} Kaplan-Meier curve (columns months, survival): each point a "
+            f"--{endpoint}-at target",
+        )
     p.add_argument(
         "--scan-weeks",
         type=float,
@@ -259,8 +269,8 @@ def _targets(args: argparse.Namespace) -> CalibrationTargets:
         "unconfirmed_orr": args.unconfirmed_orr,
         "median_pfs_months": args.median_pfs,
         "median_os_months": args.median_os,
-        "pfs_at": tuple(args.pfs_at),
-        "os_at": tuple(args.os_at),
+        "pfs_at": tuple(args.pfs_at) + (read_km_curve(args.pfs_curve) if args.pfs_curve else ()),
+        "os_at": tuple(args.os_at) + (read_km_curve(args.os_curve) if args.os_curve else ()),
         "scan_weeks": args.scan_weeks,
         "confirmed": args.confirmed,
         "source_n": args.n,
@@ -300,6 +310,7 @@ def calibrate_command(args: argparse.Namespace) -> str:
     )
     words += _words(("--pfs-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.pfs_at)
     words += _words(("--os-at", f"{lm.months:g}:{lm.rate:g}") for lm in args.os_at)
+    words += _words([("--pfs-curve", args.pfs_curve), ("--os-curve", args.os_curve)])
     words += _words([("--scan-weeks", args.scan_weeks), ("--n", args.n)])
     words += _words(
         [("--not-assessed", args.not_assessed), ("--unscheduled-progression", args.unscheduled_progression)]
