@@ -76,10 +76,10 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
 
     blocks = -(-replicates // layout.SEED_BLOCK)
     size = blocks * layout.SEED_BLOCK
-    arrivals, streams = layout._block_streams(model, 1, 0, blocks - 1)
+    arrivals, streams, models = layout._block_streams(model, 1, 0, blocks - 1)
     target, close = model.scenario.trial.sample_size, model.close_day
     enrollment = enroll(arrivals, size, target, close, np.full(size, np.inf), [])
-    latent = layout._patients_of_blocks(model, copy.deepcopy(streams))(enrollment.count)
+    latent = layout._patients_of_blocks(models, copy.deepcopy(streams))(enrollment.count)
     patients, cycles, scans = int(enrollment.count.sum()), model.patients.max_cycles, model.patients.max_scans
     rng = np.random.default_rng(1)
 
@@ -95,7 +95,7 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
         "drawing arrivals": _best(lambda: layout._block_streams(model, 1, 0, blocks - 1)),
         "enrollment": _best(lambda: enroll(arrivals, size, target, close, np.full(size, np.inf), [])),
         "drawing the enrolled patients (shared patient model)": _best(
-            lambda: layout._patients_of_blocks(model, copy.deepcopy(streams))(enrollment.count)
+            lambda: layout._patients_of_blocks(models, copy.deepcopy(streams))(enrollment.count)
         ),
         "  of which the random numbers alone": _best(random_numbers),
         "planning their journeys (shared journey)": _best(lambda: plan_journeys(model.patients, latent)),

@@ -106,9 +106,10 @@ def test_mixture_draws_follow_the_truncated_law() -> None:
 # --- the simulation against them --------------------------------------------------------------
 
 
-def _ideal_run(*overrides: str) -> tuple[TrialModel, pd.DataFrame, object]:
+def _ideal_run(*overrides: str, engine: str = "des") -> tuple[TrialModel, pd.DataFrame, object]:
     model = TrialModel.from_scenario(load_scenario("base", [*IDEAL, "analysis.p1=0.25", *overrides]))
-    result = run(model, replicates=R, seed=11, progress=False)
+    result = run(model, replicates=R, seed=11, progress=False, engine=engine)
+    assert result.engine == engine
     return model, result.replicates, result.summary
 
 
@@ -132,9 +133,10 @@ def _check_decisions(model: TrialModel, summary, coefficients: np.ndarray, law: 
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["des", "vector"])
 @pytest.mark.parametrize("prior", [BETA, MIXTURE], ids=["beta", "mixture"])
-def test_single_stage_assurance_matches_the_exact_sum(prior: str) -> None:
-    model, table, summary = _ideal_run(prior)
+def test_single_stage_assurance_matches_the_exact_sum(prior: str, engine: str) -> None:
+    model, table, summary = _ideal_run(prior, engine=engine)
     assert (table["n_analysed"] == 35).all()
     law = LAWS[prior]
     assert model.orr_prior == law
@@ -148,8 +150,9 @@ def test_single_stage_assurance_matches_the_exact_sum(prior: str) -> None:
 
 
 @pytest.mark.slow
-def test_simon_assurance_matches_the_exact_sum() -> None:
-    model, table, summary = _ideal_run(MIXTURE, *SIMON_29)
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_simon_assurance_matches_the_exact_sum(engine: str) -> None:
+    model, table, summary = _ideal_run(MIXTURE, *SIMON_29, engine=engine)
     law = LAWS[MIXTURE]
     _check_decisions(model, summary, simon_coefficients(1, 10, 5, 29), law)
     # P(stopped at the look) is the prior-averaged P(stage-1 responders <= 1)
@@ -232,7 +235,7 @@ def test_a_prior_sensitivity_grid_gives_each_cell_its_decision_figures() -> None
     cells = build_cells("base", ["analysis.p1=0.25"], {"efficacy.orr_prior.beta": ["[1, 9]", "[6, 14]"]})
     grid = run_grid(cells, replicates=300, seed=2, progress=False, engine="auto")
     table = grid.table()
-    assert list(table["engine"]) == ["des", "des"]  # auto: the vector engine refuses a prior
+    assert list(table["engine"]) == ["vector", "vector"]  # auto: the vector engine draws a prior too
     for name in ("assurance", "positive_and_effective", "false_go", "false_stop"):
         assert table[name].notna().all() and table[f"{name}_mcse"].notna().all()
     # a more optimistic prior: more positive trials, well beyond their MCSEs

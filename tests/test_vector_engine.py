@@ -32,6 +32,11 @@ DAYS = {"consent_day", "enrollment_day", "first_dose_day", "enrollment_complete_
 """Days that SimPy reaches as ``now + (day - now)``: equal up to rounding (1e-9 days)."""
 
 NO_PAUSE = ["monitoring.pause_enrollment=false"]
+PRIOR = "efficacy.orr_prior={beta=[3, 12]}"
+LINKED_PRIOR = [
+    "efficacy.orr_prior={mixture=[{weight=0.6, beta=[2, 18]}, {weight=0.4, responders=6, patients=20}]}",
+    "efficacy.pfs_orr_link={hazard_ratio=0.8, reference_orr=0.15}",
+]
 
 
 def _model(case: str, extra: list[str] | None = None) -> TrialModel:
@@ -42,7 +47,8 @@ def _model(case: str, extra: list[str] | None = None) -> TrialModel:
 @pytest.mark.parametrize(
     ("case", "extra"),
     [(c, None) for c in ("base", "optimistic", "pessimistic", "slow_recruitment", "deviations_fda", "bayesian")]
-    + [("simon", NO_PAUSE), ("bayesian", ["monitoring.looks=[5, 12, 20]"])],
+    + [("simon", NO_PAUSE), ("bayesian", ["monitoring.looks=[5, 12, 20]"])]
+    + [("base", [PRIOR]), ("simon", [*NO_PAUSE, *LINKED_PRIOR])],
 )
 def test_the_simpy_engines_draws_give_the_simpy_engines_histories(case: str, extra: list[str] | None) -> None:
     model = _model(case, extra)
@@ -117,14 +123,26 @@ def test_a_replicate_that_runs_out_of_drawn_patients_is_flagged() -> None:
     assert short.tolist() == [True] and e.count.tolist() == [2]
 
 
-def test_replacement_on_the_simpy_engines_draws_mostly_gives_its_histories() -> None:
+@pytest.mark.parametrize("prior", [[], [PRIOR]], ids=["point", "prior"])
+def test_replacement_on_the_simpy_engines_draws_mostly_gives_its_histories(prior: list[str]) -> None:
     """Replicate by replicate only where no pause skipped an arrival (the SimPy engine then shifts its draws)."""
-    model = _model("replace_evaluable", ["safety.withdrawal_per_month=0.2"])
+    model = _model("replace_evaluable", ["safety.withdrawal_per_month=0.2", *prior])
     vector = des_seeded_histories(model, 8, 0, 150)
     simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(8, 0, 150)])
     same = (vector.patients == simpy.patients) & (vector.enrollment_target == simpy.enrollment_target)
     same &= vector.n_screened == simpy.n_screened
     assert same.mean() >= 0.95 and (simpy.enrollment_target > 35).mean() > 0.5
+    np.testing.assert_array_equal(vector.true_orr, simpy.true_orr)
+
+
+def test_a_prior_gives_each_replicate_its_own_true_orr_whatever_the_chunks() -> None:
+    """The block draws its replicates' true ORRs first; the chunking and the jobs change nothing."""
+    reference = _tables(620, 620, 1, "base", [PRIOR])
+    orr = reference.replicates["true_orr"].to_numpy()
+    assert np.unique(orr).size == orr.size and (orr < TrialModel.from_scenario(load_scenario("base")).orr_ceiling).all()
+    for chunk, jobs in ((97, 1), (250, 2)):
+        other = _tables(620, chunk, jobs, "base", [PRIOR])
+        pd.testing.assert_frame_equal(other.replicates, reference.replicates, check_exact=True)
 
 
 def _tables(

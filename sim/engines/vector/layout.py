@@ -19,6 +19,7 @@ replicate, and the test that the two engines' recruitment rules are the same.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields
 
 import numpy as np
@@ -48,38 +49,67 @@ OVERFLOW_STREAM = VECTOR_STREAM + 1
 """First spawn key of a replicate's own stream of patients beyond those drawn in its block."""
 
 
+class _ReplicateModels:
+    """Each replicate's patient model: the scenario's, or one at the true ORR its block drew from the prior."""
+
+    def __init__(self, model: TrialModel, true_orr: NDArray[np.float64] | None) -> None:
+        self.model = model
+        self.true_orr = true_orr
+
+    def draw(self, rng: np.random.Generator, counts: NDArray[np.int64], first: int) -> LatentOutcomes:
+        """``counts[i]`` patients for replicate ``first + i``, replicate after replicate from ``rng``."""
+        if self.true_orr is None:
+            return self.model.patients.draw(rng, int(counts.sum()))
+        orrs = self.true_orr[first : first + counts.shape[0]]
+        return LatentOutcomes.concatenate(
+            [self.model.with_orr(float(o)).draw(rng, int(k)) for o, k in zip(orrs, counts)]
+        )
+
+
+def _true_orrs(model: TrialModel, rng: np.random.Generator) -> NDArray[np.float64] | None:
+    """A block's true ORRs from the scenario's prior, the first draws of its stream; None without a prior."""
+    if model.orr_prior is None:
+        return None
+    return np.asarray(model.orr_prior.draw(rng.random(SEED_BLOCK), model.orr_ceiling), dtype=float)
+
+
 def _block_streams(
     model: TrialModel, seed: int, first_block: int, last_block: int
-) -> tuple[Arrivals, list[np.random.Generator]]:
+) -> tuple[Arrivals, list[np.random.Generator], _ReplicateModels]:
     """The arrivals of blocks ``first_block..last_block`` (replicates numbered from the first block's first),
-    and each block's stream, positioned for its patients."""
-    arrivals, streams = [], []
+    each block's stream, positioned for its patients, and the replicates' patient models."""
+    arrivals, streams, true_orr = [], [], []
     for block in range(first_block, last_block + 1):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(VECTOR_STREAM, block)))
+        true_orr.append(_true_orrs(model, rng))
         arrivals.append(block_arrivals(model, rng, (block - first_block) * SEED_BLOCK, SEED_BLOCK))
         streams.append(rng)
-    return Arrivals.concatenate(arrivals), streams
+    drawn = None if model.orr_prior is None else np.concatenate([t for t in true_orr if t is not None])
+    return Arrivals.concatenate(arrivals), streams, _ReplicateModels(model, drawn)
 
 
-def _patients_of_blocks(model: TrialModel, streams: list[np.random.Generator]) -> PatientsFor:
+def _patients_of_blocks(models: _ReplicateModels, streams: list[np.random.Generator]) -> PatientsFor:
     """Each block draws the patients its replicates can enroll, all at once, replicate after replicate."""
 
     def patients_for(count: NDArray[np.int64]) -> LatentOutcomes:
-        per_block = count.reshape(len(streams), SEED_BLOCK).sum(axis=1)
-        return LatentOutcomes.concatenate([model.patients.draw(rng, int(n)) for rng, n in zip(streams, per_block)])
+        per_block = count.reshape(len(streams), SEED_BLOCK)
+        return LatentOutcomes.concatenate(
+            [models.draw(rng, per_block[b], b * SEED_BLOCK) for b, rng in enumerate(streams)]
+        )
 
     return patients_for
 
 
-def _overflow(model: TrialModel, seed: int, start: int) -> MorePatients:
+def _overflow(models: _ReplicateModels, seed: int, start: int) -> MorePatients:
     """Patients for replicate ``start + r`` beyond those drawn up front: its own stream, ``sample_size`` at a time."""
     streams: dict[int, np.random.Generator] = {}
+    size = models.model.scenario.trial.sample_size
 
     def more(r: int) -> LatentOutcomes:
         if r not in streams:
             key = np.random.SeedSequence(seed, spawn_key=(OVERFLOW_STREAM, start + r))
             streams[r] = np.random.default_rng(key)
-        return model.patients.draw(streams[r], model.scenario.trial.sample_size)
+        return models.draw(streams[r], np.array([size]), r)
 
     return more
 
@@ -88,15 +118,17 @@ def simulate_histories(model: TrialModel, seed: int, start: int, stop: int) -> H
     """The histories of replicates ``start..stop-1`` (the blocks they touch are simulated whole)."""
     refuse(model)
     first_block, last_block = start // SEED_BLOCK, (stop - 1) // SEED_BLOCK
-    arrivals, streams = _block_streams(model, seed, first_block, last_block)
+    arrivals, streams, models = _block_streams(model, seed, first_block, last_block)
     base = first_block * SEED_BLOCK
     replicates = (last_block - first_block + 1) * SEED_BLOCK
     if model.scenario.trial.replace_non_evaluable:
-        per_replicate = 2 * model.scenario.trial.sample_size
-        latent = LatentOutcomes.concatenate([model.patients.draw(rng, SEED_BLOCK * per_replicate) for rng in streams])
-        every = simulate_replacing(model, arrivals, latent, replicates, _overflow(model, seed, base))
+        each = np.full(SEED_BLOCK, 2 * model.scenario.trial.sample_size)
+        latent = LatentOutcomes.concatenate([models.draw(rng, each, b * SEED_BLOCK) for b, rng in enumerate(streams)])
+        every = simulate_replacing(model, arrivals, latent, replicates, _overflow(models, seed, base))
     else:
-        every = simulate_fixed_target(model, arrivals, _patients_of_blocks(model, streams), replicates)
+        every = simulate_fixed_target(model, arrivals, _patients_of_blocks(models, streams), replicates)
+    if models.true_orr is not None:
+        every = dataclasses.replace(every, true_orr=models.true_orr)
     return every.span(start - base, stop - base)
 
 
@@ -113,8 +145,12 @@ def des_seeded_histories(model: TrialModel, seed: int, start: int, stop: int) ->
     refuse(model)
     rec, trial = model.scenario.recruitment, model.scenario.trial
     arrivals, latent, streams = [], [], []
+    true_orr = []
     for r, replicate_seed in enumerate(replicate_seeds(seed, start, stop)):
-        site_seed, screening_seed, patient_seed = replicate_seed.spawn(3)
+        site_seed, screening_seed, patient_seed, start_seed = replicate_seed.spawn(4)
+        if model.orr_prior is not None:  # the SimPy engine's start stream draws the true ORR first
+            u = np.random.default_rng(start_seed).random()
+            true_orr.append(float(model.orr_prior.draw(u, model.orr_ceiling)))
         days, where = [], []
         for index, (site, rng) in enumerate(
             zip(rec.sites, map(np.random.default_rng, site_seed.spawn(len(rec.sites))))
@@ -129,14 +165,17 @@ def des_seeded_histories(model: TrialModel, seed: int, start: int, stop: int) ->
             screened_draws(np.random.default_rng(screening_seed), model, replicate, day[order], site_of[order])
         )
         streams.append(np.random.default_rng(patient_seed))
-        latent.append(model.patients.draw(streams[-1], trial.sample_size))
+    models = _ReplicateModels(model, np.array(true_orr) if true_orr else None)
+    size = np.array([trial.sample_size])
+    latent = [models.draw(rng, size, r) for r, rng in enumerate(streams)]
     every = Arrivals.concatenate(arrivals)
     if trial.replace_non_evaluable:
 
         def more(r: int) -> LatentOutcomes:
-            return model.patients.draw(streams[r], trial.sample_size)
+            return models.draw(streams[r], size, r)
 
-        return simulate_replacing(model, every, LatentOutcomes.concatenate(latent), stop - start, more)
+        batch = simulate_replacing(model, every, LatentOutcomes.concatenate(latent), stop - start, more)
+        return batch if models.true_orr is None else dataclasses.replace(batch, true_orr=models.true_orr)
     drawn = LatentOutcomes.concatenate(latent)
 
     def first_patients(count: NDArray[np.int64]) -> LatentOutcomes:
@@ -144,4 +183,5 @@ def des_seeded_histories(model: TrialModel, seed: int, start: int, stop: int) ->
         rows = owner * trial.sample_size + np.arange(owner.shape[0]) - (np.cumsum(count) - count)[owner]
         return LatentOutcomes(**{f.name: getattr(drawn, f.name)[rows] for f in fields(LatentOutcomes)})
 
-    return simulate_fixed_target(model, every, first_patients, stop - start)
+    batch = simulate_fixed_target(model, every, first_patients, stop - start)
+    return batch if models.true_orr is None else dataclasses.replace(batch, true_orr=models.true_orr)

@@ -12,8 +12,6 @@ def unsupported(model: TrialModel) -> str | None:
     """Why the vector engine cannot simulate ``model`` (naming the field), or None when it can."""
     if model.start is not None:
         return "the vector engine cannot start from a forecast's trial state; use the des engine"
-    if model.orr_prior is not None:
-        return "the vector engine draws every replicate at efficacy.orr; for efficacy.orr_prior use --engine des"
     if model.scenario.trial.replace_non_evaluable and model.rule.look_sizes:
         return (
             "the vector engine cannot combine trial.replace_non_evaluable = true with interim looks "
