@@ -1,9 +1,11 @@
 """The vector and SimPy engines agree on every operating characteristic, within 4 combined MCSE.
 
 Each engine runs on its own streams (independent seeds): every shipped scenario, Simon with and
-without a paused look, Bayesian looks, and protocol deviations with FDA censoring. The figures are
-the summary's: power, P(enrollment complete by close), mean enrolled, P(early stop), ORR mean,
-months to the decision, median PFS and the 10/50/90% timeline quantiles. Replicate-by-replicate
+without a paused look, Bayesian looks, the looks' triggers (two scans awaiting a pending confirmation,
+the default; three scans counting it as none; the 273-day window), protocol deviations with FDA
+censoring and replacement. The figures are the summary's: power, P(enrollment complete by close), mean
+enrolled, P(early stop), ORR mean, months to the decision, to each look and to the final analysis,
+median PFS and the 10/50/90% timeline quantiles. Replicate-by-replicate
 equality on the SimPy engine's own streams is ``tests/test_vector_engine.py``.
 """
 
@@ -31,6 +33,11 @@ SCENARIOS = {
     "bayesian": CASES["bayesian"],
     "deviations_fda": CASES["deviations_fda"],
     "replace_evaluable": CASES["replace_evaluable"],
+    "simon_window": ("base", [*CASES["simon"][1], "monitoring.look_trigger='judgement_window'"]),
+    "bayesian_three_scans_non_responder": (
+        "base",
+        [*CASES["bayesian"][1], "monitoring.look_scans=3", "monitoring.pending_response='non_responder'"],
+    ),
 }
 
 
@@ -46,6 +53,8 @@ def _figures(summary: OperatingCharacteristics) -> dict[str, Estimate]:
     }
     for name, quantiles in summary.timeline.items():
         figures.update({f"{name}_q{q:g}": estimate for q, estimate in quantiles.items()})
+    if summary.monitored and summary.timing is not None:
+        figures.update(summary.timing.columns())
     return figures
 
 

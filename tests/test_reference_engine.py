@@ -170,6 +170,8 @@ def _figures(result: Any) -> dict[str, Estimate]:
     for name, by_q in s.timeline.items():
         for q, estimate in by_q.items():
             figures[f"{name} q{q:g}"] = estimate
+    if s.monitored and s.timing is not None:
+        figures.update(s.timing.columns())
     return figures
 
 
