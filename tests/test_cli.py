@@ -336,7 +336,7 @@ SIMON = [
 
 @pytest.mark.parametrize(
     ("engine", "settings", "used"),
-    [("des", [], "des"), ("auto", [], "vector"), ("auto", SIMON + ["trial.replace_non_evaluable=true"], "des")],
+    [("des", [], "des"), ("auto", [], "vector"), ("auto", ["efficacy.orr_prior={beta=[3, 12]}"], "des")],
 )
 def test_summary_json_names_the_engine_that_simulated(tmp_path, capsys, engine, settings, used) -> None:
     """With auto, the engine it chose for the scenario: vector, or des where vector cannot simulate it."""

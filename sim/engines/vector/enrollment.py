@@ -29,6 +29,7 @@ from .arrivals import Arrivals
 __all__ = [
     "PatientsFor",
     "Enrollment",
+    "design_stops",
     "LookRecord",
     "enroll",
     "history_batch",
@@ -120,7 +121,7 @@ def _enrolled_matrix(
     return out
 
 
-def _stops(model: TrialModel, responders: NDArray[np.int64], patients: int) -> NDArray[np.bool_]:
+def design_stops(model: TrialModel, responders: NDArray[np.int64], patients: int) -> NDArray[np.bool_]:
     """The design's futility verdict for each responder count (the rule's ``stops``), once per count."""
     counts, inverse = np.unique(responders, return_inverse=True)
     verdict = np.array([model.rule.stops(int(k), patients) for k in counts.tolist()], dtype=bool)
@@ -174,7 +175,7 @@ def simulate_fixed_target(
         responders = np.count_nonzero(confirmed <= judged_day[:, None], axis=1).astype(np.int64)
         happens = day < model.horizon_day  # a look due after the study end never happens (a pause never ends)
         looked = reached[happens]
-        stop = _stops(model, responders[happens], n)
+        stop = design_stops(model, responders[happens], n)
         records.append(LookRecord(looked.astype(np.int64), day[happens], n, responders[happens], stop))
         active[:] = False
         active[looked] = ~stop

@@ -14,13 +14,7 @@ def unsupported(model: TrialModel) -> str | None:
         return "the vector engine cannot start from a forecast's trial state; use the des engine"
     if model.orr_prior is not None:
         return "the vector engine draws every replicate at efficacy.orr; for efficacy.orr_prior use --engine des"
-    if model.scenario.trial.replace_non_evaluable and model.rule.look_sizes:
-        return (
-            "the vector engine cannot combine trial.replace_non_evaluable = true with interim looks "
-            f"(monitoring.rule = {model.rule.name!r}); use --engine des"
-        )
     return None
-
 
 
 def refuse(model: TrialModel) -> None:
