@@ -16,6 +16,7 @@ from scipy import stats
 
 from sim.model.monitoring import Look, LookTrigger, judged_days, monitor_process
 from sim.model.recist import Response
+from sim.runs.grid_result import GridCell
 from sim.runs.runner import run
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.model import Monitoring
@@ -271,3 +272,29 @@ def test_on_the_base_schedule_the_protocol_trigger_trades_early_stops_for_months
     assert look["window"].value - look["await"].value > 3.0 and look["await"].value > look["non_responder"].value
     for s in runs.values():  # the final analysis comes after the look, and every look is timed
         assert s.timing.final.value > s.timing.looks[0][1].value and s.timing.looks[0][1].n == R
+
+
+def test_the_months_to_each_decision_are_read_from_the_look_and_replicate_tables(scenario_with) -> None:
+    """Each look's mean months over the trials that had it, the final analysis's over those not stopped;
+    the summary, its JSON and a grid row give the same figures."""
+    rule = "monitoring={rule='bayesian', looks=[8, 16], futility_predictive=0.2, success_posterior=0.9}"
+    result = run(scenario_with(rule, "efficacy.orr=0.1"), replicates=120, seed=8, progress=False)
+    looks, table, timing = result.looks, result.replicates, result.summary.timing
+    opening = np.datetime64(result.scenario.trial.recruitment_open, "D")
+    for (n, estimate), k in zip(timing.looks, (1, 2)):
+        mine = looks[looks["patients"] == n]
+        months = (mine["look_date"].to_numpy(dtype="datetime64[D]") - opening).astype(float) / (365.25 / 12)
+        assert len(mine) == estimate.n > 0 and (mine["look"] == k).all()
+        assert estimate.value == pytest.approx(months.mean(), rel=1e-12)
+        assert estimate.mcse == pytest.approx(months.std(ddof=1) / math.sqrt(len(mine)), rel=1e-12)
+    assert timing.looks[1][1].n < timing.looks[0][1].n  # some trials stopped at the first look
+    going_on = table.loc[~table["stopped_early"], "decision_months"]
+    assert timing.final.value == pytest.approx(going_on.mean(), rel=1e-12) and timing.final.n == len(going_on)
+    document = result.summary.to_dict()["decision_timing"]
+    assert [look["patients"] for look in document["looks"]] == [8, 16]
+    assert document["final_months"]["estimate"] == pytest.approx(timing.final.value, rel=1e-12)
+    labels = result.summary.table()["figure"].tolist()
+    assert labels.index(f"Months from opening to the look at 8 patients (mean of {timing.looks[0][1].n})") == 3
+    assert "Months from opening to the final analysis | no stop (mean)" in labels
+    row = GridCell({"efficacy.orr": "0.1"}, result.summary).row()
+    assert row["look2_months"] == timing.looks[1][1].value and row["final_months_mcse"] == timing.final.mcse
