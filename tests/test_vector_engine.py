@@ -197,6 +197,27 @@ def test_replacement_with_paused_looks_on_the_simpy_engines_draws_mostly_gives_i
     np.testing.assert_allclose(vector.look_day, simpy.look_day, rtol=0, atol=1e-9)
 
 
+LATE_LOOK = ["monitoring.looks=[10, 30]", "trial.study_end=2028-01-31", "analysis.final_cutoff={rule='date', date=2028-01-31}"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [LATE_LOOK, [*LATE_LOOK, *NEVER_FULL, "monitoring.looks=[10, 20]", "efficacy.orr=0.3"]],
+    ids=["fixed_target", "replacing_never_full"],
+)
+def test_a_look_due_after_the_study_end_never_happens_in_either_engine(extra: list[str]) -> None:
+    model = _model("bayesian", extra)
+    vector = des_seeded_histories(model, 5, 0, 100)
+    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(5, 0, 100)])
+    _assert_same_histories(vector, simpy)
+    second = np.zeros(100, bool)
+    n = model.rule.look_sizes[1]
+    second[simpy.look_replicate[simpy.look_patients == n]] = True
+    went_on = np.ones(100, bool)
+    went_on[simpy.look_replicate[simpy.look_stop]] = False
+    assert (~second & went_on & (simpy.patients >= n)).any()  # enough enrolled, but the look would come too late
+
+
 def test_a_futility_stop_closes_the_lockstep_and_a_later_loss_is_replaced_by_nobody() -> None:
     # Simon-like look of 2 patients: patient 0 enrolls on day 2 (dose day 3), patient 1 on day 4 (dose day 5);
     # both judged 10 days after first dose, so the look is on day 15; no response, so it stops.
