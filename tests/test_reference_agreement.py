@@ -28,6 +28,7 @@ from sim.engines.reference.patient import PatientCourse, Protocol, follow_patien
 from sim.engines.reference.trial import TrialLog
 from sim.model.history import TrialHistory
 from sim.model.journey import plan_journeys
+from sim.model.monitoring import judged_days
 from sim.model.observe import cutoff_day
 from sim.model.trial_model import TrialModel
 from sim.scenario import load_scenario
@@ -178,7 +179,7 @@ def reference_side(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The reference engine's patient table and replicate row for the same patients (its protocol unless given)."""
     s = model.scenario
-    protocol = protocol or Protocol.from_schedule(s.schedule, float(s.monitoring.judgement_days))
+    protocol = protocol or Protocol.from_schedule(s.schedule, s.monitoring)
     patients = [
         EnrolledPatient(
             int(given.site[i]),
@@ -270,8 +271,42 @@ def test_the_comparison_sees_a_rule_moved() -> None:
     """A protocol that confirms later or gives cycles a day apart more must show up as disagreements."""
     model, _ = _model("base")
     s = model.scenario
-    protocol = Protocol.from_schedule(s.schedule, float(s.monitoring.judgement_days))
+    protocol = Protocol.from_schedule(s.schedule, s.monitoring)
     later = replace(protocol, confirmation_min_days=protocol.confirmation_min_days + 14)
     assert any("best_overall_response" in d for d in disagreements(model, 0, 200, False, later))
     longer = replace(protocol, cycle_days=protocol.cycle_days + 1)
     assert any("cycles_received" in d for d in disagreements(model, 0, 200, False, longer))
+
+
+# The interim look's trigger (issue 27): the day each patient is judged for a look, both ways.
+TRIGGERS = {
+    "assessments": (),
+    "three_scans_non_responder": ("monitoring.look_scans=3", "monitoring.pending_response='non_responder'"),
+    "one_scan": ("monitoring.look_scans=1",),
+    "window": ("monitoring.look_trigger='judgement_window'", "monitoring.judgement_days=91"),
+}
+TRIGGER_CASES = ("base", "heavy_dropout", "long_scan_windows", "confirmation_same_day_allowed", "no_confirmation")
+
+
+@pytest.mark.parametrize("trigger", list(TRIGGERS))
+@pytest.mark.parametrize("case", TRIGGER_CASES)
+def test_patients_are_judged_for_a_look_on_the_same_day(case: str, trigger: str) -> None:
+    """The journey's vectorised trigger (:func:`sim.model.monitoring.judged_days`) against the reference's process."""
+    name, overrides, _ = CASES[case]
+    responders = ("efficacy.orr=0.35",) if case == "no_confirmation" else ("efficacy.orr=0.35", TRANSIENT)
+    model = TrialModel.from_scenario(load_scenario(name, (*overrides, *responders, SIMON, *TRIGGERS[trigger])))
+    protocol = Protocol.from_schedule(model.scenario.schedule, model.scenario.monitoring)
+    latent = model.patients.draw(np.random.default_rng(3), 600)
+    journeys = plan_journeys(model.patients, latent)
+    vectorised = judged_days(journeys, model.look_trigger)
+    by_process = np.array(
+        [follow_patient(PatientCourse.of(latent, i), protocol, 5000.0).judged_day for i in range(latent.size)]
+    )
+    np.testing.assert_array_equal(vectorised, by_process)
+    if trigger == "assessments" and case != "no_confirmation":
+        # some patients wait for a pending response's confirmation scan, which the other rule does not
+        other = replace(model.look_trigger, await_confirmation=False)
+        assert (judged_days(journeys, other) < vectorised).sum() >= 10
+
+
+TRANSIENT = "efficacy.unconfirmed_response_share=0.3"

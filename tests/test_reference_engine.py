@@ -185,6 +185,8 @@ def _figures(result: Any) -> dict[str, Estimate]:
     for name, by_q in s.timeline.items():
         for q, estimate in by_q.items():
             figures[f"{name} q{q:g}"] = estimate
+    if s.monitored and s.timing is not None:
+        figures.update(s.timing.columns())
     return figures
 
 
@@ -196,8 +198,9 @@ def _figures(result: Any) -> dict[str, Estimate]:
         ("efficacy.orr=0.3", SIMON),
         (BAYES, "recruitment.sites.0.screened_per_month=4"),
         ("trial.replace_non_evaluable=true", "safety.withdrawal_per_month=0.1", "schedule.missed_scan_probability=0.2"),
+        ("efficacy.orr=0.2", SIMON, "trial.replace_non_evaluable=true", "safety.withdrawal_per_month=0.15"),
     ],
-    ids=["base", "simon", "bayesian", "replacement"],
+    ids=["base", "simon", "bayesian", "replacement", "replacement_simon"],
 )
 def test_figures_agree_with_the_default_engine_within_4_combined_mcse(overrides: tuple[str, ...]) -> None:
     scenario = load_scenario("base", overrides)

@@ -400,3 +400,17 @@ def test_a_share_of_zero_prints_its_one_sided_bound_not_an_mcse_of_zero() -> Non
     assert power.split()[-3:] == ["0.0000", f"<={1 - 0.05 ** (1 / 400):.4f}", "probability"]
     assert text.splitlines()[-1].startswith("<= and >=: the figure is 0 or 1 in every trial")
     assert "<=" not in summary_text(_characteristics(monitored=False))
+
+
+def test_the_story_says_when_each_decision_falls() -> None:
+    from sim.analysis.decision_timing import DecisionTiming
+    from sim.reports.story import _decision_timing
+
+    e = Estimate
+    timing = DecisionTiming(((10, e(6.04, 0.05, 400)), (20, e(12.5, 0.125, 150))), e(24.0, 0.25, 120))
+    assert _decision_timing(timing) == (
+        "Months from opening to each decision, on average: the look at 10 patients 6.0 (±0.1); the look at 20 "
+        "patients 12.5 (±0.1); the final analysis of the trials not stopped 24.0 (±0.2)."
+    )
+    every_trial_stopped = DecisionTiming(((10, e(6.0, 0.05, 400)),), e(math.nan, math.nan, 0))
+    assert _decision_timing(every_trial_stopped).endswith("(±0.1); no trial went on to the final analysis.")

@@ -151,11 +151,15 @@ def test_run_grid_keeps_each_cells_summary_and_replicates_when_asked() -> None:
 
 
 def test_grid_table_names_each_cells_engine() -> None:
-    """With auto, a Simon design that replaces non-evaluable patients runs on des, without replacement on vector."""
+    """Each cell names its engine: with auto, vector for replacement with looks and for an ORR prior alike."""
     simon = ["monitoring.rule='simon'", "monitoring.stage1_patients=10", "monitoring.stage1_max_responders=1"]
-    cells = build_cells("base", [*simon, "monitoring.final_max_responders=5"], {"trial.replace_non_evaluable": ["false", "true"]})
+    simon += ["monitoring.final_max_responders=5", "trial.replace_non_evaluable=true"]
+    cells = [
+        *build_cells("base", simon, {"trial.sample_size": ["35"]}),
+        *build_cells("base", ["efficacy.orr_prior={beta=[3, 12]}"], {"trial.sample_size": ["35"]}),
+    ]
     grid = run_grid(cells, replicates=4, seed=3, progress=False, engine="auto")
-    assert grid.table()["engine"].tolist() == ["vector", "des"]
+    assert grid.table()["engine"].tolist() == ["vector", "vector"]
     assert run_grid(cells, replicates=4, seed=3, progress=False).table()["engine"].tolist() == ["des", "des"]
 
 

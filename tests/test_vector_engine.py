@@ -22,6 +22,7 @@ from sim.engines.des import simulate_trial
 from sim.engines.vector import des_seeded_histories
 from sim.engines.vector.arrivals import Arrivals
 from sim.engines.vector.enrollment import enroll
+from sim.engines.vector.lockstep_looks import LockstepLooks
 from sim.engines.vector.replacement import enroll_replacing
 from sim.model.journey import PatientJourneys
 from sim.model.trial_model import TrialModel
@@ -175,16 +176,121 @@ def test_a_chunk_where_nobody_enrolls_is_analysed() -> None:
     assert (result.replicates["n_enrolled"] == 0).all() and not result.replicates["reject_h0"].any()
 
 
-def test_the_vector_engine_refuses_replacement_with_looks_naming_the_fields() -> None:
-    model = _model("simon", ["trial.replace_non_evaluable=true"])
-    with pytest.raises(EngineError, match=r"trial\.replace_non_evaluable.*monitoring\.rule"):
+# Replacement together with interim looks (issue 25, item 6). At 1.5 screened a month the target is
+# never met, so screening never pauses: the histories are the SimPy engine's, every field of every replicate.
+REPLACING = ["trial.replace_non_evaluable=true", "safety.withdrawal_per_month=0.2"]
+NEVER_FULL = [*REPLACING, "recruitment.sites.0.screened_per_month=1.5"]
+
+
+@pytest.mark.parametrize(
+    ("case", "extra"),
+    [
+        ("simon", [*NEVER_FULL, *NO_PAUSE]),
+        ("bayesian", NEVER_FULL),
+        ("bayesian", [*NEVER_FULL, "monitoring.looks=[5, 12, 20]", "monitoring.pending_response='non_responder'"]),
+    ],
+)
+def test_replacement_with_looks_on_the_simpy_engines_draws_gives_its_histories(case: str, extra: list[str]) -> None:
+    model = _model(case, extra)
+    vector = des_seeded_histories(model, 5, 0, 100)
+    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(5, 0, 100)])
+    _assert_same_histories(vector, simpy)
+    sample_size = model.scenario.trial.sample_size
+    assert (simpy.enrollment_target > sample_size).mean() > 0.5  # losses were replaced
+    assert simpy.look_stop.sum() >= 20 and simpy.look_replicate.size >= 90  # and looks stopped trials
+
+
+def test_replacement_with_paused_looks_on_the_simpy_engines_draws_mostly_gives_its_histories() -> None:
+    """A paused look, like a full trial reopened by a loss, skips arrivals in the SimPy engine and shifts
+    its later screening draws; the rest agree replicate by replicate, the stops and looks in all."""
+    model = _model("simon", REPLACING)
+    vector = des_seeded_histories(model, 8, 0, 300)
+    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(8, 0, 300)])
+    same = (vector.patients == simpy.patients) & (vector.enrollment_target == simpy.enrollment_target)
+    same &= vector.n_screened == simpy.n_screened
+    assert same.mean() >= 0.85 and (simpy.enrollment_target > 29).mean() > 0.5
+    np.testing.assert_array_equal(vector.look_replicate, simpy.look_replicate)
+    np.testing.assert_array_equal(vector.look_stop, simpy.look_stop)
+    np.testing.assert_array_equal(vector.look_responders, simpy.look_responders)
+    np.testing.assert_allclose(vector.look_day, simpy.look_day, rtol=0, atol=1e-9)
+
+
+LATE_LOOK = ["monitoring.looks=[10, 30]", "trial.study_end=2028-01-31", "analysis.final_cutoff={rule='date', date=2028-01-31}"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [LATE_LOOK, [*LATE_LOOK, *NEVER_FULL, "monitoring.looks=[10, 20]", "efficacy.orr=0.3"]],
+    ids=["fixed_target", "replacing_never_full"],
+)
+def test_a_look_due_after_the_study_end_never_happens_in_either_engine(extra: list[str]) -> None:
+    model = _model("bayesian", extra)
+    vector = des_seeded_histories(model, 5, 0, 100)
+    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(5, 0, 100)])
+    _assert_same_histories(vector, simpy)
+    second = np.zeros(100, bool)
+    n = model.rule.look_sizes[1]
+    second[simpy.look_replicate[simpy.look_patients == n]] = True
+    went_on = np.ones(100, bool)
+    went_on[simpy.look_replicate[simpy.look_stop]] = False
+    assert (~second & went_on & (simpy.patients >= n)).any()  # enough enrolled, but the look would come too late
+
+
+def test_a_futility_stop_closes_the_lockstep_and_a_later_loss_is_replaced_by_nobody() -> None:
+    # Simon-like look of 2 patients: patient 0 enrolls on day 2 (dose day 3), patient 1 on day 4 (dose day 5);
+    # both judged 10 days after first dose, so the look is on day 15; no response, so it stops.
+    arrivals = _arrivals([1.0, 3.0, 6.0, 14.0, 16.0], [1, 1, 1, 1, 1])
+    evaluable = np.array([[True, False, True, True, True]])
+    known_after = np.array([[40.0, 9.0, 40.0, 40.0, 40.0]])  # patient 1's loss is known on 5 + 9 = 14, before the look
+
+    def looks(pause: bool) -> LockstepLooks:
+        return LockstepLooks(
+            (2,), pause, 1000.0, np.full((1, 5), 10.0), np.full((1, 5), np.inf),
+            lambda responders, n: responders <= 0,
+        )
+
+    overrun = looks(False)
+    e, _ = enroll_replacing(arrivals, 1, 3, 100.0, evaluable, known_after, np.array([5]), overrun)
+    # overrun: the decision on day 7 enrolls (then enrollment is full until the loss is known on day 14); the one
+    # on day 15 comes on the stop's day, too late
+    assert e.rank.tolist() == [0, 1, 2, -1, -1]
+    assert e.screened.tolist() == [True, True, True, True, False]  # the arrival on day 16 comes after the stop
+    assert e.target.tolist() == [4]  # the loss known on day 14 raised the target
+    (record,) = overrun.look_records()
+    assert record.day.tolist() == [15.0] and record.stop.tolist() == [True] and record.responders.tolist() == [0]
+    paused = looks(True)
+    e, _ = enroll_replacing(arrivals, 1, 3, 100.0, evaluable, known_after, np.array([5]), paused)
+    # paused from the second enrollment (day 4) to the look: arrival 6 and 14 are not screened, and the stop closes
+    assert e.rank.tolist() == [0, 1, -1, -1, -1] and e.screened.tolist() == [True, True, False, False, False]
+    late = np.array([[40.0, 12.0, 40.0, 40.0, 40.0]])  # the loss is known on day 17, after the stop
+    e, _ = enroll_replacing(arrivals, 1, 3, 100.0, evaluable, late, np.array([5]), looks(False))
+    assert e.target.tolist() == [3]
+
+
+def test_the_vector_engine_refuses_an_orr_prior_naming_the_field() -> None:
+    model = _model("simon", ["efficacy.orr_prior={beta=[3, 12]}"])
+    with pytest.raises(EngineError, match=r"efficacy\.orr_prior"):
         sim.run(model, replicates=10, engine="vector", progress=False)
     assert choose_engine(model) == "des"
-    assert choose_engine(_model("simon")) == choose_engine(_model("replace_evaluable")) == "vector"
+    replacing_simon = _model("simon", ["trial.replace_non_evaluable=true"])
+    assert choose_engine(replacing_simon) == choose_engine(_model("simon")) == choose_engine(_model("replace_evaluable")) == "vector"
+
+
+def _assert_same_histories(vector: HistoryBatch, simpy: HistoryBatch) -> None:
+    """Every field equal, days to 1e-9 (SimPy's clock arithmetic)."""
+    for field in dataclasses.fields(HistoryBatch):
+        mine, theirs = getattr(vector, field.name), getattr(simpy, field.name)
+        if isinstance(mine, PatientJourneys):
+            for part in dataclasses.fields(PatientJourneys):
+                np.testing.assert_array_equal(getattr(mine, part.name), getattr(theirs, part.name), err_msg=part.name)
+        elif field.name in DAYS:
+            np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-9, err_msg=field.name)
+        else:
+            np.testing.assert_array_equal(mine, theirs, err_msg=field.name)
 
 
 def test_auto_runs_what_choose_engine_names_and_checkpoints_name_the_engine() -> None:
-    model = _model("simon", ["trial.replace_non_evaluable=true"])
+    model = _model("simon", ["efficacy.orr_prior={beta=[3, 12]}"])
     auto = sim.run(model, replicates=10, seed=4, engine="auto", progress=False)
     des = sim.run(model, replicates=10, seed=4, engine="des", progress=False)
     pd.testing.assert_frame_equal(auto.replicates, des.replicates, check_exact=True)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..scenario.model import Scenario
 from ..stats.mcse import Estimate, estimate_json, json_number, mean_estimate, proportion_estimate, quantile_estimate
+from .decision_timing import DecisionTiming
 from .decisions import DecisionFigures
 
 __all__ = ["OperatingCharacteristics", "TIMELINE_COLUMNS", "QUANTILES"]
@@ -96,10 +97,14 @@ class OperatingCharacteristics:
     # per endpoint ("pfs", "os"): P(the trial's KM median is reached), and quantiles of the medians reached
     median_reached: dict[str, Estimate] = field(default_factory=dict)
     median_quantiles: dict[str, dict[float, Estimate]] = field(default_factory=dict)
+    # months from opening to each interim look and to the final analysis (None: not computed)
+    timing: DecisionTiming | None = None
 
     @classmethod
-    def from_replicates(cls, table: pd.DataFrame, scenario: Scenario) -> OperatingCharacteristics:
-        """The figures of a replicate table (one row per simulated trial) of ``scenario``."""
+    def from_replicates(
+        cls, table: pd.DataFrame, scenario: Scenario, looks: pd.DataFrame | None = None
+    ) -> OperatingCharacteristics:
+        """The figures of a replicate table (one row per simulated trial) of ``scenario``, and of its look table."""
         true_orr = scenario.efficacy.orr
         origin = scenario.trial.study_start
         orr = table["orr"].to_numpy(dtype=float)
@@ -147,6 +152,7 @@ class OperatingCharacteristics:
             median_quantiles={
                 e: {q: quantile_estimate(_reached(table, e), q) for q in QUANTILES} for e in ("pfs", "os")
             },
+            timing=DecisionTiming.from_tables(table, looks, scenario),
         )
 
     @property
@@ -163,6 +169,7 @@ class OperatingCharacteristics:
             rows.append(("P(stopped early at an interim look)", self.early_stop, "probability"))
             wait = self.interim_wait_days
             rows.append(("Interim look wait (mean days)", wait, "days"))
+            rows += self.timing.rows() if self.timing is not None else []
         rows += [
             (
                 "Months from opening to the decision (mean)",
@@ -264,6 +271,7 @@ class OperatingCharacteristics:
             "early_stop": est(self.early_stop),
             "interim_wait_days": est(self.interim_wait_days),
             "decision_months": est(self.decision_months),
+            "decision_timing": self.timing.to_dict() if self.timing is not None else None,
             "enrollment_complete_by_close": est(self.enrollment_complete),
             "enrollment_target_reached_by_close": est(self.target_reached),
             "timeline": {

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from ..model.conditioning import draw_given_status
 from ..model.history import HistoryBatch, TrialHistory
 from ..model.journey import PatientJourneys, plan_journeys
-from ..model.monitoring import Look, monitor_process
+from ..model.monitoring import Look, LookTrigger, judged_days, monitor_process
 from ..model.patient_model import LatentOutcomes, PatientModel
 from ..model.recruitment import arrival_days, screening_arrivals, site_rates
 from ..model.trial_model import TrialModel
@@ -60,11 +60,10 @@ class _PatientPool:
         j = self._draw_until(i + 1)
         return bool(j.evaluable[i]), float(j.evaluability_day[i])
 
-    def response_days(self, n: int, judgement_days: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Days from first dose on which the first ``n`` patients' responses are judged and confirmed."""
-        j = self._draw_until(n)
-        judged = np.minimum(np.minimum(j.confirmation_day[:n], j.response_closed_day[:n]), judgement_days)
-        return judged, j.confirmation_day[:n]
+    def response_days(self, n: int, trigger: LookTrigger) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Days from first dose on which the first ``n`` patients are judged for a look, and their confirmations."""
+        j = self._draw_until(n).take(slice(0, n))
+        return judged_days(j, trigger), j.confirmation_day
 
     def journeys(self, n: int) -> PatientJourneys:
         """The first ``n`` patients' journeys."""
@@ -143,7 +142,7 @@ class _Enrollment:
 
     def response_days(self, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Judgement and confirmation days (from study start) of the first ``n`` patients."""
-        judged, confirmed = self.pool.response_days(n, self.model.judgement_days)
+        judged, confirmed = self.pool.response_days(n, self.model.look_trigger)
         dose = np.asarray(self.first_dose[:n])
         return dose + judged, dose + confirmed
 

@@ -1,9 +1,21 @@
 """Interim looks at the response rate in calendar time, whatever the design rule (:mod:`sim.scenario.rules`).
 
-A look happens on the day the first ``n`` enrolled patients have all had their response judged
-(confirmed, ruled out by progression, death or exit, or past the judgement horizon). Responders
-are the responses confirmed by that day. The rule then continues or stops the trial for futility;
-the final decision at the primary analysis follows the same design.
+A look happens on the day the first ``n`` enrolled patients have all been *judged* for it; its
+responders are the responses confirmed by that day. The rule then continues or stops the trial
+for futility; the final decision at the primary analysis follows the same design.
+
+When a patient is judged is the protocol's stage-1 trigger (``monitoring.look_trigger``,
+:class:`LookTrigger`), in days from first dose:
+
+* ``assessments`` (what protocols write): at the ``look_scans``-th post-baseline scan done, or
+  when assessment stops first (progression, death, withdrawal, loss, end of follow-up). A CR/PR
+  seen by then whose confirmation is still to come is a *pending response*: with
+  ``await_confirmation`` the patient is judged at the confirmation scan, the first scan done at
+  least ``confirmation_min_days`` after the first responding one (or when assessment stops
+  first), whether it confirms or not; with ``non_responder`` nobody waits, and the response
+  counts only if it is confirmed by the look's day.
+* ``judgement_window``: at the first of a confirmed response, the end of assessment, or
+  ``judgement_days`` after first dose (a response-evaluation window).
 """
 
 from __future__ import annotations
@@ -16,9 +28,55 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from ..arrays import or_inf
+from ..scenario.model import Monitoring, Schedule
 from ..scenario.rules import DesignRule
+from .journey import PatientJourneys
+from .recist import Response, responding_scan
 
-__all__ = ["Look", "monitor_process"]
+__all__ = ["Look", "LookTrigger", "judged_days", "monitor_process"]
+
+
+@dataclass(frozen=True)
+class LookTrigger:
+    """When a patient counts as judged for an interim look (module docstring), from the scenario."""
+
+    kind: str
+    scans: int
+    await_confirmation: bool
+    window_days: float
+    confirmation_required: bool
+    confirmation_min_days: float
+
+    @classmethod
+    def from_scenario(cls, monitoring: Monitoring, schedule: Schedule) -> LookTrigger:
+        """The trigger of a scenario's ``monitoring`` table on its ``schedule``."""
+        return cls(
+            kind=monitoring.look_trigger,
+            scans=monitoring.look_scans,
+            await_confirmation=monitoring.pending_response == "await_confirmation",
+            window_days=float(monitoring.judgement_days),
+            confirmation_required=schedule.confirmation_required,
+            confirmation_min_days=float(schedule.confirmation_min_days),
+        )
+
+
+def judged_days(journeys: PatientJourneys, trigger: LookTrigger) -> NDArray[np.float64]:
+    """Days from first dose on which each patient is judged for an interim look (module docstring)."""
+    stopped = journeys.response_closed_day
+    if trigger.kind == "judgement_window":
+        return np.minimum(np.minimum(journeys.confirmation_day, stopped), trigger.window_days)
+    scan_day, status = journeys.scan_day, journeys.scan_status
+    done = status != Response.NO_SCAN
+    assessed = or_inf(scan_day, done & (np.cumsum(done, axis=1) == trigger.scans)).min(axis=1, initial=np.inf)
+    judged = assessed
+    if trigger.await_confirmation and trigger.confirmation_required:
+        first = or_inf(scan_day, responding_scan(status)).min(axis=1, initial=np.inf)
+        pending = (first <= assessed) & (journeys.confirmation_day > assessed)
+        after = done & (scan_day > first[:, None]) & (scan_day - first[:, None] >= trigger.confirmation_min_days)
+        confirming_scan = or_inf(scan_day, after).min(axis=1, initial=np.inf)
+        judged = np.where(pending, np.maximum(assessed, confirming_scan), assessed)
+    return np.minimum(judged, stopped)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from ..scenario.model import OrrPrior, Scenario
 from ..scenario.rules import DesignRule, design_rule
 from ..stats.beta_mixture import BetaMixture
 from ..units import DAYS_PER_MONTH, dates_of_days, day_number
+from .monitoring import LookTrigger
 from .patient_model import ModelError, PatientModel
 from .pfs_link import linked_ceiling, linked_efficacy, pfs_at
-from .recist import earliest_sure_confirmation_day, judgement_days
+from .recist import earliest_sure_confirmation_day
 from .recruitment import CalendarRates
 from .trial_state import TrialState
 
@@ -68,7 +69,7 @@ class TrialModel:
     close_day: float
     horizon_day: float
     rule: DesignRule
-    judgement_days: float
+    look_trigger: LookTrigger
     orr_prior: BetaMixture | None = None
     start: TrialState | None = None
 
@@ -108,7 +109,7 @@ class TrialModel:
             close_day=day_number(t.recruitment_close, t.study_start) + 1.0,
             horizon_day=horizon,
             rule=design_rule(scenario.monitoring, scenario.analysis, t.sample_size),
-            judgement_days=judgement_days(scenario.monitoring),
+            look_trigger=LookTrigger.from_scenario(scenario.monitoring, scenario.schedule),
         )
         if scenario.efficacy.orr_prior is None:
             return model

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from ..analysis.decision_timing import DecisionTiming
 from ..analysis.summary import OperatingCharacteristics
 from ..runs.folder import SavedRun
 from ..stats.mcse import Estimate
@@ -199,4 +200,20 @@ def scenario_sentences(run: SavedRun) -> list[str]:
             f"{percent(s.early_stop.value)} (±{percent(s.early_stop.mcse, 1)}) of simulated trials stop early "
             f"at an interim look; on average {s.n_enrolled.value:.1f} patients are enrolled."
         )
+        if s.timing is not None and s.timing.looks:
+            sentences.append(_decision_timing(s.timing))
     return sentences
+
+
+def _decision_timing(timing: DecisionTiming) -> str:
+    """When the decisions fall: each look and the final analysis, in mean months from opening, with their MCSE."""
+    looks = "; ".join(
+        f"the look at {n} patients {e.value:.1f} (±{e.mcse:.1f})" for n, e in timing.looks if e.n
+    )
+    final = timing.final
+    last = (
+        f"the final analysis of the trials not stopped {final.value:.1f} (±{final.mcse:.1f})"
+        if final.n
+        else "no trial went on to the final analysis"
+    )
+    return f"Months from opening to each decision, on average: {looks or 'no look reached'}; {last}."

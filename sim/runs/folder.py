@@ -228,7 +228,7 @@ def read_run(folder: str | Path) -> SavedRun:
         command=str(doc.get("command", "")),
         version=str(doc.get("trialsim_version", "")),
         created=str(doc.get("created", "")),
-        summary=OperatingCharacteristics.from_replicates(replicates, scenario),
+        summary=OperatingCharacteristics.from_replicates(replicates, scenario, looks),
         replicates=replicates,
         looks=looks,
         patients=_read_table(patients_path, PATIENT_COLUMNS) if patients_path.is_file() else None,

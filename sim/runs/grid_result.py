@@ -60,6 +60,10 @@ class GridCell:
         for name in FIGURES:
             estimate = getattr(self.summary, name)
             row.update(_columns(name, estimate))
+        timing = self.summary.timing
+        if self.summary.monitored and timing is not None:
+            for name, estimate in timing.columns().items():
+                row.update(_columns(name, estimate))
         decisions = self.summary.decisions
         if decisions.prior is not None:
             for name in DECISION_FIGURES:

@@ -278,7 +278,7 @@ def _result(state: _Run, chunk_size: int, engine: str) -> RunResult:
     return RunResult(
         scenario=model.scenario,
         seed=state.plan.seed,
-        summary=OperatingCharacteristics.from_replicates(table, model.scenario),
+        summary=OperatingCharacteristics.from_replicates(table, model.scenario, looks),
         replicates=table,
         looks=looks,
         patients=patients,

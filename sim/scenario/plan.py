@@ -92,10 +92,12 @@ class Analysis:
 class Monitoring:
     """Interim monitoring of the response rate in calendar time (absent: a single-stage design).
 
-    A patient's response is *judged* (settled) at the first of: a confirmed response, the end of
-    follow-up for response (progression, death, withdrawal, loss), or the protocol's
-    response-evaluation window, ``judgement_days`` after first dose. A look happens when the first
-    ``n`` enrolled patients have all been judged.
+    A look happens when the first ``n`` enrolled patients have all been *judged* for it
+    (``look_trigger``): by default when each has had ``look_scans`` post-baseline scans or has
+    stopped being assessed (progression, death, withdrawal, loss, end of follow-up), a response
+    still awaiting its confirmation scan then being handled by ``pending_response``; or, with
+    ``judgement_window``, at the first of a confirmed response, the end of assessment, or
+    ``judgement_days`` after first dose. Responders are the responses confirmed by the look's day.
     """
 
     rule: str = _f(
@@ -106,11 +108,31 @@ class Monitoring:
     pause_enrollment: bool = _f(
         c.boolean, False, "pause enrollment while a look waits for its patients' responses"
     )
+    look_trigger: str = _f(
+        c.choice("assessments", "judgement_window"),
+        "assessments",
+        "what a look waits for: `assessments`, every look patient has had `look_scans` post-baseline scans or has "
+        "stopped being assessed (progressed, died, left, follow-up over), as protocols write it; "
+        "`judgement_window`, every look patient's response confirmed, ruled out or `judgement_days` old",
+    )
+    look_scans: int = _f(
+        c.integer(1, 50),
+        2,
+        "with `look_trigger = 'assessments'`: post-baseline scans done that make a patient assessed for a look",
+    )
+    pending_response: str = _f(
+        c.choice("await_confirmation", "non_responder"),
+        "await_confirmation",
+        "with `look_trigger = 'assessments'`: a CR/PR seen by then but not yet confirmed either waits for its "
+        "confirmation scan (the first scan done `schedule.confirmation_min_days` or more after it) or counts as "
+        "no response unless confirmed by the look's day",
+    )
     judgement_days: int = _f(
         c.integer(1, 3650),
         273,
-        "the protocol's response-evaluation window: days from first dose after which a patient's response is judged "
-        "(settled) if confirmation, progression, death or exit has not settled it earlier (273 days is 39 weeks)",
+        "with `look_trigger = 'judgement_window'`: the protocol's response-evaluation window, days from first dose "
+        "after which a patient's response is judged (settled) if confirmation, progression, death or exit has not "
+        "settled it earlier (273 days is 39 weeks)",
     )
     stage1_patients: int | None = _f(c.integer(1), None, "Simon n1; below `trial.sample_size`")
     stage1_max_responders: int | None = _f(

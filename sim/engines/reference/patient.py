@@ -31,7 +31,7 @@ from typing import Any
 import simpy
 
 from ...model.patient_model import LatentOutcomes
-from ...scenario.model import Schedule
+from ...scenario.model import Monitoring, Schedule
 from ...units import DAYS_PER_MONTH
 
 __all__ = ["Cycle", "PatientCourse", "PatientRecord", "Protocol", "Scan", "follow_patient"]
@@ -52,10 +52,13 @@ class Protocol:
     confirmation_min_days: int
     follow_up_days: float
     judgement_days: float
+    look_trigger: str = "assessments"
+    look_scans: int = 2
+    await_confirmation: bool = True
 
     @classmethod
-    def from_schedule(cls, schedule: Schedule, judgement_days: float) -> Protocol:
-        """The protocol of a scenario's schedule; ``judgement_days`` is the response-evaluation window.
+    def from_schedule(cls, schedule: Schedule, monitoring: Monitoring) -> Protocol:
+        """The protocol of a scenario's schedule, with its interim looks' trigger from ``monitoring``.
 
         Treatment lasts at most ``max_treatment_months`` of whole cycles, and at least one cycle.
         """
@@ -67,7 +70,10 @@ class Protocol:
             confirmation_required=schedule.confirmation_required,
             confirmation_min_days=schedule.confirmation_min_days,
             follow_up_days=schedule.survival_follow_up_months * DAYS_PER_MONTH,
-            judgement_days=judgement_days,
+            judgement_days=float(monitoring.judgement_days),
+            look_trigger=monitoring.look_trigger,
+            look_scans=monitoring.look_scans,
+            await_confirmation=monitoring.pending_response == "await_confirmation",
         )
 
 
@@ -183,11 +189,13 @@ class PatientOnProtocol:
         self.in_contact = True
         self.first_response_day = math.inf
         self.transient_pending = course.transient_response
+        self.scans_done = 0
         # Leaving is scheduled first, so on a tie it comes before anything else that day.
         env.process(self.leaving())
         self.treatment = env.process(self.treatment_cycles())
         self.imaging = env.process(self.tumour_assessments())
-        env.process(self.response_window())
+        if protocol.look_trigger == "judgement_window":
+            env.process(self.response_window())
 
     @property
     def on_treatment(self) -> bool:
@@ -256,6 +264,7 @@ class PatientOnProtocol:
                     return
                 if reading in (CR, PR):
                     self.responding_scan(day)
+                self.assessed(day)
         except simpy.Interrupt:
             return  # the patient left or follow-up ended
 
@@ -277,6 +286,29 @@ class PatientOnProtocol:
         )
         if confirms and math.isinf(self.record.confirmation_day):
             self.record.confirmation_day = day
+            if p.look_trigger == "judgement_window":
+                self.judge()
+
+    def assessed(self, day: float) -> None:
+        """A scan done: with the ``assessments`` trigger, the ``look_scans``-th one judges the patient for a look.
+
+        Unless a CR/PR seen so far awaits confirmation and the protocol waits for it: then the
+        confirmation scan (the first one at least ``confirmation_min_days`` after that response),
+        confirming or not, judges the patient.
+        """
+        p = self.protocol
+        self.scans_done += 1
+        if p.look_trigger != "assessments" or self.scans_done < p.look_scans:
+            return
+        first = self.first_response_day
+        awaiting = (
+            p.await_confirmation
+            and p.confirmation_required
+            and math.isfinite(first)
+            and math.isinf(self.record.confirmation_day)
+            and not (day > first and day - first >= p.confirmation_min_days)
+        )
+        if not awaiting:
             self.judge()
 
     def end_treatment(self, reason: str) -> None:
@@ -314,7 +346,7 @@ class PatientOnProtocol:
         self.judge()
 
     def judge(self) -> None:
-        """The response is settled (for interim looks): confirmed, ruled out, or the window is over."""
+        """The patient is judged for interim looks (the first time only): assessed, ruled out, or the window is over."""
         if math.isinf(self.record.judged_day):
             self.record.judged_day = self.env.now
 

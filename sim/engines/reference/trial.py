@@ -104,7 +104,7 @@ class EnrollmentDesk:
     ) -> None:
         self.env, self.model, self.rng, self.supply = env, model, rng, supply
         s = model.scenario
-        self.protocol = Protocol.from_schedule(s.schedule, float(s.monitoring.judgement_days))
+        self.protocol = Protocol.from_schedule(s.schedule, s.monitoring)
         self.log = TrialLog(enrollment_target=s.trial.sample_size)
         self.held = self.closed = False
         self.reopened = env.event()

@@ -10,7 +10,8 @@ trial can also be computed for a whole chunk of replicates at once, with the Sim
   changing only what comes after it (a futility stop closes recruitment, a paused look skips what
   arrives and is decided during the pause).
 * **Replacement of non-evaluable patients** (:mod:`.replacement`): the target moves with each loss,
-  so replicates take their k-th enrollment together, step by step.
+  so replicates take their k-th enrollment together, step by step; interim looks are settled in
+  the same steps (:mod:`.lockstep_looks`).
 * **Patients**: the latent model (:mod:`sim.model.patient_model`) and the journey (:mod:`sim.model.journey`)
   are the SimPy engine's own, and so is the analysis: the chunk analyses every engine's batch
   (:mod:`sim.engines.chunk`).

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from ...model.history import HistoryBatch
 from ...model.journey import PatientJourneys, plan_journeys
+from ...model.monitoring import judged_days
 from ...model.patient_model import LatentOutcomes
 from ...model.trial_model import TrialModel
 from .arrivals import Arrivals
@@ -28,6 +29,7 @@ from .arrivals import Arrivals
 __all__ = [
     "PatientsFor",
     "Enrollment",
+    "design_stops",
     "LookRecord",
     "enroll",
     "history_batch",
@@ -119,7 +121,7 @@ def _enrolled_matrix(
     return out
 
 
-def _stops(model: TrialModel, responders: NDArray[np.int64], patients: int) -> NDArray[np.bool_]:
+def design_stops(model: TrialModel, responders: NDArray[np.int64], patients: int) -> NDArray[np.bool_]:
     """The design's futility verdict for each responder count (the rule's ``stops``), once per count."""
     counts, inverse = np.unique(responders, return_inverse=True)
     verdict = np.array([model.rule.stops(int(k), patients) for k in counts.tolist()], dtype=bool)
@@ -159,7 +161,7 @@ def simulate_fixed_target(
     journeys, journey_row = journeys_of_enrolled(model, patients_for, enrollment, replicates)
     active = np.ones(replicates, dtype=bool)
     previous = np.full(replicates, -np.inf)
-    judged_after = np.minimum(np.minimum(journeys.confirmation_day, journeys.response_closed_day), model.judgement_days)
+    judged_after = judged_days(journeys, model.look_trigger)
     for n in model.rule.look_sizes:
         reached = np.flatnonzero(active & (enrollment.count >= n))
         decision = arrivals.day + arrivals.screening_days
@@ -171,15 +173,17 @@ def simulate_fixed_target(
         judged_day = judged.max(axis=1)
         day = np.maximum(np.maximum(judged_day, enrolled_day[reached, n - 1]), previous[reached])
         responders = np.count_nonzero(confirmed <= judged_day[:, None], axis=1).astype(np.int64)
-        stop = _stops(model, responders, n)
-        records.append(LookRecord(reached.astype(np.int64), day, n, responders, stop))
+        happens = day < model.horizon_day  # a look due after the study end never happens (a pause never ends)
+        looked = reached[happens]
+        stop = design_stops(model, responders[happens], n)
+        records.append(LookRecord(looked.astype(np.int64), day[happens], n, responders[happens], stop))
         active[:] = False
-        active[reached] = ~stop
-        previous[reached] = day
-        closed_from[reached[stop]] = day[stop]
+        active[looked] = ~stop
+        previous[looked] = day[happens]
+        closed_from[looked[stop]] = day[happens][stop]
         if pause:
             start, end = np.full(replicates, np.inf), np.full(replicates, -np.inf)
-            start[reached], end[reached] = enrolled_day[reached, n - 1], day
+            start[reached], end[reached] = enrolled_day[reached, n - 1], np.where(happens, day, np.inf)
             holds.append((start, end))
         enrollment = enroll(arrivals, replicates, target, model.close_day, closed_from, holds)
     return history_batch(arrivals, enrollment, journeys, journey_row, records, replicates, model.scenario.efficacy.orr)

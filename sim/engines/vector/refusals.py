@@ -12,13 +12,7 @@ def unsupported(model: TrialModel) -> str | None:
     """Why the vector engine cannot simulate ``model`` (naming the field), or None when it can."""
     if model.start is not None:
         return "the vector engine cannot start from a forecast's trial state; use the des engine"
-    if model.scenario.trial.replace_non_evaluable and model.rule.look_sizes:
-        return (
-            "the vector engine cannot combine trial.replace_non_evaluable = true with interim looks "
-            f"(monitoring.rule = {model.rule.name!r}); use --engine des"
-        )
     return None
-
 
 
 def refuse(model: TrialModel) -> None:

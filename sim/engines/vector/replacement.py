@@ -9,7 +9,9 @@ earlier patients, so all replicates take their k-th enrollment together, step by
   target on day ``e``; otherwise it is full until the next day a loss becomes known (a pause:
   arrivals inside it are not screened, decisions inside it are turned away), or for good;
 * the next patient is the first eligible decision after that, whose arrival was screened and
-  which falls before the recruitment close.
+  which falls before the recruitment close;
+* interim looks are settled on the step that enrolls their n-th patient, and a paused look or a
+  futility stop constrains the steps after it (:mod:`.lockstep_looks`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from numpy.typing import NDArray
 
 from ...model.history import HistoryBatch
 from ...model.journey import PatientJourneys, plan_journeys
+from ...model.monitoring import judged_days
 from ...model.patient_model import LatentOutcomes
 from ...model.trial_model import TrialModel
 from .arrivals import Arrivals
-from .enrollment import Enrollment, history_batch
+from .enrollment import Enrollment, design_stops, history_batch
+from .lockstep_looks import LockstepLooks
 
 __all__ = ["MorePatients", "enroll_replacing", "simulate_replacing"]
 
@@ -50,6 +54,7 @@ def enroll_replacing(
     evaluable: NDArray[np.bool_],
     known_after: NDArray[np.float64],
     drawn: NDArray[np.int64],
+    looks: LockstepLooks | None = None,
 ) -> tuple[Enrollment, NDArray[np.bool_]]:
     """Enrollment with replacement, and the replicates that ran out of drawn patients.
 
@@ -57,8 +62,10 @@ def enroll_replacing(
     ``drawn[r]``; ``known_after`` is the day after first dose on which evaluability is known, so a
     loss is known on ``enrollment + (days to first dose + known_after)`` (the SimPy engine's sum).
     A replicate that needs patient ``drawn[r]`` stops there and is flagged: the caller draws more
-    and runs again.
+    and runs again. ``looks`` (fresh for each run) settles the interim looks as their patients
+    enroll and holds what they found (:mod:`.lockstep_looks`).
     """
+    looks = looks or LockstepLooks((), False, np.inf, known_after[:, :0], known_after[:, :0], _never)
     capacity = evaluable.shape[1]
     owner = arrivals.replicate
     decision = arrivals.day + arrivals.screening_days
@@ -72,6 +79,7 @@ def enroll_replacing(
     last = np.full(replicates, -np.inf)
     count = np.zeros(replicates, dtype=np.int64)
     known = np.full((replicates, capacity), np.inf)
+    dose = np.full((replicates, capacity), np.nan)
     rank = np.full(owner.shape, -1, dtype=np.int64)
     needs_more = np.zeros(replicates, dtype=bool)
     pauses: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
@@ -89,7 +97,9 @@ def enroll_replacing(
             blocked |= (c_day > start[c_owner]) & (c_day < end[c_owner])
         after = np.full(replicates, np.inf)
         after[live] = resume
-        open_position = np.where(~blocked & (c_decision > after[c_owner]), positions, candidate.shape[0])
+        allowed = (c_decision > after[c_owner]) & (c_decision >= looks.not_before[c_owner])
+        allowed &= c_decision < looks.closes[c_owner]
+        open_position = np.where(~blocked & allowed, positions, candidate.shape[0])
         nearest = np.full(replicates, candidate.shape[0])
         nearest[has_candidates] = np.minimum.reduceat(open_position, first[has_candidates])
         chosen = live[
@@ -109,7 +119,14 @@ def enroll_replacing(
         count[chosen] += 1
         lost = ~evaluable[chosen, np.minimum(k, capacity - 1)]
         when = c_decision[p] + (arrivals.dose_days[arrival] + known_after[chosen, np.minimum(k, capacity - 1)])
-        known[chosen[lost], k[lost]] = np.where(when[lost] < close_day, when[lost], np.inf)
+        replaced = when < np.minimum(close_day, looks.closes[chosen])  # nobody is replaced after a futility stop
+        known[chosen[lost], k[lost]] = np.where(replaced[lost], when[lost], np.inf)
+        dose[chosen, k] = c_decision[p] + arrivals.dose_days[arrival]
+        stopped, closed = looks.after_enrollment(chosen, count, dose, last)
+        known[stopped] = np.where(known[stopped] <= looks.closes[stopped, None], known[stopped], np.inf)
+        for start, end in closed:
+            pauses.append((start, end))
+            blocked |= (c_day > start[c_owner]) & (c_day < end[c_owner])
         active[chosen] = True
     limit = sample_size + np.count_nonzero(np.isfinite(known), axis=1)
     forever = np.full(replicates, np.inf), np.full(replicates, -np.inf)
@@ -131,7 +148,7 @@ def enroll_replacing(
 def simulate_replacing(
     model: TrialModel, arrivals: Arrivals, latent: LatentOutcomes, replicates: int, more: MorePatients
 ) -> HistoryBatch:
-    """Enrollment with replacement of ``replicates`` replicates (no interim looks).
+    """Enrollment with replacement, and the interim looks, of ``replicates`` replicates.
 
     ``latent`` holds the same number of patients for each replicate, replicate after replicate;
     a replicate that needs more gets ``sample_size`` more from ``more`` at a time.
@@ -141,6 +158,7 @@ def simulate_replacing(
     rows = np.arange(replicates * per_replicate).reshape(replicates, per_replicate)
     drawn = np.full(replicates, per_replicate, dtype=np.int64)
     while True:
+        looks = _looks(model, journeys, rows)
         enrollment, short = enroll_replacing(
             arrivals,
             replicates,
@@ -149,10 +167,33 @@ def simulate_replacing(
             journeys.evaluable[rows],
             journeys.evaluability_day[rows],
             drawn,
+            looks,
         )
         if not short.any():
-            return history_batch(arrivals, enrollment, journeys, rows, [], replicates, model.scenario.efficacy.orr)
+            records = looks.look_records()
+            return history_batch(arrivals, enrollment, journeys, rows, records, replicates, model.scenario.efficacy.orr)
         journeys, rows, drawn = _draw_more(model, journeys, rows, drawn, np.flatnonzero(short), more)
+
+
+def _looks(model: TrialModel, journeys: PatientJourneys, rows: NDArray[np.intp]) -> LockstepLooks:
+    """The scenario's interim looks, to be settled in the lockstep: patient k of replicate r is ``rows[r, k]``."""
+
+    def stops(responders: NDArray[np.int64], n: int) -> NDArray[np.bool_]:
+        return design_stops(model, responders, n)
+
+    return LockstepLooks(
+        sizes=model.rule.look_sizes,
+        pause=model.scenario.monitoring.pause_enrollment,
+        horizon_day=model.horizon_day,
+        judged=judged_days(journeys, model.look_trigger)[rows],
+        confirmed=journeys.confirmation_day[rows],
+        stops=stops,
+    )
+
+
+def _never(responders: NDArray[np.int64], n: int) -> NDArray[np.bool_]:
+    """No look, no stop (the lockstep without interim looks)."""
+    return np.zeros(responders.shape, dtype=bool)
 
 
 def _draw_more(
