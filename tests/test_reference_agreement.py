@@ -285,7 +285,14 @@ TRIGGERS = {
     "one_scan": ("monitoring.look_scans=1",),
     "window": ("monitoring.look_trigger='judgement_window'", "monitoring.judgement_days=91"),
 }
-TRIGGER_CASES = ("base", "heavy_dropout", "long_scan_windows", "confirmation_same_day_allowed", "no_confirmation")
+TRIGGER_CASES = (
+    "base",
+    "heavy_dropout",
+    "long_scan_windows",
+    "confirmation_same_day_allowed",
+    "no_confirmation",
+    "unscheduled_progressions",
+)
 
 
 @pytest.mark.parametrize("trigger", list(TRIGGERS))

@@ -9,6 +9,7 @@ streams is ``tests/test_engine_agreement.py``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,8 @@ from sim.engines.vector.arrivals import Arrivals
 from sim.engines.vector.enrollment import enroll
 from sim.engines.vector.lockstep_looks import LockstepLooks
 from sim.engines.vector.replacement import enroll_replacing
+from sim.forecast import ObservedTrial
+from sim.forecast.result import forecast_models
 from sim.model.journey import PatientJourneys
 from sim.model.trial_model import TrialModel
 from sim.scenario import load_scenario
@@ -267,13 +270,15 @@ def test_a_futility_stop_closes_the_lockstep_and_a_later_loss_is_replaced_by_nob
     assert e.target.tolist() == [3]
 
 
-def test_the_vector_engine_refuses_an_orr_prior_naming_the_field() -> None:
-    model = _model("simon", ["efficacy.orr_prior={beta=[3, 12]}"])
-    with pytest.raises(EngineError, match=r"efficacy\.orr_prior"):
-        sim.run(model, replicates=10, engine="vector", progress=False)
-    assert choose_engine(model) == "des"
-    replacing_simon = _model("simon", ["trial.replace_non_evaluable=true"])
-    assert choose_engine(replacing_simon) == choose_engine(_model("simon")) == choose_engine(_model("replace_evaluable")) == "vector"
+def test_the_vector_engine_refuses_only_a_forecast_naming_it() -> None:
+    """A forecast's trial state is the one thing left for des: priors, replacement and looks all run on vector."""
+    model = _model("simon")
+    _, forecast = forecast_models(model, ObservedTrial((), outcomes_known=True), dt.date(2025, 11, 14))
+    with pytest.raises(EngineError, match=r"forecast's trial state; use the des engine"):
+        sim.run(forecast, replicates=10, engine="vector", progress=False)
+    assert choose_engine(forecast) == "des"
+    others = ("efficacy.orr_prior={beta=[3, 12]}", "trial.replace_non_evaluable=true")
+    assert {choose_engine(_model("simon", [extra])) for extra in others} == {"vector"}
 
 
 def _assert_same_histories(vector: HistoryBatch, simpy: HistoryBatch) -> None:
@@ -292,7 +297,8 @@ def _assert_same_histories(vector: HistoryBatch, simpy: HistoryBatch) -> None:
 def test_auto_runs_what_choose_engine_names_and_checkpoints_name_the_engine() -> None:
     model = _model("simon", ["efficacy.orr_prior={beta=[3, 12]}"])
     auto = sim.run(model, replicates=10, seed=4, engine="auto", progress=False)
-    des = sim.run(model, replicates=10, seed=4, engine="des", progress=False)
-    pd.testing.assert_frame_equal(auto.replicates, des.replicates, check_exact=True)
+    vector = sim.run(model, replicates=10, seed=4, engine="vector", progress=False)
+    pd.testing.assert_frame_equal(auto.replicates, vector.replicates, check_exact=True)
+    assert auto.engine == "vector"
     names = {RunPlan(model=model, seed=1, engine=resolve_engine(e)).fingerprint(250) for e in ("des", "vector", "auto")}
     assert len(names) == 3 and resolve_engine("auto") is AUTO_ENGINE
