@@ -119,11 +119,11 @@ def test_three_pfs_targets_recover_the_weibull_that_made_them(base) -> None:
             "not_assessed must be a proportion in [0, 0.5] (0.06 for 6% never assessed), got 0.6",
         ),
         (
-            {"median_pfs_months": 3.0, "unscheduled_progression": 1.0},
-            "unscheduled_progression must be a proportion in [0, 1) (0.147 for 14.7%), got 1.0",
+            {"median_pfs_months": 3.0, "unscheduled_progression": 1.5},
+            "unscheduled_progression must be a proportion in [0, 1] (0.2 for 20%), got 1.5",
         ),
         (
-            {"orr": 0.1, "dcr": 0.95, "not_assessed": 0.1},
+            {"median_pfs_months": 3.0, "dcr": 0.95, "not_assessed": 0.1},
             "dcr (0.95) cannot exceed the share assessed (0.9, not_assessed 0.1): disease control needs an assessment",
         ),
     ],
@@ -211,8 +211,8 @@ def test_inconsistent_targets_say_why_and_what_to_try() -> None:
         r"dcr N \(target 0\.5\), median_pfs_months N \(target 2\.6\), median_os_months N \(target 9\)\. With scans every 6 "
         r"weeks, DCR 0\.5 means 50% of patients have progressed or died by the first scan \(day 49 at the latest\), so a "
         r"median PFS of 2\.6 months leaves almost no room for progression between that scan and the median\. If the "
-        r"published DCR counts patients never assessed \(its best-response table's 'not evaluable' or 'no assessment' "
-        r"rows\), give their share with not_assessed\. Try: check "
+        r"published DCR counts patients alive but never assessed \(withdrawn or deteriorated without a scan; the model "
+        r"already has its deaths before the first scan\), give their share with not_assessed\. Try: check "
         r"scan_weeks against the source's schedule, drop or relax a target, another family \(exponential, weibull, "
         r"loglogistic, lognormal, piecewise_exponential\)"
     ).replace("N", number)

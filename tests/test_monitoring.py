@@ -238,6 +238,24 @@ def test_the_trigger_comes_from_the_scenario(base) -> None:
 
 
 @pytest.mark.parametrize(
+    ("overrides", "field", "kind"),
+    [
+        (["monitoring.judgement_days=91"], "judgement_days", "judgement_window"),
+        (["monitoring.look_trigger='judgement_window'", "monitoring.look_scans=3"], "look_scans", "assessments"),
+        (
+            ["monitoring.look_trigger='judgement_window'", "monitoring.pending_response='non_responder'"],
+            "pending_response",
+            "assessments",
+        ),
+    ],
+)
+def test_a_field_of_the_other_trigger_is_refused_not_ignored(overrides: list[str], field: str, kind: str) -> None:
+    """A window given under the default (assessments) trigger would change nothing: the scenario says so."""
+    with pytest.raises(ScenarioError, match=rf"monitoring\.{field} applies only with monitoring\.look_trigger = '{kind}'"):
+        load_scenario("base", [SIMON, *overrides])
+
+
+@pytest.mark.parametrize(
     ("override", "message"),
     [
         ("monitoring.look_trigger='scans'", "monitoring.look_trigger must be one of 'assessments', 'judgement_window', got 'scans'"),

@@ -16,10 +16,8 @@ from sim.model.recist import (
     confirmation_lag_scans,
     disease_controlled,
     earliest_sure_confirmation_day,
-    judgement_days,
     responded,
 )
-from sim.scenario.model import Monitoring
 from tests.helpers import BASE_SCHEDULE
 
 CR, PR, SD, PD, NE, NO_SCAN = Response.CR, Response.PR, Response.SD, Response.PD, Response.NE, Response.NO_SCAN
@@ -116,7 +114,3 @@ def test_sure_confirmation_day_is_the_latest_over_every_scan_offset(interval: in
     assert confirmed.max() == earliest_sure_confirmation_day(schedule)
 
 
-def test_judgement_days_default_and_override() -> None:
-    # the response-evaluation window: 39 weeks unless the protocol says otherwise
-    assert judgement_days(Monitoring()) == 273.0
-    assert judgement_days(Monitoring(judgement_days=60)) == 60.0

@@ -139,11 +139,11 @@ def target_criteria(t: CalibrationTargets) -> tuple[list[Criterion], list[Criter
     if t.dcr is not None:
         pfs.append(_share("dcr", t.dcr, "best response CR, PR or SD (SD from the first scan)", lambda s: s.dcr))
     if t.median_pfs_months is not None:
-        pfs.append(median_criterion("pfs", t.median_pfs_months, t.source_n))
+        pfs.append(median_criterion("pfs", t.median_pfs_months, t.curve_n))
     pfs += [landmark_criterion("pfs", lm.months, lm.rate) for lm in t.pfs_at]
     os_: list[Criterion] = []
     if t.median_os_months is not None:
-        os_.append(median_criterion("os", t.median_os_months, t.source_n))
+        os_.append(median_criterion("os", t.median_os_months, t.curve_n))
     os_ += [landmark_criterion("os", lm.months, lm.rate) for lm in t.os_at]
     return pfs, os_
 

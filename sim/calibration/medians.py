@@ -138,6 +138,8 @@ def km_median_cdf(fit: KaplanMeier, n: int, t: float) -> float:
 
 def km_median_cdf_se(fit: KaplanMeier, n: int, t: float) -> float:
     """MCSE of :func:`km_median_cdf` (delta method): the Beta density at F(t) times Greenwood's se of F(t)."""
+    if fit.time.size == 0 or t > fit.last_time:
+        return math.nan
     index = int(np.searchsorted(fit.time, t, side="right")) - 1
     if index < 0:
         return 0.0

@@ -53,8 +53,9 @@ def _first_scan_hint(t: CalibrationTargets, window_days: int) -> str:
         f"progressed or died by the first scan (day {first_scan_end} at the latest), so a median PFS of "
         f"{t.median_pfs_months:g} months leaves almost no room for progression between that scan and the median."
         + (
-            f" If the published DCR counts patients never assessed (its best-response table's 'not evaluable' or "
-            f"'no assessment' rows), give their share with {named('not_assessed')}."
+            f" If the published DCR counts patients alive but never assessed (withdrawn or deteriorated without a "
+            f"scan; the model already has its deaths before the first scan), give their share with "
+            f"{named('not_assessed')}."
             if t.not_assessed == 0
             else ""
         )
@@ -63,7 +64,7 @@ def _first_scan_hint(t: CalibrationTargets, window_days: int) -> str:
 
 def _bimodal_hint(t: CalibrationTargets, fits: list[TargetFit], stats: CohortStatistics, window_days: int) -> str:
     """Why a mean median of n patients is out of reach when per-trial medians are bimodal, when they are."""
-    n, target = t.source_n, t.median_pfs_months
+    n, target = t.curve_n, t.median_pfs_months
     median = next((f for f in fits if f.name == "median_pfs_months"), None)
     if n is None or target is None or median is None or median.achieved >= target:
         return ""
@@ -149,7 +150,8 @@ def notes(
     if t.not_assessed > 0 and t.orr is not None:
         out.append(
             f"orr {t.assessed(t.orr):.4g} is among the assessed: the published {t.orr:g} counts the "
-            f"{t.not_assessed:.0%} never assessed ({named('not_assessed')}) as non-responders, and so does its DCR; "
+            f"{t.not_assessed:.0%} alive but never assessed ({named('not_assessed')}) as non-responders, and so does "
+            "its DCR, and its KM medians are those of the assessed; "
             "a trial simulated with this block gets its own never-assessed patients from its dropout (safety)"
         )
     if t.unscheduled_progression > 0:

@@ -46,8 +46,8 @@ __all__ = [
     "implied_values",
     "lower_mode",
     "per_trial_medians",
-    "target_stretch",
     "robustness_warnings",
+    "target_stretch",
 ]
 
 IMPLIED_LANDMARKS: dict[str, tuple[float, ...]] = {"pfs": (6.0, 12.0, 24.0), "os": (6.0, 12.0)}
@@ -57,8 +57,6 @@ PLATEAU_HAZARD_RATIO = 0.25
 """A hazard from 12 to 24 months below this share of ln 2 / median is a plateau worth a warning."""
 
 _PLATEAU_MONTHS = (12.0, 24.0)
-
-
 
 
 @dataclass(frozen=True)
@@ -81,38 +79,45 @@ def implied_values(t: CalibrationTargets, stats: CohortStatistics, window_days: 
             if m not in targeted[endpoint]:
                 c = landmark_criterion(endpoint, m, math.nan)
                 out.append(ImpliedValue(c.name, c.achieved(stats), c.mcse(stats), c.statistic))
-    if t.source_n is not None and t.median_pfs_months is not None:
+    if t.curve_n is not None and t.median_pfs_months is not None:
         c = median_criterion("pfs", t.median_pfs_months, None)
         out.append(ImpliedValue("median_pfs_months_large_study", c.achieved(stats), c.mcse(stats), c.statistic))
-        out += per_trial_medians(stats, t, window_days)
+        stretch = target_stretch(t.median_pfs_months, t.scan_interval_days, window_days)
+        out += per_trial_medians(stats, t.curve_n, t.median_pfs_months, stretch)
     return tuple(out)
 
 
-def per_trial_medians(stats: CohortStatistics, t: CalibrationTargets, window_days: int) -> list[ImpliedValue]:
-    """Shares of trials of ``source_n`` patients whose KM median PFS falls before and after the target's stretch.
+def per_trial_medians(
+    stats: CohortStatistics, n: int, target_months: float, stretch: tuple[float, float]
+) -> list[ImpliedValue]:
+    """Shares of trials of ``n`` assessed patients whose KM median PFS comes before and after ``stretch``.
 
-    The stretch is the scan cluster holding the target, or the gap between clusters that does; the
-    rest of the trials report a median inside it. Each share's MCSE is the delta method's.
+    The stretch (:func:`target_stretch`) is the scan cluster holding the target, or the gap between
+    clusters that does; the rest of the trials report a median inside it. Each share's MCSE is the
+    delta method's. Before a first cluster nothing can come, so only the share after is given.
     """
-    assert t.source_n is not None and t.median_pfs_months is not None
-    n = t.source_n
-    low, high = target_stretch(t.median_pfs_months, t.scan_interval_days, window_days)
-    where = f"days {low:g}-{high:g}, the stretch holding the target {t.median_pfs_months:g} months"
+    low, high = stretch
+    where = f"days {low:g}-{high:g}, the stretch holding the target {target_months:g} months"
     before, after = (low - 0.5) / DAYS_PER_MONTH, (high + 0.5) / DAYS_PER_MONTH
-    return [
-        ImpliedValue(
-            "median_pfs_trials_before_target",
-            km_median_cdf(stats.pfs, n, before),
-            km_median_cdf_se(stats.pfs, n, before),
-            f"share of trials of n = {n} whose KM median of scan-dated PFS comes before {where}",
-        ),
+    out = [
         ImpliedValue(
             "median_pfs_trials_after_target",
             1.0 - km_median_cdf(stats.pfs, n, after),
             km_median_cdf_se(stats.pfs, n, after),
             f"share of trials of n = {n} whose KM median of scan-dated PFS comes after {where}",
-        ),
+        )
     ]
+    if low > 0:
+        out.insert(
+            0,
+            ImpliedValue(
+                "median_pfs_trials_before_target",
+                km_median_cdf(stats.pfs, n, before),
+                km_median_cdf_se(stats.pfs, n, before),
+                f"share of trials of n = {n} whose KM median of scan-dated PFS comes before {where}",
+            ),
+        )
+    return out
 
 
 def target_stretch(target_months: float, interval_days: int, window_days: int) -> tuple[float, float]:
@@ -179,7 +184,7 @@ def _plateau(endpoint: str, stats: CohortStatistics, landmarks: tuple[float, ...
 
 def _median_moves(t: CalibrationTargets, stats: CohortStatistics, tolerance: float, window_days: int) -> str | None:
     """A warning when the large-study median and the mean median of ``source_n`` patients differ."""
-    n, target = t.source_n, t.median_pfs_months
+    n, target = t.curve_n, t.median_pfs_months
     if n is None or target is None:
         return None
     large, mean = stats.median("pfs", None), stats.median("pfs", n)
@@ -188,8 +193,9 @@ def _median_moves(t: CalibrationTargets, stats: CohortStatistics, tolerance: flo
     shift = MEDIAN_WEIGHT * abs(math.log(large / mean))
     if shift <= tolerance:
         return None
+    size = f"{t.source_n}" if n == t.source_n else f"{t.source_n} ({n} assessed)"
     text = (
-        f"with {named('source_n')} {n}, trials of that size report a mean median PFS of {mean:.2f} months but a "
+        f"with {named('source_n')} {size}, trials of that size report a mean median PFS of {mean:.2f} months but a "
         f"large study {large:.2f} (a shift of {shift:.3f} on the survival scale, tolerance {tolerance:g})"
     )
     mode = lower_mode(stats, n, target, t.scan_interval_days, window_days)

@@ -62,10 +62,12 @@ class CalibrationTargets:
     ``scan_weeks`` is the source's tumour-assessment interval from first dose: the published PFS
     median and DCR are read off that grid. ``source_n``, when known, is the arm's size; medians
     are then matched as the expected Kaplan-Meier median of that many patients. ``not_assessed``
-    is the share of the arm never assessed after baseline (they left, died or deteriorated first):
-    they count in the ORR and DCR denominators as the publication counts them, so the fitted ORR
-    and PFS are those of the assessed. ``unscheduled_progression`` is the share of progressions the
-    source found at an unscheduled assessment (``schedule.unscheduled_progression_share``).
+    is the share of the arm alive but never assessed after baseline (they withdrew or deteriorated
+    without a scan; deaths before the first scan are the model's own): they count in the ORR and
+    DCR denominators as the publication counts them, so the fitted ORR and PFS are those of the
+    assessed, and the medians of n patients are those of the ``curve_n`` assessed.
+    ``unscheduled_progression`` is the share of progressions the source found at an unscheduled
+    assessment (``schedule.unscheduled_progression_share``).
     """
 
     scan_weeks: float
@@ -93,6 +95,11 @@ class CalibrationTargets:
         """The assessment interval in whole days."""
         return int(round(self.scan_weeks * 7))
 
+    @property
+    def curve_n(self) -> int | None:
+        """Patients of the source whose follow-up makes its KM curves: ``source_n`` less the never-assessed."""
+        return None if self.source_n is None else max(1, round(self.source_n * (1.0 - self.not_assessed)))
+
     def assessed(self, share: float) -> float:
         """A published share (ORR) among the assessed: the publication counts the never-assessed as without it."""
         return share / (1.0 - self.not_assessed)
@@ -119,7 +126,11 @@ class CalibrationTargets:
         problems += _proportion_problem("orr", self.orr)
         problems += _proportion_problem("dcr", self.dcr)
         problems += _proportion_problem("unconfirmed_orr", self.unconfirmed_orr)
-        problems += _proportion_problem("unscheduled_progression", self.unscheduled_progression, allow_zero=True)
+        if not (_is_number(self.unscheduled_progression) and 0 <= self.unscheduled_progression <= 1):
+            problems.append(
+                f"{named('unscheduled_progression')} must be a proportion in [0, 1] (0.2 for 20%), "
+                f"got {self.unscheduled_progression!r}"
+            )
         if not (_is_number(self.not_assessed) and 0 <= self.not_assessed <= 0.5):
             problems.append(
                 f"{named('not_assessed')} must be a proportion in [0, 0.5] (0.06 for 6% never assessed), "
@@ -161,7 +172,7 @@ class CalibrationTargets:
                 f"{named('dcr')} ({self.dcr:g}) must not be below {named('orr')} ({self.orr:g}): "
                 "responders are part of disease control"
             )
-        if self.orr is not None and self.dcr is not None and self.dcr > 1.0 - self.not_assessed:
+        if self.dcr is not None and self.dcr > 1.0 - self.not_assessed:
             problems.append(
                 f"{named('dcr')} ({self.dcr:g}) cannot exceed the share assessed ({1.0 - self.not_assessed:g}, "
                 f"{named('not_assessed')} {self.not_assessed:g}): disease control needs an assessment"

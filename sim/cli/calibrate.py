@@ -148,7 +148,8 @@ def _add_targets(p: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SHARE",
-        help="share of the source arm never assessed after baseline, counted in its ORR and DCR (default 0)",
+        help="share of the source arm alive but never assessed after baseline (withdrawn or deteriorated without a "
+        "scan; not deaths, which the model has), counted in its ORR and DCR (default 0)",
     )
     p.add_argument(
         "--unscheduled-progression",

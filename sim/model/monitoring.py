@@ -53,9 +53,9 @@ class LookTrigger:
         """The trigger of a scenario's ``monitoring`` table on its ``schedule``."""
         return cls(
             kind=monitoring.look_trigger,
-            scans=monitoring.look_scans,
-            await_confirmation=monitoring.pending_response == "await_confirmation",
-            window_days=float(monitoring.judgement_days),
+            scans=monitoring.scans_per_look,
+            await_confirmation=monitoring.awaits_confirmation,
+            window_days=float(monitoring.window_days),
             confirmation_required=schedule.confirmation_required,
             confirmation_min_days=float(schedule.confirmation_min_days),
         )

@@ -10,9 +10,8 @@
 * ORR's numerator is confirmed CR or PR; DCR's is CR, PR or SD. The unconfirmed ORR, which some
   publications report, counts any patient with a responding scan.
 * A response seen at the first scan is surely confirmed, whatever the scan windows, by
-  :func:`earliest_sure_confirmation_day`. An interim look judges a patient's response when it is
-  settled: confirmed, ruled out by progression, death or exit, or at the end of the protocol's
-  response-evaluation window (:func:`judgement_days`).
+  :func:`earliest_sure_confirmation_day`. When an interim look judges a patient is the look's
+  trigger (:mod:`sim.model.monitoring`).
 
 Days count from first dose; arrays have one row per patient and one column per scheduled scan.
 """
@@ -26,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..arrays import or_inf, take_rows
-from ..scenario.model import Monitoring, Schedule
+from ..scenario.model import Schedule
 
 __all__ = [
     "Response",
@@ -36,7 +35,6 @@ __all__ = [
     "confirmation_lag_scans",
     "disease_controlled",
     "earliest_sure_confirmation_day",
-    "judgement_days",
     "responded",
     "responding_scan",
 ]
@@ -127,13 +125,3 @@ def earliest_sure_confirmation_day(schedule: Schedule) -> float:
     """
     lag = confirmation_lag_scans(schedule)
     return float((1 + lag) * schedule.scan_interval_days + schedule.scan_window_days)
-
-
-def judgement_days(monitoring: Monitoring) -> float:
-    """Days from first dose by which an interim look judges a response if nothing settles it earlier.
-
-    The protocol's response-evaluation window: a response confirmed later counts as none at the
-    look. A window shorter than most responders need to be confirmed (see docs/model.md) makes
-    looks earlier and stops more trials for futility than the design intends.
-    """
-    return float(monitoring.judgement_days)

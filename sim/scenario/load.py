@@ -23,7 +23,7 @@ from .model import (
     Source,
     Trial,
 )
-from .rules import rule_problems
+from .rules import rule_problems, trigger_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -315,7 +315,7 @@ def _cross_field_problems(s: Scenario) -> list[str]:
     """Checks that involve more than one field; all of them live here (bar the efficacy model's own)."""
     problems = _order_problems(s.trial) + _recruitment_problems(s.trial, s.recruitment)
     problems += _patient_problems(s) + _analysis_problems(s) + _prior_problems(s)
-    problems += rule_problems(s.monitoring, s.trial.sample_size)
+    problems += rule_problems(s.monitoring, s.trial.sample_size) + trigger_problems(s.monitoring)
     if not problems:
         problems += _size_problems(s.trial, s.recruitment) + _schedule_problems(s.trial, s.schedule)
     return problems

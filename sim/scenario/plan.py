@@ -115,24 +115,25 @@ class Monitoring:
         "stopped being assessed (progressed, died, left, follow-up over), as protocols write it; "
         "`judgement_window`, every look patient's response confirmed, ruled out or `judgement_days` old",
     )
-    look_scans: int = _f(
+    look_scans: int | None = _f(
         c.integer(1, 50),
-        2,
-        "with `look_trigger = 'assessments'`: post-baseline scans done that make a patient assessed for a look",
+        None,
+        "with `look_trigger = 'assessments'` only: post-baseline scans done that make a patient assessed for a "
+        "look (2 when not given)",
     )
-    pending_response: str = _f(
+    pending_response: str | None = _f(
         c.choice("await_confirmation", "non_responder"),
-        "await_confirmation",
-        "with `look_trigger = 'assessments'`: a CR/PR seen by then but not yet confirmed either waits for its "
+        None,
+        "with `look_trigger = 'assessments'` only: a CR/PR seen by then but not yet confirmed either waits for its "
         "confirmation scan (the first scan done `schedule.confirmation_min_days` or more after it) or counts as "
-        "no response unless confirmed by the look's day",
+        "no response unless confirmed by the look's day (`await_confirmation` when not given)",
     )
-    judgement_days: int = _f(
+    judgement_days: int | None = _f(
         c.integer(1, 3650),
-        273,
-        "with `look_trigger = 'judgement_window'`: the protocol's response-evaluation window, days from first dose "
-        "after which a patient's response is judged (settled) if confirmation, progression, death or exit has not "
-        "settled it earlier (273 days is 39 weeks)",
+        None,
+        "with `look_trigger = 'judgement_window'` only: the protocol's response-evaluation window, days from first "
+        "dose after which a patient's response is judged (settled) if confirmation, progression, death or exit has "
+        "not settled it earlier (273, 39 weeks, when not given)",
     )
     stage1_patients: int | None = _f(c.integer(1), None, "Simon n1; below `trial.sample_size`")
     stage1_max_responders: int | None = _f(
@@ -157,6 +158,21 @@ class Monitoring:
     success_posterior: float | None = _f(
         c.number(0, 1, strict_min=True, strict_max=True), None, "success when P(ORR > p0 | data) exceeds this"
     )
+
+    @property
+    def scans_per_look(self) -> int:
+        """``look_scans``, or the 2 post-baseline scans protocols usually write."""
+        return 2 if self.look_scans is None else self.look_scans
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """Whether a pending CR/PR waits for its confirmation scan (``pending_response``, by default it does)."""
+        return self.pending_response != "non_responder"
+
+    @property
+    def window_days(self) -> int:
+        """``judgement_days``, or 273 days (39 weeks)."""
+        return 273 if self.judgement_days is None else self.judgement_days
 
 
 @dataclass(frozen=True)

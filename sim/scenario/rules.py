@@ -272,6 +272,22 @@ def rule_problems(m: Monitoring, sample_size: int) -> list[str]:
     return missing or checks(m, sample_size)
 
 
+TRIGGER_FIELDS = {"assessments": ("look_scans", "pending_response"), "judgement_window": ("judgement_days",)}
+"""The monitoring fields each ``monitoring.look_trigger`` reads; the other trigger's fields are refused."""
+
+
+def trigger_problems(m: Monitoring) -> list[str]:
+    """A field of the other look trigger given: it would be silently ignored, so it is refused."""
+    return [
+        f"monitoring.{name} applies only with monitoring.look_trigger = {kind!r}, but the trigger is "
+        f"{m.look_trigger!r}; remove it or set monitoring.look_trigger = {kind!r}"
+        for kind, names in TRIGGER_FIELDS.items()
+        if kind != m.look_trigger
+        for name in names
+        if getattr(m, name) is not None
+    ]
+
+
 def design_rule(monitoring: Monitoring, analysis: Analysis, sample_size: int) -> DesignRule:
     """The rule object of a validated scenario's ``monitoring`` and ``analysis`` tables."""
     return RULES[monitoring.rule][2](monitoring, analysis, sample_size)

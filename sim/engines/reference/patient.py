@@ -70,10 +70,10 @@ class Protocol:
             confirmation_required=schedule.confirmation_required,
             confirmation_min_days=schedule.confirmation_min_days,
             follow_up_days=schedule.survival_follow_up_months * DAYS_PER_MONTH,
-            judgement_days=float(monitoring.judgement_days),
+            judgement_days=float(monitoring.window_days),
             look_trigger=monitoring.look_trigger,
-            look_scans=monitoring.look_scans,
-            await_confirmation=monitoring.pending_response == "await_confirmation",
+            look_scans=monitoring.scans_per_look,
+            await_confirmation=monitoring.awaits_confirmation,
         )
 
 
