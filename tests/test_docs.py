@@ -112,7 +112,7 @@ def test_output_tables_follow_their_schema(result) -> None:
 
 def test_conform_names_what_differs() -> None:
     frame = pd.DataFrame({"replicate": [1], "look": [1.5]})
-    with pytest.raises(RecordError, match=r"missing \['look_date', 'patients', 'responders', 'stopped', 'wait_days'\], unexpected \[\]"):
+    with pytest.raises(RecordError, match=r"missing \['look_date', 'patients', 'responders', 'stopped', 'wait_days', 'look_months'\], unexpected \[\]"):
         conform(frame, LOOK_COLUMNS)
     full = pd.DataFrame({c.name: [0] for c in LOOK_COLUMNS})
     with pytest.raises(RecordError, match=r"look_date \(int64, schema datetime64\[ms\]\), .*stopped \(int64, schema bool\)"):

@@ -301,7 +301,9 @@ def test_the_months_to_each_decision_are_read_from_the_look_and_replicate_tables
     opening = np.datetime64(result.scenario.trial.recruitment_open, "D")
     for (n, estimate), k in zip(timing.looks, (1, 2)):
         mine = looks[looks["patients"] == n]
-        months = (mine["look_date"].to_numpy(dtype="datetime64[D]") - opening).astype(float) / (365.25 / 12)
+        months = mine["look_months"].to_numpy()
+        whole_days = (mine["look_date"].to_numpy(dtype="datetime64[D]") - opening).astype(float)
+        assert np.all((months * (365.25 / 12) >= whole_days) & (months * (365.25 / 12) < whole_days + 1))
         assert len(mine) == estimate.n > 0 and (mine["look"] == k).all()
         assert estimate.value == pytest.approx(months.mean(), rel=1e-12)
         assert estimate.mcse == pytest.approx(months.std(ddof=1) / math.sqrt(len(mine)), rel=1e-12)

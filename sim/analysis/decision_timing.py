@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..scenario.model import Scenario
 from ..stats.mcse import Estimate, estimate_json, mean_estimate
-from ..units import DAYS_PER_MONTH
 
 __all__ = ["DecisionTiming"]
 
@@ -36,9 +34,7 @@ class DecisionTiming:
         final = mean_estimate(replicates["decision_months"].to_numpy(dtype=float)[~stopped])
         if looks is None:
             return cls((), final)
-        opening = np.datetime64(scenario.trial.recruitment_open, "D")
-        days = (pd.to_datetime(looks["look_date"]).to_numpy(dtype="datetime64[D]") - opening).astype(float)
-        months = days / DAYS_PER_MONTH
+        months = looks["look_months"].to_numpy(dtype=float)  # unrounded, as decision_months is
         sizes = looks["patients"].to_numpy()
         return cls(tuple((n, mean_estimate(months[sizes == n])) for n in scenario.rule.look_sizes), final)
 

@@ -146,6 +146,7 @@ LOOK_COLUMNS: tuple[Column, ...] = (
     _c("responders", "int64", "patients", "responses confirmed among them by that day"),
     _c("stopped", "bool", "flag", "the look stopped the trial for futility"),
     _c("wait_days", "float64", "days", "days from the enrollment of the look's n-th patient to the look"),
+    _c("look_months", "float64", "months", "months from recruitment opening to the look (not rounded to a day)"),
 )
 
 PATIENT_COLUMNS: tuple[Column, ...] = (

@@ -13,6 +13,7 @@ from ..model.journey import END_REASONS
 from ..model.observe import ObservedData, observe
 from ..model.recist import RESPONSE_NAMES
 from ..model.trial_model import TrialModel
+from ..units import DAYS_PER_MONTH
 
 __all__ = ["look_columns", "patient_frame", "patient_table"]
 
@@ -72,6 +73,7 @@ def look_columns(batch: HistoryBatch, model: TrialModel, start: int) -> dict[str
         "responders": batch.look_responders,
         "stopped": batch.look_stop,
         "wait_days": batch.look_wait,
+        "look_months": (batch.look_day - model.open_day) / DAYS_PER_MONTH,
     }
 
 

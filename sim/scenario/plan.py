@@ -97,7 +97,8 @@ class Monitoring:
     stopped being assessed (progression, death, withdrawal, loss, end of follow-up), a response
     still awaiting its confirmation scan then being handled by ``pending_response``; or, with
     ``judgement_window``, at the first of a confirmed response, the end of assessment, or
-    ``judgement_days`` after first dose. Responders are the responses confirmed by the look's day.
+    ``judgement_days`` after first dose. Responders are the responses confirmed by the day the look's
+    last patient is judged.
     """
 
     rule: str = _f(
@@ -126,7 +127,8 @@ class Monitoring:
         None,
         "with `look_trigger = 'assessments'` only: a CR/PR seen by then but not yet confirmed either waits for its "
         "confirmation scan (the first scan done `schedule.confirmation_min_days` or more after it) or counts as "
-        "no response unless confirmed by the look's day (`await_confirmation` when not given)",
+        "no response unless confirmed by the day the look's last patient is judged (`await_confirmation` when not "
+        "given)",
     )
     judgement_days: int | None = _f(
         c.integer(1, 3650),

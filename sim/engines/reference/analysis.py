@@ -177,6 +177,7 @@ def look_rows(replicate: int, log: TrialLog, model: TrialModel) -> list[dict[str
             "responders": look.responders,
             "stopped": look.stopped,
             "wait_days": wait,
+            "look_months": (look.day - model.open_day) / DAYS_PER_MONTH,
         }
         for k, (look, wait) in enumerate(zip(log.looks, look_waits(log)), start=1)
     ]

@@ -200,7 +200,7 @@ def history_batch(
 ) -> HistoryBatch:
     """The chunk's histories from its final enrollment and looks; ``journey_row[r, k]`` is patient k of replicate r.
 
-    Every replicate has the scenario's point ORR ``true_orr``: this engine refuses a prior on it.
+    Every replicate gets ``true_orr`` here; with a prior, the layout puts each replicate's own in place.
     """
     owner = arrivals.replicate
     rows = np.flatnonzero(enrollment.enrolled)

@@ -2,10 +2,11 @@
 
 **Vector layout.** Replicates are grouped in fixed blocks of :data:`SEED_BLOCK` (block ``b`` holds
 replicates ``b*SEED_BLOCK`` to ``(b+1)*SEED_BLOCK - 1``). Block ``b`` draws everything from
-``SeedSequence(seed, spawn_key=(VECTOR_STREAM, b))``, in a fixed order: site multipliers, each
-site's counts, positions and acceptance draws, the screening draws of every arrival, then the
-patients: after the first enrollment pass, the patients each replicate enrolls, replicate after
-replicate (interim looks only take candidates away, so no replicate enrolls more). When losses are
+``SeedSequence(seed, spawn_key=(VECTOR_STREAM, b))``, in a fixed order: with an ORR prior, its
+replicates' true ORRs (nothing without one); site multipliers, each site's counts, positions and
+acceptance draws, the screening draws of every arrival, then the patients: after the first
+enrollment pass, the patients each replicate enrolls, replicate after replicate, each at its own
+true ORR (interim looks only take candidates away, so no replicate enrolls more). When losses are
 replaced, ``2 * sample_size`` per replicate are drawn up front instead, and a replicate that needs
 still more draws ``sample_size`` at a time from its own stream,
 ``SeedSequence(seed, spawn_key=(OVERFLOW_STREAM, i))``. A chunk simulates the blocks it touches
@@ -49,12 +50,12 @@ OVERFLOW_STREAM = VECTOR_STREAM + 1
 """First spawn key of a replicate's own stream of patients beyond those drawn in its block."""
 
 
+@dataclasses.dataclass(frozen=True)
 class _ReplicateModels:
     """Each replicate's patient model: the scenario's, or one at the true ORR its block drew from the prior."""
 
-    def __init__(self, model: TrialModel, true_orr: NDArray[np.float64] | None) -> None:
-        self.model = model
-        self.true_orr = true_orr
+    model: TrialModel
+    true_orr: NDArray[np.float64] | None
 
     def draw(self, rng: np.random.Generator, counts: NDArray[np.int64], first: int) -> LatentOutcomes:
         """``counts[i]`` patients for replicate ``first + i``, replicate after replicate from ``rng``."""
