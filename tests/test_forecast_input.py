@@ -11,7 +11,7 @@ import pytest
 
 from sim.cli import main
 from sim.forecast import ForecastError, ObservedError, parse_observed
-from sim.forecast.result import forecast_models
+from sim.forecast.result import conditional_model, forecast_models
 from sim.model.conditioning import ConditioningError, draw_given_status, status_at
 from sim.model.journey import plan_journeys
 from sim.model.trial_model import TrialModel
@@ -139,7 +139,7 @@ def test_without_outcome_columns_the_forecast_conditions_on_enrollment_alone(fra
     scenario = load_scenario("base")
     observed = parse_observed(frame[["patient_id", "site", "enrollment_date", "first_dose_date"]], scenario, AS_OF, "f")
     assert not observed.outcomes_known
-    conditional, _ = forecast_models(TrialModel.from_scenario(scenario), observed, AS_OF)
+    conditional = conditional_model(TrialModel.from_scenario(scenario), observed, AS_OF)
     assert conditional.start is not None and not conditional.start.outcomes.conditioned.any()
 
 

@@ -1,4 +1,4 @@
-"""What the data so far say about each site's recruitment rate and about the ORR.
+"""What the data so far say about each site's recruitment rate.
 
 Recruitment: a site screens as a Poisson process whose rate is the scenario's planned rate (with
 its calendar factors and ramp) times a multiplier ``m`` with a Gamma(1/cv², 1/cv²) prior. Each
@@ -9,11 +9,7 @@ rate integrated against the chance of having passed screening by the as-of date;
 of ``m`` is Gamma(1/cv² + n, 1/cv² + E), exactly. Patients still in screening at the as-of date
 form an independent thinned process with the same ``m``, which the engine draws afresh.
 
-ORR: the scenario's prior (``efficacy.orr_prior``, else ``[forecast]``'s Beta; see
-:func:`sim.forecast.state.orr_prior`) updated with the patients whose responder status the data
-settle under the model: confirmed responders, and patients whose progression or death was
-recorded without a confirmed response (the model's responders never progress or die before
-confirmation). Patients still under observation are left to the model, given each replicate's ORR.
+ORR: see :mod:`.orr_posterior` (the prior times the likelihood of every patient's status).
 """
 
 from __future__ import annotations

@@ -18,23 +18,29 @@ import pandas as pd
 
 from ..analysis.summary import QUANTILES
 from ..model.trial_model import TrialModel
+from ..model.trial_state import TrialState
 from ..runs.runner import ProgressBar, RunResult, run_many
 from ..runs.settings import RunSettings, settings_with
 from ..scenario.model import Scenario
 from ..stats.beta_mixture import BetaMixture
 from ..stats.mcse import Estimate, quantile_mcse
 from .observed import ObservedTrial, ScreeningCounts
+from .orr_posterior import OrrPosterior
 from .posterior import SitePosterior
 from .state import (
     KnownRateWarning,
+    OrrPrior,
     forecast_model,
     orr_evidence,
+    orr_prior,
     predictive_state,
+    sceptical_prior,
     site_posteriors,
     start_state,
+    with_prior,
 )
 
-__all__ = ["Forecast", "date_quantile", "forecast", "forecast_document", "forecast_models"]
+__all__ = ["Forecast", "conditional_model", "date_quantile", "forecast", "forecast_document", "forecast_models"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,13 @@ class Forecast:
     sites: tuple[SitePosterior, ...]
     conditional: RunResult
     predictive: RunResult
-    orr_posterior: BetaMixture
+    orr_posterior: BetaMixture | OrrPosterior
     orr_evidence: tuple[int, int]
+    prior: OrrPrior
+    sceptical: RunResult
+    sceptical_prior: OrrPrior
+    sceptical_posterior: BetaMixture | OrrPosterior
+    orr_ceiling: float = 1.0
     notes: tuple[str, ...] = ()
     screening: ScreeningCounts | None = None
     screen_failure_posterior: tuple[float, float] | None = None
@@ -74,6 +85,11 @@ class Forecast:
     def predictive_probability(self) -> Estimate:
         """P(success) averaged over the ORR's posterior, given the trial so far."""
         return self.predictive.summary.power
+
+    @property
+    def sceptical_predictive_probability(self) -> Estimate:
+        """The predictive probability under the sceptical prior centred on p0 (the sensitivity row)."""
+        return self.sceptical.summary.power
 
     def date_quantiles(self, column: str) -> dict[float, tuple[dt.date | None, float]]:
         """Quantiles of a date column of the conditional run (None: not reached by then), with MCSE in days."""
@@ -126,13 +142,12 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         "final_cutoff_date": dates("final_cutoff_date"),
         "conditional_power": _estimate(f.conditional_power),
         "predictive_probability": _estimate(f.predictive_probability),
+        "predictive_probability_sceptical": _estimate(f.sceptical_predictive_probability),
         "assumed_orr": f.scenario.efficacy.orr,
-        "orr_posterior": {
-            "law": f.orr_posterior.describe(),
-            "weights": list(f.orr_posterior.weights),
-            "a": list(f.orr_posterior.a),
-            "b": list(f.orr_posterior.b),
-        },
+        "orr_prior": {"source": f.prior.source, "law": f.prior.law.describe()},
+        "orr_posterior": _orr_document(f.orr_posterior, f.orr_ceiling),
+        "sceptical_prior": {"source": f.sceptical_prior.source, "law": f.sceptical_prior.law.describe()},
+        "sceptical_posterior": _orr_document(f.sceptical_posterior, f.orr_ceiling),
         "sites": [
             {
                 "name": s.name,
@@ -147,6 +162,23 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         ],
         "screening": _screening_document(f),
         "notes": list(f.notes),
+    }
+
+
+def _orr_document(law: BetaMixture | OrrPosterior, ceiling: float) -> dict[str, Any]:
+    """The ORR's posterior: in words, its mean and 90% interval, the prior, and the patients in its likelihood."""
+    prior = law.prior if isinstance(law, OrrPosterior) else law
+    if isinstance(law, OrrPosterior):
+        mean, q05, q95, patients = law.mean(), law.quantile(0.05), law.quantile(0.95), law.patients
+    else:
+        mean, q05, q95, patients = law.mean(ceiling), law.quantile(0.05, ceiling), law.quantile(0.95, ceiling), 0
+    return {
+        "law": law.describe(),
+        "mean": mean,
+        "q05": q05,
+        "q95": q95,
+        "patients_in_likelihood": patients,
+        "prior": {"law": prior.describe(), "weights": list(prior.weights), "a": list(prior.a), "b": list(prior.b)},
     }
 
 
@@ -185,13 +217,37 @@ def date_quantile(days: np.ndarray, q: float) -> tuple[float, float]:
     return value, quantile_mcse(finite, q)
 
 
-def _both_runs(conditional: TrialModel, predictive: TrialModel, settings: RunSettings) -> list[RunResult]:
-    """The conditional and predictive runs, dispatched together (checkpoints in ``conditional/``, ``predictive/``)."""
+RUNS = ("conditional", "predictive", "sceptical")
+"""The forecast's runs: the scenario's ORR, the ORR's posterior, and its posterior under the sceptical prior."""
+
+
+def _runs(models: list[TrialModel], settings: RunSettings) -> list[RunResult]:
+    """The runs of :data:`RUNS`, dispatched together (checkpoints in subfolders named after them)."""
     root = settings.checkpoint_dir
-    folders = [None, None] if root is None else [root / n for n in ("conditional", "predictive")]
-    with ProgressBar(2, settings, "forecast") as bar:
-        done = dict(run_many([conditional, predictive], settings.without_checkpoints(), folders, bar))
-    return [done[0], done[1]]
+    folders = [None] * len(RUNS) if root is None else [root / n for n in RUNS]
+    with ProgressBar(len(RUNS), settings, "forecast") as bar:
+        done = dict(run_many(models, settings.without_checkpoints(), folders, bar))
+    return [done[i] for i in range(len(RUNS))]
+
+
+def _law(state: TrialState) -> BetaMixture | OrrPosterior:
+    """The ORR law a predictive state draws from."""
+    law = state.orr_posterior
+    assert isinstance(law, BetaMixture | OrrPosterior)
+    return law
+
+
+def conditional_model(
+    model: TrialModel,
+    observed: ObservedTrial,
+    as_of: dt.date,
+    vague_rate_prior: bool = False,
+    screening: ScreeningCounts | None = None,
+) -> TrialModel:
+    """The conditional model of a forecast alone (no ORR posterior to compute): the scenario's ORR."""
+    return forecast_model(
+        model, start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
+    )
 
 
 def forecast_models(
@@ -203,7 +259,7 @@ def forecast_models(
 ) -> tuple[TrialModel, TrialModel]:
     """The conditional and the predictive models of a forecast, from one start state."""
     state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
-    return forecast_model(model, state), forecast_model(model, predictive_state(model, state, observed))
+    return forecast_model(model, state), forecast_model(model, predictive_state(model, state))
 
 
 def forecast(
@@ -218,14 +274,14 @@ def forecast(
 ) -> Forecast:
     """Forecast the trial from ``as_of`` with the observed patients, run as ``settings`` (amended by ``changes``) say.
 
-    Both runs' chunks go to the workers as one stream, under one progress bar (``progress``: None
+    The runs' chunks go to the workers as one stream, under one progress bar (``progress``: None
     shows it on a terminal only).
 
     ``scenario`` is a validated scenario or the trial model already built from one.
 
     ``screening`` gives the patients screened and failed per site (see :func:`start_state`).
-    ``settings.checkpoint_dir`` keeps the two runs' chunks in its ``conditional`` and
-    ``predictive`` subfolders, so an interrupted forecast resumes.
+    ``settings.checkpoint_dir`` keeps the runs' chunks in its ``conditional``, ``predictive`` and
+    ``sceptical`` subfolders, so an interrupted forecast resumes.
     """
     model = scenario if isinstance(scenario, TrialModel) else TrialModel.from_scenario(scenario)
     with warnings.catch_warnings(record=True) as caught:
@@ -237,18 +293,26 @@ def forecast(
             "the observed file gives no outcomes: the forecast conditions on enrollment alone, and its "
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
-    conditional, predictive = forecast_models(model, observed, as_of, vague_rate_prior, screening)
-    runs = _both_runs(conditional, predictive, settings_with(settings, changes))
-    assert predictive.start is not None and predictive.start.orr_posterior is not None
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
+    prior, sceptical = orr_prior(model), sceptical_prior(model)
+    predictive = predictive_state(model, state, prior)
+    doubting = with_prior(predictive, sceptical)
+    starts = [state, predictive, doubting]
+    runs = _runs([forecast_model(model, s) for s in starts], settings_with(settings, changes))
     return Forecast(
         as_of=as_of,
         observed=observed,
         sites=tuple(sites),
         conditional=runs[0],
         predictive=runs[1],
-        orr_posterior=predictive.start.orr_posterior,
+        orr_posterior=_law(predictive),
         orr_evidence=orr_evidence(observed),
-        notes=notes + runs[0].notes + runs[1].notes,
+        prior=prior,
+        sceptical=runs[2],
+        sceptical_prior=sceptical,
+        sceptical_posterior=_law(doubting),
+        orr_ceiling=state.orr_ceiling,
+        notes=notes + tuple(note for r in runs for note in r.notes),
         screening=screening,
-        screen_failure_posterior=predictive.start.screen_failure,
+        screen_failure_posterior=state.screen_failure,
     )

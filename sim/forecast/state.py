@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from ..model.trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialStat
 from ..stats.beta_mixture import BetaMixture
 from ..units import day_number
 from .observed import ObservedTrial, ScreeningCounts
+from .orr_posterior import OrrPosterior, status_posterior
 from .posterior import SitePosterior, enrollment_exposure, gamma_posterior
 
 __all__ = [
@@ -33,10 +35,13 @@ __all__ = [
     "KnownRateWarning",
     "as_of_day",
     "orr_evidence",
+    "OrrPrior",
     "orr_prior",
     "predictive_state",
+    "sceptical_prior",
     "site_posteriors",
     "start_state",
+    "with_prior",
 ]
 
 
@@ -182,17 +187,56 @@ def start_state(
     return state
 
 
-def orr_prior(model: TrialModel) -> BetaMixture:
-    """The forecast's prior on the ORR: ``efficacy.orr_prior``, the one assurance averages over, when given;
-    otherwise ``[forecast]``'s Beta (Jeffreys by default)."""
+@dataclass(frozen=True)
+class OrrPrior:
+    """A prior of the ORR and where it comes from, in words for the output."""
+
+    law: BetaMixture
+    source: str
+
+
+def orr_prior(model: TrialModel) -> OrrPrior:
+    """The forecast's prior on the ORR: ``efficacy.orr_prior`` (the one assurance averages over) when given;
+    else ``[forecast] prior_a, prior_b`` when given; else Beta centred on ``efficacy.orr``, worth ``prior_patients``.
+
+    The default is the planning assumption with the weight of a few patients: not the Jeffreys
+    prior, whose mean (about 0.19 below the base ceiling) is optimistic for a trial planned at 0.15.
+    """
+    f = model.scenario.forecast
     if model.orr_prior is not None:
-        return model.orr_prior
-    return BetaMixture.beta(model.scenario.forecast.prior_a, model.scenario.forecast.prior_b)
+        return OrrPrior(model.orr_prior, "efficacy.orr_prior")
+    if f.prior_a is not None and f.prior_b is not None:
+        return OrrPrior(BetaMixture.beta(f.prior_a, f.prior_b), "forecast.prior_a, prior_b")
+    orr, w = model.scenario.efficacy.orr, f.prior_patients
+    return OrrPrior(
+        BetaMixture.beta(orr * w, (1.0 - orr) * w),
+        f"default: centred on efficacy.orr ({orr:g}), worth forecast.prior_patients ({w:g}) patients",
+    )
 
 
-def predictive_state(model: TrialModel, state: TrialState, observed: ObservedTrial) -> TrialState:
-    """``state`` with each replicate's ORR drawn from the prior updated with the responses so far."""
-    return dataclasses.replace(state, orr_posterior=orr_prior(model).posterior(*orr_evidence(observed)))
+def sceptical_prior(model: TrialModel) -> OrrPrior:
+    """The sceptical prior shown beside the forecast's: Beta centred on ``analysis.p0``, worth ``prior_patients``."""
+    p0, w = model.scenario.analysis.p0, model.scenario.forecast.prior_patients
+    return OrrPrior(
+        BetaMixture.beta(p0 * w, (1.0 - p0) * w),
+        f"sceptical: centred on analysis.p0 ({p0:g}), worth forecast.prior_patients ({w:g}) patients",
+    )
+
+
+def predictive_state(model: TrialModel, state: TrialState, prior: OrrPrior | None = None) -> TrialState:
+    """``state`` with each replicate's ORR drawn from its posterior given every patient's status so far.
+
+    The prior is :func:`orr_prior`'s unless ``prior`` is given.
+    """
+    law = (orr_prior(model) if prior is None else prior).law
+    return dataclasses.replace(state, orr_posterior=status_posterior(law, model, state))
+
+
+def with_prior(state: TrialState, prior: OrrPrior) -> TrialState:
+    """A predictive ``state`` with its posterior's prior replaced (the likelihood of the statuses kept)."""
+    law = state.orr_posterior
+    posterior = dataclasses.replace(law, prior=prior.law) if isinstance(law, OrrPosterior) else prior.law
+    return dataclasses.replace(state, orr_posterior=posterior)
 
 
 def _screening_state(model: TrialModel, observed: ObservedTrial, screening: ScreeningCounts | None) -> dict[str, Any]:

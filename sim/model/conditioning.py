@@ -15,6 +15,8 @@ past events are not conditioned on (the status is); see docs/forecast.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -25,7 +27,7 @@ from .patient_model import PatientModel
 from .recist import Response
 from .trial_state import KnownOutcomes
 
-__all__ = ["ConditioningError", "best_scan", "draw_given_status", "status_at"]
+__all__ = ["ConditioningError", "best_scan", "draw_given_status", "status_at", "status_probabilities"]
 
 MAX_CANDIDATES = 200_000
 """Candidates drawn for one patient before the status is declared impossible under the model."""
@@ -117,3 +119,37 @@ def draw_given_status(
         return plan_journeys(model, model.draw(rng, 0))
     order = np.argsort(np.concatenate([patients for patients, _ in blocks]), kind="stable")
     return PatientJourneys.concatenate([journeys for _, journeys in blocks]).take(order)
+
+
+def status_probabilities(
+    models: Sequence[PatientModel],
+    wanted: KnownOutcomes,
+    first_dose_day: NDArray[np.float64],
+    as_of_day: float,
+    rng: np.random.Generator,
+    candidates: int,
+) -> NDArray[np.float64]:
+    """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
+
+    Estimated as in :func:`draw_given_status`: the share of ``candidates`` unconditional draws of
+    each model whose status, dosed on the patient's own day, matches the patient's. The models
+    share their random numbers (common random numbers: the same seed for each), so the estimates
+    vary smoothly from one model to the next; a patient whose status is not known has probability
+    1 under every model. Patients with the same status and first-dose day share their estimate.
+    """
+    out = np.ones((first_dose_day.shape[0], len(models)))
+    rows = np.flatnonzero(wanted.conditioned)
+    if rows.size == 0:
+        return out
+    keys = np.stack(
+        [wanted.best_scan, wanted.confirmed, wanted.progressed, wanted.dead, wanted.end_reason, first_dose_day], axis=1
+    )[rows].astype(float)
+    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    seed = int(rng.integers(2**63))
+    for column, model in enumerate(models):
+        drawn = plan_journeys(model, model.draw(np.random.default_rng(seed), candidates))
+        for k, key in enumerate(distinct):
+            same = rows[which.ravel() == k]
+            found = status_at(drawn, np.full(candidates, key[-1]), as_of_day, model.schedule.sd_min_days)
+            out[same, column] = _matches(found, wanted, np.full(candidates, same[0])).mean()
+    return out

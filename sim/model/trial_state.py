@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
+from typing import Protocol
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..stats.beta_mixture import BetaMixture
 
-__all__ = ["KnownOutcomes", "RatePosterior", "TrialState", "UNKNOWN"]
+__all__ = ["KnownOutcomes", "OrrLaw", "RatePosterior", "TrialState", "UNKNOWN"]
 
 UNKNOWN = -1
 """The code of an outcome the data do not give (outcome columns absent from the file)."""
+
+
+class OrrLaw(Protocol):
+    """A law of the true ORR a replicate draws from: a Beta mixture, or the forecast's posterior given the statuses."""
+
+    def draw(self, u: ArrayLike, ceiling: float) -> NDArray[np.float64]:
+        """True ORRs from uniforms ``u``, below ``ceiling``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class TrialState:
     date). ``resume_day`` is where the engine starts drawing screening arrivals: early enough
     that patients still in screening at the as-of date are drawn too (arrivals that would have
     finished screening before it are already in the data, and are dropped). ``orr_posterior``
-    (the ORR prior updated with the responses so far) makes each replicate draw its latent ORR
+    (the ORR's law given every patient's status so far) makes each replicate draw its latent ORR
     from it, truncated below ``orr_ceiling``; None keeps the scenario's point ORR (the conditional
     power), whatever prior the scenario gives. With
     screening counts, ``pending`` gives each site's eligible patients still in screening (-1
@@ -87,7 +96,7 @@ class TrialState:
     outcomes: KnownOutcomes
     rates: RatePosterior
     enrollment_complete_day: float
-    orr_posterior: BetaMixture | None = None
+    orr_posterior: BetaMixture | OrrLaw | None = None
     orr_ceiling: float = 1.0
     pending: NDArray[np.int64] | None = None
     screen_failure: tuple[float, float] | None = None

@@ -37,6 +37,14 @@ def _forecast_rows(f: Forecast) -> list[tuple[str, str, str, str]]:
         )
     )
     rows.append(("predictive probability of success", *_cells(pp.value, pp.mcse, "probability"), "probability"))
+    sp = f.sceptical_predictive_probability
+    rows.append(
+        (
+            f"  under the sceptical prior {f.sceptical_prior.law.describe()}",
+            *_cells(sp.value, sp.mcse, "probability"),
+            "probability",
+        )
+    )
     return rows
 
 
@@ -69,8 +77,10 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
             f"planned {s.planned_per_month:g})"
             for s in f.sites
         ),
-        f"  responses so far: {responders} confirmed, {settled} settled without one; "
-        f"ORR posterior {f.orr_posterior.describe()}",
+        f"  responses so far: {responders} confirmed, {settled} settled without one",
+        f"  ORR prior {f.prior.law.describe()} ({f.prior.source})",
+        f"  ORR posterior {f.orr_posterior.describe()}",
+        f"  sceptical prior {f.sceptical_prior.law.describe()} ({f.sceptical_prior.source})",
         *_screening_lines(f),
         "",
     ]

@@ -139,16 +139,22 @@ class Monitoring:
 
 @dataclass(frozen=True)
 class Forecast:
-    """How ``trialsim forecast`` weighs the responses seen so far (absent: a Jeffreys prior)."""
+    """The forecast's priors: the ORR's (when ``efficacy.orr_prior`` is not given) and the screen-failure rate's."""
 
     # a Beta prior worth more than 10000 patients outweighs any trial's data
-    prior_a: float = _f(
+    prior_a: float | None = _f(
         c.number(0, 10_000, strict_min=True),
-        0.5,
-        "Beta prior of the ORR for the forecast's predictive probability (0.5 and 0.5: Jeffreys), when "
-        "`efficacy.orr_prior` is not given",
+        None,
+        "Beta prior of the ORR for the forecast's predictive probability, when `efficacy.orr_prior` is not given; "
+        "give it with `prior_b`; without both, the prior is centred on `efficacy.orr`, worth `prior_patients`",
     )
-    prior_b: float = _f(c.number(0, 10_000, strict_min=True), 0.5, "Beta prior of the ORR (see `prior_a`)")
+    prior_b: float | None = _f(c.number(0, 10_000, strict_min=True), None, "Beta prior of the ORR (see `prior_a`)")
+    prior_patients: float = _f(
+        c.number(0, 10_000, strict_min=True),
+        10.0,
+        "weight, in patients, of the forecast's default ORR prior Beta(orr w, (1 - orr) w) centred on "
+        "`efficacy.orr`, and of the sceptical prior Beta(p0 w, (1 - p0) w) centred on `analysis.p0` it always shows",
+    )
     screen_failure_prior_weight: float = _f(
         c.number(0, 10_000, strict_min=True),
         20.0,
