@@ -76,6 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="learn each site's rate from its enrollments alone (a vague Gamma prior instead of rate_cv's)",
     )
     p.add_argument(
+        "--look",
+        type=_responders,
+        action="append",
+        default=[],
+        metavar="RESPONDERS",
+        help="an interim look already held, by the responders it counted (once per look, in order); "
+        "the forecast runs the rest of the design",
+    )
+    p.add_argument(
         "--vary",
         type=vary_axis,
         action="append",
@@ -89,6 +98,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
     p.add_argument("--json", action="store_true", help="print the forecast's JSON document instead of the table")
     p.set_defaults(handler=handle_forecast)
+
+
+def _responders(text: str) -> int:
+    """``--look``: a whole number of responders."""
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"--look must be a whole number of responders, got {text!r}")
+    return int(text)
 
 
 def _run_settings(args: argparse.Namespace) -> RunSettings:
@@ -118,6 +134,7 @@ def handle_forecast(args: argparse.Namespace) -> int:
         args.as_of,
         vague_rate_prior=args.vague_rate_prior,
         screening=screening,
+        looks=args.look,
         settings=_run_settings(args),
     )
     document = forecast_document(result)
@@ -153,9 +170,10 @@ def _handle_grid(args: argparse.Namespace) -> int:
         observed = read_observed(args.observed, scenario, args.as_of)
         screening = None if args.screened is None else read_screening(args.screened, scenario, observed)
         model = TrialModel.from_scenario(scenario)
-        return forecast_model(
-            model, start_state(model, observed, args.as_of, vague_rate_prior=args.vague_rate_prior, screening=screening)
+        state = start_state(
+            model, observed, args.as_of, vague_rate_prior=args.vague_rate_prior, screening=screening, looks=args.look
         )
+        return forecast_model(model, state)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KnownRateWarning)

@@ -44,7 +44,7 @@ CANDIDATES = 20_000
 SEED = 20_260_026
 """The likelihood's own seed: a numerical integral, the same for every run seed."""
 
-NODES = 25
+NODES = 17
 """ORRs on [0, ceiling] at which each patient's likelihood is estimated."""
 
 CELLS = 2000

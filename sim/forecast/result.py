@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +25,10 @@ from ..runs.settings import RunSettings, settings_with
 from ..scenario.model import Scenario
 from ..stats.beta_mixture import BetaMixture
 from ..stats.mcse import Estimate, quantile_mcse
-from .observed import ObservedTrial, ScreeningCounts
+from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior
 from .posterior import SitePosterior
+from .screening import ScreeningCounts
 from .state import (
     KnownRateWarning,
     OrrPrior,
@@ -45,7 +47,10 @@ __all__ = ["Forecast", "conditional_model", "date_quantile", "forecast", "foreca
 
 @dataclass(frozen=True)
 class Forecast:
-    """A finished forecast: both runs, the sites' posteriors and what the data were."""
+    """A finished forecast: its runs, the sites' posteriors and what the data were.
+
+    ``looks_held`` gives each interim look already held as (patients, responders).
+    """
 
     as_of: dt.date
     observed: ObservedTrial
@@ -62,6 +67,7 @@ class Forecast:
     notes: tuple[str, ...] = ()
     screening: ScreeningCounts | None = None
     screen_failure_posterior: tuple[float, float] | None = None
+    looks_held: tuple[tuple[int, int], ...] = ()
 
     @property
     def scenario(self) -> Scenario:
@@ -161,6 +167,9 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
             for s in f.sites
         ],
         "screening": _screening_document(f),
+        "interim_looks_held": [
+            {"look": i + 1, "patients": n, "responders": k} for i, (n, k) in enumerate(f.looks_held)
+        ],
         "notes": list(f.notes),
     }
 
@@ -243,11 +252,11 @@ def conditional_model(
     as_of: dt.date,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
 ) -> TrialModel:
     """The conditional model of a forecast alone (no ORR posterior to compute): the scenario's ORR."""
-    return forecast_model(
-        model, start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
-    )
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
+    return forecast_model(model, state)
 
 
 def forecast_models(
@@ -256,9 +265,10 @@ def forecast_models(
     as_of: dt.date,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
 ) -> tuple[TrialModel, TrialModel]:
     """The conditional and the predictive models of a forecast, from one start state."""
-    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
     return forecast_model(model, state), forecast_model(model, predictive_state(model, state))
 
 
@@ -269,6 +279,7 @@ def forecast(
     *,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
     settings: RunSettings | None = None,
     **changes: Any,
 ) -> Forecast:
@@ -279,7 +290,8 @@ def forecast(
 
     ``scenario`` is a validated scenario or the trial model already built from one.
 
-    ``screening`` gives the patients screened and failed per site (see :func:`start_state`).
+    ``screening`` gives the patients screened and failed per site (see :func:`start_state`);
+    ``looks`` the responders each interim look already held counted (:mod:`.looks`).
     ``settings.checkpoint_dir`` keeps the runs' chunks in its ``conditional``, ``predictive`` and
     ``sceptical`` subfolders, so an interrupted forecast resumes.
     """
@@ -293,7 +305,7 @@ def forecast(
             "the observed file gives no outcomes: the forecast conditions on enrollment alone, and its "
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
-    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
     prior, sceptical = orr_prior(model), sceptical_prior(model)
     predictive = predictive_state(model, state, prior)
     doubting = with_prior(predictive, sceptical)
@@ -315,4 +327,5 @@ def forecast(
         notes=notes + tuple(note for r in runs for note in r.notes),
         screening=screening,
         screen_failure_posterior=state.screen_failure,
+        looks_held=tuple(zip(model.rule.look_sizes, state.looks_held)),
     )

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +27,11 @@ from ..model.trial_model import TrialModel
 from ..model.trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
 from ..stats.beta_mixture import BetaMixture
 from ..units import day_number
-from .observed import ObservedTrial, ScreeningCounts
+from .looks import RemainingLooks, check_looks
+from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior, status_posterior
 from .posterior import SitePosterior, enrollment_exposure, gamma_posterior
+from .screening import ScreeningCounts
 
 __all__ = [
     "ForecastError",
@@ -112,13 +115,16 @@ def orr_evidence(observed: ObservedTrial) -> tuple[int, int]:
 
 
 def _known_outcomes(model: TrialModel, observed: ObservedTrial) -> KnownOutcomes:
-    """Each patient's status at the as-of date as the engine compares it (UNKNOWN where not given)."""
+    """Each patient's status at the as-of date as the engine compares it (UNKNOWN where not given), with the
+    recorded days of their last scan, progression and death."""
     n = observed.n_enrolled
     best = np.full(n, UNKNOWN, dtype=np.int8)
     confirmed = np.zeros(n, dtype=bool)
     progressed = np.zeros(n, dtype=bool)
     dead = np.zeros(n, dtype=bool)
     reason = np.full(n, -1, dtype=np.int8)
+    days = {name: np.full(n, np.nan) for name in ("last_scan", "progression", "death")}
+    origin = model.scenario.trial.study_start
     if observed.outcomes_known:
         for i, p in enumerate(observed.patients):
             if p.first_dose_date is None:
@@ -130,17 +136,19 @@ def _known_outcomes(model: TrialModel, observed: ObservedTrial) -> KnownOutcomes
             progressed[i] = p.progression_date is not None
             dead[i] = p.death_date is not None
             reason[i] = END_REASONS.index(p.treatment_end_reason) if p.treatment_end_reason else -1
-    return KnownOutcomes(best, confirmed, progressed, dead, reason)
-
-
-def _check_looks(model: TrialModel, n_enrolled: int) -> None:
-    """A forecast starts before any interim look: a look at n patients needs fewer than n enrolled."""
-    sizes = model.rule.look_sizes
-    if sizes and n_enrolled >= sizes[0]:
-        raise ForecastError(
-            f"monitoring: the first interim look is at {sizes[0]} patients and {n_enrolled} are enrolled; a forecast "
-            'starts before the first look (set monitoring.rule = "none" to forecast the single-stage analysis)'
-        )
+            for name, date in (("last_scan", p.last_scan_date), ("progression", p.progression_date)):
+                days[name][i] = math.nan if date is None else day_number(date, origin)
+            days["death"][i] = math.nan if p.death_date is None else day_number(p.death_date, origin)
+    return KnownOutcomes(
+        best,
+        confirmed,
+        progressed,
+        dead,
+        reason,
+        last_scan_day=days["last_scan"],
+        progression_day=days["progression"],
+        death_day=days["death"],
+    )
 
 
 def start_state(
@@ -150,15 +158,17 @@ def start_state(
     *,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
 ) -> TrialState:
     """The state the engine starts a forecast from, under the scenario's ORR (see :func:`predictive_state`).
 
     ``screening`` (counts per site) updates those sites' rates from their screened patients, gives
-    their patients still in screening, and the screen-failure probability's posterior.
+    their patients still in screening, and the screen-failure probability's posterior. ``looks``
+    gives the responders each interim look already held counted, in order (:mod:`.looks`).
     """
     if as_of >= model.scenario.trial.study_end:
         raise ForecastError(f"--as-of ({as_of}) must be before trial.study_end ({model.scenario.trial.study_end})")
-    _check_looks(model, observed.n_enrolled)
+    check_looks(model, observed, as_of, looks)
     origin = model.scenario.trial.study_start
     day = as_of_day(model, as_of)
     names = [s.name for s in model.scenario.recruitment.sites]
@@ -181,6 +191,7 @@ def start_state(
         rates=RatePosterior(np.array([s.shape for s in sites]), np.array([s.rate for s in sites])),
         enrollment_complete_day=float(enrolled[target - 1]) if len(enrolled) >= target else math.nan,
         orr_ceiling=model.orr_ceiling,
+        looks_held=tuple(looks),
         **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)
@@ -275,5 +286,6 @@ def _check_statuses(model: TrialModel, state: TrialState) -> None:
 
 
 def forecast_model(model: TrialModel, state: TrialState) -> TrialModel:
-    """The trial model started from ``state``."""
-    return dataclasses.replace(model, start=state)
+    """The trial model started from ``state``, its design left with the interim looks not yet held."""
+    rule = RemainingLooks(model.rule, len(state.looks_held)) if state.looks_held else model.rule
+    return dataclasses.replace(model, start=state, rule=rule)

@@ -38,6 +38,8 @@ class KnownOutcomes:
     (NO_SCAN before the first scan), ``confirmed`` whether the response is confirmed,
     ``progressed`` and ``dead`` whether progression or death has been recorded, ``end_reason``
     the index in :data:`sim.model.journey.END_REASONS` of why treatment ended (-1 while on treatment).
+    ``last_scan_day``, ``progression_day`` and ``death_day`` are the recorded days of the last scan,
+    of progression and of death (from study start; NaN, or None for all, where the file gives none).
     A row whose ``best_scan`` is :data:`UNKNOWN` is conditioned on nothing (a patient not yet dosed,
     or a file without outcome columns).
     """
@@ -47,11 +49,19 @@ class KnownOutcomes:
     progressed: NDArray[np.bool_]
     dead: NDArray[np.bool_]
     end_reason: NDArray[np.int8]
+    last_scan_day: NDArray[np.float64] | None = None
+    progression_day: NDArray[np.float64] | None = None
+    death_day: NDArray[np.float64] | None = None
 
     @property
     def conditioned(self) -> NDArray[np.bool_]:
         """Patients whose outcomes are known (and so conditioned on)."""
         return np.asarray(self.best_scan != UNKNOWN)
+
+    def day(self, name: str) -> NDArray[np.float64]:
+        """The recorded day (from study start) of ``last_scan``, ``progression`` or ``death``; NaN if not recorded."""
+        days = getattr(self, f"{name}_day")
+        return np.full(self.best_scan.shape[0], np.nan) if days is None else np.asarray(days, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,8 @@ class TrialState:
     screening counts, ``pending`` gives each site's eligible patients still in screening (-1
     where the site's counts are not known, whose pending patients are drawn from its arrivals
     instead) and ``screen_failure`` the Beta law each replicate draws its screen-failure
-    probability from.
+    probability from. ``looks_held`` gives the responders each interim look already held counted
+    (the trial went on after each); the engine runs only the looks after them.
     """
 
     as_of_day: float
@@ -100,6 +111,7 @@ class TrialState:
     orr_ceiling: float = 1.0
     pending: NDArray[np.int64] | None = None
     screen_failure: tuple[float, float] | None = None
+    looks_held: tuple[int, ...] = ()
 
     @property
     def n_enrolled(self) -> int:

@@ -82,6 +82,10 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
         f"  ORR posterior {f.orr_posterior.describe()}",
         f"  sceptical prior {f.sceptical_prior.law.describe()} ({f.sceptical_prior.source})",
         *_screening_lines(f),
+        *(
+            f"  interim look {i + 1} held at {n} patients: {k} responders, the trial went on"
+            for i, (n, k) in enumerate(f.looks_held)
+        ),
         "",
     ]
     rows = _forecast_rows(f)
