@@ -92,9 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="dotted.path=v1,v2,...",
         help="forecast each value of a scenario field side by side (give two for a two-way grid)",
     )
-    p.add_argument(
-        "--out", type=path_option, default=None, help="folder for forecast.json, forecast.txt and the three runs"
-    )
+    p.add_argument("--out", type=path_option, default=None, help="folder for forecast.json, forecast.txt and the runs")
     p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
     p.add_argument("--json", action="store_true", help="print the forecast's JSON document instead of the table")
     p.set_defaults(handler=handle_forecast)
@@ -148,12 +146,15 @@ def handle_forecast(args: argparse.Namespace) -> int:
 
 
 def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any], text: str) -> None:
-    """forecast.json, forecast.txt and the runs' folders (``conditional/``, ``predictive/``, ``sceptical/``)."""
+    """forecast.json, forecast.txt and a folder per run (``conditional/``, ``predictive/``, ...): see RUNS."""
     out: Path = args.out
     write_atomically(out / "forecast.json", json.dumps(document, indent=2) + "\n")
     write_atomically(out / "forecast.txt", text + "\n")
     written = [out / name for name in FILES]
-    for name, run in zip(RUNS, (result.conditional, result.predictive, result.sceptical)):
+    runs = (result.conditional, result.predictive, result.sceptical, result.rate_sensitivity)
+    for name, run in zip(RUNS, runs):
+        if run is None:
+            continue
         folder = out / name
         folder.mkdir(exist_ok=True)
         written += write_run(folder, run, command=args.command_line)

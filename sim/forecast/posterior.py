@@ -6,7 +6,8 @@ screened patient passes screening with probability ``1 - q`` and is enrolled aft
 days, uniform on ``recruitment.screening_days``. By Poisson thinning, the enrollments dated by the
 as-of date are Poisson with mean ``m E``, where ``E`` (:func:`enrollment_exposure`) is the planned
 rate integrated against the chance of having passed screening by the as-of date; so the posterior
-of ``m`` is Gamma(1/cv² + n, 1/cv² + E), exactly. Patients still in screening at the as-of date
+of ``m`` is Gamma(w + n, w + E), exactly, for a prior Gamma(w, w) worth ``w`` enrollments
+(:func:`prior_weight`: ``forecast.rate_prior_patients``, else 1/cv²). Patients still in screening at the as-of date
 form an independent thinned process with the same ``m``, which the engine draws afresh.
 
 ORR: see :mod:`.orr_posterior` (the prior times the likelihood of every patient's status).
@@ -22,7 +23,7 @@ from scipy import stats
 
 from ..model.recruitment import CalendarRates, SiteRates
 
-__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior"]
+__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior", "prior_weight"]
 
 VAGUE_SHAPE = 0.5
 """Shape of the vague (Jeffreys) Gamma prior on a Poisson rate: Gamma(0.5, 0), improper but with a proper posterior."""
@@ -65,18 +66,30 @@ def enrollment_exposure(
     return float(np.sum(rate * pass_probability * past_screening * np.diff(points)))
 
 
-def gamma_posterior(rate_cv: float, vague: bool, count: int, exposure: float) -> tuple[float, float]:
+def prior_weight(rate_cv: float, rate_prior_patients: float | None) -> float:
+    """The weight, in enrollments, of a site's planned rate as the prior of its multiplier (infinite: known).
+
+    Gamma(w, w) has mean 1 and coefficient of variation 1 / sqrt(w); after ``n`` enrollments over an
+    exposure ``E`` it is Gamma(w + n, w + E), so ``w`` counts as that many enrollments of evidence
+    for the planned rate. ``forecast.rate_prior_patients`` gives it explicitly; else ``1 / rate_cv²``.
+    """
+    if rate_prior_patients is not None:
+        return rate_prior_patients
+    return 1.0 / rate_cv**2 if rate_cv > 0 else math.inf
+
+
+def gamma_posterior(weight: float, vague: bool, count: int, exposure: float) -> tuple[float, float]:
     """The Gamma (shape, rate) law of a site's multiplier after ``count`` enrollments over ``exposure``.
 
-    With ``rate_cv = 0`` and no vague prior the planned rate is taken as known (infinite shape).
-    A vague prior with no exposure yet (a site not yet active) keeps the planned rate too.
+    ``weight`` is the planned prior's (:func:`prior_weight`); an infinite one takes the planned rate
+    as known (infinite shape). A vague prior with no exposure yet (a site not yet active) keeps the
+    planned rate too.
     """
     if vague:
         return (VAGUE_SHAPE + count, exposure) if exposure > 0 else (math.inf, 1.0)
-    if rate_cv <= 0:
+    if math.isinf(weight):
         return (math.inf, 1.0)
-    prior = 1.0 / rate_cv**2
-    return (prior + count, prior + exposure)
+    return (weight + count, weight + exposure)
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,17 @@ class SitePosterior:
     shape: float
     rate: float
     planned_per_month: float
+    prior_weight: float = math.inf
+    vague: bool = False
+
+    @property
+    def prior(self) -> str:
+        """The rate's prior in words: vague, the planned rate known, or the planned rate worth w enrollments."""
+        if self.vague:
+            return "vague prior"
+        if math.isinf(self.prior_weight):
+            return "planned rate taken as known"
+        return f"planned rate worth {self.prior_weight:.3g} enrollments"
 
     def rate_per_month(self, q: float | None = None) -> float:
         """Posterior mean (``q`` None) or quantile ``q`` of the full screening rate per month."""

@@ -40,6 +40,7 @@ from .state import (
     site_posteriors,
     start_state,
     with_prior,
+    with_rates,
 )
 
 __all__ = ["Forecast", "conditional_model", "date_quantile", "forecast", "forecast_document", "forecast_models"]
@@ -49,7 +50,9 @@ __all__ = ["Forecast", "conditional_model", "date_quantile", "forecast", "foreca
 class Forecast:
     """A finished forecast: its runs, the sites' posteriors and what the data were.
 
-    ``looks_held`` gives each interim look already held as (patients, responders).
+    ``looks_held`` gives each interim look already held as (patients, responders);
+    ``rate_sensitivity`` is the conditional run again with the sites' other rate prior
+    (``rate_sensitivity_sites``): vague when the forecast's is planned, planned when it is vague.
     """
 
     as_of: dt.date
@@ -68,6 +71,8 @@ class Forecast:
     screening: ScreeningCounts | None = None
     screen_failure_posterior: tuple[float, float] | None = None
     looks_held: tuple[tuple[int, int], ...] = ()
+    rate_sensitivity: RunResult | None = None
+    rate_sensitivity_sites: tuple[SitePosterior, ...] = ()
 
     @property
     def scenario(self) -> Scenario:
@@ -97,10 +102,10 @@ class Forecast:
         """The predictive probability under the sceptical prior centred on p0 (the sensitivity row)."""
         return self.sceptical.summary.power
 
-    def date_quantiles(self, column: str) -> dict[float, tuple[dt.date | None, float]]:
-        """Quantiles of a date column of the conditional run (None: not reached by then), with MCSE in days."""
+    def date_quantiles(self, column: str, run: RunResult | None = None) -> dict[float, tuple[dt.date | None, float]]:
+        """Quantiles of a date column of ``run`` (the conditional run by default; None: not reached), MCSE in days."""
         origin = self.scenario.trial.study_start
-        dates = pd.to_datetime(self.conditional.replicates[column])
+        dates = pd.to_datetime((self.conditional if run is None else run).replicates[column])
         days = ((dates - pd.Timestamp(origin)).dt.days).to_numpy(dtype=float)
         out = {}
         for q in QUANTILES:
@@ -154,10 +159,12 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         "orr_posterior": _orr_document(f.orr_posterior, f.orr_ceiling),
         "sceptical_prior": {"source": f.sceptical_prior.source, "law": f.sceptical_prior.law.describe()},
         "sceptical_posterior": _orr_document(f.sceptical_posterior, f.orr_ceiling),
+        "rate_sensitivity": _rate_sensitivity_document(f),
         "sites": [
             {
                 "name": s.name,
                 "enrolled": s.enrolled,
+                "rate_prior": s.prior,
                 "posterior_rate_per_month": {
                     "mean": s.rate_per_month(),
                     "q05": s.rate_per_month(0.05),
@@ -171,6 +178,23 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
             {"look": i + 1, "patients": n, "responders": k} for i, (n, k) in enumerate(f.looks_held)
         ],
         "notes": list(f.notes),
+    }
+
+
+def _rate_sensitivity_document(f: Forecast) -> dict[str, Any] | None:
+    """The enrollment figures again under the sites' other rate prior (None when not run)."""
+    run = f.rate_sensitivity
+    if run is None:
+        return None
+    quantiles = f.date_quantiles("enrollment_complete_date", run)
+    return {
+        "rate_prior": [s.prior for s in f.rate_sensitivity_sites],
+        "p_enrollment_complete_by_close": _estimate(run.summary.target_reached),
+        "enrollment_complete_date": {
+            **{f"q{round(q * 100)}": None if d is None else d.isoformat() for q, (d, _) in quantiles.items()},
+            "mcse_days": {f"q{round(q * 100)}": None if math.isnan(m) else m for q, (_, m) in quantiles.items()},
+        },
+        "sites": [{"name": s.name, "mean_rate_per_month": s.rate_per_month()} for s in f.rate_sensitivity_sites],
     }
 
 
@@ -198,6 +222,7 @@ def _screening_document(f: Forecast) -> dict[str, Any] | None:
     a, b = f.screen_failure_posterior
     enrolled = {name: sum(p.site == name for p in f.observed.patients) for name in f.screening.screened}
     return {
+        "rate_sensitivity": _rate_sensitivity_document(f),
         "sites": [
             {
                 "name": name,
@@ -226,8 +251,9 @@ def date_quantile(days: np.ndarray, q: float) -> tuple[float, float]:
     return value, quantile_mcse(finite, q)
 
 
-RUNS = ("conditional", "predictive", "sceptical")
-"""The forecast's runs: the scenario's ORR, the ORR's posterior, and its posterior under the sceptical prior."""
+RUNS = ("conditional", "predictive", "sceptical", "rate_sensitivity")
+"""The forecast's runs: the scenario's ORR, the ORR's posterior, its posterior under the sceptical prior, and the
+scenario's ORR with the other prior of the sites' rates (vague for planned, planned for vague)."""
 
 
 def _runs(models: list[TrialModel], settings: RunSettings) -> list[RunResult]:
@@ -309,7 +335,10 @@ def forecast(
     prior, sceptical = orr_prior(model), sceptical_prior(model)
     predictive = predictive_state(model, state, prior)
     doubting = with_prior(predictive, sceptical)
-    starts = [state, predictive, doubting]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KnownRateWarning)
+        other_sites = site_posteriors(model, observed, as_of, not vague_rate_prior, screening)
+    starts = [state, predictive, doubting, with_rates(state, other_sites)]
     runs = _runs([forecast_model(model, s) for s in starts], settings_with(settings, changes))
     return Forecast(
         as_of=as_of,
@@ -328,4 +357,6 @@ def forecast(
         screening=screening,
         screen_failure_posterior=state.screen_failure,
         looks_held=tuple(zip(model.rule.look_sizes, state.looks_held)),
+        rate_sensitivity=runs[3],
+        rate_sensitivity_sites=tuple(other_sites),
     )

@@ -30,7 +30,7 @@ from ..units import day_number
 from .looks import RemainingLooks, check_looks
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior, status_posterior
-from .posterior import SitePosterior, enrollment_exposure, gamma_posterior
+from .posterior import SitePosterior, enrollment_exposure, gamma_posterior, prior_weight
 from .screening import ScreeningCounts
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "site_posteriors",
     "start_state",
     "with_prior",
+    "with_rates",
 ]
 
 
@@ -79,6 +80,7 @@ def site_posteriors(
     for p in observed.patients:
         counts[p.site] += 1
     out = []
+    weight = prior_weight(rec.rate_cv, model.scenario.forecast.rate_prior_patients)
     for index, site in enumerate(rec.sites):
         planned = site_rates(
             site, index, model.scenario.trial.study_start, model.open_day, 0.0, np.random.default_rng(0)
@@ -91,16 +93,25 @@ def site_posteriors(
             exposure = enrollment_exposure(
                 planned, model.calendar, until, 1.0 - rec.screen_failure_probability, rec.screening_days
             )
-        shape, rate = gamma_posterior(rec.rate_cv, vague, count, exposure)
-        out.append(SitePosterior(site.name, counts[site.name], exposure, shape, rate, site.screened_per_month))
-    if rec.rate_cv <= 0 and not vague:
+        shape, rate = gamma_posterior(weight, vague, count, exposure)
+        out.append(
+            SitePosterior(site.name, counts[site.name], exposure, shape, rate, site.screened_per_month, weight, vague)
+        )
+    if math.isinf(weight) and not vague:
         warnings.warn(
-            "recruitment.rate_cv is 0, so each site's planned rate is taken as known and the enrollments so far "
-            "do not update it; give --vague-rate-prior to learn the rates from the data",
+            "recruitment.rate_cv is 0 and forecast.rate_prior_patients is not given, so each site's planned rate is "
+            "taken as known and the enrollments so far do not update it; give --vague-rate-prior or "
+            "forecast.rate_prior_patients to learn the rates from the data",
             KnownRateWarning,
             stacklevel=2,
         )
     return out
+
+
+def with_rates(state: TrialState, sites: Sequence[SitePosterior]) -> TrialState:
+    """``state`` with the sites' rate posteriors replaced (the rate-prior sensitivity run)."""
+    rates = RatePosterior(np.array([s.shape for s in sites]), np.array([s.rate for s in sites]))
+    return dataclasses.replace(state, rates=rates)
 
 
 def orr_evidence(observed: ObservedTrial) -> tuple[int, int]:

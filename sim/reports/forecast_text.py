@@ -24,6 +24,13 @@ def _forecast_rows(f: Forecast) -> list[tuple[str, str, str, str]]:
             "probability",
         ),
     ]
+    if f.rate_sensitivity is not None and f.rate_sensitivity_sites:
+        other = f.rate_sensitivity.summary.target_reached
+        prior = f.rate_sensitivity_sites[0].prior
+        rows.append((f"  with the sites' {prior}", *_cells(other.value, other.mcse, "probability"), "probability"))
+        day, mcse = f.date_quantiles("enrollment_complete_date", f.rate_sensitivity)[0.5]
+        shown = "not by then" if day is None else day.isoformat()
+        rows.append((f"  enrollment complete, median, with the sites' {prior}", shown, mcse_cell(mcse, "date"), "date"))
     for label, column in _FORECAST_DATES:
         for q, (day, mcse) in f.date_quantiles(column).items():
             shown = "not by then" if day is None else day.isoformat()
@@ -74,7 +81,7 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
         *(
             f"  {s.name}: {s.enrolled} enrolled; screening rate {s.rate_per_month():.2f} per month "
             f"(90% interval {s.rate_per_month(0.05):.2f} to {s.rate_per_month(0.95):.2f}; "
-            f"planned {s.planned_per_month:g})"
+            f"planned {s.planned_per_month:g}; {s.prior})"
             for s in f.sites
         ),
         f"  responses so far: {responders} confirmed, {settled} settled without one",

@@ -155,6 +155,12 @@ class Forecast:
         "weight, in patients, of the forecast's default ORR prior Beta(orr w, (1 - orr) w) centred on "
         "`efficacy.orr`, and of the sceptical prior Beta(p0 w, (1 - p0) w) centred on `analysis.p0` it always shows",
     )
+    rate_prior_patients: float | None = _f(
+        c.number(0, 10_000, strict_min=True),
+        None,
+        "weight, in enrollments, of each site's planned rate as the prior of its rate: Gamma(w, w) on the rate "
+        "multiplier; without it, 1 / `recruitment.rate_cv`² (and the planned rate is known when `rate_cv` is 0)",
+    )
     screen_failure_prior_weight: float = _f(
         c.number(0, 10_000, strict_min=True),
         20.0,
