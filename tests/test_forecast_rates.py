@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import warnings
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -52,3 +54,77 @@ def test_the_sensitivity_row_is_the_negative_binomial_under_the_vague_prior() ->
     assert abs(got.value - expected) <= 4 * math.sqrt(expected * (1 - expected) / got.n)
     document = forecast_document(result)["rate_sensitivity"]
     assert document["rate_prior"] == ["vague prior"] and document["p_enrollment_complete_by_close"]["n"] == 1500
+
+
+# Two sites at constant rates, no screening: site B opens later and enrolls more slowly than planned.
+TWO_SITES = (
+    "recruitment.periods=[]",
+    "recruitment.screen_failure_probability=0.0",
+    "recruitment.screening_days=[0, 0]",
+    'recruitment.sites=[{name = "A", activation = 2025-11-15, screened_per_month = 1.5, ramp_up_months = 0.0}, '
+    '{name = "B", activation = 2026-03-01, screened_per_month = 1.5, ramp_up_months = 0.0}]',
+    "forecast.pool_sites=true",
+)
+
+
+def _two_sites(counts: dict[str, int]):
+    from sim.forecast import ObservedPatient, ObservedTrial
+
+    model = TrialModel.from_scenario(load_scenario("base", list(TWO_SITES)))
+    patients, row = [], 0
+    for site, n in counts.items():
+        first = {"A": dt.date(2025, 12, 1), "B": dt.date(2026, 3, 10)}[site]
+        for i in range(n):
+            row += 1
+            day = first + dt.timedelta(days=12 * i)
+            patients.append(ObservedPatient(row, f"{site}{i}", site, day, day + dt.timedelta(days=3)))
+    patients.sort(key=lambda p: p.enrollment_date)
+    return model, ObservedTrial(tuple(patients), outcomes_known=False)
+
+
+def test_pooled_rates_maximise_the_negative_binomial_likelihood_and_update_each_site() -> None:
+    """(a, b) beat every point of a grid of the NB log-likelihood; each site's posterior is Gamma(a + n, b + E)."""
+    model, observed = _two_sites({"A": 22, "B": 4})
+    sites = site_posteriors(model, observed, AS_OF, vague=False)
+    a, b = sites[0].pooled
+    counts = np.array([22, 4])
+    exposures = np.array([s.exposure for s in sites])
+
+    def loglik(a: float, b: float) -> float:
+        return float(np.sum(stats.nbinom.logpmf(counts, a, b / (b + exposures))))
+
+    grid = [loglik(x, y) for x in np.geomspace(0.05, 500, 60) for y in np.geomspace(0.01, 500, 60)]
+    assert loglik(a, b) >= max(grid) - 1e-6
+    for site, n in zip(sites, counts):
+        assert site.shape == pytest.approx(a + n) and site.rate == pytest.approx(b + site.exposure)
+        assert site.prior.startswith("pooled across sites: Gamma(")
+    # the slow site is pulled towards the pooled mean, the fast one too
+    raw = counts / exposures
+    pooled_mean = a / b
+    assert abs(sites[1].shape / sites[1].rate - pooled_mean) < abs(raw[1] - pooled_mean)
+
+
+def test_pooled_forecast_is_the_sum_of_the_sites_negative_binomials() -> None:
+    """P(complete by close): the convolution of each site's gamma-Poisson future enrollments, within 4 MCSE."""
+    from sim.forecast.result import conditional_model
+    from sim.runs.runner import run
+
+    model, observed = _two_sites({"A": 22, "B": 4})
+    sites = site_posteriors(model, observed, AS_OF, vague=False)
+    as_of_day = (AS_OF - model.scenario.trial.study_start).days + 1.0
+    mean = 1.5 / DAYS_PER_MONTH * (model.close_day - as_of_day)  # each site's planned enrollments still to come
+    still = model.scenario.trial.sample_size - observed.n_enrolled
+    k = np.arange(still)
+    pmfs = [stats.nbinom.pmf(k, s.shape, s.rate / (s.rate + mean)) for s in sites]
+    expected = 1.0 - float(np.convolve(pmfs[0], pmfs[1])[:still].sum())
+    table = run(conditional_model(model, observed, AS_OF), replicates=2000, seed=21, progress=False).replicates
+    done = ~table["closed_short"].to_numpy(dtype=bool)
+    assert abs(done.mean() - expected) <= 4 * math.sqrt(expected * (1 - expected) / done.size)
+
+
+def test_pooling_needs_two_sites_enrolling() -> None:
+    from sim.forecast import ForecastError
+
+    model = _model("forecast.pool_sites=true")
+    with pytest.raises(ForecastError, match="forecast.pool_sites needs at least two sites"):
+        site_posteriors(model, _enrolled(20), AS_OF, vague=False)

@@ -16,14 +16,19 @@ ORR: see :mod:`.orr_posterior` (the prior times the likelihood of every patient'
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from numpy.typing import NDArray
+from scipy import optimize, stats
 
 from ..model.recruitment import CalendarRates, SiteRates
 
-__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior", "prior_weight"]
+__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior", "pooled_gamma", "prior_weight"]
+
+POOLED_SHAPE_BOUNDS = (1e-3, 1e4)
+"""The pooled Gamma's shape is searched within these: beyond 1e4 the sites' rates are all but equal."""
 
 VAGUE_SHAPE = 0.5
 """Shape of the vague (Jeffreys) Gamma prior on a Poisson rate: Gamma(0.5, 0), improper but with a proper posterior."""
@@ -92,6 +97,32 @@ def gamma_posterior(weight: float, vague: bool, count: int, exposure: float) -> 
     return (weight + count, weight + exposure)
 
 
+def pooled_gamma(counts: Sequence[int], exposures: Sequence[float]) -> tuple[float, float]:
+    """The Gamma(a, b) law of the sites' multipliers that best explains their enrollments (empirical Bayes).
+
+    Given the multiplier, a site's enrollments are Poisson with mean ``m E``; over m ~ Gamma(a, b)
+    they are negative binomial, NB(a, b / (b + E)). (a, b) maximise the product of those over the
+    sites with exposure (Anisimov and Fedorov 2007 estimate the centres' gamma law so). The shape
+    is kept within :data:`POOLED_SHAPE_BOUNDS`.
+    """
+    n = np.asarray(counts, dtype=float)
+    e = np.asarray(exposures, dtype=float)
+    if np.count_nonzero(e > 0) < 2:
+        raise ValueError("pooling the sites' rates needs at least two sites with enrollment time")
+    n, e = n[e > 0], e[e > 0]
+
+    def negative_log_likelihood(x: NDArray[np.float64]) -> float:
+        a, b = math.exp(x[0]), math.exp(x[1])
+        return -float(np.sum(stats.nbinom.logpmf(n, a, b / (b + e))))
+
+    low, high = (math.log(v) for v in POOLED_SHAPE_BOUNDS)
+    start = np.array([0.0, math.log(e.sum() / max(n.sum(), 0.5))])
+    best = optimize.minimize(
+        negative_log_likelihood, start, method="L-BFGS-B", bounds=[(low, high), (-30.0, 30.0)]
+    )
+    return math.exp(float(best.x[0])), math.exp(float(best.x[1]))
+
+
 @dataclass(frozen=True)
 class SitePosterior:
     """One site: its enrollments so far and the posterior of its screening rate (patients per month)."""
@@ -104,12 +135,15 @@ class SitePosterior:
     planned_per_month: float
     prior_weight: float = math.inf
     vague: bool = False
+    pooled: tuple[float, float] | None = None
 
     @property
     def prior(self) -> str:
         """The rate's prior in words: vague, the planned rate known, or the planned rate worth w enrollments."""
         if self.vague:
             return "vague prior"
+        if self.pooled is not None:
+            return f"pooled across sites: Gamma({self.pooled[0]:.3g}, {self.pooled[1]:.3g})"
         if math.isinf(self.prior_weight):
             return "planned rate taken as known"
         return f"planned rate worth {self.prior_weight:.3g} enrollments"

@@ -30,7 +30,7 @@ from ..units import day_number
 from .looks import RemainingLooks, check_looks
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior, status_posterior
-from .posterior import SitePosterior, enrollment_exposure, gamma_posterior, prior_weight
+from .posterior import SitePosterior, enrollment_exposure, gamma_posterior, pooled_gamma, prior_weight
 from .screening import ScreeningCounts
 
 __all__ = [
@@ -79,8 +79,8 @@ def site_posteriors(
     counts = {site.name: 0 for site in rec.sites}
     for p in observed.patients:
         counts[p.site] += 1
-    out = []
     weight = prior_weight(rec.rate_cv, model.scenario.forecast.rate_prior_patients)
+    evidence = []
     for index, site in enumerate(rec.sites):
         planned = site_rates(
             site, index, model.scenario.trial.study_start, model.open_day, 0.0, np.random.default_rng(0)
@@ -93,11 +93,20 @@ def site_posteriors(
             exposure = enrollment_exposure(
                 planned, model.calendar, until, 1.0 - rec.screen_failure_probability, rec.screening_days
             )
-        shape, rate = gamma_posterior(weight, vague, count, exposure)
+        evidence.append((count, exposure))
+    pooled = None if vague or not model.scenario.forecast.pool_sites else _pooled(evidence)
+    out = []
+    for site, (count, exposure) in zip(rec.sites, evidence):
+        if pooled is not None:
+            shape, rate = pooled[0] + count, pooled[1] + exposure
+        else:
+            shape, rate = gamma_posterior(weight, vague, count, exposure)
         out.append(
-            SitePosterior(site.name, counts[site.name], exposure, shape, rate, site.screened_per_month, weight, vague)
+            SitePosterior(
+                site.name, counts[site.name], exposure, shape, rate, site.screened_per_month, weight, vague, pooled
+            )
         )
-    if math.isinf(weight) and not vague:
+    if math.isinf(weight) and not vague and pooled is None:
         warnings.warn(
             "recruitment.rate_cv is 0 and forecast.rate_prior_patients is not given, so each site's planned rate is "
             "taken as known and the enrollments so far do not update it; give --vague-rate-prior or "
@@ -106,6 +115,17 @@ def site_posteriors(
             stacklevel=2,
         )
     return out
+
+
+def _pooled(evidence: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """The sites' pooled Gamma law (:func:`~.posterior.pooled_gamma`), refused with fewer than two sites enrolling."""
+    try:
+        return pooled_gamma([n for n, _ in evidence], [e for _, e in evidence])
+    except ValueError:
+        raise ForecastError(
+            "forecast.pool_sites needs at least two sites with enrollment time before the as-of date; "
+            "set it to false, or forecast from a later date"
+        ) from None
 
 
 def with_rates(state: TrialState, sites: Sequence[SitePosterior]) -> TrialState:

@@ -161,6 +161,12 @@ class Forecast:
         "weight, in enrollments, of each site's planned rate as the prior of its rate: Gamma(w, w) on the rate "
         "multiplier; without it, 1 / `recruitment.rate_cv`² (and the planned rate is known when `rate_cv` is 0)",
     )
+    pool_sites: bool = _f(
+        c.boolean,
+        False,
+        "estimate the Gamma law of the sites' rate multipliers from every site's enrollments (empirical Bayes), "
+        "instead of each site's planned prior; needs two sites enrolling by the as-of date",
+    )
     screen_failure_prior_weight: float = _f(
         c.number(0, 10_000, strict_min=True),
         20.0,
