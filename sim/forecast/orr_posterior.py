@@ -164,21 +164,24 @@ class OrrPosterior:
         return f"OrrPosterior(prior={self.prior!r}, ceiling={self.ceiling!r}, likelihood={digest})"
 
 
-def status_posterior(prior: BetaMixture, model: TrialModel, state: TrialState) -> BetaMixture | OrrPosterior:
+def status_posterior(
+    prior: BetaMixture, model: TrialModel, state: TrialState, nodes: int = NODES, candidates: int = CANDIDATES
+) -> BetaMixture | OrrPosterior:
     """The ORR's posterior given the statuses in ``state``; the prior itself when no status is known.
 
     Returning the prior unchanged keeps a forecast with nothing observed drawing exactly the
-    replicates of the assurance run (tests/test_assurance.py).
+    replicates of the assurance run (tests/test_assurance.py). ``nodes`` and ``candidates`` set
+    the likelihood's resolution (a coarser one makes the calibration test affordable).
     """
     if not state.outcomes.conditioned.any():
         return prior
-    nodes = np.linspace(0.0, state.orr_ceiling, NODES)
+    orrs = np.linspace(0.0, state.orr_ceiling, nodes)
     likelihood = status_probabilities(
-        [model.with_orr(float(p)) for p in nodes],
+        [model.with_orr(float(p)) for p in orrs],
         state.outcomes,
         state.first_dose_day,
         state.as_of_day,
         np.random.default_rng(SEED),
-        CANDIDATES,
+        candidates,
     )
-    return OrrPosterior(prior, state.orr_ceiling, nodes, likelihood)
+    return OrrPosterior(prior, state.orr_ceiling, orrs, likelihood)
