@@ -362,11 +362,15 @@ def _arrivals(model: TrialModel, seed: np.random.SeedSequence) -> list[NDArray[n
 def _replicate_patients(model: TrialModel, rng: np.random.Generator) -> PatientModel:
     """A replicate's patient model: its true ORR drawn from the forecast's posterior or the scenario's prior.
 
-    Without either the ORR is the scenario's point value and nothing is drawn.
+    Without either the ORR is the scenario's point value and nothing is drawn. A forecast that
+    learns hazards then draws them (after the ORR, so nothing else moves without them).
     """
     state = model.start
     law = model.orr_prior if state is None else state.orr_posterior
-    if law is None:
-        return model.patients
-    ceiling = model.orr_ceiling if state is None else state.orr_ceiling
-    return model.with_orr(float(law.draw(rng.random(), ceiling)))
+    patients = model.patients
+    if law is not None:
+        ceiling = model.orr_ceiling if state is None else state.orr_ceiling
+        patients = model.with_orr(float(law.draw(rng.random(), ceiling)))
+    if state is not None and state.hazards is not None:
+        patients = state.hazards.draw(rng, patients)
+    return patients

@@ -25,6 +25,7 @@ from ..runs.settings import RunSettings, settings_with
 from ..scenario.model import Scenario
 from ..stats.beta_mixture import BetaMixture
 from ..stats.mcse import Estimate, quantile_mcse
+from .hazards import HazardPosterior, hazard_document
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior
 from .posterior import SitePosterior
@@ -73,6 +74,7 @@ class Forecast:
     looks_held: tuple[tuple[int, int], ...] = ()
     rate_sensitivity: RunResult | None = None
     rate_sensitivity_sites: tuple[SitePosterior, ...] = ()
+    hazards: HazardPosterior | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -160,6 +162,7 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         "sceptical_prior": {"source": f.sceptical_prior.source, "law": f.sceptical_prior.law.describe()},
         "sceptical_posterior": _orr_document(f.sceptical_posterior, f.orr_ceiling),
         "rate_sensitivity": _rate_sensitivity_document(f),
+        "hazards": None if f.hazards is None else hazard_document(f.hazards),
         "sites": [
             {
                 "name": s.name,
@@ -223,6 +226,7 @@ def _screening_document(f: Forecast) -> dict[str, Any] | None:
     enrolled = {name: sum(p.site == name for p in f.observed.patients) for name in f.screening.screened}
     return {
         "rate_sensitivity": _rate_sensitivity_document(f),
+        "hazards": None if f.hazards is None else hazard_document(f.hazards),
         "sites": [
             {
                 "name": name,
@@ -358,5 +362,6 @@ def forecast(
         screen_failure_posterior=state.screen_failure,
         looks_held=tuple(zip(model.rule.look_sizes, state.looks_held)),
         rate_sensitivity=runs[3],
+        hazards=state.hazards if isinstance(state.hazards, HazardPosterior) else None,
         rate_sensitivity_sites=tuple(other_sites),
     )

@@ -27,6 +27,7 @@ from ..model.trial_model import TrialModel
 from ..model.trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
 from ..stats.beta_mixture import BetaMixture
 from ..units import day_number
+from .hazards import hazard_posterior
 from .looks import RemainingLooks, check_looks
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior, status_posterior
@@ -223,6 +224,7 @@ def start_state(
         enrollment_complete_day=float(enrolled[target - 1]) if len(enrolled) >= target else math.nan,
         orr_ceiling=model.orr_ceiling,
         looks_held=tuple(looks),
+        hazards=hazard_posterior(model, observed, as_of) if model.scenario.forecast.learn_hazards else None,
         **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)

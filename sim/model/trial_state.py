@@ -15,11 +15,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..stats.beta_mixture import BetaMixture
+from .patient_model import PatientModel
 
-__all__ = ["KnownOutcomes", "OrrLaw", "RatePosterior", "TrialState", "UNKNOWN"]
+__all__ = ["HazardLaw", "KnownOutcomes", "OrrLaw", "RatePosterior", "TrialState", "UNKNOWN"]
 
 UNKNOWN = -1
 """The code of an outcome the data do not give (outcome columns absent from the file)."""
+
+
+class HazardLaw(Protocol):
+    """The forecast's posterior of the hazards the data inform: it gives each replicate its own patient model."""
+
+    def draw(self, rng: np.random.Generator, patients: PatientModel) -> PatientModel:
+        """``patients`` with the learned hazards drawn from their posteriors."""
+        ...
 
 
 class OrrLaw(Protocol):
@@ -95,7 +104,8 @@ class TrialState:
     where the site's counts are not known, whose pending patients are drawn from its arrivals
     instead) and ``screen_failure`` the Beta law each replicate draws its screen-failure
     probability from. ``looks_held`` gives the responders each interim look already held counted
-    (the trial went on after each); the engine runs only the looks after them.
+    (the trial went on after each); the engine runs only the looks after them. ``hazards``, when
+    given, draws each replicate's withdrawal, loss and post-progression death hazards.
     """
 
     as_of_day: float
@@ -112,6 +122,7 @@ class TrialState:
     pending: NDArray[np.int64] | None = None
     screen_failure: tuple[float, float] | None = None
     looks_held: tuple[int, ...] = ()
+    hazards: HazardLaw | None = None
 
     @property
     def n_enrolled(self) -> int:

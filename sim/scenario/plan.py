@@ -167,6 +167,17 @@ class Forecast:
         "estimate the Gamma law of the sites' rate multipliers from every site's enrollments (empirical Bayes), "
         "instead of each site's planned prior; needs two sites enrolling by the as-of date",
     )
+    learn_hazards: bool = _f(
+        c.boolean,
+        False,
+        "update the withdrawal, loss-to-follow-up and (exponential) post-progression death hazards from the observed "
+        "patients, each replicate drawing them from their Gamma posteriors",
+    )
+    hazard_prior_months: float = _f(
+        c.number(0, 100_000, strict_min=True),
+        24.0,
+        "with `learn_hazards`: the weight, in patient-months at risk, of the scenario's hazards as their priors",
+    )
     screen_failure_prior_weight: float = _f(
         c.number(0, 10_000, strict_min=True),
         20.0,
