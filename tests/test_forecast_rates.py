@@ -128,3 +128,39 @@ def test_pooling_needs_two_sites_enrolling() -> None:
     model = _model("forecast.pool_sites=true")
     with pytest.raises(ForecastError, match="forecast.pool_sites needs at least two sites"):
         site_posteriors(model, _enrolled(20), AS_OF, vague=False)
+
+
+def test_a_site_still_to_open_opens_late_by_the_uniform_delay() -> None:
+    """Site B, planned for 2027-01-01, opens 0 to 180 days late: P(complete by close) is the average over the delay
+    of the two sites' convolved negative binomials (B keeps its prior: it has no enrollment time yet)."""
+    from sim.forecast.result import conditional_model
+    from sim.runs.runner import run
+
+    delay = 180
+    overrides = [
+        *TWO_SITES[:-1],
+        "recruitment.sites.1.activation=2027-01-01",
+        f"forecast.activation_delay_days={delay}",
+    ]
+    model = TrialModel.from_scenario(load_scenario("base", overrides))
+    _, observed = _two_sites({"A": 10})
+    sites = site_posteriors(model, observed, AS_OF, vague=False)
+    assert sites[1].exposure == 0 and sites[1].shape == sites[1].rate == pytest.approx(1 / 0.3**2)  # base rate_cv
+    study_start = model.scenario.trial.study_start
+    as_of_day = (AS_OF - study_start).days + 1.0
+    opens = (dt.date(2027, 1, 1) - study_start).days
+    per_day = 1.5 / DAYS_PER_MONTH
+    still = model.scenario.trial.sample_size - observed.n_enrolled
+    k = np.arange(still)
+    a, b = sites
+    site_a = stats.nbinom.pmf(k, a.shape, a.rate / (a.rate + per_day * (model.close_day - as_of_day)))
+
+    def complete(late: int) -> float:
+        site_b = stats.nbinom.pmf(k, b.shape, b.rate / (b.rate + per_day * max(0.0, model.close_day - opens - late)))
+        return 1.0 - float(np.convolve(site_a, site_b)[:still].sum())
+
+    expected = float(np.mean([complete(late) for late in range(delay + 1)]))
+    assert expected < complete(0) - 0.15  # the delay matters: 0.53 against 0.75 on the planned date
+    table = run(conditional_model(model, observed, AS_OF), replicates=2000, seed=23, progress=False).replicates
+    done = ~table["closed_short"].to_numpy(dtype=bool)
+    assert abs(done.mean() - expected) <= 4 * math.sqrt(expected * (1 - expected) / done.size)

@@ -225,6 +225,7 @@ def start_state(
         orr_ceiling=model.orr_ceiling,
         looks_held=tuple(looks),
         hazards=hazard_posterior(model, observed, as_of) if model.scenario.forecast.learn_hazards else None,
+        activation_delay_days=model.scenario.forecast.activation_delay_days,
         **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)

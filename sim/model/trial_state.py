@@ -105,7 +105,8 @@ class TrialState:
     instead) and ``screen_failure`` the Beta law each replicate draws its screen-failure
     probability from. ``looks_held`` gives the responders each interim look already held counted
     (the trial went on after each); the engine runs only the looks after them. ``hazards``, when
-    given, draws each replicate's withdrawal, loss and post-progression death hazards.
+    given, draws each replicate's withdrawal, loss and post-progression death hazards. A site
+    planned to activate after the as-of date activates up to ``activation_delay_days`` late.
     """
 
     as_of_day: float
@@ -123,6 +124,7 @@ class TrialState:
     screen_failure: tuple[float, float] | None = None
     looks_held: tuple[int, ...] = ()
     hazards: HazardLaw | None = None
+    activation_delay_days: int = 0
 
     @property
     def n_enrolled(self) -> int:

@@ -178,6 +178,12 @@ class Forecast:
         24.0,
         "with `learn_hazards`: the weight, in patient-months at risk, of the scenario's hazards as their priors",
     )
+    activation_delay_days: int = _f(
+        c.integer(0, 3650),
+        0,
+        "a site planned to activate after the as-of date opens uniformly 0 to this many days late (each replicate "
+        "draws its own delay); 0 keeps the planned dates",
+    )
     screen_failure_prior_weight: float = _f(
         c.number(0, 10_000, strict_min=True),
         20.0,
