@@ -1,8 +1,10 @@
 """Run a forecast: the trial from its as-of date on, under the scenario's ORR and under the ORR's posterior.
 
-Two runs of the same engine from the same state and the same seed: the *conditional* run keeps the
-scenario's ORR (conditional power, and every timeline figure), the *predictive* run draws each
-replicate's ORR from its posterior given the responses so far (predictive probability of success).
+Runs of the same engine from the same state and the same seed (:data:`RUNS`): the *conditional*
+run keeps the scenario's ORR (conditional power, and every timeline figure), the *predictive* run
+draws each replicate's ORR from its posterior given every patient's status (predictive probability
+of success), the *sceptical* run does so under the sceptical prior, and the *rate_sensitivity* run
+repeats the conditional one with the sites' other rate prior.
 """
 
 from __future__ import annotations
