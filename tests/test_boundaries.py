@@ -95,7 +95,8 @@ def _frame(**cells: str) -> pd.DataFrame:
 
 def test_what_happened_on_the_as_of_date_is_known_and_settles_the_patient() -> None:
     scenario = load_scenario("base")
-    observed = parse_observed(_frame(best_response="SD", progression_date=str(AS_OF)), scenario, AS_OF, "test")
+    on_a_scan = {"first_dose_date": "2026-01-17", "best_response": "SD"}  # the seventh scan, 294 + 6 days on
+    observed = parse_observed(_frame(**on_a_scan, progression_date=str(AS_OF)), scenario, AS_OF, "test")
     assert orr_evidence(observed) == (0, 1)  # a progression dated on the as-of date settles a non-responder
     death = {"death_date": str(AS_OF), "treatment_end_date": str(AS_OF), "treatment_end_reason": "death"}
     died = parse_observed(_frame(best_response="SD", **death), scenario, AS_OF, "test")

@@ -12,7 +12,8 @@ from scipy import stats
 
 from sim.engines.des import simulate_trial
 from sim.forecast import ObservedPatient, ObservedTrial, parse_observed
-from sim.forecast.result import date_quantile, forecast, forecast_models
+from sim.forecast.orr_posterior import OrrPosterior
+from sim.forecast.result import conditional_model, date_quantile, forecast
 from sim.forecast.state import KnownRateWarning, site_posteriors
 from sim.forecast.synthetic import observed_frame
 from sim.model.trial_model import TrialModel
@@ -32,7 +33,7 @@ def _model(*overrides: str) -> TrialModel:
 def test_a_forecast_before_opening_with_nobody_enrolled_is_the_run_itself() -> None:
     """Nothing observed and nothing to learn: the same seed gives the same replicates, bit for bit."""
     model = _model()
-    conditional, _ = forecast_models(model, NOTHING, dt.date(2025, 11, 14))
+    conditional = conditional_model(model, NOTHING, dt.date(2025, 11, 14))
     plain = run(model, replicates=40, seed=3, progress=False)
     started = run(conditional, replicates=40, seed=3, progress=False)
     pd.testing.assert_frame_equal(plain.replicates, started.replicates)
@@ -41,7 +42,7 @@ def test_a_forecast_before_opening_with_nobody_enrolled_is_the_run_itself() -> N
 def test_a_forecast_on_the_opening_day_differs_only_in_the_screening_already_past() -> None:
     """As-of the opening day: screen failures of that day are in the past, everything else is the run."""
     model = _model()
-    conditional, _ = forecast_models(model, NOTHING, dt.date(2025, 11, 15))
+    conditional = conditional_model(model, NOTHING, dt.date(2025, 11, 15))
     plain = run(model, replicates=40, seed=5, progress=False).replicates
     started = run(conditional, replicates=40, seed=5, progress=False).replicates
     screening = ["n_screened", "n_screen_failed"]
@@ -81,7 +82,7 @@ def test_enrollment_forecast_is_the_negative_binomial_posterior_predictive() -> 
     model = _model(*SIMPLE)
     n = 20
     observed = _enrolled(n)
-    conditional, _ = forecast_models(model, observed, AS_OF)
+    conditional = conditional_model(model, observed, AS_OF)
     result = run(conditional, replicates=3000, seed=11, progress=False)
     # the posterior of the rate multiplier: Gamma(k + n, k + lambda * exposure), k = 1 / cv^2
     k = 1.0 / 0.4**2
@@ -156,7 +157,7 @@ def test_forecasts_of_trials_the_model_simulated_are_calibrated() -> None:
         history = simulate_trial(model, replicate_seeds(90_000, trial, trial + 1)[0])
         frame = observed_frame(history, model, AS_OF)
         observed = parse_observed(frame, model.scenario, AS_OF, "synthetic")
-        conditional, _ = forecast_models(model, observed, AS_OF)
+        conditional = conditional_model(model, observed, AS_OF)
         table = run(conditional, replicates=25, seed=trial, progress=False).replicates
         success, responders, complete = _truth(model, history)
         gaps.append(
@@ -183,7 +184,9 @@ def test_the_forecast_runs_both_analyses_and_reports_the_posterior() -> None:
     responders = (frame["confirmed"] == "true").sum()
     settled = ((frame["confirmed"] != "true") & ((frame["progression_date"] != "") | (frame["death_date"] != ""))).sum()
     assert result.orr_evidence == (responders, settled)
-    assert result.orr_posterior == BetaMixture.beta(0.5 + responders, 0.5 + settled)
+    # every patient's status enters the ORR's likelihood, settled or not
+    assert isinstance(result.orr_posterior, OrrPosterior) and result.orr_posterior.patients == len(frame)
+    assert result.orr_posterior.prior == BetaMixture.beta(1.5, 8.5)  # the default: centred on efficacy.orr
     assert result.conditional.replicates["n_enrolled"].min() >= len(frame)
     # the patients already enrolled keep their enrollment dates in every replicate
     assert (

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.forecast import ForecastError, ObservedError, parse_observed
-from sim.forecast.result import forecast_models
+from sim.forecast import ObservedError, parse_observed
+from sim.forecast.looks import LookError
+from sim.forecast.result import conditional_model, forecast_models
 from sim.model.conditioning import ConditioningError, draw_given_status, status_at
 from sim.model.journey import plan_journeys
 from sim.model.trial_model import TrialModel
@@ -139,20 +140,21 @@ def test_without_outcome_columns_the_forecast_conditions_on_enrollment_alone(fra
     scenario = load_scenario("base")
     observed = parse_observed(frame[["patient_id", "site", "enrollment_date", "first_dose_date"]], scenario, AS_OF, "f")
     assert not observed.outcomes_known
-    conditional, _ = forecast_models(TrialModel.from_scenario(scenario), observed, AS_OF)
+    conditional = conditional_model(TrialModel.from_scenario(scenario), observed, AS_OF)
     assert conditional.start is not None and not conditional.start.outcomes.conditioned.any()
 
 
 def test_a_look_already_due_is_refused_naming_monitoring(frame) -> None:
+    """The first 7 patients were all judged by the as-of date: the look has happened, and its outcome is needed."""
     simon = [
         'monitoring.rule="simon"',
-        "monitoring.stage1_patients=10",
-        "monitoring.stage1_max_responders=1",
+        "monitoring.stage1_patients=7",
+        "monitoring.stage1_max_responders=0",
         "monitoring.final_max_responders=5",
     ]
     scenario = load_scenario("base", simon)
     observed = parse_observed(frame, scenario, AS_OF, "f")
-    with pytest.raises(ForecastError, match="monitoring: the first interim look is at 10 patients and 12 are enrolled"):
+    with pytest.raises(LookError, match="monitoring: the interim look 1 at 7 patients is due"):
         forecast_models(TrialModel.from_scenario(scenario), observed, AS_OF)
 
 

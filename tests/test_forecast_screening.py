@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.forecast import ObservedError, parse_observed, parse_screening
-from sim.forecast.result import forecast_models
+from sim.forecast.result import conditional_model
 from sim.forecast.state import site_posteriors
 from sim.model.recruitment import pending_screening_ends, site_rates
 from sim.model.trial_model import TrialModel
@@ -77,7 +77,7 @@ def test_patients_in_screening_enroll_after_the_as_of_date_and_failures_follow_t
     """A site that screens almost no one after the as-of date: its pending patients are the ones who enroll."""
     scenario, observed = _observed("recruitment.sites.0.screened_per_month=0.001", "recruitment.rate_cv=0.0")
     counts = _counts(scenario, observed, "20", "5")  # 20 - 5 - 12 = 3 still in screening
-    conditional, _ = forecast_models(TrialModel.from_scenario(scenario), observed, AS_OF, screening=counts)
+    conditional = conditional_model(TrialModel.from_scenario(scenario), observed, AS_OF, screening=counts)
     assert conditional.start is not None and conditional.start.pending.tolist() == [3]
     assert conditional.start.screen_failure == pytest.approx((0.32 * 20 + 5, 0.68 * 20 + 15))
     table = run(conditional, replicates=40, seed=1, progress=False).replicates

@@ -16,7 +16,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from sim.forecast import ObservedError, read_observed
-from sim.forecast.observed import COLUMNS, read_screening
+from sim.forecast.observed import COLUMNS
+from sim.forecast.screening import read_screening
 from sim.runs.folder import RunFolderError, read_run, write_run
 from sim.runs.runner import run
 from sim.scenario import load_scenario

@@ -26,8 +26,8 @@ from ..forecast import (
     read_observed,
     read_screening,
 )
-from ..forecast.result import date_quantile
-from ..forecast.state import forecast_model, predictive_state, start_state
+from ..forecast.result import RUNS, date_quantile
+from ..forecast.state import forecast_model, predictive_state, sceptical_prior, start_state, with_prior
 from ..model.trial_model import TrialModel
 from ..reports import forecast_text
 from ..runs.folder import write_run
@@ -76,6 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="learn each site's rate from its enrollments alone (a vague Gamma prior instead of rate_cv's)",
     )
     p.add_argument(
+        "--look",
+        type=_responders,
+        action="append",
+        default=[],
+        metavar="RESPONDERS",
+        help="an interim look already held, by the responders it counted (once per look, in order); "
+        "the forecast runs the rest of the design",
+    )
+    p.add_argument(
         "--vary",
         type=vary_axis,
         action="append",
@@ -83,10 +92,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="dotted.path=v1,v2,...",
         help="forecast each value of a scenario field side by side (give two for a two-way grid)",
     )
-    p.add_argument("--out", type=path_option, default=None, help="folder for forecast.json, forecast.txt and both runs")
+    p.add_argument("--out", type=path_option, default=None, help="folder for forecast.json, forecast.txt and the runs")
     p.add_argument("--restart", action="store_true", help="discard the checkpoints in --out instead of resuming")
     p.add_argument("--json", action="store_true", help="print the forecast's JSON document instead of the table")
     p.set_defaults(handler=handle_forecast)
+
+
+def _responders(text: str) -> int:
+    """``--look``: a whole number of responders."""
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"--look must be a whole number of responders, got {text!r}")
+    return int(text)
 
 
 def _run_settings(args: argparse.Namespace) -> RunSettings:
@@ -116,6 +132,7 @@ def handle_forecast(args: argparse.Namespace) -> int:
         args.as_of,
         vague_rate_prior=args.vague_rate_prior,
         screening=screening,
+        looks=args.look,
         settings=_run_settings(args),
     )
     document = forecast_document(result)
@@ -129,12 +146,15 @@ def handle_forecast(args: argparse.Namespace) -> int:
 
 
 def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any], text: str) -> None:
-    """forecast.json, forecast.txt and both runs' folders (``conditional/``, ``predictive/``) in --out."""
+    """forecast.json, forecast.txt and a folder per run (``conditional/``, ``predictive/``, ...): see RUNS."""
     out: Path = args.out
     write_atomically(out / "forecast.json", json.dumps(document, indent=2) + "\n")
     write_atomically(out / "forecast.txt", text + "\n")
     written = [out / name for name in FILES]
-    for name, run in (("conditional", result.conditional), ("predictive", result.predictive)):
+    runs = (result.conditional, result.predictive, result.sceptical, result.rate_sensitivity)
+    for name, run in zip(RUNS, runs):
+        if run is None:
+            continue
         folder = out / name
         folder.mkdir(exist_ok=True)
         written += write_run(folder, run, command=args.command_line)
@@ -151,39 +171,51 @@ def _handle_grid(args: argparse.Namespace) -> int:
         observed = read_observed(args.observed, scenario, args.as_of)
         screening = None if args.screened is None else read_screening(args.screened, scenario, observed)
         model = TrialModel.from_scenario(scenario)
-        return forecast_model(
-            model, start_state(model, observed, args.as_of, vague_rate_prior=args.vague_rate_prior, screening=screening)
+        state = start_state(
+            model, observed, args.as_of, vague_rate_prior=args.vague_rate_prior, screening=screening, looks=args.look
         )
+        return forecast_model(model, state)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KnownRateWarning)
         conditional = build_cells(args.scenario, args.overrides, axes, conditional_model)
-    # the responses so far do not depend on the cell; each cell's own [forecast] prior does
-    observed = read_observed(args.observed, load_scenario(args.scenario, args.overrides), args.as_of)
+    # each cell's ORR posterior: its own prior times the likelihood of the statuses under its own model
     predictive = [
-        Cell(c.setting, forecast_model(c.model, predictive_state(c.model, c.model.start, observed)))
+        Cell(c.setting, forecast_model(c.model, predictive_state(c.model, c.model.start)))
         for c in conditional
         if c.model.start is not None
     ]
+    sceptical = [
+        Cell(p.setting, forecast_model(p.model, with_prior(p.model.start, sceptical_prior(p.model))))
+        for p in predictive
+        if p.model.start is not None
+    ]
     for message in sorted({str(w.message) for w in caught}):
         print(f"trialsim: {message}", file=sys.stderr)
-    # both runs of every cell as one grid, so their chunks go to the workers as one stream
-    cells = [Cell({**c.setting, _RUN: "conditional"}, c.model) for c in conditional]
-    cells += [Cell({**c.setting, _RUN: "predictive"}, c.model) for c in predictive]
+    # the runs of every cell as one grid, so their chunks go to the workers as one stream
+    cells = [
+        Cell({**c.setting, _RUN: run}, c.model)
+        for run, part in zip(RUNS, (conditional, predictive, sceptical))
+        for c in part
+    ]
     grid = run_grid(cells, _run_settings(args), keep_replicates=True, label="forecast grid")
-    half = len(conditional)
-    table = _grid_table(grid.cells[:half], grid.cells[half:], load_scenario(args.scenario, args.overrides))
+    n = len(conditional)
+    runs = grid.cells[:n], grid.cells[n : 2 * n], grid.cells[2 * n :]
+    table = _grid_table(*runs, scenario=load_scenario(args.scenario, args.overrides))
     if args.out is not None:
         write_atomically(args.out / "forecast_grid.csv", table.to_csv(index=False))
     print(table.to_json(orient="records", indent=2) if args.json else table.to_string(index=False))
     return 0
 
 
-def _grid_table(conditional: Sequence[GridCell], predictive: Sequence[GridCell], scenario: Scenario) -> pd.DataFrame:
-    """One row per cell: P(complete by close), the median completion date, conditional power, predictive probability."""
+def _grid_table(
+    conditional: Sequence[GridCell], predictive: Sequence[GridCell], sceptical: Sequence[GridCell], scenario: Scenario
+) -> pd.DataFrame:
+    """One row per cell: P(complete by close), the median completion date, conditional power, predictive probability
+    (under the forecast's prior and the sceptical one)."""
     rows = []
     origin = scenario.trial.study_start
-    for c, p in zip(conditional, predictive):
+    for c, p, d in zip(conditional, predictive, sceptical):
         assert c.replicates is not None  # the grid keeps them
         dates = pd.to_datetime(c.replicates["enrollment_complete_date"])
         days = (dates - pd.Timestamp(origin)).dt.days.to_numpy(dtype=float)
@@ -202,6 +234,8 @@ def _grid_table(conditional: Sequence[GridCell], predictive: Sequence[GridCell],
                 "conditional_power_mcse": s.power.mcse,
                 "predictive_probability": q.power.value,
                 "predictive_probability_mcse": q.power.mcse,
+                "predictive_probability_sceptical": d.summary.power.value,
+                "predictive_probability_sceptical_mcse": d.summary.power.mcse,
             }
         )
     return pd.DataFrame(rows)

@@ -22,7 +22,7 @@ from ..model.history import HistoryBatch, TrialHistory
 from ..model.journey import PatientJourneys, plan_journeys
 from ..model.monitoring import Look, LookTrigger, judged_days, monitor_process
 from ..model.patient_model import LatentOutcomes, PatientModel
-from ..model.recruitment import arrival_days, screening_arrivals, site_rates
+from ..model.recruitment import arrival_days, delayed_activation, screening_arrivals, site_rates
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
 from .contract import replicate_seeds
@@ -351,6 +351,8 @@ def _arrivals(model: TrialModel, seed: np.random.SeedSequence) -> list[NDArray[n
         rates = site_rates(
             site, index, model.scenario.trial.study_start, model.open_day, rec.rate_cv, site_rng, posterior
         )
+        if state is not None:  # a site still to open in a forecast may open late (forecast.activation_delay_days)
+            rates = delayed_activation(rates, state.as_of_day, state.activation_delay_days, site_rng)
         start = -math.inf if state is None else state.resume_day
         if state is not None and state.pending is not None and state.pending[index] >= 0:
             start = state.as_of_day  # its patients in screening are known: see patients_in_screening
@@ -361,11 +363,15 @@ def _arrivals(model: TrialModel, seed: np.random.SeedSequence) -> list[NDArray[n
 def _replicate_patients(model: TrialModel, rng: np.random.Generator) -> PatientModel:
     """A replicate's patient model: its true ORR drawn from the forecast's posterior or the scenario's prior.
 
-    Without either the ORR is the scenario's point value and nothing is drawn.
+    Without either the ORR is the scenario's point value and nothing is drawn. A forecast that
+    learns hazards then draws them (after the ORR, so nothing else moves without them).
     """
     state = model.start
     law = model.orr_prior if state is None else state.orr_posterior
-    if law is None:
-        return model.patients
-    ceiling = model.orr_ceiling if state is None else state.orr_ceiling
-    return model.with_orr(float(law.draw(rng.random(), ceiling)))
+    patients = model.patients
+    if law is not None:
+        ceiling = model.orr_ceiling if state is None else state.orr_ceiling
+        patients = model.with_orr(float(law.draw(rng.random(), ceiling)))
+    if state is not None and state.hazards is not None:
+        patients = state.hazards.draw(rng, patients)
+    return patients

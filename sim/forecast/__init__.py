@@ -1,23 +1,16 @@
 """Re-forecasting a running trial from the patients observed so far (``trialsim forecast``).
 
-:mod:`.observed` reads and checks the observed-patients file, :mod:`.posterior` updates the sites'
-rates and the ORR, :mod:`.state` builds the state the engine starts from, :mod:`.result` runs the
+:mod:`.observed` reads and checks the observed-patients file and :mod:`.screening` the screening
+log, :mod:`.posterior` updates the sites' rates, :mod:`.orr_posterior` the ORR given every
+patient's status, :mod:`.state` builds the state the engine starts from, :mod:`.result` runs the
 forecast. docs/forecast.md sets out the model and why the conditioning is exact.
 """
 
 from __future__ import annotations
 
-from .observed import (
-    ObservedError,
-    ObservedPatient,
-    ObservedTrial,
-    ScreeningCounts,
-    parse_observed,
-    parse_screening,
-    read_observed,
-    read_screening,
-)
-from .result import Forecast, date_quantile, forecast, forecast_document, forecast_models
+from .observed import ObservedError, ObservedPatient, ObservedTrial, parse_observed, read_observed
+from .result import Forecast, conditional_model, date_quantile, forecast, forecast_document, forecast_models
+from .screening import ScreeningCounts, parse_screening, read_screening
 from .state import ForecastError, KnownRateWarning, start_state
 
 __all__ = [
@@ -28,6 +21,7 @@ __all__ = [
     "ObservedPatient",
     "ObservedTrial",
     "ScreeningCounts",
+    "conditional_model",
     "date_quantile",
     "forecast",
     "forecast_document",

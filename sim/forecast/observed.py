@@ -27,6 +27,7 @@ __all__ = [
     "RESPONSES",
     "parse_observed",
     "read_observed",
+    "read_text_table",
 ]
 
 REQUIRED = ("patient_id", "site", "enrollment_date")
@@ -93,10 +94,10 @@ class ObservedTrial:
 def read_observed(path: str | Path, scenario: Scenario, as_of: dt.date) -> ObservedTrial:
     """Read and check the observed-patients CSV at ``path`` against ``scenario`` and the as-of date."""
     source = f"observed file {path}"
-    return parse_observed(_read_text_table(Path(path), source), scenario, as_of, source)
+    return parse_observed(read_text_table(Path(path), source), scenario, as_of, source)
 
 
-def _read_text_table(path: Path, source: str) -> pd.DataFrame:
+def read_text_table(path: Path, source: str) -> pd.DataFrame:
     """A CSV file as text cells ("" when empty), refused in one line when it cannot be read."""
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
@@ -208,6 +209,7 @@ def _patient(row: int, record: dict[str, str], scenario: Scenario, as_of: dt.dat
     )
     _check_dates(r, patient, scenario, as_of)
     _check_outcomes(r, patient)
+    _check_event_order(r, patient, scenario)
     return patient
 
 
@@ -293,6 +295,46 @@ def _check_treatment_end(r: _Row, p: ObservedPatient) -> None:
         raise r.fail("treatment_end_date", "is empty but the patient died: treatment ends at death at the latest")
 
 
+def _check_event_order(r: _Row, p: ObservedPatient, scenario: Scenario) -> None:
+    """Scans on the schedule, none after progression or death; treatment ending on the day of its reason.
+
+    The model reads progression at a scan, stops scanning at progression, and ends treatment on the
+    day of the progression or death that ends it; the forecast conditions on these dates, so a row
+    that breaks them is refused.
+    """
+    sc = scenario.schedule
+    for column in ("last_scan_date", "progression_date"):
+        day = getattr(p, column)
+        if day is None or p.first_dose_date is None:
+            continue
+        gap = (day - p.first_dose_date).days
+        scan = round(gap / sc.scan_interval_days)
+        if scan < 1 or abs(gap - scan * sc.scan_interval_days) > sc.scan_window_days:
+            raise r.fail(
+                column,
+                f"{day} is {gap} days after the first dose, not a scan day: scans fall every "
+                f"{sc.scan_interval_days} ± {sc.scan_window_days} days from the first dose "
+                "(schedule.scan_interval_days, schedule.scan_window_days)",
+            )
+    if p.progression_date is not None and p.last_scan_date not in (None, p.progression_date):
+        raise r.fail(
+            "last_scan_date",
+            f"{p.last_scan_date} differs from the progression date {p.progression_date}: progression is read at a "
+            "scan, and scanning stops there",
+        )
+    if p.death_date is not None:
+        for column in ("last_scan_date", "progression_date", "treatment_end_date"):
+            day = getattr(p, column)
+            if day is not None and day > p.death_date:
+                raise r.fail(column, f"{day} is after the death date {p.death_date}")
+    for reason, column in (("progression", "progression_date"), ("death", "death_date")):
+        if p.treatment_end_reason == reason and p.treatment_end_date != getattr(p, column):
+            raise r.fail(
+                "treatment_end_date",
+                f"{p.treatment_end_date} differs from the {column} {getattr(p, column)}: treatment ended for {reason}",
+            )
+
+
 def _check_together(patients: Sequence[ObservedPatient], scenario: Scenario, source: str) -> None:
     """Identifiers unique; no more patients than the trial enrolls."""
     seen: dict[str, int] = {}
@@ -309,58 +351,3 @@ def _check_together(patients: Sequence[ObservedPatient], scenario: Scenario, sou
             f"{source}, row {patients[n].row}, column patient_id: the file has {len(patients)} patients, "
             f"more than trial.sample_size ({n})"
         )
-
-
-@dataclass(frozen=True)
-class ScreeningCounts:
-    """Patients screened and found ineligible at each site by the as-of date (sites absent: not known)."""
-
-    screened: dict[str, int]
-    failed: dict[str, int]
-
-    def pending(self, site: str, enrolled: int) -> int:
-        """Eligible patients still in screening at the as-of date (neither failed nor enrolled)."""
-        return self.screened[site] - self.failed[site] - enrolled
-
-
-SCREENING_COLUMNS = ("site", "screened", "screen_failed")
-
-
-def read_screening(path: str | Path, scenario: Scenario, observed: ObservedTrial) -> ScreeningCounts:
-    """Read and check the screening-counts CSV at ``path`` (one row per site) against the observed patients."""
-    source = f"screening file {path}"
-    return parse_screening(_read_text_table(Path(path), source), scenario, observed, source)
-
-
-def parse_screening(frame: pd.DataFrame, scenario: Scenario, observed: ObservedTrial, source: str) -> ScreeningCounts:
-    """Check the screening counts: known sites once each, whole counts, failures and enrollments within the screened."""
-    columns = [str(c).strip() for c in frame.columns]
-    if sorted(columns) != sorted(SCREENING_COLUMNS):
-        raise ObservedError(f"{source}: the columns must be {', '.join(SCREENING_COLUMNS)}; got {', '.join(columns)}")
-    frame = frame.set_axis(columns, axis=1).apply(lambda col: col.str.strip())
-    sites = [s.name for s in scenario.recruitment.sites]
-    enrolled = {name: sum(p.site == name for p in observed.patients) for name in sites}
-    screened: dict[str, int] = {}
-    failed: dict[str, int] = {}
-    for row, record in enumerate(frame.to_dict("records"), 1):
-        site = record["site"]
-        where = f"{source}, row {row} ({site or 'no site'})"
-        if site not in sites:
-            raise ObservedError(
-                f"{where}, column site: {site!r} is not a site of the scenario; allowed: {', '.join(sites)}"
-            )
-        if site in screened:
-            raise ObservedError(f"{where}, column site: {site!r} is given twice; give each site once")
-        counts = {}
-        for column in ("screened", "screen_failed"):
-            text = record[column]
-            if not (text.isascii() and text.isdigit()):
-                raise ObservedError(f"{where}, column {column}: {text!r} is not a whole number of patients")
-            counts[column] = int(text)
-        if counts["screen_failed"] + enrolled[site] > counts["screened"]:
-            raise ObservedError(
-                f"{where}, column screened: {counts['screened']} screened cannot hold {counts['screen_failed']} "
-                f"screen failures and the {enrolled[site]} patients the observed file enrolls there"
-            )
-        screened[site], failed[site] = counts["screened"], counts["screen_failed"]
-    return ScreeningCounts(screened, failed)

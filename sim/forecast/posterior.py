@@ -1,4 +1,4 @@
-"""What the data so far say about each site's recruitment rate and about the ORR.
+"""What the data so far say about each site's recruitment rate.
 
 Recruitment: a site screens as a Poisson process whose rate is the scenario's planned rate (with
 its calendar factors and ramp) times a multiplier ``m`` with a Gamma(1/cv², 1/cv²) prior. Each
@@ -6,27 +6,29 @@ screened patient passes screening with probability ``1 - q`` and is enrolled aft
 days, uniform on ``recruitment.screening_days``. By Poisson thinning, the enrollments dated by the
 as-of date are Poisson with mean ``m E``, where ``E`` (:func:`enrollment_exposure`) is the planned
 rate integrated against the chance of having passed screening by the as-of date; so the posterior
-of ``m`` is Gamma(1/cv² + n, 1/cv² + E), exactly. Patients still in screening at the as-of date
+of ``m`` is Gamma(w + n, w + E), exactly, for a prior Gamma(w, w) worth ``w`` enrollments
+(:func:`prior_weight`: ``forecast.rate_prior_patients``, else 1/cv²). Patients still in screening at the as-of date
 form an independent thinned process with the same ``m``, which the engine draws afresh.
 
-ORR: the scenario's prior (``efficacy.orr_prior``, else ``[forecast]``'s Beta; see
-:func:`sim.forecast.state.orr_prior`) updated with the patients whose responder status the data
-settle under the model: confirmed responders, and patients whose progression or death was
-recorded without a confirmed response (the model's responders never progress or die before
-confirmation). Patients still under observation are left to the model, given each replicate's ORR.
+ORR: see :mod:`.orr_posterior` (the prior times the likelihood of every patient's status).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from numpy.typing import NDArray
+from scipy import optimize, stats
 
 from ..model.recruitment import CalendarRates, SiteRates
 
-__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior"]
+__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior", "pooled_gamma", "prior_weight"]
+
+POOLED_SHAPE_BOUNDS = (1e-3, 1e4)
+"""The pooled Gamma's shape is searched within these: beyond 1e4 the sites' rates are all but equal."""
 
 VAGUE_SHAPE = 0.5
 """Shape of the vague (Jeffreys) Gamma prior on a Poisson rate: Gamma(0.5, 0), improper but with a proper posterior."""
@@ -69,18 +71,56 @@ def enrollment_exposure(
     return float(np.sum(rate * pass_probability * past_screening * np.diff(points)))
 
 
-def gamma_posterior(rate_cv: float, vague: bool, count: int, exposure: float) -> tuple[float, float]:
+def prior_weight(rate_cv: float, rate_prior_patients: float | None) -> float:
+    """The weight, in enrollments, of a site's planned rate as the prior of its multiplier (infinite: known).
+
+    Gamma(w, w) has mean 1 and coefficient of variation 1 / sqrt(w); after ``n`` enrollments over an
+    exposure ``E`` it is Gamma(w + n, w + E), so ``w`` counts as that many enrollments of evidence
+    for the planned rate. ``forecast.rate_prior_patients`` gives it explicitly; else ``1 / rate_cv²``.
+    """
+    if rate_prior_patients is not None:
+        return rate_prior_patients
+    return 1.0 / rate_cv**2 if rate_cv > 0 else math.inf
+
+
+def gamma_posterior(weight: float, vague: bool, count: int, exposure: float) -> tuple[float, float]:
     """The Gamma (shape, rate) law of a site's multiplier after ``count`` enrollments over ``exposure``.
 
-    With ``rate_cv = 0`` and no vague prior the planned rate is taken as known (infinite shape).
-    A vague prior with no exposure yet (a site not yet active) keeps the planned rate too.
+    ``weight`` is the planned prior's (:func:`prior_weight`); an infinite one takes the planned rate
+    as known (infinite shape). A vague prior with no exposure yet (a site not yet active) keeps the
+    planned rate too.
     """
     if vague:
         return (VAGUE_SHAPE + count, exposure) if exposure > 0 else (math.inf, 1.0)
-    if rate_cv <= 0:
+    if math.isinf(weight):
         return (math.inf, 1.0)
-    prior = 1.0 / rate_cv**2
-    return (prior + count, prior + exposure)
+    return (weight + count, weight + exposure)
+
+
+def pooled_gamma(counts: Sequence[int], exposures: Sequence[float]) -> tuple[float, float]:
+    """The Gamma(a, b) law of the sites' multipliers that best explains their enrollments (empirical Bayes).
+
+    Given the multiplier, a site's enrollments are Poisson with mean ``m E``; over m ~ Gamma(a, b)
+    they are negative binomial, NB(a, b / (b + E)). (a, b) maximise the product of those over the
+    sites with exposure (Anisimov and Fedorov 2007 estimate the centres' gamma law so). The shape
+    is kept within :data:`POOLED_SHAPE_BOUNDS`.
+    """
+    n = np.asarray(counts, dtype=float)
+    e = np.asarray(exposures, dtype=float)
+    if np.count_nonzero(e > 0) < 2:
+        raise ValueError("pooling the sites' rates needs at least two sites with enrollment time")
+    n, e = n[e > 0], e[e > 0]
+
+    def negative_log_likelihood(x: NDArray[np.float64]) -> float:
+        a, b = math.exp(x[0]), math.exp(x[1])
+        return -float(np.sum(stats.nbinom.logpmf(n, a, b / (b + e))))
+
+    low, high = (math.log(v) for v in POOLED_SHAPE_BOUNDS)
+    start = np.array([0.0, math.log(e.sum() / max(n.sum(), 0.5))])
+    best = optimize.minimize(
+        negative_log_likelihood, start, method="L-BFGS-B", bounds=[(low, high), (-30.0, 30.0)]
+    )
+    return math.exp(float(best.x[0])), math.exp(float(best.x[1]))
 
 
 @dataclass(frozen=True)
@@ -93,6 +133,20 @@ class SitePosterior:
     shape: float
     rate: float
     planned_per_month: float
+    prior_weight: float = math.inf
+    vague: bool = False
+    pooled: tuple[float, float] | None = None
+
+    @property
+    def prior(self) -> str:
+        """The rate's prior in words: vague, the planned rate known, or the planned rate worth w enrollments."""
+        if self.vague:
+            return "vague prior"
+        if self.pooled is not None:
+            return f"pooled across sites: Gamma({self.pooled[0]:.3g}, {self.pooled[1]:.3g})"
+        if math.isinf(self.prior_weight):
+            return "planned rate taken as known"
+        return f"planned rate worth {self.prior_weight:.3g} enrollments"
 
     def rate_per_month(self, q: float | None = None) -> float:
         """Posterior mean (``q`` None) or quantile ``q`` of the full screening rate per month."""

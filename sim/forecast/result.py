@@ -1,8 +1,10 @@
 """Run a forecast: the trial from its as-of date on, under the scenario's ORR and under the ORR's posterior.
 
-Two runs of the same engine from the same state and the same seed: the *conditional* run keeps the
-scenario's ORR (conditional power, and every timeline figure), the *predictive* run draws each
-replicate's ORR from its posterior given the responses so far (predictive probability of success).
+Runs of the same engine from the same state and the same seed (:data:`RUNS`): the *conditional*
+run keeps the scenario's ORR (conditional power, and every timeline figure), the *predictive* run
+draws each replicate's ORR from its posterior given every patient's status (predictive probability
+of success), the *sceptical* run does so under the sceptical prior, and the *rate_sensitivity* run
+repeats the conditional one with the sites' other rate prior.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,39 +21,62 @@ import pandas as pd
 
 from ..analysis.summary import QUANTILES
 from ..model.trial_model import TrialModel
+from ..model.trial_state import TrialState
 from ..runs.runner import ProgressBar, RunResult, run_many
 from ..runs.settings import RunSettings, settings_with
 from ..scenario.model import Scenario
 from ..stats.beta_mixture import BetaMixture
 from ..stats.mcse import Estimate, quantile_mcse
-from .observed import ObservedTrial, ScreeningCounts
+from .hazards import HazardPosterior, hazard_document
+from .observed import ObservedTrial
+from .orr_posterior import OrrPosterior
 from .posterior import SitePosterior
+from .screening import ScreeningCounts
 from .state import (
     KnownRateWarning,
+    OrrPrior,
     forecast_model,
     orr_evidence,
+    orr_prior,
     predictive_state,
+    sceptical_prior,
     site_posteriors,
     start_state,
+    with_prior,
+    with_rates,
 )
 
-__all__ = ["Forecast", "date_quantile", "forecast", "forecast_document", "forecast_models"]
+__all__ = ["Forecast", "conditional_model", "date_quantile", "forecast", "forecast_document", "forecast_models"]
 
 
 @dataclass(frozen=True)
 class Forecast:
-    """A finished forecast: both runs, the sites' posteriors and what the data were."""
+    """A finished forecast: its runs, the sites' posteriors and what the data were.
+
+    ``looks_held`` gives each interim look already held as (patients, responders);
+    ``rate_sensitivity`` is the conditional run again with the sites' other rate prior
+    (``rate_sensitivity_sites``): vague when the forecast's is planned, planned when it is vague.
+    """
 
     as_of: dt.date
     observed: ObservedTrial
     sites: tuple[SitePosterior, ...]
     conditional: RunResult
     predictive: RunResult
-    orr_posterior: BetaMixture
+    orr_posterior: BetaMixture | OrrPosterior
     orr_evidence: tuple[int, int]
+    prior: OrrPrior
+    sceptical: RunResult
+    sceptical_prior: OrrPrior
+    sceptical_posterior: BetaMixture | OrrPosterior
+    orr_ceiling: float = 1.0
     notes: tuple[str, ...] = ()
     screening: ScreeningCounts | None = None
     screen_failure_posterior: tuple[float, float] | None = None
+    looks_held: tuple[tuple[int, int], ...] = ()
+    rate_sensitivity: RunResult | None = None
+    rate_sensitivity_sites: tuple[SitePosterior, ...] = ()
+    hazards: HazardPosterior | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -75,10 +101,15 @@ class Forecast:
         """P(success) averaged over the ORR's posterior, given the trial so far."""
         return self.predictive.summary.power
 
-    def date_quantiles(self, column: str) -> dict[float, tuple[dt.date | None, float]]:
-        """Quantiles of a date column of the conditional run (None: not reached by then), with MCSE in days."""
+    @property
+    def sceptical_predictive_probability(self) -> Estimate:
+        """The predictive probability under the sceptical prior centred on p0 (the sensitivity row)."""
+        return self.sceptical.summary.power
+
+    def date_quantiles(self, column: str, run: RunResult | None = None) -> dict[float, tuple[dt.date | None, float]]:
+        """Quantiles of a date column of ``run`` (the conditional run by default; None: not reached), MCSE in days."""
         origin = self.scenario.trial.study_start
-        dates = pd.to_datetime(self.conditional.replicates[column])
+        dates = pd.to_datetime((self.conditional if run is None else run).replicates[column])
         days = ((dates - pd.Timestamp(origin)).dt.days).to_numpy(dtype=float)
         out = {}
         for q in QUANTILES:
@@ -126,17 +157,19 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         "final_cutoff_date": dates("final_cutoff_date"),
         "conditional_power": _estimate(f.conditional_power),
         "predictive_probability": _estimate(f.predictive_probability),
+        "predictive_probability_sceptical": _estimate(f.sceptical_predictive_probability),
         "assumed_orr": f.scenario.efficacy.orr,
-        "orr_posterior": {
-            "law": f.orr_posterior.describe(),
-            "weights": list(f.orr_posterior.weights),
-            "a": list(f.orr_posterior.a),
-            "b": list(f.orr_posterior.b),
-        },
+        "orr_prior": {"source": f.prior.source, "law": f.prior.law.describe()},
+        "orr_posterior": _orr_document(f.orr_posterior, f.orr_ceiling),
+        "sceptical_prior": {"source": f.sceptical_prior.source, "law": f.sceptical_prior.law.describe()},
+        "sceptical_posterior": _orr_document(f.sceptical_posterior, f.orr_ceiling),
+        "rate_sensitivity": _rate_sensitivity_document(f),
+        "hazards": None if f.hazards is None else hazard_document(f.hazards),
         "sites": [
             {
                 "name": s.name,
                 "enrolled": s.enrolled,
+                "rate_prior": s.prior,
                 "posterior_rate_per_month": {
                     "mean": s.rate_per_month(),
                     "q05": s.rate_per_month(0.05),
@@ -146,7 +179,44 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
             for s in f.sites
         ],
         "screening": _screening_document(f),
+        "interim_looks_held": [
+            {"look": i + 1, "patients": n, "responders": k} for i, (n, k) in enumerate(f.looks_held)
+        ],
         "notes": list(f.notes),
+    }
+
+
+def _rate_sensitivity_document(f: Forecast) -> dict[str, Any] | None:
+    """The enrollment figures again under the sites' other rate prior (None when not run)."""
+    run = f.rate_sensitivity
+    if run is None:
+        return None
+    quantiles = f.date_quantiles("enrollment_complete_date", run)
+    return {
+        "rate_prior": [s.prior for s in f.rate_sensitivity_sites],
+        "p_enrollment_complete_by_close": _estimate(run.summary.target_reached),
+        "enrollment_complete_date": {
+            **{f"q{round(q * 100)}": None if d is None else d.isoformat() for q, (d, _) in quantiles.items()},
+            "mcse_days": {f"q{round(q * 100)}": None if math.isnan(m) else m for q, (_, m) in quantiles.items()},
+        },
+        "sites": [{"name": s.name, "mean_rate_per_month": s.rate_per_month()} for s in f.rate_sensitivity_sites],
+    }
+
+
+def _orr_document(law: BetaMixture | OrrPosterior, ceiling: float) -> dict[str, Any]:
+    """The ORR's posterior: in words, its mean and 90% interval, the prior, and the patients in its likelihood."""
+    prior = law.prior if isinstance(law, OrrPosterior) else law
+    if isinstance(law, OrrPosterior):
+        mean, q05, q95, patients = law.mean(), law.quantile(0.05), law.quantile(0.95), law.patients
+    else:
+        mean, q05, q95, patients = law.mean(ceiling), law.quantile(0.05, ceiling), law.quantile(0.95, ceiling), 0
+    return {
+        "law": law.describe(),
+        "mean": mean,
+        "q05": q05,
+        "q95": q95,
+        "patients_in_likelihood": patients,
+        "prior": {"law": prior.describe(), "weights": list(prior.weights), "a": list(prior.a), "b": list(prior.b)},
     }
 
 
@@ -157,6 +227,8 @@ def _screening_document(f: Forecast) -> dict[str, Any] | None:
     a, b = f.screen_failure_posterior
     enrolled = {name: sum(p.site == name for p in f.observed.patients) for name in f.screening.screened}
     return {
+        "rate_sensitivity": _rate_sensitivity_document(f),
+        "hazards": None if f.hazards is None else hazard_document(f.hazards),
         "sites": [
             {
                 "name": name,
@@ -185,13 +257,38 @@ def date_quantile(days: np.ndarray, q: float) -> tuple[float, float]:
     return value, quantile_mcse(finite, q)
 
 
-def _both_runs(conditional: TrialModel, predictive: TrialModel, settings: RunSettings) -> list[RunResult]:
-    """The conditional and predictive runs, dispatched together (checkpoints in ``conditional/``, ``predictive/``)."""
+RUNS = ("conditional", "predictive", "sceptical", "rate_sensitivity")
+"""The forecast's runs: the scenario's ORR, the ORR's posterior, its posterior under the sceptical prior, and the
+scenario's ORR with the other prior of the sites' rates (vague for planned, planned for vague)."""
+
+
+def _runs(models: list[TrialModel], settings: RunSettings) -> list[RunResult]:
+    """The runs of :data:`RUNS`, dispatched together (checkpoints in subfolders named after them)."""
     root = settings.checkpoint_dir
-    folders = [None, None] if root is None else [root / n for n in ("conditional", "predictive")]
-    with ProgressBar(2, settings, "forecast") as bar:
-        done = dict(run_many([conditional, predictive], settings.without_checkpoints(), folders, bar))
-    return [done[0], done[1]]
+    folders = [None] * len(RUNS) if root is None else [root / n for n in RUNS]
+    with ProgressBar(len(RUNS), settings, "forecast") as bar:
+        done = dict(run_many(models, settings.without_checkpoints(), folders, bar))
+    return [done[i] for i in range(len(RUNS))]
+
+
+def _law(state: TrialState) -> BetaMixture | OrrPosterior:
+    """The ORR law a predictive state draws from."""
+    law = state.orr_posterior
+    assert isinstance(law, BetaMixture | OrrPosterior)
+    return law
+
+
+def conditional_model(
+    model: TrialModel,
+    observed: ObservedTrial,
+    as_of: dt.date,
+    vague_rate_prior: bool = False,
+    screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
+) -> TrialModel:
+    """The conditional model of a forecast alone (no ORR posterior to compute): the scenario's ORR."""
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
+    return forecast_model(model, state)
 
 
 def forecast_models(
@@ -200,10 +297,11 @@ def forecast_models(
     as_of: dt.date,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
 ) -> tuple[TrialModel, TrialModel]:
     """The conditional and the predictive models of a forecast, from one start state."""
-    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening)
-    return forecast_model(model, state), forecast_model(model, predictive_state(model, state, observed))
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
+    return forecast_model(model, state), forecast_model(model, predictive_state(model, state))
 
 
 def forecast(
@@ -213,19 +311,21 @@ def forecast(
     *,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
     settings: RunSettings | None = None,
     **changes: Any,
 ) -> Forecast:
     """Forecast the trial from ``as_of`` with the observed patients, run as ``settings`` (amended by ``changes``) say.
 
-    Both runs' chunks go to the workers as one stream, under one progress bar (``progress``: None
+    The runs' chunks go to the workers as one stream, under one progress bar (``progress``: None
     shows it on a terminal only).
 
     ``scenario`` is a validated scenario or the trial model already built from one.
 
-    ``screening`` gives the patients screened and failed per site (see :func:`start_state`).
-    ``settings.checkpoint_dir`` keeps the two runs' chunks in its ``conditional`` and
-    ``predictive`` subfolders, so an interrupted forecast resumes.
+    ``screening`` gives the patients screened and failed per site (see :func:`start_state`);
+    ``looks`` the responders each interim look already held counted (:mod:`.looks`).
+    ``settings.checkpoint_dir`` keeps the runs' chunks in its ``conditional``, ``predictive`` and
+    ``sceptical`` subfolders, so an interrupted forecast resumes.
     """
     model = scenario if isinstance(scenario, TrialModel) else TrialModel.from_scenario(scenario)
     with warnings.catch_warnings(record=True) as caught:
@@ -237,18 +337,33 @@ def forecast(
             "the observed file gives no outcomes: the forecast conditions on enrollment alone, and its "
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
-    conditional, predictive = forecast_models(model, observed, as_of, vague_rate_prior, screening)
-    runs = _both_runs(conditional, predictive, settings_with(settings, changes))
-    assert predictive.start is not None and predictive.start.orr_posterior is not None
+    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
+    prior, sceptical = orr_prior(model), sceptical_prior(model)
+    predictive = predictive_state(model, state, prior)
+    doubting = with_prior(predictive, sceptical)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KnownRateWarning)
+        other_sites = site_posteriors(model, observed, as_of, not vague_rate_prior, screening)
+    starts = [state, predictive, doubting, with_rates(state, other_sites)]
+    runs = _runs([forecast_model(model, s) for s in starts], settings_with(settings, changes))
     return Forecast(
         as_of=as_of,
         observed=observed,
         sites=tuple(sites),
         conditional=runs[0],
         predictive=runs[1],
-        orr_posterior=predictive.start.orr_posterior,
+        orr_posterior=_law(predictive),
         orr_evidence=orr_evidence(observed),
-        notes=notes + runs[0].notes + runs[1].notes,
+        prior=prior,
+        sceptical=runs[2],
+        sceptical_prior=sceptical,
+        sceptical_posterior=_law(doubting),
+        orr_ceiling=state.orr_ceiling,
+        notes=notes + tuple(note for r in runs for note in r.notes),
         screening=screening,
-        screen_failure_posterior=predictive.start.screen_failure,
+        screen_failure_posterior=state.screen_failure,
+        looks_held=tuple(zip(model.rule.look_sizes, state.looks_held)),
+        rate_sensitivity=runs[3],
+        hazards=state.hazards if isinstance(state.hazards, HazardPosterior) else None,
+        rate_sensitivity_sites=tuple(other_sites),
     )

@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 import math
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,18 +27,26 @@ from ..model.trial_model import TrialModel
 from ..model.trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
 from ..stats.beta_mixture import BetaMixture
 from ..units import day_number
-from .observed import ObservedTrial, ScreeningCounts
-from .posterior import SitePosterior, enrollment_exposure, gamma_posterior
+from .hazards import hazard_posterior
+from .looks import RemainingLooks, check_looks
+from .observed import ObservedTrial
+from .orr_posterior import OrrPosterior, status_posterior
+from .posterior import SitePosterior, enrollment_exposure, gamma_posterior, pooled_gamma, prior_weight
+from .screening import ScreeningCounts
 
 __all__ = [
     "ForecastError",
     "KnownRateWarning",
     "as_of_day",
     "orr_evidence",
+    "OrrPrior",
     "orr_prior",
     "predictive_state",
+    "sceptical_prior",
     "site_posteriors",
     "start_state",
+    "with_prior",
+    "with_rates",
 ]
 
 
@@ -70,7 +80,8 @@ def site_posteriors(
     counts = {site.name: 0 for site in rec.sites}
     for p in observed.patients:
         counts[p.site] += 1
-    out = []
+    weight = prior_weight(rec.rate_cv, model.scenario.forecast.rate_prior_patients)
+    evidence = []
     for index, site in enumerate(rec.sites):
         planned = site_rates(
             site, index, model.scenario.trial.study_start, model.open_day, 0.0, np.random.default_rng(0)
@@ -83,16 +94,45 @@ def site_posteriors(
             exposure = enrollment_exposure(
                 planned, model.calendar, until, 1.0 - rec.screen_failure_probability, rec.screening_days
             )
-        shape, rate = gamma_posterior(rec.rate_cv, vague, count, exposure)
-        out.append(SitePosterior(site.name, counts[site.name], exposure, shape, rate, site.screened_per_month))
-    if rec.rate_cv <= 0 and not vague:
+        evidence.append((count, exposure))
+    pooled = None if vague or not model.scenario.forecast.pool_sites else _pooled(evidence)
+    out = []
+    for site, (count, exposure) in zip(rec.sites, evidence):
+        if pooled is not None:
+            shape, rate = pooled[0] + count, pooled[1] + exposure
+        else:
+            shape, rate = gamma_posterior(weight, vague, count, exposure)
+        out.append(
+            SitePosterior(
+                site.name, counts[site.name], exposure, shape, rate, site.screened_per_month, weight, vague, pooled
+            )
+        )
+    if math.isinf(weight) and not vague and pooled is None:
         warnings.warn(
-            "recruitment.rate_cv is 0, so each site's planned rate is taken as known and the enrollments so far "
-            "do not update it; give --vague-rate-prior to learn the rates from the data",
+            "recruitment.rate_cv is 0 and forecast.rate_prior_patients is not given, so each site's planned rate is "
+            "taken as known and the enrollments so far do not update it; give --vague-rate-prior or "
+            "forecast.rate_prior_patients to learn the rates from the data",
             KnownRateWarning,
             stacklevel=2,
         )
     return out
+
+
+def _pooled(evidence: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """The sites' pooled Gamma law (:func:`~.posterior.pooled_gamma`), refused with fewer than two sites enrolling."""
+    try:
+        return pooled_gamma([n for n, _ in evidence], [e for _, e in evidence])
+    except ValueError:
+        raise ForecastError(
+            "forecast.pool_sites needs at least two sites with enrollment time before the as-of date; "
+            "set it to false, or forecast from a later date"
+        ) from None
+
+
+def with_rates(state: TrialState, sites: Sequence[SitePosterior]) -> TrialState:
+    """``state`` with the sites' rate posteriors replaced (the rate-prior sensitivity run)."""
+    rates = RatePosterior(np.array([s.shape for s in sites]), np.array([s.rate for s in sites]))
+    return dataclasses.replace(state, rates=rates)
 
 
 def orr_evidence(observed: ObservedTrial) -> tuple[int, int]:
@@ -107,13 +147,16 @@ def orr_evidence(observed: ObservedTrial) -> tuple[int, int]:
 
 
 def _known_outcomes(model: TrialModel, observed: ObservedTrial) -> KnownOutcomes:
-    """Each patient's status at the as-of date as the engine compares it (UNKNOWN where not given)."""
+    """Each patient's status at the as-of date as the engine compares it (UNKNOWN where not given), with the
+    recorded days of their last scan, progression and death."""
     n = observed.n_enrolled
     best = np.full(n, UNKNOWN, dtype=np.int8)
     confirmed = np.zeros(n, dtype=bool)
     progressed = np.zeros(n, dtype=bool)
     dead = np.zeros(n, dtype=bool)
     reason = np.full(n, -1, dtype=np.int8)
+    days = {name: np.full(n, np.nan) for name in ("last_scan", "progression", "death")}
+    origin = model.scenario.trial.study_start
     if observed.outcomes_known:
         for i, p in enumerate(observed.patients):
             if p.first_dose_date is None:
@@ -125,17 +168,19 @@ def _known_outcomes(model: TrialModel, observed: ObservedTrial) -> KnownOutcomes
             progressed[i] = p.progression_date is not None
             dead[i] = p.death_date is not None
             reason[i] = END_REASONS.index(p.treatment_end_reason) if p.treatment_end_reason else -1
-    return KnownOutcomes(best, confirmed, progressed, dead, reason)
-
-
-def _check_looks(model: TrialModel, n_enrolled: int) -> None:
-    """A forecast starts before any interim look: a look at n patients needs fewer than n enrolled."""
-    sizes = model.rule.look_sizes
-    if sizes and n_enrolled >= sizes[0]:
-        raise ForecastError(
-            f"monitoring: the first interim look is at {sizes[0]} patients and {n_enrolled} are enrolled; a forecast "
-            'starts before the first look (set monitoring.rule = "none" to forecast the single-stage analysis)'
-        )
+            for name, date in (("last_scan", p.last_scan_date), ("progression", p.progression_date)):
+                days[name][i] = math.nan if date is None else day_number(date, origin)
+            days["death"][i] = math.nan if p.death_date is None else day_number(p.death_date, origin)
+    return KnownOutcomes(
+        best,
+        confirmed,
+        progressed,
+        dead,
+        reason,
+        last_scan_day=days["last_scan"],
+        progression_day=days["progression"],
+        death_day=days["death"],
+    )
 
 
 def start_state(
@@ -145,15 +190,17 @@ def start_state(
     *,
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
+    looks: Sequence[int] = (),
 ) -> TrialState:
     """The state the engine starts a forecast from, under the scenario's ORR (see :func:`predictive_state`).
 
     ``screening`` (counts per site) updates those sites' rates from their screened patients, gives
-    their patients still in screening, and the screen-failure probability's posterior.
+    their patients still in screening, and the screen-failure probability's posterior. ``looks``
+    gives the responders each interim look already held counted, in order (:mod:`.looks`).
     """
     if as_of >= model.scenario.trial.study_end:
         raise ForecastError(f"--as-of ({as_of}) must be before trial.study_end ({model.scenario.trial.study_end})")
-    _check_looks(model, observed.n_enrolled)
+    check_looks(model, observed, as_of, looks)
     origin = model.scenario.trial.study_start
     day = as_of_day(model, as_of)
     names = [s.name for s in model.scenario.recruitment.sites]
@@ -176,23 +223,65 @@ def start_state(
         rates=RatePosterior(np.array([s.shape for s in sites]), np.array([s.rate for s in sites])),
         enrollment_complete_day=float(enrolled[target - 1]) if len(enrolled) >= target else math.nan,
         orr_ceiling=model.orr_ceiling,
+        looks_held=tuple(looks),
+        hazards=hazard_posterior(model, observed, as_of) if model.scenario.forecast.learn_hazards else None,
+        activation_delay_days=model.scenario.forecast.activation_delay_days,
         **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)
     return state
 
 
-def orr_prior(model: TrialModel) -> BetaMixture:
-    """The forecast's prior on the ORR: ``efficacy.orr_prior``, the one assurance averages over, when given;
-    otherwise ``[forecast]``'s Beta (Jeffreys by default)."""
+@dataclass(frozen=True)
+class OrrPrior:
+    """A prior of the ORR and where it comes from, in words for the output."""
+
+    law: BetaMixture
+    source: str
+
+
+def orr_prior(model: TrialModel) -> OrrPrior:
+    """The forecast's prior on the ORR: ``efficacy.orr_prior`` (the one assurance averages over) when given;
+    else ``[forecast] prior_a, prior_b`` when given; else Beta centred on ``efficacy.orr``, worth ``prior_patients``.
+
+    The default is the planning assumption with the weight of a few patients: not the Jeffreys
+    prior, whose mean (about 0.19 below the base ceiling) is optimistic for a trial planned at 0.15.
+    """
+    f = model.scenario.forecast
     if model.orr_prior is not None:
-        return model.orr_prior
-    return BetaMixture.beta(model.scenario.forecast.prior_a, model.scenario.forecast.prior_b)
+        return OrrPrior(model.orr_prior, "efficacy.orr_prior")
+    if f.prior_a is not None and f.prior_b is not None:
+        return OrrPrior(BetaMixture.beta(f.prior_a, f.prior_b), "forecast.prior_a, prior_b")
+    orr, w = model.scenario.efficacy.orr, f.prior_patients
+    return OrrPrior(
+        BetaMixture.beta(orr * w, (1.0 - orr) * w),
+        f"default: centred on efficacy.orr ({orr:g}), worth forecast.prior_patients ({w:g}) patients",
+    )
 
 
-def predictive_state(model: TrialModel, state: TrialState, observed: ObservedTrial) -> TrialState:
-    """``state`` with each replicate's ORR drawn from the prior updated with the responses so far."""
-    return dataclasses.replace(state, orr_posterior=orr_prior(model).posterior(*orr_evidence(observed)))
+def sceptical_prior(model: TrialModel) -> OrrPrior:
+    """The sceptical prior shown beside the forecast's: Beta centred on ``analysis.p0``, worth ``prior_patients``."""
+    p0, w = model.scenario.analysis.p0, model.scenario.forecast.prior_patients
+    return OrrPrior(
+        BetaMixture.beta(p0 * w, (1.0 - p0) * w),
+        f"sceptical: centred on analysis.p0 ({p0:g}), worth forecast.prior_patients ({w:g}) patients",
+    )
+
+
+def predictive_state(model: TrialModel, state: TrialState, prior: OrrPrior | None = None) -> TrialState:
+    """``state`` with each replicate's ORR drawn from its posterior given every patient's status so far.
+
+    The prior is :func:`orr_prior`'s unless ``prior`` is given.
+    """
+    law = (orr_prior(model) if prior is None else prior).law
+    return dataclasses.replace(state, orr_posterior=status_posterior(law, model, state))
+
+
+def with_prior(state: TrialState, prior: OrrPrior) -> TrialState:
+    """A predictive ``state`` with its posterior's prior replaced (the likelihood of the statuses kept)."""
+    law = state.orr_posterior
+    posterior = dataclasses.replace(law, prior=prior.law) if isinstance(law, OrrPosterior) else prior.law
+    return dataclasses.replace(state, orr_posterior=posterior)
 
 
 def _screening_state(model: TrialModel, observed: ObservedTrial, screening: ScreeningCounts | None) -> dict[str, Any]:
@@ -231,5 +320,6 @@ def _check_statuses(model: TrialModel, state: TrialState) -> None:
 
 
 def forecast_model(model: TrialModel, state: TrialState) -> TrialModel:
-    """The trial model started from ``state``."""
-    return dataclasses.replace(model, start=state)
+    """The trial model started from ``state``, its design left with the interim looks not yet held."""
+    rule = RemainingLooks(model.rule, len(state.looks_held)) if state.looks_held else model.rule
+    return dataclasses.replace(model, start=state, rule=rule)

@@ -9,23 +9,32 @@ on the patient's own first-dose day, observed at the as-of date exactly as a dat
 (:func:`~sim.model.observe.observe`), and the first candidate whose status matches is kept. An accepted
 candidate is a draw from the model's law given that status, so a confirmed responder stays one, a
 patient progression-free so far gets a progression after the as-of date, and a patient with no
-response yet responds later with exactly the model's conditional probability. The exact dates of
-past events are not conditioned on (the status is); see docs/forecast.md.
+response yet responds later with exactly the model's conditional probability.
+
+Recorded dates: the last scan and progression fall on scan days, and scan offsets are independent
+uniforms a priori, so each candidate's offset of that scan is set to the recorded one
+(:func:`_force_scan_offsets`) and the match requires the recorded days: exact, at little cost. A
+recorded death is moved onto its day after acceptance (:func:`_with_recorded_deaths`): the patient
+has no future, and only the analyses' OS and PFS times read it. See docs/forecast.md.
+:func:`status_probabilities` estimates the same dated statuses' probabilities: the ORR's likelihood.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import TrialsimError
-from .journey import PatientJourneys, plan_journeys
+from .journey import END_REASONS, PatientJourneys, plan_journeys
 from .observe import observe
-from .patient_model import PatientModel
+from .patient_model import LatentOutcomes, PatientModel
 from .recist import Response
 from .trial_state import KnownOutcomes
 
-__all__ = ["ConditioningError", "best_scan", "draw_given_status", "status_at"]
+__all__ = ["ConditioningError", "best_scan", "draw_given_status", "status_at", "status_probabilities"]
 
 MAX_CANDIDATES = 200_000
 """Candidates drawn for one patient before the status is declared impossible under the model."""
@@ -54,28 +63,96 @@ def status_at(
 
     An event at time t is dated ``floor(t)``, so it is known at the end of the as-of date exactly
     when t < ``day`` (the as-of day's end); the cutoff is therefore the last float before ``day``.
-    Every patient must be dosed before ``day``.
+    Every patient must be dosed before ``day``. The status carries the days (from study start) of
+    the last scan, of progression and of death known then (NaN where none).
     """
     cut = float(np.nextafter(day, -np.inf))
     seen = observe(journeys, first_dose_day, cut, sd_min_days)
     ended = first_dose_day + journeys.treatment_end_day <= cut
+    progressed = first_dose_day + journeys.progression_day <= cut
+    scans = np.where(seen.known_scans, journeys.scan_day, -np.inf).max(axis=1, initial=-np.inf)
     return KnownOutcomes(
         best_scan=best_scan(journeys.scan_status, seen.known_scans),
         confirmed=np.isin(seen.best_overall_response, (Response.CR, Response.PR)),
-        progressed=first_dose_day + journeys.progression_day <= cut,
+        progressed=progressed,
         dead=seen.os_event,
         end_reason=np.where(ended, journeys.treatment_end_reason, -1).astype(np.int8),
+        last_scan_day=np.where(np.isfinite(scans), np.floor(first_dose_day + scans), np.nan),
+        progression_day=np.where(progressed, np.floor(first_dose_day + journeys.progression_day), np.nan),
+        death_day=np.where(seen.os_event, np.floor(first_dose_day + journeys.death_day), np.nan),
     )
 
 
 def _matches(found: KnownOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
-    """Whether each candidate's status equals the status of the patient in ``rows`` it was drawn for."""
-    return np.asarray(
+    """Whether each candidate's status equals the status of the patient in ``rows`` it was drawn for.
+
+    Where the patient's last scan or progression is dated, the candidate's must fall on that day;
+    where their death is dated, the candidate's last scan and progression must not come after it.
+    """
+    same = (
         (found.best_scan == wanted.best_scan[rows])
         & (found.confirmed == wanted.confirmed[rows])
         & (found.progressed == wanted.progressed[rows])
         & (found.dead == wanted.dead[rows])
         & (found.end_reason == wanted.end_reason[rows])
+    )
+    for name in ("last_scan", "progression"):
+        day = wanted.day(name)[rows]
+        same &= np.isnan(day) | (found.day(name) == day)
+    death = wanted.day("death")[rows]
+    for name in ("last_scan", "progression"):
+        same &= ~(found.day(name) > death)
+    return np.asarray(same)
+
+
+def _force_scan_offsets(
+    latent: LatentOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp], dose: NDArray[np.float64], interval: int
+) -> LatentOutcomes:
+    """``latent`` with the scan a patient's recorded last scan or progression fell on moved to that day.
+
+    Scan offsets are independent uniforms a priori, so setting the offset of scan k to the one
+    the record implies draws from the model given that offset; the match on the dates then
+    conditions on the rest exactly. The scan's number is the nearest multiple of the interval
+    (the offsets are less than half an interval: checked with the file).
+    """
+    offsets = latent.scan_offset_days
+    for name in ("progression", "last_scan"):
+        day = wanted.day(name)[rows] - dose
+        known = np.flatnonzero(np.isfinite(day))
+        if known.size == 0:
+            continue
+        scan = np.rint(day[known] / interval).astype(np.intp)
+        usable = (scan >= 1) & (scan <= offsets.shape[1])
+        known, scan = known[usable], scan[usable]
+        if offsets is latent.scan_offset_days:
+            offsets = offsets.copy(order="F")
+        offsets[known, scan - 1] = (day[known] - scan * interval).astype(offsets.dtype)
+    if offsets is latent.scan_offset_days:
+        return latent
+    return dataclasses.replace(latent, scan_offset_days=offsets)
+
+
+def _with_recorded_deaths(
+    journeys: PatientJourneys, wanted: KnownOutcomes, dose: NDArray[np.float64]
+) -> PatientJourneys:
+    """``journeys`` with each recorded death on its recorded day (noon), treatment ended by death with it.
+
+    A dead patient has no future: the death day only dates the OS and PFS events the analyses
+    read. The accepted draw already died before the as-of date, after its last scan and progression.
+    """
+    recorded = wanted.day("death")
+    rows = np.flatnonzero(np.isfinite(recorded))
+    if rows.size == 0:
+        return journeys
+    death = journeys.death_day.copy()
+    death[rows] = recorded[rows] + 0.5 - dose[rows]
+    by_death = journeys.treatment_end_reason == END_REASONS.index("death")
+    end = np.where(by_death, np.minimum(death, journeys.treatment_end_day), journeys.treatment_end_day)
+    return dataclasses.replace(
+        journeys,
+        death_day=death,
+        treatment_end_day=end,
+        response_closed_day=np.minimum(journeys.response_closed_day, death),
     )
 
 
@@ -94,13 +171,15 @@ def draw_given_status(
     when no candidate matches in :data:`MAX_CANDIDATES` draws.
     """
     blocks: list[tuple[NDArray[np.intp], PatientJourneys]] = []
+    interval = model.schedule.scan_interval_days
     # an unconditioned row's status is never compared; any day before the cutoff lets it see the row
     dose = np.where(wanted.conditioned, first_dose_day, as_of_day - 1.0)
     pending = np.arange(dose.shape[0])
     drawn = 0
     while pending.size:
         rows = np.repeat(pending, np.where(wanted.conditioned[pending], _ROUND, 1))
-        candidates = plan_journeys(model, model.draw(rng, rows.size))
+        latent = _force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], interval)
+        candidates = plan_journeys(model, latent)
         found = status_at(candidates, dose[rows], as_of_day, model.schedule.sd_min_days)
         ok = np.flatnonzero(_matches(found, wanted, rows) | ~wanted.conditioned[rows])
         patients, first = np.unique(rows[ok], return_index=True)  # rows ascend: the earliest candidate wins
@@ -116,4 +195,42 @@ def draw_given_status(
     if not blocks:
         return plan_journeys(model, model.draw(rng, 0))
     order = np.argsort(np.concatenate([patients for patients, _ in blocks]), kind="stable")
-    return PatientJourneys.concatenate([journeys for _, journeys in blocks]).take(order)
+    journeys = PatientJourneys.concatenate([journeys for _, journeys in blocks]).take(order)
+    return _with_recorded_deaths(journeys, wanted, dose)
+
+
+def status_probabilities(
+    models: Sequence[PatientModel],
+    wanted: KnownOutcomes,
+    first_dose_day: NDArray[np.float64],
+    as_of_day: float,
+    rng: np.random.Generator,
+    candidates: int,
+) -> NDArray[np.float64]:
+    """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
+
+    Estimated as in :func:`draw_given_status`: the share of ``candidates`` unconditional draws of
+    each model whose status, dosed on the patient's own day, matches the patient's. The models
+    share their random numbers (common random numbers: the same seed for each), so the estimates
+    vary smoothly from one model to the next; a patient whose status is not known has probability
+    1 under every model. Patients with the same status and first-dose day share their estimate.
+    """
+    out = np.ones((first_dose_day.shape[0], len(models)))
+    rows = np.flatnonzero(wanted.conditioned)
+    if rows.size == 0:
+        return out
+    columns = [wanted.best_scan, wanted.confirmed, wanted.progressed, wanted.dead, wanted.end_reason]
+    dates = [np.nan_to_num(wanted.day(name), nan=-1.0) for name in ("last_scan", "progression", "death")]
+    keys = np.stack([*columns, *dates, first_dose_day], axis=1)[rows].astype(float)
+    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    seed = int(rng.integers(2**63))
+    for column, model in enumerate(models):
+        latent = model.draw(np.random.default_rng(seed), candidates)
+        for k, key in enumerate(distinct):
+            same = rows[which.ravel() == k]
+            each = np.full(candidates, same[0])
+            dose = np.full(candidates, key[-1])
+            forced = _force_scan_offsets(latent, wanted, each, dose, model.schedule.scan_interval_days)
+            found = status_at(plan_journeys(model, forced), dose, as_of_day, model.schedule.sd_min_days)
+            out[same, column] = _matches(found, wanted, each).mean()
+    return out

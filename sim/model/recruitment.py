@@ -9,6 +9,7 @@ thinning a homogeneous process at the peak rate; screening stops while enrollmen
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Generator
@@ -106,6 +107,20 @@ def site_rates(
         ramp_days=site.ramp_up_months * DAYS_PER_MONTH,
         ramp_start_day=activated if activated < open_day else None,
     )
+
+
+def delayed_activation(
+    site: SiteRates, as_of_day: float, delay_days: int, rng: np.random.Generator
+) -> SiteRates:
+    """A forecast's site planned to activate after the as-of date, activating up to ``delay_days`` late.
+
+    The delay is uniform on the whole days 0 to ``delay_days`` (one integer from ``rng``); a site
+    already active, or no delay allowed, draws nothing and is returned as it is.
+    """
+    if delay_days <= 0 or site.activation_day < as_of_day:
+        return site
+    late = float(rng.integers(0, delay_days + 1))
+    return dataclasses.replace(site, activation_day=site.activation_day + late)
 
 
 def arrival_days(

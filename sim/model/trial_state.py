@@ -9,16 +9,34 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
+from typing import Protocol
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..stats.beta_mixture import BetaMixture
+from .patient_model import PatientModel
 
-__all__ = ["KnownOutcomes", "RatePosterior", "TrialState", "UNKNOWN"]
+__all__ = ["HazardLaw", "KnownOutcomes", "OrrLaw", "RatePosterior", "TrialState", "UNKNOWN"]
 
 UNKNOWN = -1
 """The code of an outcome the data do not give (outcome columns absent from the file)."""
+
+
+class HazardLaw(Protocol):
+    """The forecast's posterior of the hazards the data inform: it gives each replicate its own patient model."""
+
+    def draw(self, rng: np.random.Generator, patients: PatientModel) -> PatientModel:
+        """``patients`` with the learned hazards drawn from their posteriors."""
+        ...
+
+
+class OrrLaw(Protocol):
+    """A law of the true ORR a replicate draws from: a Beta mixture, or the forecast's posterior given the statuses."""
+
+    def draw(self, u: ArrayLike, ceiling: float) -> NDArray[np.float64]:
+        """True ORRs from uniforms ``u``, below ``ceiling``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +47,8 @@ class KnownOutcomes:
     (NO_SCAN before the first scan), ``confirmed`` whether the response is confirmed,
     ``progressed`` and ``dead`` whether progression or death has been recorded, ``end_reason``
     the index in :data:`sim.model.journey.END_REASONS` of why treatment ended (-1 while on treatment).
+    ``last_scan_day``, ``progression_day`` and ``death_day`` are the recorded days of the last scan,
+    of progression and of death (from study start; NaN, or None for all, where the file gives none).
     A row whose ``best_scan`` is :data:`UNKNOWN` is conditioned on nothing (a patient not yet dosed,
     or a file without outcome columns).
     """
@@ -38,11 +58,19 @@ class KnownOutcomes:
     progressed: NDArray[np.bool_]
     dead: NDArray[np.bool_]
     end_reason: NDArray[np.int8]
+    last_scan_day: NDArray[np.float64] | None = None
+    progression_day: NDArray[np.float64] | None = None
+    death_day: NDArray[np.float64] | None = None
 
     @property
     def conditioned(self) -> NDArray[np.bool_]:
         """Patients whose outcomes are known (and so conditioned on)."""
         return np.asarray(self.best_scan != UNKNOWN)
+
+    def day(self, name: str) -> NDArray[np.float64]:
+        """The recorded day (from study start) of ``last_scan``, ``progression`` or ``death``; NaN if not recorded."""
+        days = getattr(self, f"{name}_day")
+        return np.full(self.best_scan.shape[0], np.nan) if days is None else np.asarray(days, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -69,13 +97,16 @@ class TrialState:
     date). ``resume_day`` is where the engine starts drawing screening arrivals: early enough
     that patients still in screening at the as-of date are drawn too (arrivals that would have
     finished screening before it are already in the data, and are dropped). ``orr_posterior``
-    (the ORR prior updated with the responses so far) makes each replicate draw its latent ORR
+    (the ORR's law given every patient's status so far) makes each replicate draw its latent ORR
     from it, truncated below ``orr_ceiling``; None keeps the scenario's point ORR (the conditional
     power), whatever prior the scenario gives. With
     screening counts, ``pending`` gives each site's eligible patients still in screening (-1
     where the site's counts are not known, whose pending patients are drawn from its arrivals
     instead) and ``screen_failure`` the Beta law each replicate draws its screen-failure
-    probability from.
+    probability from. ``looks_held`` gives the responders each interim look already held counted
+    (the trial went on after each); the engine runs only the looks after them. ``hazards``, when
+    given, draws each replicate's withdrawal, loss and post-progression death hazards. A site
+    planned to activate after the as-of date activates up to ``activation_delay_days`` late.
     """
 
     as_of_day: float
@@ -87,10 +118,13 @@ class TrialState:
     outcomes: KnownOutcomes
     rates: RatePosterior
     enrollment_complete_day: float
-    orr_posterior: BetaMixture | None = None
+    orr_posterior: BetaMixture | OrrLaw | None = None
     orr_ceiling: float = 1.0
     pending: NDArray[np.int64] | None = None
     screen_failure: tuple[float, float] | None = None
+    looks_held: tuple[int, ...] = ()
+    hazards: HazardLaw | None = None
+    activation_delay_days: int = 0
 
     @property
     def n_enrolled(self) -> int:

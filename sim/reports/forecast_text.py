@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..forecast import Forecast
+from ..forecast.hazards import hazard_lines
 from .text import Heading, estimate_cell, headed, mcse_cell, summary_text
 
 __all__ = ["forecast_text"]
@@ -24,6 +25,13 @@ def _forecast_rows(f: Forecast) -> list[tuple[str, str, str, str]]:
             "probability",
         ),
     ]
+    if f.rate_sensitivity is not None and f.rate_sensitivity_sites:
+        other = f.rate_sensitivity.summary.target_reached
+        prior = f.rate_sensitivity_sites[0].prior
+        rows.append((f"  with the sites' {prior}", *_cells(other.value, other.mcse, "probability"), "probability"))
+        day, mcse = f.date_quantiles("enrollment_complete_date", f.rate_sensitivity)[0.5]
+        shown = "not by then" if day is None else day.isoformat()
+        rows.append((f"  enrollment complete, median, with the sites' {prior}", shown, mcse_cell(mcse, "date"), "date"))
     for label, column in _FORECAST_DATES:
         for q, (day, mcse) in f.date_quantiles(column).items():
             shown = "not by then" if day is None else day.isoformat()
@@ -37,6 +45,14 @@ def _forecast_rows(f: Forecast) -> list[tuple[str, str, str, str]]:
         )
     )
     rows.append(("predictive probability of success", *_cells(pp.value, pp.mcse, "probability"), "probability"))
+    sp = f.sceptical_predictive_probability
+    rows.append(
+        (
+            f"  under the sceptical prior {f.sceptical_prior.law.describe()}",
+            *_cells(sp.value, sp.mcse, "probability"),
+            "probability",
+        )
+    )
     return rows
 
 
@@ -66,12 +82,19 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
         *(
             f"  {s.name}: {s.enrolled} enrolled; screening rate {s.rate_per_month():.2f} per month "
             f"(90% interval {s.rate_per_month(0.05):.2f} to {s.rate_per_month(0.95):.2f}; "
-            f"planned {s.planned_per_month:g})"
+            f"planned {s.planned_per_month:g}; {s.prior})"
             for s in f.sites
         ),
-        f"  responses so far: {responders} confirmed, {settled} settled without one; "
-        f"ORR posterior {f.orr_posterior.describe()}",
+        f"  responses so far: {responders} confirmed, {settled} settled without one",
+        f"  ORR prior {f.prior.law.describe()} ({f.prior.source})",
+        f"  ORR posterior {f.orr_posterior.describe()}",
+        f"  sceptical prior {f.sceptical_prior.law.describe()} ({f.sceptical_prior.source})",
         *_screening_lines(f),
+        *([] if f.hazards is None else hazard_lines(f.hazards)),
+        *(
+            f"  interim look {i + 1} held at {n} patients: {k} responders, the trial went on"
+            for i, (n, k) in enumerate(f.looks_held)
+        ),
         "",
     ]
     rows = _forecast_rows(f)

@@ -281,6 +281,9 @@ def _prior_problems(s: Scenario) -> list[str]:
     a = s.analysis
     if a.p1 is not None and a.p1 <= a.p0:
         problems.append(f"analysis.p1 ({a.p1:g}) must be above analysis.p0 ({a.p0:g})")
+    f = s.forecast
+    if (f.prior_a is None) != (f.prior_b is None):
+        problems.append("forecast.prior_a and forecast.prior_b go together: give both, or neither for the default")
     prior, path = s.efficacy.orr_prior, "efficacy.orr_prior"
     if prior is None:
         return problems

@@ -179,16 +179,51 @@ class Monitoring:
 
 @dataclass(frozen=True)
 class Forecast:
-    """How ``trialsim forecast`` weighs the responses seen so far (absent: a Jeffreys prior)."""
+    """The forecast's priors: the ORR's (when ``efficacy.orr_prior`` is not given) and the screen-failure rate's."""
 
     # a Beta prior worth more than 10000 patients outweighs any trial's data
-    prior_a: float = _f(
+    prior_a: float | None = _f(
         c.number(0, 10_000, strict_min=True),
-        0.5,
-        "Beta prior of the ORR for the forecast's predictive probability (0.5 and 0.5: Jeffreys), when "
-        "`efficacy.orr_prior` is not given",
+        None,
+        "Beta prior of the ORR for the forecast's predictive probability, when `efficacy.orr_prior` is not given; "
+        "give it with `prior_b`; without both, the prior is centred on `efficacy.orr`, worth `prior_patients`",
     )
-    prior_b: float = _f(c.number(0, 10_000, strict_min=True), 0.5, "Beta prior of the ORR (see `prior_a`)")
+    prior_b: float | None = _f(c.number(0, 10_000, strict_min=True), None, "Beta prior of the ORR (see `prior_a`)")
+    prior_patients: float = _f(
+        c.number(0, 10_000, strict_min=True),
+        10.0,
+        "weight, in patients, of the forecast's default ORR prior Beta(orr w, (1 - orr) w) centred on "
+        "`efficacy.orr`, and of the sceptical prior Beta(p0 w, (1 - p0) w) centred on `analysis.p0` it always shows",
+    )
+    rate_prior_patients: float | None = _f(
+        c.number(0, 10_000, strict_min=True),
+        None,
+        "weight, in enrollments, of each site's planned rate as the prior of its rate: Gamma(w, w) on the rate "
+        "multiplier; without it, 1 / `recruitment.rate_cv`² (and the planned rate is known when `rate_cv` is 0)",
+    )
+    pool_sites: bool = _f(
+        c.boolean,
+        False,
+        "estimate the Gamma law of the sites' rate multipliers from every site's enrollments (empirical Bayes), "
+        "instead of each site's planned prior; needs two sites enrolling by the as-of date",
+    )
+    learn_hazards: bool = _f(
+        c.boolean,
+        False,
+        "update the withdrawal, loss-to-follow-up and (exponential) post-progression death hazards from the observed "
+        "patients, each replicate drawing them from their Gamma posteriors",
+    )
+    hazard_prior_months: float = _f(
+        c.number(0, 100_000, strict_min=True),
+        24.0,
+        "with `learn_hazards`: the weight, in patient-months at risk, of the scenario's hazards as their priors",
+    )
+    activation_delay_days: int = _f(
+        c.integer(0, 3650),
+        0,
+        "a site planned to activate after the as-of date opens uniformly 0 to this many days late (each replicate "
+        "draws its own delay); 0 keeps the planned dates",
+    )
     screen_failure_prior_weight: float = _f(
         c.number(0, 10_000, strict_min=True),
         20.0,

@@ -1,0 +1,131 @@
+"""Interim looks already held when a forecast starts: their outcomes are given, the rest of the design is forecast.
+
+A look at ``n`` patients happens on the day the first ``n`` enrolled patients have all had their
+response judged (:mod:`sim.model.monitoring`). At the as-of date each look is one of three kinds:
+
+* **held**: its outcome is given (``trialsim forecast --look RESPONDERS``, once per look in order).
+  Its patients must all be judged by the as-of date, and the outcome one that lets the trial go
+  on. The engine skips it; the final rule is the design's own, so a Simon design still needs more
+  than ``r`` responders in all.
+* **due but not given**: its patients were all judged by the as-of date, so it has happened in
+  the trial. Refused: the forecast cannot invent its outcome.
+* **still to come**: some of its patients are not yet judged (or not yet enrolled). The engine
+  runs it after the as-of date from the conditioned patients, exactly as in a run.
+
+A patient is judged by the as-of date when the file shows a confirmed response, a progression, a
+death, an exit (withdrawal or loss to follow-up), or ``monitoring.judgement_days`` since the first dose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import TrialsimError
+from ..model.trial_model import TrialModel
+from ..scenario.rules import DesignRule, Exact
+from .observed import ObservedPatient, ObservedTrial
+
+__all__ = ["LookError", "RemainingLooks", "check_looks", "judged_by"]
+
+_EXITS = ("withdrawal", "lost_to_follow_up")
+
+
+class LookError(ValueError, TrialsimError):
+    """The interim looks given do not fit the design or the observed patients; the message names the look."""
+
+
+@dataclass(frozen=True)
+class RemainingLooks:
+    """The design rule with its first ``held`` looks already held: the engine runs the others; decisions unchanged."""
+
+    rule: DesignRule
+    held: int
+
+    @property
+    def name(self) -> str:
+        """The design's ``monitoring.rule``."""
+        return self.rule.name
+
+    @property
+    def look_sizes(self) -> tuple[int, ...]:
+        """The looks still to come."""
+        return self.rule.look_sizes[self.held :]
+
+    @property
+    def fixed_threshold(self) -> bool:
+        """As the design."""
+        return self.rule.fixed_threshold
+
+    def stops(self, responders: int, judged: int) -> bool:
+        """As the design."""
+        return self.rule.stops(responders, judged)
+
+    def succeeds(self, responders: int, analysed: int, test_rejects: bool) -> bool:
+        """The design's final rule."""
+        return self.rule.succeeds(responders, analysed, test_rejects)
+
+    def threshold(self, analysed: int) -> int:
+        """As the design."""
+        return self.rule.threshold(analysed)
+
+    def exact(self, orr: float) -> Exact | None:
+        """None: the design's closed forms are before any look, not given one."""
+        return None
+
+    def words(self) -> str:
+        """As the design."""
+        return self.rule.words()
+
+
+def judged_by(patient: ObservedPatient, as_of: dt.date, judgement_days: float) -> bool:
+    """Whether the patient's response was settled by the as-of date (module docstring)."""
+    if patient.first_dose_date is None:
+        return False
+    return (
+        patient.confirmed
+        or patient.progression_date is not None
+        or patient.death_date is not None
+        or patient.treatment_end_reason in _EXITS
+        or (as_of - patient.first_dose_date).days + 1 >= judgement_days
+    )
+
+
+def check_looks(model: TrialModel, observed: ObservedTrial, as_of: dt.date, held: Sequence[int]) -> None:
+    """Refuse looks that do not fit: too many, a stop, more responders than confirmed, or a due look not given."""
+    sizes = model.rule.look_sizes
+    if len(held) > len(sizes):
+        raise LookError(f"--look: {len(held)} looks given, but the design has {len(sizes)} interim look(s) {sizes}")
+    patients = observed.patients
+    for index, responders in enumerate(held):
+        n = sizes[index]
+        where = f"--look {responders} (look {index + 1}, at {n} patients)"
+        if n > len(patients):
+            raise LookError(f"{where}: only {len(patients)} patients are enrolled, so it cannot have been held")
+        waiting = [p for p in patients[:n] if not judged_by(p, as_of, model.judgement_days)]
+        if waiting:
+            raise LookError(
+                f"{where}: patient {waiting[0].patient_id} was not judged by the as-of date (no confirmation, "
+                "progression, death or exit, and within monitoring.judgement_days of the first dose), and a look "
+                "waits for all its patients; leave the look out to have the forecast hold it"
+            )
+        confirmed = sum(p.confirmed for p in patients[:n])
+        if not 0 <= responders <= confirmed:
+            raise LookError(
+                f"{where}: the first {n} patients in the file have {confirmed} confirmed responses; a look counts "
+                "the responses confirmed by its day, so at most that many"
+            )
+        if model.rule.stops(responders, n):
+            raise LookError(
+                f"{where}: that many responders stop the trial for futility under monitoring.rule "
+                f"{model.rule.name!r}; a stopped trial has nothing left to forecast"
+            )
+    if len(held) < len(sizes):
+        n = sizes[len(held)]
+        first = patients[:n]
+        if len(first) == n and all(judged_by(p, as_of, model.judgement_days) for p in first):
+            raise LookError(
+                f"monitoring: the interim look {len(held) + 1} at {n} patients is due (all {n} were judged by the "
+                "as-of date); give its outcome, the responders it counted, with --look"
+            )
