@@ -12,8 +12,13 @@ response judged (:mod:`sim.model.monitoring`). At the as-of date each look is on
 * **still to come**: some of its patients are not yet judged (or not yet enrolled). The engine
   runs it after the as-of date from the conditioned patients, exactly as in a run.
 
-A patient is judged by the as-of date when the file shows a confirmed response, a progression, a
-death, an exit (withdrawal or loss to follow-up), or ``monitoring.judgement_days`` since the first dose.
+A patient is judged by the as-of date as the look's trigger says (``monitoring.look_trigger``,
+docs/model.md). The file shows a progression, a death or an exit (withdrawal or loss to
+follow-up): judged under either trigger. Otherwise, under ``assessments`` when the last scan is
+the ``look_scans``-th of the schedule or later and no CR/PR awaits its confirmation (a scan missed
+before it cannot be told from the file, so a patient may count as judged one scan early), and
+under ``judgement_window`` when the response is confirmed or ``judgement_days`` have passed since
+the first dose.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from dataclasses import dataclass
 
 from ..errors import TrialsimError
 from ..model.trial_model import TrialModel
+from ..scenario.model import Scenario
 from ..scenario.rules import DesignRule, Exact
 from .observed import ObservedPatient, ObservedTrial
 
 __all__ = ["LookError", "RemainingLooks", "check_looks", "judged_by"]
 
 _EXITS = ("withdrawal", "lost_to_follow_up")
+_RESPONSES = ("CR", "PR")
 
 
 class LookError(ValueError, TrialsimError):
@@ -79,17 +86,20 @@ class RemainingLooks:
         return self.rule.words()
 
 
-def judged_by(patient: ObservedPatient, as_of: dt.date, judgement_days: float) -> bool:
-    """Whether the patient's response was settled by the as-of date (module docstring)."""
+def judged_by(patient: ObservedPatient, as_of: dt.date, scenario: Scenario) -> bool:
+    """Whether the patient was judged for a look by the as-of date, under the scenario's trigger (module docstring)."""
     if patient.first_dose_date is None:
         return False
-    return (
-        patient.confirmed
-        or patient.progression_date is not None
-        or patient.death_date is not None
-        or patient.treatment_end_reason in _EXITS
-        or (as_of - patient.first_dose_date).days + 1 >= judgement_days
-    )
+    if patient.progression_date is not None or patient.death_date is not None or patient.treatment_end_reason in _EXITS:
+        return True
+    m, schedule = scenario.monitoring, scenario.schedule
+    if m.look_trigger == "judgement_window":
+        return patient.confirmed or (as_of - patient.first_dose_date).days + 1 >= m.window_days
+    if patient.last_scan_date is None:
+        return False
+    scans = round((patient.last_scan_date - patient.first_dose_date).days / schedule.scan_interval_days)
+    pending = patient.best_response in _RESPONSES and not patient.confirmed and schedule.confirmation_required
+    return scans >= m.scans_per_look and not (pending and m.awaits_confirmation)
 
 
 def check_looks(model: TrialModel, observed: ObservedTrial, as_of: dt.date, held: Sequence[int]) -> None:
@@ -103,11 +113,11 @@ def check_looks(model: TrialModel, observed: ObservedTrial, as_of: dt.date, held
         where = f"--look {responders} (look {index + 1}, at {n} patients)"
         if n > len(patients):
             raise LookError(f"{where}: only {len(patients)} patients are enrolled, so it cannot have been held")
-        waiting = [p for p in patients[:n] if not judged_by(p, as_of, model.judgement_days)]
+        waiting = [p for p in patients[:n] if not judged_by(p, as_of, model.scenario)]
         if waiting:
             raise LookError(
-                f"{where}: patient {waiting[0].patient_id} was not judged by the as-of date (no confirmation, "
-                "progression, death or exit, and within monitoring.judgement_days of the first dose), and a look "
+                f"{where}: patient {waiting[0].patient_id} was not judged by the as-of date under "
+                f"monitoring.look_trigger {model.scenario.monitoring.look_trigger!r} (docs/model.md), and a look "
                 "waits for all its patients; leave the look out to have the forecast hold it"
             )
         confirmed = sum(p.confirmed for p in patients[:n])
@@ -124,7 +134,7 @@ def check_looks(model: TrialModel, observed: ObservedTrial, as_of: dt.date, held
     if len(held) < len(sizes):
         n = sizes[len(held)]
         first = patients[:n]
-        if len(first) == n and all(judged_by(p, as_of, model.judgement_days) for p in first):
+        if len(first) == n and all(judged_by(p, as_of, model.scenario) for p in first):
             raise LookError(
                 f"monitoring: the interim look {len(held) + 1} at {n} patients is due (all {n} were judged by the "
                 "as-of date); give its outcome, the responders it counted, with --look"
