@@ -103,7 +103,7 @@ def test_the_predictive_probability_is_calibrated_when_the_orr_comes_from_its_pr
         frame = observed_frame(history, model, as_of)
         observed = parse_observed(frame, model.scenario, as_of, "synthetic")
         state = start_state(model, observed, as_of)
-        law = status_posterior(prior, model, state, nodes=9, candidates=4000)
+        law = status_posterior(prior, model, state, nodes=9, target=100, cap=8000)
         predictive = forecast_model(model, dataclasses.replace(state, orr_posterior=law))
         table = run(predictive, replicates=20, seed=trial, progress=False).replicates
         gaps.append(_success(truth_model, history) - table["reject_h0"].mean())

@@ -11,7 +11,7 @@ import pytest
 from scipy import integrate, stats
 
 from sim.forecast import ObservedPatient, ObservedTrial
-from sim.forecast.orr_posterior import CANDIDATES, NODES, OrrPosterior
+from sim.forecast.orr_posterior import NODES, OrrPosterior
 from sim.forecast.result import forecast_models
 from sim.forecast.state import forecast_model
 from sim.model.conditioning import status_probabilities
@@ -100,11 +100,16 @@ def test_the_likelihood_of_a_stable_patient_is_the_closed_form_at_every_node() -
         _stable(1),
         np.array([dose]),
         as_of_day,
-        np.random.default_rng(7),
-        CANDIDATES,
-    )[0]
+        7,
+    )
+    draws = estimated.draws.sum(axis=0)[0]
+    estimated_p = estimated.estimate()[0]
     exact = np.array([_sd_likelihood(model, float(p)) for p in nodes])
-    se = np.sqrt(exact * (1.0 - exact) / CANDIDATES)
+    se = np.sqrt(exact * (1.0 - exact) / draws)
+    matches = estimated.matches.sum(axis=0)[0]
+    hit = np.flatnonzero(matches > 0)
+    assert np.all(matches[hit[0] : hit[-1] + 1] >= 400)  # each node's estimate rests on 400 matches
+    estimated = estimated_p
     assert np.all(np.abs(estimated - exact) <= 4 * se)
     assert exact[0] > 3 * exact[-1]  # the status is strong evidence against a high ORR
 

@@ -14,11 +14,14 @@ on settled patients alone did) overstates the ORR.
 
 ``L_i`` is estimated at :data:`NODES` equally spaced ORRs on ``[0, c]`` by the forecast's own
 conditioning machinery (:func:`sim.model.conditioning.status_probabilities`), and interpolated
-linearly between them. The posterior is then exact given those values: the interval is cut into
-:data:`CELLS` cells, each prior component restricted to a cell is weighted by its mass there times
-the likelihood at the cell's midpoint, and a draw picks a (component, cell) pair by those weights
-and inverts the component's distribution function within the cell. One uniform per draw, like
-:meth:`sim.stats.beta_mixture.BetaMixture.draw`.
+linearly between them. Each patient has their own draws, until each node's estimate rests on
+about 400 matches: the patients' errors are independent and each a few percent. The draws come
+in two independent halves; the posterior from each half alone measures the likelihood's own
+Monte Carlo error (:meth:`OrrPosterior.likelihood_error`). The posterior is then exact given
+those values: the interval is cut into :data:`CELLS` cells, each prior component restricted to a
+cell is weighted by its mass there times the likelihood at the cell's midpoint, and a draw picks a
+(component, cell) pair by those weights and inverts the component's distribution function within
+the cell. One uniform per draw, like :meth:`sim.stats.beta_mixture.BetaMixture.draw`.
 """
 
 from __future__ import annotations
@@ -31,15 +34,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
-from ..model.conditioning import status_probabilities
+from ..model.conditioning import LIKELIHOOD_MATCHES, MAX_CANDIDATES, status_probabilities
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
 from ..stats.beta_mixture import BetaMixture
 
-__all__ = ["CANDIDATES", "CELLS", "NODES", "OrrPosterior", "status_posterior"]
-
-CANDIDATES = 20_000
-"""Draws of the patient model per node ORR from which each status's probability is estimated."""
+__all__ = ["CELLS", "NODES", "OrrPosterior", "status_posterior"]
 
 SEED = 20_260_026
 """The likelihood's own seed: a numerical integral, the same for every run seed."""
@@ -56,13 +56,15 @@ class OrrPosterior:
     """The ORR prior (a Beta mixture) times the likelihood of the patients' statuses, on ``[0, ceiling]``.
 
     ``likelihood`` has one row per patient (all ones for a patient whose status is not known) and
-    one column per ``nodes`` ORR.
+    one column per ``nodes`` ORR. ``halves``, when given, holds the same from each of two
+    independent halves of the draws (shape (2, patients, nodes)).
     """
 
     prior: BetaMixture
     ceiling: float
     nodes: NDArray[np.float64]
     likelihood: NDArray[np.float64]
+    halves: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         if self.likelihood.ndim != 2 or self.likelihood.shape[1] != self.nodes.shape[0]:
@@ -109,13 +111,13 @@ class OrrPosterior:
             raise ValueError(f"this posterior is on [0, {self.ceiling!r}], not [0, {ceiling!r}]")
         u = np.asarray(u, dtype=float)
         masses = self._masses.ravel()
-        cumulative = np.cumsum(masses)
+        having = np.flatnonzero(masses > 0)  # only cells with mass can be picked, whatever the rounding
+        cumulative = np.cumsum(masses[having])
         v = u * cumulative[-1]
-        pick = np.minimum(np.searchsorted(cumulative, v, side="right"), masses.size - 1)
-        while np.any(masses[pick] <= 0):  # a uniform on a boundary of an empty cell: the next cell with mass
-            pick = np.where(masses[pick] <= 0, np.minimum(pick + 1, masses.size - 1), pick)
+        which = np.minimum(np.searchsorted(cumulative, v, side="right"), having.size - 1)
+        pick = having[which]
+        share = np.clip((v - (cumulative[which] - masses[pick])) / masses[pick], 0.0, 1.0)
         component, cell = np.divmod(pick, CELLS)
-        share = np.clip((v - (cumulative[pick] - masses[pick])) / masses[pick], 0.0, 1.0)
         low, high = self._prior_cdf[component, cell], self._prior_cdf[component, cell + 1]
         a, b = np.asarray(self.prior.a)[component], np.asarray(self.prior.b)[component]
         p = stats.beta.ppf(low + share * (high - low), a, b)
@@ -158,6 +160,22 @@ class OrrPosterior:
             f"90% interval {self.quantile(0.05):.3f} to {self.quantile(0.95):.3f}"
         )
 
+    def likelihood_error(self) -> dict[str, float] | None:
+        """Half the gap between the posteriors from each half of the likelihood's draws: mean, q05, q95.
+
+        The two halves are independent estimates, so half their gap is the order of the pooled
+        estimate's own Monte Carlo error (its expected value is 0.56 of each half's SE, 0.8 of the pooled one's).
+        None without halves.
+        """
+        if self.halves is None:
+            return None
+        laws = [OrrPosterior(self.prior, self.ceiling, self.nodes, h) for h in self.halves]
+        return {
+            "mean": abs(laws[0].mean() - laws[1].mean()) / 2.0,
+            "q05": abs(laws[0].quantile(0.05) - laws[1].quantile(0.05)) / 2.0,
+            "q95": abs(laws[0].quantile(0.95) - laws[1].quantile(0.95)) / 2.0,
+        }
+
     def __repr__(self) -> str:
         """The prior, the ceiling and a digest of the likelihood (checkpoints key on it)."""
         digest = hashlib.sha256(self.nodes.tobytes() + self.likelihood.tobytes()).hexdigest()[:16]
@@ -165,23 +183,33 @@ class OrrPosterior:
 
 
 def status_posterior(
-    prior: BetaMixture, model: TrialModel, state: TrialState, nodes: int = NODES, candidates: int = CANDIDATES
+    prior: BetaMixture,
+    model: TrialModel,
+    state: TrialState,
+    nodes: int = NODES,
+    target: int = LIKELIHOOD_MATCHES,
+    cap: int = MAX_CANDIDATES,
 ) -> BetaMixture | OrrPosterior:
     """The ORR's posterior given the statuses in ``state``; the prior itself when no status is known.
 
     Returning the prior unchanged keeps a forecast with nothing observed drawing exactly the
-    replicates of the assurance run (tests/test_assurance.py). ``nodes`` and ``candidates`` set
-    the likelihood's resolution (a coarser one makes the calibration test affordable).
+    replicates of the assurance run (tests/test_assurance.py). ``nodes``, ``target`` (matches per
+    node) and ``cap`` (draws per node) set the likelihood's resolution (a coarser one makes the
+    calibration test affordable). Raises :class:`~sim.model.conditioning.ConditioningError`
+    naming a patient whose status no draw matches at some ORR between two that it does.
     """
     if not state.outcomes.conditioned.any():
         return prior
     orrs = np.linspace(0.0, state.orr_ceiling, nodes)
-    likelihood = status_probabilities(
+    estimate = status_probabilities(
         [model.with_orr(float(p)) for p in orrs],
         state.outcomes,
         state.first_dose_day,
         state.as_of_day,
-        np.random.default_rng(SEED),
-        candidates,
+        SEED,
+        target=target,
+        cap=cap,
+        patient_id=state.patient_id,
     )
-    return OrrPosterior(prior, state.orr_ceiling, orrs, likelihood)
+    halves = np.stack([estimate.estimate(0), estimate.estimate(1)])
+    return OrrPosterior(prior, state.orr_ceiling, orrs, estimate.estimate(), halves)

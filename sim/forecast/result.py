@@ -216,6 +216,7 @@ def _orr_document(law: BetaMixture | OrrPosterior, ceiling: float) -> dict[str, 
         "q05": q05,
         "q95": q95,
         "patients_in_likelihood": patients,
+        "likelihood_error": law.likelihood_error() if isinstance(law, OrrPosterior) else None,
         "prior": {"law": prior.describe(), "weights": list(prior.weights), "a": list(prior.a), "b": list(prior.b)},
     }
 

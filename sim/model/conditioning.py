@@ -22,22 +22,37 @@ has no future, and only the analyses' OS and PFS times read it. See docs/forecas
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import TrialsimError
+from ..scenario.model import Schedule
 from .journey import END_REASONS, PatientJourneys, plan_journeys
 from .observe import observe
 from .patient_model import LatentOutcomes, PatientModel
 from .recist import Response
 from .trial_state import KnownOutcomes
 
-__all__ = ["ConditioningError", "best_scan", "draw_given_status", "status_at", "status_probabilities"]
+__all__ = [
+    "ConditioningError",
+    "LIKELIHOOD_MATCHES",
+    "MAX_CANDIDATES",
+    "StatusLikelihood",
+    "best_scan",
+    "draw_given_status",
+    "status_at",
+    "status_probabilities",
+]
 
 MAX_CANDIDATES = 200_000
-"""Candidates drawn for one patient before the status is declared impossible under the model."""
+"""Candidates drawn for one patient (per ORR, in the likelihood) before the status is declared impossible."""
+
+LIKELIHOOD_MATCHES = 400
+"""Matches the likelihood draws for at each ORR (relative SE about 5%), within :data:`MAX_CANDIDATES`."""
 
 _ROUND = 64
 """Candidates per patient per round of rejection."""
@@ -106,27 +121,34 @@ def _matches(found: KnownOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp]
 
 
 def _force_scan_offsets(
-    latent: LatentOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp], dose: NDArray[np.float64], interval: int
+    latent: LatentOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp], dose: NDArray[np.float64], schedule: Schedule
 ) -> LatentOutcomes:
     """``latent`` with the scan a patient's recorded last scan or progression fell on moved to that day.
 
     Scan offsets are independent uniforms a priori, so setting the offset of scan k to the one
     the record implies draws from the model given that offset; the match on the dates then
     conditions on the rest exactly. The scan's number is the nearest multiple of the interval
-    (the offsets are less than half an interval: checked with the file).
+    (the offsets are less than half an interval: checked with the file). With
+    ``schedule.unscheduled_progression_share`` > 0 a progression may be found off the schedule,
+    so a patient with a recorded progression keeps the model's offsets: the match on the
+    recorded day alone, by rejection, conditions on it exactly.
     """
     offsets = latent.scan_offset_days
+    interval = schedule.scan_interval_days
+    off_schedule = schedule.unscheduled_progression_share > 0
+    progressed = np.isfinite(wanted.day("progression")[rows])
     for name in ("progression", "last_scan"):
         day = wanted.day(name)[rows] - dose
-        known = np.flatnonzero(np.isfinite(day))
-        if known.size == 0:
+        known = np.isfinite(day) & ~(off_schedule & progressed)
+        index = np.flatnonzero(known)
+        if index.size == 0:
             continue
-        scan = np.rint(day[known] / interval).astype(np.intp)
+        scan = np.rint(day[index] / interval).astype(np.intp)
         usable = (scan >= 1) & (scan <= offsets.shape[1])
-        known, scan = known[usable], scan[usable]
+        index, scan = index[usable], scan[usable]
         if offsets is latent.scan_offset_days:
             offsets = offsets.copy(order="F")
-        offsets[known, scan - 1] = (day[known] - scan * interval).astype(offsets.dtype)
+        offsets[index, scan - 1] = (day[index] - scan * interval).astype(offsets.dtype)
     if offsets is latent.scan_offset_days:
         return latent
     return dataclasses.replace(latent, scan_offset_days=offsets)
@@ -171,14 +193,13 @@ def draw_given_status(
     when no candidate matches in :data:`MAX_CANDIDATES` draws.
     """
     blocks: list[tuple[NDArray[np.intp], PatientJourneys]] = []
-    interval = model.schedule.scan_interval_days
     # an unconditioned row's status is never compared; any day before the cutoff lets it see the row
     dose = np.where(wanted.conditioned, first_dose_day, as_of_day - 1.0)
     pending = np.arange(dose.shape[0])
     drawn = 0
     while pending.size:
         rows = np.repeat(pending, np.where(wanted.conditioned[pending], _ROUND, 1))
-        latent = _force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], interval)
+        latent = _force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], model.schedule)
         candidates = plan_journeys(model, latent)
         found = status_at(candidates, dose[rows], as_of_day, model.schedule.sd_min_days)
         ok = np.flatnonzero(_matches(found, wanted, rows) | ~wanted.conditioned[rows])
@@ -199,38 +220,110 @@ def draw_given_status(
     return _with_recorded_deaths(journeys, wanted, dose)
 
 
+@dataclass(frozen=True)
+class StatusLikelihood:
+    """Matching draws per patient and model, from two independent halves of each patient's draws.
+
+    ``matches`` has shape (2, patients, models) and ``draws`` (2, patients); a patient whose
+    status is not known has one match in one draw (probability 1). The halves let the caller
+    measure the estimate's own Monte Carlo error.
+    """
+
+    matches: NDArray[np.float64]
+    draws: NDArray[np.float64]
+
+    def estimate(self, half: int | None = None) -> NDArray[np.float64]:
+        """P(status | model) per patient and model: both halves pooled, or one half."""
+        if half is None:
+            return np.asarray(self.matches.sum(axis=0) / self.draws.sum(axis=0)[:, None])
+        return np.asarray(self.matches[half] / self.draws[half][:, None])
+
+
+def _match_counts(
+    models: Sequence[PatientModel],
+    wanted: KnownOutcomes,
+    row: int,
+    dose: float,
+    as_of_day: float,
+    rng: np.random.Generator,
+    size: int,
+) -> NDArray[np.float64]:
+    """Candidates among ``size`` whose status matches patient ``row``'s, per model, on common random numbers."""
+    seed = int(rng.integers(2**63))
+    each = np.full(size, row)
+    days = np.full(size, dose)
+    out = np.zeros(len(models))
+    for column, model in enumerate(models):
+        latent = _force_scan_offsets(model.draw(np.random.default_rng(seed), size), wanted, each, days, model.schedule)
+        found = status_at(plan_journeys(model, latent), days, as_of_day, model.schedule.sd_min_days)
+        out[column] = np.count_nonzero(_matches(found, wanted, each))
+    return out
+
+
+def _short(matches: NDArray[np.float64], target: float) -> float:
+    """The fewest matches over the models from the first to the last with any (0 when none has one).
+
+    Zeros before the first or after the last model with a match are the model's own limits (a
+    confirmed responder at ORR 0), not a lack of draws.
+    """
+    hit = np.flatnonzero(matches > 0)
+    return 0.0 if hit.size == 0 else float(matches[hit[0] : hit[-1] + 1].min())
+
+
 def status_probabilities(
     models: Sequence[PatientModel],
     wanted: KnownOutcomes,
     first_dose_day: NDArray[np.float64],
     as_of_day: float,
-    rng: np.random.Generator,
-    candidates: int,
-) -> NDArray[np.float64]:
+    seed: int,
+    target: int = LIKELIHOOD_MATCHES,
+    cap: int = MAX_CANDIDATES,
+    batch: int = 10_000,
+    patient_id: tuple[str, ...] = (),
+) -> StatusLikelihood:
     """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
 
-    Estimated as in :func:`draw_given_status`: the share of ``candidates`` unconditional draws of
-    each model whose status, dosed on the patient's own day, matches the patient's. The models
-    share their random numbers (common random numbers: the same seed for each), so the estimates
-    vary smoothly from one model to the next; a patient whose status is not known has probability
-    1 under every model. Patients with the same status and first-dose day share their estimate.
+    Each patient gets their own streams, two independent halves spawned from ``seed``, so their
+    estimates' errors are independent; within a patient the models share their random numbers,
+    so the estimates vary smoothly from one model to the next. Each half draws until every model
+    from the first to the last with a match has ``target / 2`` matches (relative SE about
+    ``1 / sqrt(target)`` pooled), or ``cap / 2`` candidates: the cap of :func:`draw_given_status`.
+    Raises :class:`ConditioningError` naming the patient when no model matches, or when one
+    matches nowhere between two that do (a hole the interpolation would fill with zero).
     """
-    out = np.ones((first_dose_day.shape[0], len(models)))
-    rows = np.flatnonzero(wanted.conditioned)
-    if rows.size == 0:
-        return out
-    columns = [wanted.best_scan, wanted.confirmed, wanted.progressed, wanted.dead, wanted.end_reason]
-    dates = [np.nan_to_num(wanted.day(name), nan=-1.0) for name in ("last_scan", "progression", "death")]
-    keys = np.stack([*columns, *dates, first_dose_day], axis=1)[rows].astype(float)
-    distinct, which = np.unique(keys, axis=0, return_inverse=True)
-    seed = int(rng.integers(2**63))
-    for column, model in enumerate(models):
-        latent = model.draw(np.random.default_rng(seed), candidates)
-        for k, key in enumerate(distinct):
-            same = rows[which.ravel() == k]
-            each = np.full(candidates, same[0])
-            dose = np.full(candidates, key[-1])
-            forced = _force_scan_offsets(latent, wanted, each, dose, model.schedule.scan_interval_days)
-            found = status_at(plan_journeys(model, forced), dose, as_of_day, model.schedule.sd_min_days)
-            out[same, column] = _matches(found, wanted, each).mean()
-    return out
+    k, n = len(models), first_dose_day.shape[0]
+    matches, draws = np.ones((2, n, k)), np.ones((2, n))
+    streams = np.random.SeedSequence(seed).spawn(n)
+    for row in np.flatnonzero(wanted.conditioned):
+        for half, stream in enumerate(streams[row].spawn(2)):
+            rng = np.random.default_rng(stream)
+            found, drawn, size = np.zeros(k), 0, min(batch, cap // 2)
+            while size > 0:
+                found += _match_counts(models, wanted, int(row), float(first_dose_day[row]), as_of_day, rng, size)
+                drawn += size
+                fewest = _short(found, target)
+                if fewest >= target / 2:
+                    break
+                wanted_more = drawn * (target / 2 / max(fewest, 1.0) - 1.0)
+                size = int(min(cap // 2 - drawn, max(batch, math.ceil(wanted_more))))
+            matches[half, row], draws[half, row] = found, drawn
+        _check_support(matches[:, row].sum(axis=0), patient_id[row] if patient_id else str(row), models, cap)
+    return StatusLikelihood(matches, draws)
+
+
+def _check_support(found: NDArray[np.float64], who: str, models: Sequence[PatientModel], cap: int) -> None:
+    """Refuse a status no model matches, or with a model matching nowhere between two that do."""
+    hit = np.flatnonzero(found > 0)
+    if hit.size == 0:
+        raise ConditioningError(
+            f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
+            "recorded at the as-of date at any ORR; check the row, or the scenario's efficacy and safety assumptions"
+        )
+    holes = hit[0] + np.flatnonzero(found[hit[0] : hit[-1] + 1] == 0)
+    if holes.size:
+        orr = models[int(holes[0])].efficacy.orr
+        raise ConditioningError(
+            f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
+            f"recorded at the as-of date at an ORR of {orr:.3f}, though some do at lower and higher ORRs; "
+            "check the row, or the scenario's efficacy and safety assumptions"
+        )

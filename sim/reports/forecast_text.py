@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..forecast import Forecast
 from ..forecast.hazards import hazard_lines
+from ..forecast.orr_posterior import OrrPosterior
 from .text import Heading, estimate_cell, headed, mcse_cell, summary_text
 
 __all__ = ["forecast_text"]
@@ -88,6 +89,7 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
         f"  responses so far: {responders} confirmed, {settled} settled without one",
         f"  ORR prior {f.prior.law.describe()} ({f.prior.source})",
         f"  ORR posterior {f.orr_posterior.describe()}",
+        *_likelihood_error_lines(f),
         f"  sceptical prior {f.sceptical_prior.law.describe()} ({f.sceptical_prior.source})",
         *_screening_lines(f),
         *([] if f.hazards is None else hazard_lines(f.hazards)),
@@ -103,3 +105,15 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
     lines += [f"{name:<{width}}  {value:>12}  {mcse:>9}  {unit}" for name, value, mcse, unit in rows]
     lines += [*(f"note: {note}" for note in f.notes), "", "The forecast run in full (under the scenario's ORR):"]
     return headed(heading, lines) + "\n" + summary_text(f.conditional.summary)
+
+
+def _likelihood_error_lines(f: Forecast) -> list[str]:
+    """The ORR likelihood's own Monte Carlo error: half the gap between the posteriors of its two halves."""
+    law = f.orr_posterior
+    error = law.likelihood_error() if isinstance(law, OrrPosterior) else None
+    if error is None:
+        return []
+    return [
+        f"  likelihood error (half the gap between two independent halves of its draws): mean ±{error['mean']:.3f}, "
+        f"5% quantile ±{error['q05']:.3f}, 95% quantile ±{error['q95']:.3f}"
+    ]
