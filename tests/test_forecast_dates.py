@@ -149,3 +149,50 @@ def test_the_made_up_file_is_consistent_and_dated() -> None:
     observed = parse_observed(pd.read_csv(EXAMPLE, dtype=str, keep_default_na=False), load_scenario("base"), AS_OF, "f")
     assert sum(p.progression_date is not None for p in observed.patients) >= 4
     assert sum(p.death_date is not None for p in observed.patients) >= 2
+
+
+def test_with_unscheduled_assessments_a_progression_between_scans_is_accepted(frame) -> None:
+    """schedule.unscheduled_progression_share > 0: a progression may be found on any day, so the row is read."""
+    day = "2026-08-20"  # 99 days after the first dose: between the second and third scans' windows
+    edited = _edited(frame, 3, last_scan_date=day, progression_date=day, treatment_end_date=day)
+    with pytest.raises(ObservedError, match="not a scan day"):
+        parse_observed(edited, load_scenario("base"), AS_OF, "f")
+    scenario = load_scenario("base", ["schedule.unscheduled_progression_share=0.3"])
+    patient = parse_observed(edited, scenario, AS_OF, "f").patients[3]
+    assert patient.progression_date is not None and patient.progression_date.isoformat() == day
+
+
+def _progressed(n: int, day: float) -> KnownOutcomes:
+    """``n`` patients stable at a first scan, then progressed on ``day`` (from dose), treatment ended by it."""
+    return KnownOutcomes(
+        np.full(n, Response.SD, np.int8),
+        np.zeros(n, bool),
+        np.ones(n, bool),
+        np.zeros(n, bool),
+        np.full(n, END_REASONS.index("progression"), np.int8),
+        last_scan_day=np.full(n, DOSE + day),
+        progression_day=np.full(n, DOSE + day),
+    )
+
+
+def test_with_unscheduled_assessments_a_recorded_progression_is_matched_not_forced() -> None:
+    """Progression recorded on day 60 with a share of 0.5: the draws keep the day, and the scans keep their law.
+
+    The dated draw must agree with brute force (the undated status, kept when progression fell on
+    day 60): the first scan's mean day within 4 SE of the difference. Forcing the scan nearest day
+    60 (the first) to it, as a scheduled-only schedule does, would put every first scan on day 60.
+    """
+    model = TrialModel.from_scenario(
+        load_scenario("base", [*PFS_ONLY, "schedule.unscheduled_progression_share=0.5"])
+    )
+    n, as_of = 200, DOSE + 100.0
+    dated = draw_given_status(model.patients, _progressed(n, 60.0), np.full(n, DOSE), as_of, np.random.default_rng(4))
+    assert np.all(dated.progression_day == 60.0)
+    undated = _progressed(40 * n, 60.0)
+    undated = KnownOutcomes(*(getattr(undated, f) for f in ("best_scan", "confirmed", "progressed", "dead", "end_reason")))
+    brute = draw_given_status(model.patients, undated, np.full(40 * n, DOSE), as_of, np.random.default_rng(5))
+    kept = brute.scan_day[brute.progression_day == 60.0, 0]
+    first = dated.scan_day[:, 0]
+    assert kept.size > 50 and np.all(first < 60.0)
+    se = math.hypot(first.std() / math.sqrt(n), kept.std() / math.sqrt(kept.size))
+    assert abs(first.mean() - kept.mean()) <= 4 * se

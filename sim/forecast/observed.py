@@ -295,12 +295,11 @@ def _check_treatment_end(r: _Row, p: ObservedPatient) -> None:
         raise r.fail("treatment_end_date", "is empty but the patient died: treatment ends at death at the latest")
 
 
-def _check_event_order(r: _Row, p: ObservedPatient, scenario: Scenario) -> None:
-    """Scans on the schedule, none after progression or death; treatment ending on the day of its reason.
+def _check_scan_days(r: _Row, p: ObservedPatient, scenario: Scenario) -> None:
+    """The last scan and progression on scan days; with unscheduled assessments, a progression on any later day.
 
-    The model reads progression at a scan, stops scanning at progression, and ends treatment on the
-    day of the progression or death that ends it; the forecast conditions on these dates, so a row
-    that breaks them is refused.
+    With ``schedule.unscheduled_progression_share`` > 0 a symptom-prompted assessment may find a
+    progression on any day after the first dose, and that is the last scan.
     """
     sc = scenario.schedule
     for column in ("last_scan_date", "progression_date"):
@@ -308,6 +307,11 @@ def _check_event_order(r: _Row, p: ObservedPatient, scenario: Scenario) -> None:
         if day is None or p.first_dose_date is None:
             continue
         gap = (day - p.first_dose_date).days
+        if sc.unscheduled_progression_share > 0 and p.progression_date is not None and day == p.progression_date:
+            # an unscheduled assessment may find progression on any day after the first dose
+            if gap < 1:
+                raise r.fail(column, f"{day} is not after the first dose {p.first_dose_date}")
+            continue
         scan = round(gap / sc.scan_interval_days)
         if scan < 1 or abs(gap - scan * sc.scan_interval_days) > sc.scan_window_days:
             raise r.fail(
@@ -316,6 +320,16 @@ def _check_event_order(r: _Row, p: ObservedPatient, scenario: Scenario) -> None:
                 f"{sc.scan_interval_days} ± {sc.scan_window_days} days from the first dose "
                 "(schedule.scan_interval_days, schedule.scan_window_days)",
             )
+
+
+def _check_event_order(r: _Row, p: ObservedPatient, scenario: Scenario) -> None:
+    """Scans on the schedule, none after progression or death; treatment ending on the day of its reason.
+
+    The model reads progression at a scan, stops scanning at progression, and ends treatment on the
+    day of the progression or death that ends it; the forecast conditions on these dates, so a row
+    that breaks them is refused.
+    """
+    _check_scan_days(r, p, scenario)
     if p.progression_date is not None and p.last_scan_date not in (None, p.progression_date):
         raise r.fail(
             "last_scan_date",
