@@ -60,7 +60,7 @@ def test_a_look_whose_patients_are_still_being_judged_happens_after_the_as_of_da
         (7, [0], "--look 0 (look 1, at 7 patients): that many responders stop the trial for futility"),
         (7, [2], "the first 7 patients in the file have 1 confirmed responses"),
         (7, [1, 1], "--look: 2 looks given, but the design has 1 interim look(s) (7,)"),
-        (10, [1], "patient MADE-UP-08 was not judged by the as-of date"),
+        (12, [1], "patient MADE-UP-11 was not judged by the as-of date"),
         (13, [1], "only 12 patients are enrolled, so it cannot have been held"),
         (7, [], "monitoring: the interim look 1 at 7 patients is due (all 7 were judged by the as-of date)"),
     ],

@@ -18,7 +18,13 @@ follow-up): judged under either trigger. Otherwise, under ``assessments`` when t
 the ``look_scans``-th of the schedule or later and no CR/PR awaits its confirmation (a scan missed
 before it cannot be told from the file, so a patient may count as judged one scan early), and
 under ``judgement_window`` when the response is confirmed or ``judgement_days`` have passed since
-the first dose.
+the first dose. A CR/PR counts as confirmed when the file says so, or always when
+``schedule.confirmation_required`` is false (:func:`counts_as_confirmed`, the conditioning's rule).
+Scans are counted by their position in the schedule: a missed scan cannot be seen in the file.
+Under ``assessments`` with ``await_confirmation``, an unconfirmed CR/PR cannot be judged from the
+file: the engine judges it at its confirmation scan, confirmed or not, and the file does not say
+whether that scan came. Such a patient does not make a look due, and does not stop a look given
+with ``--look`` (:func:`_undecided`): a look held with one must be given.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from ..scenario.model import Scenario
 from ..scenario.rules import DesignRule, Exact
 from .observed import ObservedPatient, ObservedTrial
 
-__all__ = ["LookError", "RemainingLooks", "check_looks", "judged_by"]
+__all__ = ["LookError", "RemainingLooks", "check_looks", "counts_as_confirmed", "judged_by"]
 
 _EXITS = ("withdrawal", "lost_to_follow_up")
 _RESPONSES = ("CR", "PR")
@@ -86,6 +92,17 @@ class RemainingLooks:
         return self.rule.words()
 
 
+def counts_as_confirmed(patient: ObservedPatient, scenario: Scenario) -> bool:
+    """Whether the patient's CR/PR counts as confirmed: so recorded, or any CR/PR without required confirmation.
+
+    The one rule the conditioning (:mod:`.state`), the held looks' responders and the judgement
+    window read, as the engine does (``schedule.confirmation_required = false`` confirms at the first CR/PR).
+    """
+    if patient.best_response not in _RESPONSES:
+        return False
+    return patient.confirmed or not scenario.schedule.confirmation_required
+
+
 def judged_by(patient: ObservedPatient, as_of: dt.date, scenario: Scenario) -> bool:
     """Whether the patient was judged for a look by the as-of date, under the scenario's trigger (module docstring)."""
     if patient.first_dose_date is None:
@@ -94,12 +111,25 @@ def judged_by(patient: ObservedPatient, as_of: dt.date, scenario: Scenario) -> b
         return True
     m, schedule = scenario.monitoring, scenario.schedule
     if m.look_trigger == "judgement_window":
-        return patient.confirmed or (as_of - patient.first_dose_date).days + 1 >= m.window_days
+        confirmed = counts_as_confirmed(patient, scenario)
+        return confirmed or (as_of - patient.first_dose_date).days + 1 >= m.window_days
     if patient.last_scan_date is None:
         return False
     scans = round((patient.last_scan_date - patient.first_dose_date).days / schedule.scan_interval_days)
-    pending = patient.best_response in _RESPONSES and not patient.confirmed and schedule.confirmation_required
+    pending = patient.best_response in _RESPONSES and not counts_as_confirmed(patient, scenario)
     return scans >= m.scans_per_look and not (pending and m.awaits_confirmation)
+
+
+def _undecided(patient: ObservedPatient, scenario: Scenario) -> bool:
+    """An assessed patient whose unconfirmed CR/PR makes the look await its confirmation scan: the file cannot tell."""
+    if patient.first_dose_date is None or patient.last_scan_date is None:
+        return False
+    m, schedule = scenario.monitoring, scenario.schedule
+    if m.look_trigger != "assessments" or not m.awaits_confirmation:
+        return False
+    scans = round((patient.last_scan_date - patient.first_dose_date).days / schedule.scan_interval_days)
+    unconfirmed = patient.best_response in _RESPONSES and not counts_as_confirmed(patient, scenario)
+    return scans >= m.scans_per_look and unconfirmed
 
 
 def check_looks(model: TrialModel, observed: ObservedTrial, as_of: dt.date, held: Sequence[int]) -> None:
@@ -113,14 +143,16 @@ def check_looks(model: TrialModel, observed: ObservedTrial, as_of: dt.date, held
         where = f"--look {responders} (look {index + 1}, at {n} patients)"
         if n > len(patients):
             raise LookError(f"{where}: only {len(patients)} patients are enrolled, so it cannot have been held")
-        waiting = [p for p in patients[:n] if not judged_by(p, as_of, model.scenario)]
+        waiting = [
+            p for p in patients[:n] if not (judged_by(p, as_of, model.scenario) or _undecided(p, model.scenario))
+        ]
         if waiting:
             raise LookError(
                 f"{where}: patient {waiting[0].patient_id} was not judged by the as-of date under "
                 f"monitoring.look_trigger {model.scenario.monitoring.look_trigger!r} (docs/model.md), and a look "
                 "waits for all its patients; leave the look out to have the forecast hold it"
             )
-        confirmed = sum(p.confirmed for p in patients[:n])
+        confirmed = sum(counts_as_confirmed(p, model.scenario) for p in patients[:n])
         if not 0 <= responders <= confirmed:
             raise LookError(
                 f"{where}: the first {n} patients in the file have {confirmed} confirmed responses; a look counts "

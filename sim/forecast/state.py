@@ -28,7 +28,7 @@ from ..model.trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialStat
 from ..stats.beta_mixture import BetaMixture
 from ..units import day_number
 from .hazards import hazard_posterior
-from .looks import RemainingLooks, check_looks
+from .looks import RemainingLooks, check_looks, counts_as_confirmed
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior, status_posterior
 from .posterior import SitePosterior, enrollment_exposure, gamma_posterior, pooled_gamma, prior_weight
@@ -38,6 +38,7 @@ __all__ = [
     "ForecastError",
     "KnownRateWarning",
     "as_of_day",
+    "forecast_model",
     "orr_evidence",
     "OrrPrior",
     "orr_prior",
@@ -162,9 +163,7 @@ def _known_outcomes(model: TrialModel, observed: ObservedTrial) -> KnownOutcomes
             if p.first_dose_date is None:
                 continue
             best[i] = Response[p.best_response] if p.best_response else Response.NO_SCAN
-            confirmed[i] = p.confirmed or (
-                p.best_response in ("CR", "PR") and not model.scenario.schedule.confirmation_required
-            )
+            confirmed[i] = counts_as_confirmed(p, model.scenario)
             progressed[i] = p.progression_date is not None
             dead[i] = p.death_date is not None
             reason[i] = END_REASONS.index(p.treatment_end_reason) if p.treatment_end_reason else -1

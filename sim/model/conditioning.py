@@ -278,7 +278,7 @@ def status_probabilities(
     seed: int,
     target: int = LIKELIHOOD_MATCHES,
     cap: int = MAX_CANDIDATES,
-    batch: int = 10_000,
+    batch: int = 2_000,
     patient_id: tuple[str, ...] = (),
 ) -> StatusLikelihood:
     """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
