@@ -130,6 +130,43 @@ def test_pooling_needs_two_sites_enrolling() -> None:
         site_posteriors(model, _enrolled(20), AS_OF, vague=False)
 
 
+@pytest.mark.parametrize("counts", [{"A": 0, "B": 0}, {"A": 3, "B": 1}])
+def test_too_few_enrollments_to_pool_keep_the_planned_prior_and_say_so(counts) -> None:
+    """Counts (0, 0) once gave a = 0.004, b = 3444 (a degenerate maximum): below 5 enrollments the planned prior stays."""
+    model, observed = _two_sites(counts)
+    sites = site_posteriors(model, observed, AS_OF, vague=False)
+    weight = sites[0].prior_weight
+    for site, n in zip(sites, counts.values()):
+        assert site.pooled is None
+        assert site.shape == pytest.approx(weight + n) and site.rate == pytest.approx(weight + site.exposure)
+        assert f"not pooled, {sum(counts.values())} enrollments in all are too few" in site.prior
+        assert "forecast.pool_sites needs 5" in site.prior
+
+
+def test_five_enrollments_are_pooled() -> None:
+    model, observed = _two_sites({"A": 4, "B": 1})
+    sites = site_posteriors(model, observed, AS_OF, vague=False)
+    assert sites[0].pooled is not None and sites[0].prior.startswith("pooled across sites")
+
+
+def test_a_failed_pooling_fit_is_refused_naming_the_field(monkeypatch) -> None:
+    from scipy import optimize
+
+    from sim.forecast import ForecastError
+
+    real = optimize.minimize
+
+    def failing(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.success, result.message = False, "ABNORMAL"
+        return result
+
+    monkeypatch.setattr(optimize, "minimize", failing)
+    model, observed = _two_sites({"A": 22, "B": 4})
+    with pytest.raises(ForecastError, match=r"forecast.pool_sites: the optimiser .* failed \(ABNORMAL\)"):
+        site_posteriors(model, observed, AS_OF, vague=False)
+
+
 def test_a_site_still_to_open_opens_late_by_the_uniform_delay() -> None:
     """Site B, planned for 2027-01-01, opens 0 to 180 days late: P(complete by close) is the average over the delay
     of the two sites' convolved negative binomials (B keeps its prior: it has no enrollment time yet)."""

@@ -25,10 +25,20 @@ from scipy import optimize, stats
 
 from ..model.recruitment import CalendarRates, SiteRates
 
-__all__ = ["SitePosterior", "enrollment_exposure", "gamma_posterior", "pooled_gamma", "prior_weight"]
+__all__ = [
+    "POOLED_MIN_ENROLLMENTS",
+    "SitePosterior",
+    "enrollment_exposure",
+    "gamma_posterior",
+    "pooled_gamma",
+    "prior_weight",
+]
 
 POOLED_SHAPE_BOUNDS = (1e-3, 1e4)
 """The pooled Gamma's shape is searched within these: beyond 1e4 the sites' rates are all but equal."""
+
+POOLED_MIN_ENROLLMENTS = 5
+"""Fewer enrollments in all than this cannot estimate the sites' Gamma law: each site keeps its planned prior."""
 
 VAGUE_SHAPE = 0.5
 """Shape of the vague (Jeffreys) Gamma prior on a Poisson rate: Gamma(0.5, 0), improper but with a proper posterior."""
@@ -103,7 +113,9 @@ def pooled_gamma(counts: Sequence[int], exposures: Sequence[float]) -> tuple[flo
     Given the multiplier, a site's enrollments are Poisson with mean ``m E``; over m ~ Gamma(a, b)
     they are negative binomial, NB(a, b / (b + E)). (a, b) maximise the product of those over the
     sites with exposure (Anisimov and Fedorov 2007 estimate the centres' gamma law so). The shape
-    is kept within :data:`POOLED_SHAPE_BOUNDS`.
+    is kept within :data:`POOLED_SHAPE_BOUNDS`. Raises ValueError, saying why, with fewer than two
+    sites with exposure or when the optimiser fails (the caller checks the total count first:
+    with no enrollment at all, the likelihood has no maximum).
     """
     n = np.asarray(counts, dtype=float)
     e = np.asarray(exposures, dtype=float)
@@ -120,6 +132,8 @@ def pooled_gamma(counts: Sequence[int], exposures: Sequence[float]) -> tuple[flo
     best = optimize.minimize(
         negative_log_likelihood, start, method="L-BFGS-B", bounds=[(low, high), (-30.0, 30.0)]
     )
+    if not best.success or not np.all(np.isfinite(best.x)):
+        raise ValueError(f"the optimiser of the sites' negative binomial likelihood failed ({best.message})")
     return math.exp(float(best.x[0])), math.exp(float(best.x[1]))
 
 
@@ -136,6 +150,8 @@ class SitePosterior:
     prior_weight: float = math.inf
     vague: bool = False
     pooled: tuple[float, float] | None = None
+    too_few_to_pool: int | None = None
+    """With ``forecast.pool_sites``, the enrollments in all when too few to pool (the planned prior kept)."""
 
     @property
     def prior(self) -> str:
@@ -144,9 +160,17 @@ class SitePosterior:
             return "vague prior"
         if self.pooled is not None:
             return f"pooled across sites: Gamma({self.pooled[0]:.3g}, {self.pooled[1]:.3g})"
-        if math.isinf(self.prior_weight):
-            return "planned rate taken as known"
-        return f"planned rate worth {self.prior_weight:.3g} enrollments"
+        planned = (
+            "planned rate taken as known"
+            if math.isinf(self.prior_weight)
+            else f"planned rate worth {self.prior_weight:.3g} enrollments"
+        )
+        if self.too_few_to_pool is not None:
+            return (
+                f"{planned}: not pooled, {self.too_few_to_pool} enrollments in all are too few "
+                f"(forecast.pool_sites needs {POOLED_MIN_ENROLLMENTS})"
+            )
+        return planned
 
     def rate_per_month(self, q: float | None = None) -> float:
         """Posterior mean (``q`` None) or quantile ``q`` of the full screening rate per month."""

@@ -31,7 +31,14 @@ from .hazards import hazard_posterior
 from .looks import RemainingLooks, check_looks, counts_as_confirmed
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior, status_posterior
-from .posterior import SitePosterior, enrollment_exposure, gamma_posterior, pooled_gamma, prior_weight
+from .posterior import (
+    POOLED_MIN_ENROLLMENTS,
+    SitePosterior,
+    enrollment_exposure,
+    gamma_posterior,
+    pooled_gamma,
+    prior_weight,
+)
 from .screening import ScreeningCounts
 
 __all__ = [
@@ -96,7 +103,10 @@ def site_posteriors(
                 planned, model.calendar, until, 1.0 - rec.screen_failure_probability, rec.screening_days
             )
         evidence.append((count, exposure))
-    pooled = None if vague or not model.scenario.forecast.pool_sites else _pooled(evidence)
+    pooling = not vague and model.scenario.forecast.pool_sites
+    total = sum(n for n, _ in evidence)
+    too_few = total if pooling and total < POOLED_MIN_ENROLLMENTS else None
+    pooled = _pooled(evidence) if pooling and too_few is None else None
     out = []
     for site, (count, exposure) in zip(rec.sites, evidence):
         if pooled is not None:
@@ -105,7 +115,16 @@ def site_posteriors(
             shape, rate = gamma_posterior(weight, vague, count, exposure)
         out.append(
             SitePosterior(
-                site.name, counts[site.name], exposure, shape, rate, site.screened_per_month, weight, vague, pooled
+                site.name,
+                counts[site.name],
+                exposure,
+                shape,
+                rate,
+                site.screened_per_month,
+                weight,
+                vague,
+                pooled,
+                too_few,
             )
         )
     if math.isinf(weight) and not vague and pooled is None:
@@ -120,14 +139,17 @@ def site_posteriors(
 
 
 def _pooled(evidence: Sequence[tuple[int, float]]) -> tuple[float, float]:
-    """The sites' pooled Gamma law (:func:`~.posterior.pooled_gamma`), refused with fewer than two sites enrolling."""
-    try:
-        return pooled_gamma([n for n, _ in evidence], [e for _, e in evidence])
-    except ValueError:
+    """The sites' pooled Gamma law (:func:`~.posterior.pooled_gamma`); refused with fewer than two sites enrolling,
+    or when the optimiser fails."""
+    if sum(e > 0 for _, e in evidence) < 2:
         raise ForecastError(
             "forecast.pool_sites needs at least two sites with enrollment time before the as-of date; "
             "set it to false, or forecast from a later date"
-        ) from None
+        )
+    try:
+        return pooled_gamma([n for n, _ in evidence], [e for _, e in evidence])
+    except ValueError as error:
+        raise ForecastError(f"forecast.pool_sites: {error}; set it to false") from None
 
 
 def with_rates(state: TrialState, sites: Sequence[SitePosterior]) -> TrialState:
