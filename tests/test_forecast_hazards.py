@@ -60,14 +60,37 @@ def test_the_hazards_are_the_conjugate_update_computed_by_hand() -> None:
     on_treatment = ((AS_OF - D(2026, 1, 5)).days + 1.0) + ((D(2026, 5, 1) - D(2026, 2, 2)).days + 0.5)
     on_treatment += (D(2026, 4, 13) - D(2026, 3, 2)).days + (D(2026, 6, 29) - D(2026, 4, 6)).days
     months = on_treatment / DAYS_PER_MONTH
-    assert h.withdrawal == GammaRate(0.01 * w + 1, w + months, 1, pytest.approx(months))
-    assert h.loss_to_follow_up == GammaRate(0.005 * w + 0, w + months, 0, pytest.approx(months))
+    # 0.01 and 0.005 per month over 24 months are 0.24 and 0.12 events: the prior is worth 2, mean kept
+    assert h.withdrawal == GammaRate(2 + 1, 2 / 0.01 + months, 1, pytest.approx(months))
+    assert h.loss_to_follow_up == GammaRate(2 + 0, 2 / 0.005 + months, 0, pytest.approx(months))
     after = ((D(2026, 7, 1) - D(2026, 4, 13)).days + 0.5 + (AS_OF - D(2026, 6, 29)).days + 1.0) / DAYS_PER_MONTH
     pps = model.patients.post_progression_survival
     assert isinstance(pps, Exponential)
     law = h.post_progression_death
+    k = max(pps.rate * w, 2.0)
     assert law is not None and law.events == 1 and law.months == pytest.approx(after)
-    assert law.shape == pytest.approx(pps.rate * w + 1) and law.rate == pytest.approx(w + after)
+    assert law.shape == pytest.approx(k + 1) and law.rate == pytest.approx(k / pps.rate + after)
+
+
+def test_the_prior_keeps_the_scenario_rate_as_its_mean_and_at_least_two_events() -> None:
+    """Gamma(0.24, 24) had its median near 0.0016 for a withdrawal rate of 0.01; Gamma(2, 200) has it near 0.0084."""
+    model = TrialModel.from_scenario(load_scenario("base", ["forecast.learn_hazards=true"]))
+    h = hazard_posterior(model, ObservedTrial((), outcomes_known=True), AS_OF)
+    assert h is not None and h.withdrawal is not None
+    assert h.withdrawal.mean() == pytest.approx(0.01)
+    assert 0.5 * 0.01 < h.withdrawal.quantile(0.5) < 0.01
+
+
+def test_time_after_progression_stops_at_the_end_of_survival_follow_up() -> None:
+    """Follow-up of 3 months after treatment end: patient 4, progressed on 2026-06-29 and alive, is at risk 3 months,
+    not to the as-of date (the model records no death after follow-up ends)."""
+    model = TrialModel.from_scenario(
+        load_scenario("base", ["forecast.learn_hazards=true", "schedule.survival_follow_up_months=3.0"])
+    )
+    h = hazard_posterior(model, ObservedTrial((PATIENTS[3],), outcomes_known=True), AS_OF)
+    assert h is not None and h.post_progression_death is not None
+    assert h.post_progression_death.months == pytest.approx(3.0)
+    assert h.post_progression_death.events == 0
 
 
 def test_each_replicate_draws_its_hazards_from_the_posteriors() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from sim.engines.des import simulate_trial
 from sim.forecast import parse_observed
-from sim.forecast.looks import check_looks, counts_as_confirmed, judged_by
+from sim.forecast.looks import counts_as_confirmed, judged_by
 from sim.forecast.synthetic import observed_frame
 from sim.model.monitoring import LookTrigger, judged_days
 from sim.model.trial_model import TrialModel

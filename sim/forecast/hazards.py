@@ -11,12 +11,15 @@ Gamma(a + d, b + T) exactly:
 * **death after progression**, when the post-progression survival is exponential (the model
   solves it so from ``efficacy.os_median_months``): at risk from the recorded progression (the
   patient was alive at that scan, and the hazard is memoryless) to death or the as-of date, or to
-  ``last_known_alive_date`` when given.
+  ``last_known_alive_date`` when given; never beyond the end of survival follow-up (treatment end
+  plus ``schedule.survival_follow_up_months``) or a loss to follow-up, after which the model
+  records no death.
 
 Doses, scans and cycle ends fall at the start of their day; deaths, withdrawals and losses
 anywhere in it (the middle, on average); the as-of date runs to its end.
-The prior is the scenario's value worth ``forecast.hazard_prior_months`` patient-months:
-Gamma(λ₀ w, w). A hazard the scenario sets to 0 is not learned. Each replicate draws the three
+The prior has the scenario's value λ₀ as its mean, worth ``forecast.hazard_prior_months``
+patient-months w but at least :data:`PRIOR_MIN_EVENTS` events: Gamma(k, k/λ₀), k = max(λ₀ w, 2).
+A hazard the scenario sets to 0 is not learned. Each replicate draws the three
 rates from their posteriors (:meth:`HazardPosterior.draw`), so the forecast's dates carry their
 uncertainty.
 """
@@ -35,9 +38,12 @@ from ..distributions import Exponential
 from ..model.patient_model import PatientModel
 from ..model.trial_model import TrialModel
 from ..units import DAYS_PER_MONTH
-from .observed import ObservedTrial
+from .observed import ObservedPatient, ObservedTrial
 
-__all__ = ["GammaRate", "HazardPosterior", "hazard_document", "hazard_lines", "hazard_posterior"]
+__all__ = ["GammaRate", "HazardPosterior", "PRIOR_MIN_EVENTS", "hazard_document", "hazard_lines", "hazard_posterior"]
+
+PRIOR_MIN_EVENTS = 2.0
+"""The fewest events a hazard's prior is worth: its shape, so its median stays near the scenario's rate."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +99,36 @@ def _days(start: dt.date, end: dt.date | None, as_of: dt.date, within_day: float
 
 
 def _prior(value: float, weight: float, events: int, months: float) -> GammaRate | None:
-    """Gamma(value w, w) updated with ``events`` over ``months``; None when the scenario's value is 0."""
+    """Gamma(k, k / value) updated with ``events`` over ``months``; None when the scenario's value is 0.
+
+    ``k = max(value w, PRIOR_MIN_EVENTS)`` events: the scenario's value is the prior mean, worth ``w``
+    patient-months but never fewer than two events (a shape below 1 would put the prior's median
+    far below the scenario's rate: Gamma(0.24, 24) for a withdrawal rate of 0.01).
+    """
     if value <= 0:
         return None
-    return GammaRate(value * weight + events, weight + months, events, months)
+    shape = max(value * weight, PRIOR_MIN_EVENTS)
+    return GammaRate(shape + events, shape / value + months, events, months)
+
+
+def _after_progression(p: ObservedPatient, as_of: dt.date, follow_up_days: float) -> float:
+    """Days at risk of death from the recorded progression: to death, to the last contact, or to the as-of date,
+    and never beyond the end of survival follow-up (treatment end + ``follow_up_days``) or a loss to follow-up.
+
+    The model records no death after follow-up ends, so time beyond it carries no information.
+    """
+    assert p.progression_date is not None
+    if p.death_date is None and p.last_known_alive_date is not None:
+        known = max(p.last_known_alive_date, p.progression_date)
+        days = _days(p.progression_date, known, as_of, 0.5)
+    else:
+        days = _days(p.progression_date, p.death_date, as_of, 0.5)
+    if p.treatment_end_date is None:
+        return days
+    if p.treatment_end_reason == "lost_to_follow_up":
+        return min(days, _days(p.progression_date, p.treatment_end_date, as_of, 0.5))
+    end_of_follow_up = (p.treatment_end_date - p.progression_date).days + follow_up_days
+    return max(0.0, min(days, end_of_follow_up))
 
 
 def hazard_posterior(model: TrialModel, observed: ObservedTrial, as_of: dt.date) -> HazardPosterior | None:
@@ -104,6 +136,7 @@ def hazard_posterior(model: TrialModel, observed: ObservedTrial, as_of: dt.date)
     if not observed.outcomes_known:
         return None
     weight = model.scenario.forecast.hazard_prior_months
+    follow_up_days = model.scenario.schedule.survival_follow_up_months * DAYS_PER_MONTH
     safety = model.patients.safety
     on_treatment, withdrew, lost = 0.0, 0, 0
     after_progression, deaths = 0.0, 0
@@ -117,11 +150,7 @@ def hazard_posterior(model: TrialModel, observed: ObservedTrial, as_of: dt.date)
         if p.progression_date is None:
             continue
         deaths += p.death_date is not None
-        if p.death_date is None and p.last_known_alive_date is not None:
-            known = max(p.last_known_alive_date, p.progression_date)
-            after_progression += (_days(p.progression_date, known, as_of, 0.5)) / DAYS_PER_MONTH
-        else:
-            after_progression += _days(p.progression_date, p.death_date, as_of, 0.5) / DAYS_PER_MONTH
+        after_progression += _after_progression(p, as_of, follow_up_days) / DAYS_PER_MONTH
     pps = model.patients.post_progression_survival
     return HazardPosterior(
         _prior(safety.withdrawal_per_month, weight, withdrew, on_treatment),
