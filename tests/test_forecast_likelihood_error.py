@@ -57,7 +57,7 @@ def test_a_status_no_draw_matches_between_two_orrs_is_refused_naming_the_patient
 def test_a_rare_status_draws_until_every_orr_has_400_matches() -> None:
     """Draws adapt: a confirmed responder is rare at a small ORR, so it takes more than the 20,000 of old."""
     model = _model()
-    models = [model.with_orr(p) for p in (0.0, 0.02, 0.3)]
+    models = [model.with_orr(p) for p in (0.0, 0.02, 0.03)]
     found = status_probabilities(models, _patients(1, Response.PR, True), np.array([DOSE]), DOSE + 6 * 42 + 1.0, 2)
     matches, draws = found.matches.sum(axis=0)[0], found.draws.sum(axis=0)[0]
     assert matches[0] == 0 and (matches[1:] >= 400).all()

@@ -54,6 +54,9 @@ MAX_CANDIDATES = 200_000
 LIKELIHOOD_MATCHES = 400
 """Matches the likelihood draws for at each ORR (relative SE about 5%), within :data:`MAX_CANDIDATES`."""
 
+NEGLIGIBLE = 0.1
+"""A patient's likelihood below this share of its peak does not need the likelihood's target of matches."""
+
 _ROUND = 64
 """Candidates per patient per round of rejection."""
 
@@ -261,13 +264,21 @@ def _match_counts(
 
 
 def _short(matches: NDArray[np.float64], target: float) -> float:
-    """The fewest matches over the models from the first to the last with any (0 when none has one).
+    """The fewest matches over the models that need ``target``: 0 while some model from the first to the last with
+    a match has none (a hole to fill), else the fewest among those with at least :data:`NEGLIGIBLE` of the most.
 
     Zeros before the first or after the last model with a match are the model's own limits (a
-    confirmed responder at ORR 0), not a lack of draws.
+    confirmed responder at ORR 0), not a lack of draws. Where a patient's likelihood is below
+    :data:`NEGLIGIBLE` of its peak, that patient alone has already cut the posterior tenfold;
+    those models keep the draws the others needed, rather than up to the cap.
     """
     hit = np.flatnonzero(matches > 0)
-    return 0.0 if hit.size == 0 else float(matches[hit[0] : hit[-1] + 1].min())
+    if hit.size == 0:
+        return 0.0
+    inside = matches[hit[0] : hit[-1] + 1]
+    if (inside == 0).any():
+        return 0.0
+    return float(inside[inside >= NEGLIGIBLE * inside.max()].min())
 
 
 def status_probabilities(
@@ -286,7 +297,8 @@ def status_probabilities(
     Each patient gets their own streams, two independent halves spawned from ``seed``, so their
     estimates' errors are independent; within a patient the models share their random numbers,
     so the estimates vary smoothly from one model to the next. Each half draws until every model
-    from the first to the last with a match has ``target / 2`` matches (relative SE about
+    from the first to the last with a match has a match, and every one with at least
+    :data:`NEGLIGIBLE` of the patient's peak has ``target / 2`` (relative SE about
     ``1 / sqrt(target)`` pooled), or ``cap / 2`` candidates: the cap of :func:`draw_given_status`.
     Raises :class:`ConditioningError` naming the patient when no model matches, or when one
     matches nowhere between two that do (a hole the interpolation would fill with zero).
