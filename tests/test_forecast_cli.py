@@ -10,7 +10,9 @@ import pandas as pd
 from sim.cli import main
 
 EXAMPLE = str(Path(__file__).resolve().parents[1] / "scenarios" / "observed_made_up.csv")
-BASE = ["forecast", "--observed", EXAMPLE, "--as-of", "2026-11-15", "--no-progress", "--seed", "4"]
+# the command line is what these tests check, not the likelihood's precision (tests/test_forecast_likelihood*.py)
+COARSE = ["--set", "forecast.likelihood_matches=50"]
+BASE = ["forecast", "--observed", EXAMPLE, "--as-of", "2026-11-15", "--no-progress", "--seed", "4", *COARSE]
 
 
 def test_json_gives_the_keys_a_committee_reads(capsys) -> None:

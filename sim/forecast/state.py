@@ -295,7 +295,8 @@ def predictive_state(model: TrialModel, state: TrialState, prior: OrrPrior | Non
     The prior is :func:`orr_prior`'s unless ``prior`` is given.
     """
     law = (orr_prior(model) if prior is None else prior).law
-    return dataclasses.replace(state, orr_posterior=status_posterior(law, model, state))
+    matches = model.scenario.forecast.likelihood_matches
+    return dataclasses.replace(state, orr_posterior=status_posterior(law, model, state, target=matches))
 
 
 def with_prior(state: TrialState, prior: OrrPrior) -> TrialState:

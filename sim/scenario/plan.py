@@ -218,6 +218,12 @@ class Forecast:
         24.0,
         "with `learn_hazards`: the weight, in patient-months at risk, of the scenario's hazards as their priors",
     )
+    likelihood_matches: int = _f(
+        c.integer(20, 10_000),
+        400,
+        "draws matching each patient's status at each ORR of the likelihood grid (up to 200,000 draws a patient): "
+        "more is slower and more precise; the forecast reports the likelihood's own error",
+    )
     activation_delay_days: int = _f(
         c.integer(0, 3650),
         0,
