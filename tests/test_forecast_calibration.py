@@ -6,16 +6,15 @@ exchangeable draws given the data at the as-of date. Two consequences are checke
 * The realised enrollment-completion day ranks uniformly among the forecast's R replicates (ties,
   including "never", broken at random). The central band of ranks 2 to R - 2 covers it with
   probability (R - 3) / (R + 1) = 0.8.
-* Success minus the forecast's probability of it has mean zero: the conditional power for trials
-  simulated at the scenario's ORR, and the predictive probability for trials whose true ORR is
-  drawn from the forecast's own prior (this checks the ORR's likelihood of every patient's status).
+* Success minus the forecast's conditional power has mean zero for trials simulated at the
+  scenario's ORR. (A check of the ORR posterior itself, the posterior cdf at a true ORR drawn from
+  the prior being uniform, is still to be written: docs/forecast.md.)
 
 Each check holds within 4 standard errors over the synthetic trials.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 
@@ -25,9 +24,7 @@ import pytest
 
 from sim.engines.des import simulate_trial
 from sim.forecast import parse_observed
-from sim.forecast.orr_posterior import status_posterior
 from sim.forecast.result import conditional_model
-from sim.forecast.state import forecast_model, orr_prior, start_state
 from sim.forecast.synthetic import observed_frame
 from sim.model.trial_model import TrialModel
 from sim.runs.runner import replicate_seeds, run
@@ -84,32 +81,3 @@ def test_completion_dates_and_success_are_calibrated_at_three_as_of_dates() -> N
     assert abs(covered.mean() - nominal) <= 4 * math.sqrt(nominal * (1 - nominal) / n)
     assert abs(ranks_a.mean() - R / 2) <= 4 * math.sqrt(((R + 1) ** 2 - 1) / 12 / n)
     assert abs(gaps_a.mean()) <= 4 * gaps_a.std(ddof=1) / math.sqrt(n)
-
-
-@pytest.mark.slow
-def test_the_predictive_probability_is_calibrated_when_the_orr_comes_from_its_prior() -> None:
-    """Trials whose true ORR is drawn from Beta(1.5, 8.5), the forecast's default prior: E[success - PP] = 0.
-
-    The likelihood is computed at 9 ORRs from 4,000 draws each here (17 and 20,000 in a forecast), to
-    keep the test affordable; the gap is also uncorrelated with the stable patients still on treatment.
-    """
-    as_of = dt.date(2026, 11, 15)
-    truth_model = TrialModel.from_scenario(load_scenario("base", ["efficacy.orr_prior.beta=[1.5, 8.5]"]))
-    model = TrialModel.from_scenario(load_scenario("base"))
-    prior = orr_prior(model).law
-    gaps, stable = [], []
-    for trial in range(40):
-        history = simulate_trial(truth_model, replicate_seeds(80_000, trial, trial + 1)[0])
-        frame = observed_frame(history, model, as_of)
-        observed = parse_observed(frame, model.scenario, as_of, "synthetic")
-        state = start_state(model, observed, as_of)
-        law = status_posterior(prior, model, state, nodes=9, target=100, cap=8000)
-        predictive = forecast_model(model, dataclasses.replace(state, orr_posterior=law))
-        table = run(predictive, replicates=20, seed=trial, progress=False).replicates
-        gaps.append(_success(truth_model, history) - table["reject_h0"].mean())
-        stable.append(int(((frame["best_response"] == "SD") & (frame["treatment_end_date"] == "")).sum()))
-    gap = np.array(gaps)
-    assert abs(gap.mean()) <= 4 * gap.std(ddof=1) / math.sqrt(gap.size)
-    centred = np.array(stable, dtype=float) - np.mean(stable)
-    product = gap * centred
-    assert abs(product.mean()) <= 4 * product.std(ddof=1) / math.sqrt(gap.size)
