@@ -12,6 +12,7 @@ import pandas as pd
 from sim.analysis.decisions import DecisionFigures
 from sim.model.journey import END_REASONS, PatientJourneys
 from sim.model.recist import Response
+from sim.model.trial_state import KnownOutcomes
 from sim.scenario.model import Schedule
 from sim.stats.mcse import Estimate
 
@@ -132,3 +133,15 @@ def assert_same_seeded_output(actual: pd.DataFrame, expected: pd.DataFrame, rtol
     exact = [c for c in expected.columns if c not in floats]
     pd.testing.assert_frame_equal(actual[exact], expected[exact], check_exact=True)
     pd.testing.assert_frame_equal(actual[floats], expected[floats], check_exact=False, rtol=rtol, atol=0.0)
+
+
+def stable_patients(n: int, last_scan_day: float | None = None) -> KnownOutcomes:
+    """``n`` patients in stable disease, on treatment, no response or progression; the last scan dated if given."""
+    return KnownOutcomes(
+        np.full(n, Response.SD, np.int8),
+        np.zeros(n, bool),
+        np.zeros(n, bool),
+        np.zeros(n, bool),
+        np.full(n, -1, np.int8),
+        last_scan_day=np.full(n, np.nan if last_scan_day is None else last_scan_day),
+    )

@@ -16,6 +16,7 @@ from sim.model.trial_model import TrialModel
 from sim.model.trial_state import KnownOutcomes
 from sim.scenario import load_scenario
 from sim.units import DAYS_PER_MONTH
+from tests.helpers import stable_patients
 from tests.test_forecast_input import AS_OF, EXAMPLE, _edited
 
 # No response, no death before progression or soon after it, no AE or dropout: the next progression
@@ -33,19 +34,6 @@ LAST_SCAN = 3 * 42 + 5  # the third scan, five days late
 AS_OF_DAY = DOSE + 150.0  # before the fourth scan can happen (168 - 7 days)
 
 
-def _stable(n: int, last_scan: float | None) -> KnownOutcomes:
-    """``n`` patients in stable disease and on treatment, their last scan on ``last_scan`` (days from dose) or not dated."""
-    day = np.full(n, np.nan if last_scan is None else DOSE + last_scan)
-    return KnownOutcomes(
-        np.full(n, Response.SD, np.int8),
-        np.zeros(n, bool),
-        np.zeros(n, bool),
-        np.zeros(n, bool),
-        np.full(n, -1, np.int8),
-        last_scan_day=day,
-    )
-
-
 def test_a_dated_last_scan_gives_the_next_progression_its_closed_form() -> None:
     """Given T > the last scan (day 131), progression is read at the fourth scan, 168 + o with o uniform on [-7, 7]:
 
@@ -54,7 +42,7 @@ def test_a_dated_last_scan_gives_the_next_progression_its_closed_form() -> None:
     model = TrialModel.from_scenario(load_scenario("base", list(PFS_ONLY)))
     n = 6000
     drawn = draw_given_status(
-        model.patients, _stable(n, LAST_SCAN), np.full(n, DOSE), AS_OF_DAY, np.random.default_rng(2)
+        model.patients, stable_patients(n, DOSE + LAST_SCAN), np.full(n, DOSE), AS_OF_DAY, np.random.default_rng(2)
     )
     assert np.all(drawn.scan_day[:, 2] == LAST_SCAN)
     pfs = model.patients.efficacy.pfs
@@ -73,7 +61,7 @@ def test_without_the_date_the_last_scan_falls_anywhere_in_its_window() -> None:
     """The status alone leaves the third scan's day free: what the dated scan pins down."""
     model = TrialModel.from_scenario(load_scenario("base", list(PFS_ONLY)))
     drawn = draw_given_status(
-        model.patients, _stable(2000, None), np.full(2000, DOSE), AS_OF_DAY, np.random.default_rng(3)
+        model.patients, stable_patients(2000), np.full(2000, DOSE), AS_OF_DAY, np.random.default_rng(3)
     )
     assert len(np.unique(drawn.scan_day[:, 2])) == 15
 

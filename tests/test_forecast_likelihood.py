@@ -15,13 +15,13 @@ from sim.forecast.orr_posterior import NODES, OrrPosterior
 from sim.forecast.result import forecast_models
 from sim.forecast.state import forecast_model
 from sim.model.conditioning import status_probabilities
-from sim.model.recist import Response, confirmation_lag_scans, earliest_sure_confirmation_day
+from sim.model.recist import confirmation_lag_scans, earliest_sure_confirmation_day
 from sim.model.trial_model import TrialModel
-from sim.model.trial_state import KnownOutcomes
 from sim.runs.runner import run
 from sim.scenario import load_scenario
 from sim.stats.beta_mixture import BetaMixture
 from sim.units import DAYS_PER_MONTH
+from tests.helpers import stable_patients
 
 # No AE, dropout or scan window: a patient's status at the as-of date depends only on the PFS and
 # the response, so its probability has the closed form of _sd_likelihood.
@@ -37,17 +37,6 @@ SCANS = 7
 
 def _model(*overrides: str) -> TrialModel:
     return TrialModel.from_scenario(load_scenario("base", [*PLAIN, *overrides]))
-
-
-def _stable(n: int) -> KnownOutcomes:
-    """``n`` patients in stable disease, no response, no progression, on treatment."""
-    return KnownOutcomes(
-        np.full(n, Response.SD, np.int8),
-        np.zeros(n, bool),
-        np.zeros(n, bool),
-        np.zeros(n, bool),
-        np.full(n, -1, np.int8),
-    )
 
 
 def _sd_likelihood(model: TrialModel, p: float) -> float:
@@ -97,7 +86,7 @@ def test_the_likelihood_of_a_stable_patient_is_the_closed_form_at_every_node() -
     as_of_day = dose + SCANS * 42 + 1.0
     estimated = status_probabilities(
         [model.with_orr(float(p)) for p in nodes],
-        _stable(1),
+        stable_patients(1),
         np.array([dose]),
         as_of_day,
         7,
