@@ -364,7 +364,8 @@ def _replicate_patients(model: TrialModel, rng: np.random.Generator) -> PatientM
     """A replicate's patient model: its true ORR drawn from the forecast's posterior or the scenario's prior.
 
     Without either the ORR is the scenario's point value and nothing is drawn. A forecast that
-    learns hazards then draws them (after the ORR, so nothing else moves without them).
+    learns hazards then draws them, and one that learns the PFS its hazard ratio given the ORR
+    (after the ORR, so nothing else moves without them).
     """
     state = model.start
     law = model.orr_prior if state is None else state.orr_posterior
@@ -374,4 +375,6 @@ def _replicate_patients(model: TrialModel, rng: np.random.Generator) -> PatientM
         patients = model.with_orr(float(law.draw(rng.random(), ceiling)))
     if state is not None and state.hazards is not None:
         patients = state.hazards.draw(rng, patients)
+    if state is not None and state.pfs_hazard is not None:
+        patients = state.pfs_hazard.draw(rng, patients)
     return patients

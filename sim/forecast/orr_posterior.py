@@ -26,6 +26,7 @@ the cell. One uniform per draw, like :meth:`sim.stats.beta_mixture.BetaMixture.d
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -57,7 +58,9 @@ class OrrPosterior:
 
     ``likelihood`` has one row per patient (all ones for a patient whose status is not known) and
     one column per ``nodes`` ORR. ``halves``, when given, holds the same from each of two
-    independent halves of the draws (shape (2, patients, nodes)).
+    independent halves of the draws (shape (2, patients, nodes)). ``patients_in_likelihood``
+    counts the patients when ``likelihood`` is already their product (one row: the ORR's margin of
+    :class:`~.pfs_posterior.PfsPosterior`).
     """
 
     prior: BetaMixture
@@ -65,6 +68,7 @@ class OrrPosterior:
     nodes: NDArray[np.float64]
     likelihood: NDArray[np.float64]
     halves: NDArray[np.float64] | None = None
+    patients_in_likelihood: int | None = None
 
     def __post_init__(self) -> None:
         if self.likelihood.ndim != 2 or self.likelihood.shape[1] != self.nodes.shape[0]:
@@ -103,6 +107,8 @@ class OrrPosterior:
     @property
     def patients(self) -> int:
         """Patients whose status enters the likelihood."""
+        if self.patients_in_likelihood is not None:
+            return self.patients_in_likelihood
         return int(np.sum(~np.all(self.likelihood == 1.0, axis=1)))
 
     def draw(self, u: ArrayLike, ceiling: float) -> NDArray[np.float64]:
@@ -169,7 +175,7 @@ class OrrPosterior:
         """
         if self.halves is None:
             return None
-        laws = [OrrPosterior(self.prior, self.ceiling, self.nodes, h) for h in self.halves]
+        laws = [dataclasses.replace(self, likelihood=h, halves=None) for h in self.halves]
         return {
             "mean": abs(laws[0].mean() - laws[1].mean()) / 2.0,
             "q05": abs(laws[0].quantile(0.05) - laws[1].quantile(0.05)) / 2.0,

@@ -30,6 +30,7 @@ from ..stats.mcse import Estimate, quantile_mcse
 from .hazards import HazardPosterior, hazard_document
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior
+from .pfs_posterior import PfsPosterior, pfs_document, pfs_notes
 from .posterior import SitePosterior
 from .screening import ScreeningCounts
 from .state import (
@@ -53,7 +54,8 @@ __all__ = ["Forecast", "conditional_model", "date_quantile", "forecast", "foreca
 class Forecast:
     """A finished forecast: its runs, the sites' posteriors and what the data were.
 
-    ``looks_held`` gives each interim look already held as (patients, responders);
+    ``looks_held`` gives each interim look already held as (patients, responders); ``pfs`` the joint
+    posterior of the ORR and the PFS hazard ratio when the forecast learns the PFS;
     ``rate_sensitivity`` is the conditional run again with the sites' other rate prior
     (``rate_sensitivity_sites``): vague when the forecast's is planned, planned when it is vague.
     """
@@ -77,6 +79,7 @@ class Forecast:
     rate_sensitivity: RunResult | None = None
     rate_sensitivity_sites: tuple[SitePosterior, ...] = ()
     hazards: HazardPosterior | None = None
+    pfs: PfsPosterior | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -165,6 +168,7 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         "sceptical_posterior": _orr_document(f.sceptical_posterior, f.orr_ceiling),
         "rate_sensitivity": _rate_sensitivity_document(f),
         "hazards": None if f.hazards is None else hazard_document(f.hazards),
+        "pfs": None if f.pfs is None else pfs_document(f.pfs, f.prior.law),
         "sites": [
             {
                 "name": s.name,
@@ -228,8 +232,6 @@ def _screening_document(f: Forecast) -> dict[str, Any] | None:
     a, b = f.screen_failure_posterior
     enrolled = {name: sum(p.site == name for p in f.observed.patients) for name in f.screening.screened}
     return {
-        "rate_sensitivity": _rate_sensitivity_document(f),
-        "hazards": None if f.hazards is None else hazard_document(f.hazards),
         "sites": [
             {
                 "name": name,
@@ -340,6 +342,9 @@ def forecast(
         )
     state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
     prior, sceptical = orr_prior(model), sceptical_prior(model)
+    pfs = state.pfs_hazard if isinstance(state.pfs_hazard, PfsPosterior) else None
+    if pfs is not None:
+        notes += pfs_notes(pfs, prior.law)
     predictive = predictive_state(model, state, prior)
     doubting = with_prior(predictive, sceptical)
     with warnings.catch_warnings():
@@ -367,4 +372,5 @@ def forecast(
         rate_sensitivity=runs[3],
         hazards=state.hazards if isinstance(state.hazards, HazardPosterior) else None,
         rate_sensitivity_sites=tuple(other_sites),
+        pfs=pfs,
     )

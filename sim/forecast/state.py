@@ -31,6 +31,7 @@ from .hazards import hazard_posterior
 from .looks import RemainingLooks, check_looks, counts_as_confirmed
 from .observed import ObservedTrial
 from .orr_posterior import OrrPosterior, status_posterior
+from .pfs_posterior import PfsPosterior, pfs_posterior
 from .posterior import (
     POOLED_MIN_ENROLLMENTS,
     SitePosterior,
@@ -250,7 +251,10 @@ def start_state(
         **_screening_state(model, observed, screening),
     )
     _check_statuses(model, state)
-    return state
+    if not model.scenario.forecast.learn_pfs:
+        return state
+    matches = model.scenario.forecast.likelihood_matches
+    return dataclasses.replace(state, pfs_hazard=pfs_posterior(model, state, target=matches))
 
 
 @dataclass(frozen=True)
@@ -292,9 +296,14 @@ def sceptical_prior(model: TrialModel) -> OrrPrior:
 def predictive_state(model: TrialModel, state: TrialState, prior: OrrPrior | None = None) -> TrialState:
     """``state`` with each replicate's ORR drawn from its posterior given every patient's status so far.
 
-    The prior is :func:`orr_prior`'s unless ``prior`` is given.
+    The prior is :func:`orr_prior`'s unless ``prior`` is given. A state that learns the PFS
+    (``forecast.learn_pfs``) draws the ORR from its margin of the joint posterior, on that
+    posterior's range (the ceiling of the smallest PFS hazard ratio).
     """
     law = (orr_prior(model) if prior is None else prior).law
+    if isinstance(state.pfs_hazard, PfsPosterior):
+        margin = state.pfs_hazard.orr_law(law)
+        return dataclasses.replace(state, orr_posterior=margin, orr_ceiling=margin.ceiling)
     matches = model.scenario.forecast.likelihood_matches
     return dataclasses.replace(state, orr_posterior=status_posterior(law, model, state, target=matches))
 

@@ -264,21 +264,29 @@ def _match_counts(
 
 
 def _short(matches: NDArray[np.float64], target: float) -> float:
-    """The fewest matches over the models that need ``target``: 0 while some model from the first to the last with
-    a match has none (a hole to fill), else the fewest among those with at least :data:`NEGLIGIBLE` of the most.
+    """The fewest matches over the models that need ``target``: 0 while some row of models has none between its
+    first and last model with a match (a hole to fill), else the fewest among those with at least
+    :data:`NEGLIGIBLE` of the most.
 
-    Zeros before the first or after the last model with a match are the model's own limits (a
-    confirmed responder at ORR 0), not a lack of draws. Where a patient's likelihood is below
-    :data:`NEGLIGIBLE` of its peak, that patient alone has already cut the posterior tenfold;
-    those models keep the draws the others needed, rather than up to the cap.
+    ``matches`` has one row per row of models (one row, or one per PFS hazard ratio). Zeros before
+    the first or after the last model with a match are the model's own limits (a confirmed
+    responder at ORR 0), not a lack of draws; so is a row without any. Where a patient's
+    likelihood is below :data:`NEGLIGIBLE` of its peak, that patient alone has already cut the
+    posterior tenfold; those models keep the draws the others needed, rather than up to the cap.
     """
-    hit = np.flatnonzero(matches > 0)
+    if not (matches > 0).any():
+        return 0.0
+    if any(_holes(row).size for row in matches):
+        return 0.0
+    return float(matches[matches >= NEGLIGIBLE * matches.max()].min())
+
+
+def _holes(row: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Models of ``row`` without a match between its first and last model with one."""
+    hit = np.flatnonzero(row > 0)
     if hit.size == 0:
-        return 0.0
-    inside = matches[hit[0] : hit[-1] + 1]
-    if (inside == 0).any():
-        return 0.0
-    return float(inside[inside >= NEGLIGIBLE * inside.max()].min())
+        return hit
+    return hit[0] + np.flatnonzero(row[hit[0] : hit[-1] + 1] == 0)
 
 
 def status_probabilities(
@@ -291,6 +299,7 @@ def status_probabilities(
     cap: int = MAX_CANDIDATES,
     batch: int = 2_000,
     patient_id: tuple[str, ...] = (),
+    rows: int = 1,
 ) -> StatusLikelihood:
     """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
 
@@ -300,8 +309,11 @@ def status_probabilities(
     from the first to the last with a match has a match, and every one with at least
     :data:`NEGLIGIBLE` of the patient's peak has ``target / 2`` (relative SE about
     ``1 / sqrt(target)`` pooled), or ``cap / 2`` candidates: the cap of :func:`draw_given_status`.
-    Raises :class:`ConditioningError` naming the patient when no model matches, or when one
-    matches nowhere between two that do (a hole the interpolation would fill with zero).
+    ``models`` may be a grid of ``rows`` rows laid out row after row (ORRs along a row, a PFS
+    hazard ratio per row): holes are then sought within each row, and a row without any match is
+    the model's own limit. Raises :class:`ConditioningError` naming the patient when no model
+    matches, or when one matches nowhere between two of its row that do (a hole the interpolation
+    would fill with zero).
     """
     k, n = len(models), first_dose_day.shape[0]
     matches, draws = np.ones((2, n, k)), np.ones((2, n))
@@ -313,29 +325,30 @@ def status_probabilities(
             while size > 0:
                 found += _match_counts(models, wanted, int(row), float(first_dose_day[row]), as_of_day, rng, size)
                 drawn += size
-                fewest = _short(found, target)
+                fewest = _short(found.reshape(rows, -1), target)
                 if fewest >= target / 2:
                     break
                 wanted_more = drawn * (target / 2 / max(fewest, 1.0) - 1.0)
                 size = int(min(cap // 2 - drawn, max(batch, math.ceil(wanted_more))))
             matches[half, row], draws[half, row] = found, drawn
-        _check_support(matches[:, row].sum(axis=0), patient_id[row] if patient_id else str(row), models, cap)
+        who = patient_id[row] if patient_id else str(row)
+        _check_support(matches[:, row].sum(axis=0).reshape(rows, -1), who, models, cap)
     return StatusLikelihood(matches, draws)
 
 
 def _check_support(found: NDArray[np.float64], who: str, models: Sequence[PatientModel], cap: int) -> None:
-    """Refuse a status no model matches, or with a model matching nowhere between two that do."""
-    hit = np.flatnonzero(found > 0)
-    if hit.size == 0:
+    """Refuse a status no model matches, or with a model matching nowhere between two of its row that do."""
+    if not (found > 0).any():
         raise ConditioningError(
             f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
             "recorded at the as-of date at any ORR; check the row, or the scenario's efficacy and safety assumptions"
         )
-    holes = hit[0] + np.flatnonzero(found[hit[0] : hit[-1] + 1] == 0)
-    if holes.size:
-        orr = models[int(holes[0])].efficacy.orr
-        raise ConditioningError(
-            f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
-            f"recorded at the as-of date at an ORR of {orr:.3f}, though some do at lower and higher ORRs; "
-            "check the row, or the scenario's efficacy and safety assumptions"
-        )
+    for r, row in enumerate(found):
+        holes = _holes(row)
+        if holes.size:
+            orr = models[r * found.shape[1] + int(holes[0])].efficacy.orr
+            raise ConditioningError(
+                f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
+                f"recorded at the as-of date at an ORR of {orr:.3f}, though some do at lower and higher ORRs; "
+                "check the row, or the scenario's efficacy and safety assumptions"
+            )

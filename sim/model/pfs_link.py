@@ -24,7 +24,7 @@ from ..distributions import DistributionError, SurvivalDistribution
 from ..scenario.model import Efficacy, PfsOrrLink
 from .patient_model import solve_post_progression_survival
 
-__all__ = ["ProportionalHazards", "linked_ceiling", "linked_efficacy", "pfs_at"]
+__all__ = ["ProportionalHazards", "linked_ceiling", "linked_efficacy", "pfs_at", "with_hazard_ratio"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -65,6 +65,15 @@ class ProportionalHazards(SurvivalDistribution):
         return f"ProportionalHazards({self.base!r}, hazard_ratio={self.hazard_ratio!r})"
 
 
+def with_hazard_ratio(pfs: SurvivalDistribution, hazard_ratio: float) -> SurvivalDistribution:
+    """``pfs`` with every hazard multiplied by ``hazard_ratio``; ratios compose into one (``pfs`` itself at 1)."""
+    if hazard_ratio == 1.0:
+        return pfs
+    if isinstance(pfs, ProportionalHazards):
+        return ProportionalHazards(pfs.base, pfs.hazard_ratio * hazard_ratio)
+    return ProportionalHazards(pfs, hazard_ratio)
+
+
 def _ratio(link: PfsOrrLink, orr: float) -> float:
     """The hazard ratio at true ORR ``orr``."""
     return float(link.hazard_ratio ** ((orr - link.reference_orr) / link.per))
@@ -75,8 +84,7 @@ def pfs_at(efficacy: Efficacy, orr: float) -> SurvivalDistribution:
     link = efficacy.pfs_orr_link
     if link is None:
         return efficacy.pfs
-    ratio = _ratio(link, orr)
-    return efficacy.pfs if ratio == 1.0 else ProportionalHazards(efficacy.pfs, ratio)
+    return with_hazard_ratio(efficacy.pfs, _ratio(link, orr))
 
 
 def linked_efficacy(efficacy: Efficacy, orr: float) -> Efficacy:

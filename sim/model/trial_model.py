@@ -21,7 +21,7 @@ from ..stats.beta_mixture import BetaMixture
 from ..units import DAYS_PER_MONTH, dates_of_days, day_number
 from .monitoring import LookTrigger
 from .patient_model import ModelError, PatientModel
-from .pfs_link import linked_ceiling, linked_efficacy, pfs_at
+from .pfs_link import linked_ceiling, linked_efficacy, pfs_at, with_hazard_ratio
 from .recist import earliest_sure_confirmation_day
 from .recruitment import CalendarRates
 from .trial_state import TrialState
@@ -32,14 +32,18 @@ MIN_PRIOR_MASS = 1e-6
 """Least share of an ORR prior that must lie below the ORR ceiling; less is a prior the PFS cannot carry."""
 
 
-def orr_ceiling(scenario: Scenario) -> float:
+def orr_ceiling(scenario: Scenario, pfs_hazard_ratio: float = 1.0) -> float:
     """The largest true ORR the scenario's patient model can carry (``efficacy.orr``'s bound), just below it.
 
     A responder is never seen to progress before confirmation, so the ORR cannot exceed the share
-    still progression-free on the day a response at the first scan is surely confirmed.
+    still progression-free on the day a response at the first scan is surely confirmed. With
+    ``pfs_hazard_ratio``, every PFS hazard is multiplied by it (a forecast learning the PFS).
     """
     confirm = earliest_sure_confirmation_day(scenario.schedule) / DAYS_PER_MONTH
-    return linked_ceiling(scenario.efficacy, confirm) * (1.0 - 1e-9)  # with a link the PFS moves with the ORR
+    efficacy = scenario.efficacy
+    if pfs_hazard_ratio != 1.0:
+        efficacy = dataclasses.replace(efficacy, pfs=with_hazard_ratio(efficacy.pfs, pfs_hazard_ratio))
+    return linked_ceiling(efficacy, confirm) * (1.0 - 1e-9)  # with a link the PFS moves with the ORR
 
 
 def orr_prior_law(prior: OrrPrior) -> BetaMixture:
@@ -78,11 +82,14 @@ class TrialModel:
         """The largest true ORR the patient model can carry, just below it (:func:`orr_ceiling`)."""
         return orr_ceiling(self.scenario)
 
-    def with_orr(self, orr: float) -> PatientModel:
-        """The patient model of a replicate whose true ORR is ``orr`` (its PFS moved by ``efficacy.pfs_orr_link``)."""
+    def with_orr(self, orr: float, pfs_hazard_ratio: float = 1.0) -> PatientModel:
+        """The patient model of a replicate whose true ORR is ``orr`` (its PFS moved by ``efficacy.pfs_orr_link``),
+        every PFS hazard multiplied by ``pfs_hazard_ratio`` (a forecast learning the PFS)."""
         efficacy = dataclasses.replace(self.patients.efficacy, orr=orr)
         if self.scenario.efficacy.pfs_orr_link is not None:
             efficacy = dataclasses.replace(efficacy, pfs=pfs_at(self.scenario.efficacy, orr))
+        if pfs_hazard_ratio != 1.0:
+            efficacy = dataclasses.replace(efficacy, pfs=with_hazard_ratio(efficacy.pfs, pfs_hazard_ratio))
         return dataclasses.replace(self.patients, efficacy=efficacy)
 
     @property

@@ -105,7 +105,8 @@ class TrialState:
     instead) and ``screen_failure`` the Beta law each replicate draws its screen-failure
     probability from. ``looks_held`` gives the responders each interim look already held counted
     (the trial went on after each); the engine runs only the looks after them. ``hazards``, when
-    given, draws each replicate's withdrawal, loss and post-progression death hazards. A site
+    given, draws each replicate's withdrawal, loss and post-progression death hazards, and
+    ``pfs_hazard`` its PFS hazard ratio given its ORR (after the ORR and those hazards). A site
     planned to activate after the as-of date activates up to ``activation_delay_days`` late.
     """
 
@@ -125,6 +126,7 @@ class TrialState:
     looks_held: tuple[int, ...] = ()
     hazards: HazardLaw | None = None
     activation_delay_days: int = 0
+    pfs_hazard: HazardLaw | None = None
 
     @property
     def n_enrolled(self) -> int:

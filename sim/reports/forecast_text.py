@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..forecast import Forecast
 from ..forecast.hazards import hazard_lines
 from ..forecast.orr_posterior import OrrPosterior
+from ..forecast.pfs_posterior import pfs_lines
 from .text import Heading, estimate_cell, headed, mcse_cell, summary_text
 
 __all__ = ["forecast_text"]
@@ -93,6 +94,7 @@ def forecast_text(f: Forecast, heading: Heading | None = None) -> str:
         f"  sceptical prior {f.sceptical_prior.law.describe()} ({f.sceptical_prior.source})",
         *_screening_lines(f),
         *([] if f.hazards is None else hazard_lines(f.hazards)),
+        *([] if f.pfs is None else pfs_lines(f.pfs, f.prior.law)),
         *(
             f"  interim look {i + 1} held at {n} patients: {k} responders, the trial went on"
             for i, (n, k) in enumerate(f.looks_held)
