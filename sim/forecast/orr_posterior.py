@@ -195,14 +195,16 @@ def status_posterior(
     nodes: int = NODES,
     target: int = LIKELIHOOD_MATCHES,
     cap: int = MAX_CANDIDATES,
+    seed: int = SEED,
 ) -> BetaMixture | OrrPosterior:
     """The ORR's posterior given the statuses in ``state``; the prior itself when no status is known.
 
     Returning the prior unchanged keeps a forecast with nothing observed drawing exactly the
     replicates of the assurance run (tests/test_assurance.py). ``nodes``, ``target`` (matches per
-    node) and ``cap`` (draws per node) set the likelihood's resolution (a coarser one makes the
-    calibration test affordable). Raises :class:`~sim.model.conditioning.ConditioningError`
-    naming a patient whose status no draw matches at some ORR between two that it does.
+    node) and ``cap`` (draws per node) set the likelihood's resolution; ``seed`` its draws (a
+    calibration study varies it from trial to trial, so that the likelihood's errors are independent
+    across trials). Raises :class:`~sim.model.conditioning.ConditioningError` naming a patient whose
+    status no draw matches at some ORR between two that it does.
     """
     if not state.outcomes.conditioned.any():
         return prior
@@ -212,7 +214,7 @@ def status_posterior(
         state.outcomes,
         state.first_dose_day,
         state.as_of_day,
-        SEED,
+        seed,
         target=target,
         cap=cap,
         patient_id=state.patient_id,

@@ -273,12 +273,17 @@ def grid_models(model: TrialModel, hazards: NDArray[np.float64]) -> list[Patient
 
 
 def pfs_posterior(
-    model: TrialModel, state: TrialState, target: int = LIKELIHOOD_MATCHES, cap: int = MAX_CANDIDATES
+    model: TrialModel,
+    state: TrialState,
+    target: int = LIKELIHOOD_MATCHES,
+    cap: int = MAX_CANDIDATES,
+    seed: int = SEED,
 ) -> PfsPosterior:
     """The joint posterior of the ORR and the PFS hazard ratio given the statuses in ``state`` (module docstring).
 
     Without any known status the likelihood is 1 everywhere and nothing is drawn: the prior
-    restricted to the pairs the model can carry.
+    restricted to the pairs the model can carry. ``target``, ``cap`` and ``seed`` are the
+    likelihood's, as for :func:`~.orr_posterior.status_posterior`.
     """
     hazards = hazard_nodes(model)
     ceilings = np.array([orr_ceiling(model.scenario, float(h)) for h in hazards])
@@ -290,7 +295,7 @@ def pfs_posterior(
         state.outcomes,
         state.first_dose_day,
         state.as_of_day,
-        SEED,
+        seed,
         target=target,
         cap=cap,
         patient_id=state.patient_id,

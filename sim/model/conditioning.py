@@ -264,26 +264,32 @@ def _match_counts(
 
 
 def _short(matches: NDArray[np.float64], target: float) -> float:
-    """The fewest matches over the models that need ``target``: 0 while some row of models has none between its
-    first and last model with a match (a hole to fill), else the fewest among those with at least
-    :data:`NEGLIGIBLE` of the most.
+    """The fewest matches over the models that need ``target``: 0 while a row of models has a hole to fill
+    (:func:`_holes`), else the fewest among those with at least :data:`NEGLIGIBLE` of the most.
 
-    ``matches`` has one row per row of models (one row, or one per PFS hazard ratio). Zeros before
-    the first or after the last model with a match are the model's own limits (a confirmed
-    responder at ORR 0), not a lack of draws; so is a row without any. Where a patient's
-    likelihood is below :data:`NEGLIGIBLE` of its peak, that patient alone has already cut the
-    posterior tenfold; those models keep the draws the others needed, rather than up to the cap.
+    ``matches`` has one row per row of models (one row, or one per PFS hazard ratio). Where a
+    patient's likelihood is below :data:`NEGLIGIBLE` of its peak, that patient alone has already
+    cut the posterior tenfold; those models keep the draws the others needed, rather than up to
+    the cap.
     """
     if not (matches > 0).any():
         return 0.0
-    if any(_holes(row).size for row in matches):
+    if any(_holes(row, matches.max()).size for row in matches):
         return 0.0
     return float(matches[matches >= NEGLIGIBLE * matches.max()].min())
 
 
-def _holes(row: NDArray[np.float64]) -> NDArray[np.intp]:
-    """Models of ``row`` without a match between its first and last model with one."""
-    hit = np.flatnonzero(row > 0)
+def _holes(row: NDArray[np.float64], most: float) -> NDArray[np.intp]:
+    """Models of ``row`` without a match between its first and last with at least :data:`NEGLIGIBLE` of ``most``
+    matches (the grid's most), or with any match when ``most`` is under 1 / NEGLIGIBLE.
+
+    Zeros outside that span are the model's own limits (a confirmed responder at ORR 0) or its
+    thin tails (an ORR near its ceiling, a PFS hazard ratio at which the status is rare), where
+    the patient alone cuts the posterior tenfold: interpolating through a zero there changes
+    little, and drawing on to fill it could take every candidate up to the cap. A row without
+    such a span (the whole row thin) has none.
+    """
+    hit = np.flatnonzero(row >= max(NEGLIGIBLE * most, 1.0))
     if hit.size == 0:
         return hit
     return hit[0] + np.flatnonzero(row[hit[0] : hit[-1] + 1] == 0)
@@ -305,15 +311,13 @@ def status_probabilities(
 
     Each patient gets their own streams, two independent halves spawned from ``seed``, so their
     estimates' errors are independent; within a patient the models share their random numbers,
-    so the estimates vary smoothly from one model to the next. Each half draws until every model
-    from the first to the last with a match has a match, and every one with at least
-    :data:`NEGLIGIBLE` of the patient's peak has ``target / 2`` (relative SE about
-    ``1 / sqrt(target)`` pooled), or ``cap / 2`` candidates: the cap of :func:`draw_given_status`.
-    ``models`` may be a grid of ``rows`` rows laid out row after row (ORRs along a row, a PFS
-    hazard ratio per row): holes are then sought within each row, and a row without any match is
-    the model's own limit. Raises :class:`ConditioningError` naming the patient when no model
-    matches, or when one matches nowhere between two of its row that do (a hole the interpolation
-    would fill with zero).
+    so the estimates vary smoothly from one model to the next. Each half draws until no row of
+    models has a hole (:func:`_holes`) and every model with at least :data:`NEGLIGIBLE` of the
+    patient's peak has ``target / 2`` (relative SE about ``1 / sqrt(target)`` pooled), or ``cap / 2``
+    candidates: the cap of :func:`draw_given_status`. ``models`` may be a grid of ``rows`` rows
+    laid out row after row (ORRs along a row, a PFS hazard ratio per row). Raises
+    :class:`ConditioningError` naming the patient when no model matches, or when a hole is left
+    (one the interpolation would fill with zero).
     """
     k, n = len(models), first_dose_day.shape[0]
     matches, draws = np.ones((2, n, k)), np.ones((2, n))
@@ -337,14 +341,14 @@ def status_probabilities(
 
 
 def _check_support(found: NDArray[np.float64], who: str, models: Sequence[PatientModel], cap: int) -> None:
-    """Refuse a status no model matches, or with a model matching nowhere between two of its row that do."""
+    """Refuse a status no model matches, or with a hole in a row of models (:func:`_holes`)."""
     if not (found > 0).any():
         raise ConditioningError(
             f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
             "recorded at the as-of date at any ORR; check the row, or the scenario's efficacy and safety assumptions"
         )
     for r, row in enumerate(found):
-        holes = _holes(row)
+        holes = _holes(row, found.max())
         if holes.size:
             orr = models[r * found.shape[1] + int(holes[0])].efficacy.orr
             raise ConditioningError(
