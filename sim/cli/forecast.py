@@ -107,7 +107,7 @@ def _responders(text: str) -> int:
 
 def _run_settings(args: argparse.Namespace) -> RunSettings:
     """The run settings of a forecast, its checkpoints in ``OUT/chunks``; an engine that cannot forecast is refused."""
-    settings = run_settings(args, "des", checkpoint_dir=None if args.out is None else args.out / "chunks")
+    settings = run_settings(args, checkpoint_dir=None if args.out is None else args.out / "chunks")
     if not resolve_engine(settings.engine).forecasts:
         forecasting = ", ".join(name for name in ENGINES if resolve_engine(name).forecasts)
         raise UsageError(f"--engine {settings.engine} cannot start from a running trial; use one of {forecasting}")
