@@ -27,7 +27,7 @@ from sim.analysis.summary import OperatingCharacteristics
 from sim.engines.des import simulate_trial
 from sim.engines.vector import SEED_BLOCK, simulate_histories
 from sim.engines.vector.conditioned import conditioned_journeys
-from sim.forecast import parse_observed, parse_screening
+from sim.forecast import ObservedTrial, parse_observed, parse_screening
 from sim.forecast.state import forecast_model, start_state
 from sim.forecast.synthetic import observed_frame
 from sim.model.conditioning import status_at
@@ -126,6 +126,21 @@ def test_vector_forecasts_agree_with_the_simpy_engine_within_four_combined_mcse(
         )
         compared += 1
     assert compared >= 10
+
+
+def test_a_forecast_before_opening_with_nobody_enrolled_is_the_run_in_distribution() -> None:
+    """Nothing observed and nothing learned: the forecast is the vector engine's own run, within 4 combined MCSE.
+
+    (On the SimPy engine the two are equal bit for bit, tests/test_forecast.py; the vector forecast has its own layout.)
+    """
+    model = TrialModel.from_scenario(load_scenario("base"))
+    started = forecast_model(model, start_state(model, ObservedTrial((), outcomes_known=False), dt.date(2025, 11, 14)))
+    plain = sim.run(model, replicates=2000, seed=3, engine="vector", progress=False).summary
+    forecast = sim.run(started, replicates=2000, seed=4, engine="vector", progress=False).summary
+    for figure, a in _figures(plain).items():
+        b = _figures(forecast)[figure]
+        if math.isfinite(a.value) and math.isfinite(b.value):
+            assert abs(a.value - b.value) <= 4 * math.hypot(a.mcse, b.mcse), figure
 
 
 def test_the_same_seed_gives_the_same_forecast_for_any_chunking_and_jobs() -> None:

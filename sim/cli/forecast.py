@@ -136,7 +136,8 @@ def handle_forecast(args: argparse.Namespace) -> int:
         settings=_run_settings(args),
     )
     document = forecast_document(result)
-    text = forecast_text(result, scenario_heading(args.scenario, scenario, args.seed, args.overrides))
+    heading = scenario_heading(args.scenario, scenario, args.seed, args.overrides, result.conditional.engine)
+    text = forecast_text(result, heading)
     for note in result.notes:
         print(f"trialsim: {note}", file=sys.stderr)
     print(json.dumps(document, indent=2) if args.json else text)

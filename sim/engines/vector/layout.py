@@ -13,6 +13,11 @@ still more draws ``sample_size`` at a time from its own stream,
 whole and keeps its own replicates, so results do not depend on the chunk size, the jobs or the
 backend (chunk sizes that are multiples of the block waste nothing).
 
+**Forecast layout** (a model with a start state). The same blocks, block ``b`` drawing from
+``SeedSequence(seed, spawn_key=(FORECAST_STREAM, b))`` in the order of :mod:`.forecast_start`; a
+replicate needing more new patients than were drawn up front draws them from
+``SeedSequence(seed, spawn_key=(FORECAST_OVERFLOW_STREAM, i))``.
+
 **SimPy layout** (:func:`des_seeded_histories`). Replicate ``i`` draws from child ``i`` of
 ``SeedSequence(seed)`` exactly as :func:`sim.engines.des.simulate_trial` does; slow, one generator per
 replicate, and the test that the two engines' recruitment rules are the same.
