@@ -94,6 +94,8 @@ def _first_doses(
 def draw_patients(models: Sequence[PatientModel], rng: np.random.Generator, each: int) -> LatentOutcomes:
     """``each`` patients per replicate, replicate after replicate: one draw per model, shared out in turn."""
     groups = model_groups(models)
+    if each == 0:  # the trial is full and nobody is replaced: nothing to draw
+        return models[0].draw(rng, 0)
     parts = [models[int(members[0])].draw(rng, each * members.shape[0]) for members in groups]
     drawn = LatentOutcomes.concatenate(parts)
     if len(groups) == 1:
