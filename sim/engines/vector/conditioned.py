@@ -145,21 +145,21 @@ def conditioned_journeys(
 
     ``models[r]`` is replicate r's patient model; ``first_dose_day[r, i]`` patient i's first dose in
     replicate r (the same in every replicate for a patient whose status is known); ``models`` is not
-    empty. Patients whose
-    status is unknown take an unconditional draw. Raises :class:`ConditioningError` naming the patient
-    when a status is (nearly) impossible.
+    empty. Patients whose status is unknown take an unconditional draw. Raises :class:`ConditioningError`
+    naming the patient when a status is (nearly) impossible.
     """
     replicates, n = first_dose_day.shape
     dose = np.where(wanted.conditioned, first_dose_day[0], as_of_day - 1.0)
     schedule = models[0].schedule  # every replicate's model shares the scenario's schedule
     groups = model_groups(models)
+    group_models = [models[int(members[0])] for members in groups]
     state = _Rejection(wanted, dose, as_of_day, schedule.sd_min_days, groups, patient_id)
     first = True
     while n and (state.remaining > 0).any():
         sizes = state.round_sizes(first)
         first = False
-        for batch in _batches(sizes):
-            latent, group, patient = _candidates([models[int(groups[g][0])] for g in batch], sizes[batch], batch, rng)
+        for part in _batches(sizes):
+            latent, group, patient = _candidates(group_models, part, rng)
             latent = force_scan_offsets(latent, wanted, patient, dose[patient], schedule)
             state.accept(group, patient, plan_journeys(models[0], latent))
         state.check()
@@ -170,33 +170,31 @@ def conditioned_journeys(
     return with_recorded_deaths(journeys, _rows_of(wanted, every), first_dose_day.reshape(-1))
 
 
-def _batches(sizes: NDArray[np.int64]) -> list[NDArray[np.intp]]:
-    """The groups with candidates to draw, split into consecutive batches of about :data:`ROUND_ROWS` candidates."""
-    totals = sizes.sum(axis=1)
-    out: list[NDArray[np.intp]] = []
-    current: list[int] = []
-    rows = 0
-    for g in np.flatnonzero(totals > 0).tolist():
-        if current and rows + totals[g] > ROUND_ROWS:
-            out.append(np.asarray(current, dtype=np.intp))
-            current, rows = [], 0
-        current.append(g)
-        rows += int(totals[g])
-    if current:
-        out.append(np.asarray(current, dtype=np.intp))
+def _batches(sizes: NDArray[np.int64]) -> list[NDArray[np.int64]]:
+    """``sizes`` split into consecutive parts (in group then patient order) of at most about twice
+    :data:`ROUND_ROWS` candidates each (a part starts while fewer than that many come before it), which bounds
+    the memory of a call however many patients or replicates there are."""
+    flat = sizes.reshape(-1)
+    before = np.cumsum(flat) - flat
+    part = before // ROUND_ROWS
+    out = []
+    for k in np.unique(part[flat > 0]).tolist():
+        mine = np.where((part == k) & (flat > 0), flat, 0)
+        out.append(mine.reshape(sizes.shape))
     return out
 
 
 def _candidates(
-    models: Sequence[PatientModel], sizes: NDArray[np.int64], batch: NDArray[np.intp], rng: np.random.Generator
+    models: Sequence[PatientModel], sizes: NDArray[np.int64], rng: np.random.Generator
 ) -> tuple[LatentOutcomes, NDArray[np.intp], NDArray[np.intp]]:
-    """``sizes[j, i]`` candidates of patient i from group ``batch[j]``'s model: group by group, patient by patient."""
+    """``sizes[g, i]`` candidates of patient i from group g's model ``models[g]``: group by group, patient by patient,
+    one draw per group."""
     parts, groups, patients = [], [], []
     n = sizes.shape[1]
-    for model, g, row in zip(models, batch.tolist(), sizes):
-        parts.append(model.draw(rng, int(row.sum())))
-        patients.append(np.repeat(np.arange(n), row))
-        groups.append(np.full(int(row.sum()), g, dtype=np.intp))
+    for g in np.flatnonzero(sizes.sum(axis=1) > 0).tolist():
+        parts.append(models[g].draw(rng, int(sizes[g].sum())))
+        patients.append(np.repeat(np.arange(n), sizes[g]))
+        groups.append(np.full(int(sizes[g].sum()), g, dtype=np.intp))
     return LatentOutcomes.concatenate(parts), np.concatenate(groups), np.concatenate(patients)
 
 
