@@ -1,12 +1,14 @@
 """What a user waits for: whole ``trialsim`` processes against the naive SimPy model, in one invocation.
 
-Usage: python benchmarks/user_speed.py [--repeats N] [--naive PATH]
+Usage: python benchmarks/user_speed.py [--repeats N] [--naive PATH] [--forecasts-only]
 
 Each row is the wall time of a whole process (interpreter start, imports, worker spawn, simulation,
 analysis and the written results), the fastest of ``--repeats`` (other work on a machine only slows a
 run down). Rates are replicates per second of wall time; ``x naive`` divides by the naive model's rate
-measured the same way in this invocation, and ``target`` is the speed-up the project aims for. Not a
-test: speed depends on the machine; the docs quote only what this printed, with its machine line.
+measured the same way in this invocation, and ``target`` is the speed-up the project aims for. The
+forecast rows (the made-up file, four runs of 1,000 replicates each) divide by the SimPy engine's
+forecast instead. Not a test: speed depends on the machine; the docs quote only what this printed,
+with its machine line.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from machine import machine_line
 
 NAIVE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "naive_simpy.py"
+OBSERVED = Path(__file__).resolve().parents[1] / "scenarios" / "observed_made_up.csv"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,16 @@ def rows(naive: Path) -> list[Row]:
     ]
 
 
+def forecast_rows() -> list[Row]:
+    """The forecast of the made-up file on each engine, the SimPy engine first (the forecast ratios divide by it)."""
+    forecast = [*_trialsim(), "forecast", "base", "--observed", str(OBSERVED), "--as-of", "2026-11-15"]
+    forecast += ["--replicates", "1000", "--no-progress", "--jobs", "2"]
+    return [
+        Row("forecast --engine des --replicates 1000", 4_000, None, [*forecast, "--engine", "des"]),
+        Row("forecast --replicates 1000 (auto: vector)", 4_000, 10.0, forecast),
+    ]
+
+
 def fastest(command: list[str], repeats: int) -> float:
     """The fastest of ``repeats`` wall times of ``command`` (seconds), each in a fresh empty folder."""
     best = float("inf")
@@ -79,22 +92,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive", type=Path, default=NAIVE, help="the naive SimPy model (shared/bench)")
+    parser.add_argument("--forecasts-only", action="store_true", help="time the forecast rows alone")
     args = parser.parse_args()
-    if not args.naive.exists():
+    if not args.forecasts_only and not args.naive.exists():
         raise SystemExit(f"the naive model is not at {args.naive}; pass --naive PATH")
     print(machine_line())
-    print(
-        f"  {'command (whole process, 2 jobs)':44s} {'seconds':>8s} {'replicates/s':>12s} "
-        f"{'x naive':>8s} {'target':>7s}"
-    )
-    naive_rate = None
-    for row in rows(args.naive):
-        seconds = fastest(row.command, args.repeats)
-        rate = row.replicates / seconds
-        naive_rate = naive_rate or rate
-        target = f"{row.target:6.0f}x" if row.target else f"{'-':>7s}"
-        print(f"  {row.shown:44s} {seconds:8.2f} {rate:12.0f} {rate / naive_rate:8.1f} {target}")
+    if not args.forecasts_only:
+        table(rows(args.naive), "x naive", args.repeats)
+    table(forecast_rows(), "x des", args.repeats)
     print(f"  fastest of {args.repeats}; load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def table(timed: list[Row], ratio: str, repeats: int) -> None:
+    """Time each row and print its rate, its ratio to the first row's rate and its target."""
+    print(f"  {'command (whole process, 2 jobs)':44s} {'seconds':>8s} {'replicates/s':>12s} {ratio:>8s} {'target':>7s}")
+    first_rate = None
+    for row in timed:
+        seconds = fastest(row.command, repeats)
+        rate = row.replicates / seconds
+        first_rate = first_rate or rate
+        target = f"{row.target:6.0f}x" if row.target else f"{'-':>7s}"
+        print(f"  {row.shown:44s} {seconds:8.2f} {rate:12.0f} {rate / first_rate:8.1f} {target}")
 
 
 if __name__ == "__main__":

@@ -339,7 +339,7 @@ SIMON = [
     [("des", [], "des"), ("auto", [], "vector"), ("auto", ["efficacy.orr_prior={beta=[3, 12]}"], "vector")],
 )
 def test_summary_json_names_the_engine_that_simulated(tmp_path, capsys, engine, settings, used) -> None:
-    """With auto, the engine it chose for the scenario: vector for every run (only a forecast falls back to des)."""
+    """With auto, the engine it chose for the scenario: vector for every run the vector engine can simulate."""
     overrides = [arg for setting in settings for arg in ("--set", setting)]
     argv = ["run", "--replicates", "3", "--no-progress", "--engine", engine, *overrides, "--out", str(tmp_path / "r")]
     assert main(argv) == 0

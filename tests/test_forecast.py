@@ -77,13 +77,14 @@ def _enrolled(n: int, first: dt.date = dt.date(2025, 12, 1)) -> ObservedTrial:
     return ObservedTrial(patients, outcomes_known=False)
 
 
-def test_enrollment_forecast_is_the_negative_binomial_posterior_predictive() -> None:
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_enrollment_forecast_is_the_negative_binomial_posterior_predictive(engine: str) -> None:
     """P(complete by close) and the completion-date quantiles against the gamma-Poisson closed form (4 MCSE)."""
     model = _model(*SIMPLE)
     n = 20
     observed = _enrolled(n)
     conditional = conditional_model(model, observed, AS_OF)
-    result = run(conditional, replicates=3000, seed=11, progress=False)
+    result = run(conditional, replicates=3000, seed=11, engine=engine, progress=False)
     # the posterior of the rate multiplier: Gamma(k + n, k + lambda * exposure), k = 1 / cv^2
     k = 1.0 / 0.4**2
     per_day = 1.5 / DAYS_PER_MONTH

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.engines.vector.conditioned import conditioned_journeys
 from sim.forecast import ObservedError, parse_observed
 from sim.model.conditioning import draw_given_status
 from sim.model.journey import END_REASONS
@@ -34,16 +35,25 @@ LAST_SCAN = 3 * 42 + 5  # the third scan, five days late
 AS_OF_DAY = DOSE + 150.0  # before the fourth scan can happen (168 - 7 days)
 
 
-def test_a_dated_last_scan_gives_the_next_progression_its_closed_form() -> None:
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_a_dated_last_scan_gives_the_next_progression_its_closed_form(engine: str) -> None:
     """Given T > the last scan (day 131), progression is read at the fourth scan, 168 + o with o uniform on [-7, 7]:
 
-    P(read on day 168 + o) = (1/15) (F(168 + o) - F(131)) / (1 - F(131)), each within 4 binomial SE.
+    P(read on day 168 + o) = (1/15) (F(168 + o) - F(131)) / (1 - F(131)), each within 4 binomial SE. On the
+    vector engine, 6000 replicates of one patient share one stream of candidates (:mod:`sim.engines.vector.conditioned`).
     """
     model = TrialModel.from_scenario(load_scenario("base", list(PFS_ONLY)))
     n = 6000
-    drawn = draw_given_status(
-        model.patients, stable_patients(n, DOSE + LAST_SCAN), np.full(n, DOSE), AS_OF_DAY, np.random.default_rng(2)
-    )
+    rng = np.random.default_rng(2)
+    if engine == "des":
+        drawn = draw_given_status(
+            model.patients, stable_patients(n, DOSE + LAST_SCAN), np.full(n, DOSE), AS_OF_DAY, rng
+        )
+    else:
+        models = [model.patients] * n
+        drawn = conditioned_journeys(
+            models, stable_patients(1, DOSE + LAST_SCAN), np.full((n, 1), DOSE), AS_OF_DAY, rng
+        )
     assert np.all(drawn.scan_day[:, 2] == LAST_SCAN)
     pfs = model.patients.efficacy.pfs
 

@@ -185,7 +185,7 @@ def test_an_accepted_draw_has_exactly_the_status_asked_for() -> None:
     ("words", "message"),
     [
         (["--as-of", "15/11/2026"], "--as-of must be a date written YYYY-MM-DD"),
-        (["--as-of", "2026-11-15", "--engine", "vector"], "--engine vector cannot start from a running trial"),
+        (["--as-of", "2026-11-15", "--engine", "reference"], "--engine reference cannot start from a running trial"),
         (["--as-of", "2026-11-15", "--restart"], "--restart discards the checkpoints in --out and needs it"),
         (["--as-of", "2026-11-15", "--set", "trial.sample_size=10"], "more than trial.sample_size (10)"),
         (["--as-of", "2026-11-01"], "after the as-of date 2026-11-01"),

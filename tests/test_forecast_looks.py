@@ -35,19 +35,23 @@ def _setup(n1: int, r1: int = 0):
     return TrialModel.from_scenario(scenario), parse_observed(frame, scenario, AS_OF, "example")
 
 
-def test_after_a_held_look_the_engine_runs_no_look_and_the_final_rule_is_simons() -> None:
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_after_a_held_look_the_engine_runs_no_look_and_the_final_rule_is_simons(engine: str) -> None:
     """Stage 1 passed with 1 responder of 7: no replicate looks or stops, success is more than r = 5 responders."""
     model, observed = _setup(7)
-    table = run(conditional_model(model, observed, AS_OF, looks=[1]), replicates=60, seed=3, progress=False).replicates
+    conditional = conditional_model(model, observed, AS_OF, looks=[1])
+    table = run(conditional, replicates=60, seed=3, engine=engine, progress=False).replicates
     assert (table["interim_looks"] == 0).all() and not table["stopped_early"].any()
     assert (table["reject_h0"] == (table["responders"] > 5)).all()
     assert table["reject_h0"].any() and not table["reject_h0"].all()  # both verdicts occur: the check has teeth
 
 
-def test_a_look_whose_patients_are_still_being_judged_happens_after_the_as_of_date() -> None:
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_a_look_whose_patients_are_still_being_judged_happens_after_the_as_of_date(engine: str) -> None:
     """Ten enrolled, two unconfirmed responses not yet settled: the look is still to come, and the engine holds it."""
     model, observed = _setup(10)
-    table = run(conditional_model(model, observed, AS_OF), replicates=60, seed=3, progress=False).replicates
+    table = run(conditional_model(model, observed, AS_OF), replicates=60, seed=3, engine=engine, progress=False)
+    table = table.replicates
     assert (table["interim_looks"] == 1).all()
     assert (pd.to_datetime(table["first_look_date"]) > pd.Timestamp(AS_OF)).all()
     # a responder confirmed by the look counts: the one confirmed already is always among them

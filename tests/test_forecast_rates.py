@@ -104,7 +104,8 @@ def test_pooled_rates_maximise_the_negative_binomial_likelihood_and_update_each_
     assert abs(sites[1].shape / sites[1].rate - pooled_mean) < abs(raw[1] - pooled_mean)
 
 
-def test_pooled_forecast_is_the_sum_of_the_sites_negative_binomials() -> None:
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_pooled_forecast_is_the_sum_of_the_sites_negative_binomials(engine: str) -> None:
     """P(complete by close): the convolution of each site's gamma-Poisson future enrollments, within 4 MCSE."""
     from sim.forecast.result import conditional_model
     from sim.runs.runner import run
@@ -117,8 +118,8 @@ def test_pooled_forecast_is_the_sum_of_the_sites_negative_binomials() -> None:
     k = np.arange(still)
     pmfs = [stats.nbinom.pmf(k, s.shape, s.rate / (s.rate + mean)) for s in sites]
     expected = 1.0 - float(np.convolve(pmfs[0], pmfs[1])[:still].sum())
-    table = run(conditional_model(model, observed, AS_OF), replicates=2000, seed=21, progress=False).replicates
-    done = ~table["closed_short"].to_numpy(dtype=bool)
+    table = run(conditional_model(model, observed, AS_OF), replicates=2000, seed=21, engine=engine, progress=False)
+    done = ~table.replicates["closed_short"].to_numpy(dtype=bool)
     assert abs(done.mean() - expected) <= 4 * math.sqrt(expected * (1 - expected) / done.size)
 
 
@@ -167,7 +168,8 @@ def test_a_failed_pooling_fit_is_refused_naming_the_field(monkeypatch) -> None:
         site_posteriors(model, observed, AS_OF, vague=False)
 
 
-def test_a_site_still_to_open_opens_late_by_the_uniform_delay() -> None:
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_a_site_still_to_open_opens_late_by_the_uniform_delay(engine: str) -> None:
     """Site B, planned for 2027-01-01, opens 0 to 180 days late: P(complete by close) is the average over the delay
     of the two sites' convolved negative binomials (B keeps its prior: it has no enrollment time yet)."""
     from sim.forecast.result import conditional_model
@@ -198,6 +200,6 @@ def test_a_site_still_to_open_opens_late_by_the_uniform_delay() -> None:
 
     expected = float(np.mean([complete(late) for late in range(delay + 1)]))
     assert expected < complete(0) - 0.15  # the delay matters: 0.53 against 0.75 on the planned date
-    table = run(conditional_model(model, observed, AS_OF), replicates=2000, seed=23, progress=False).replicates
-    done = ~table["closed_short"].to_numpy(dtype=bool)
+    table = run(conditional_model(model, observed, AS_OF), replicates=2000, seed=23, engine=engine, progress=False)
+    done = ~table.replicates["closed_short"].to_numpy(dtype=bool)
     assert abs(done.mean() - expected) <= 4 * math.sqrt(expected * (1 - expected) / done.size)

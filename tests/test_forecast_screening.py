@@ -73,14 +73,15 @@ def test_pending_patients_consented_before_and_finish_screening_after_the_as_of_
     assert (consent > as_of_day - 14).mean() > 0.6
 
 
-def test_patients_in_screening_enroll_after_the_as_of_date_and_failures_follow_the_posterior() -> None:
+@pytest.mark.parametrize("engine", ["des", "vector"])
+def test_patients_in_screening_enroll_after_the_as_of_date_and_failures_follow_the_posterior(engine: str) -> None:
     """A site that screens almost no one after the as-of date: its pending patients are the ones who enroll."""
     scenario, observed = _observed("recruitment.sites.0.screened_per_month=0.001", "recruitment.rate_cv=0.0")
     counts = _counts(scenario, observed, "20", "5")  # 20 - 5 - 12 = 3 still in screening
     conditional = conditional_model(TrialModel.from_scenario(scenario), observed, AS_OF, screening=counts)
     assert conditional.start is not None and conditional.start.pending.tolist() == [3]
     assert conditional.start.screen_failure == pytest.approx((0.32 * 20 + 5, 0.68 * 20 + 15))
-    table = run(conditional, replicates=40, seed=1, progress=False).replicates
+    table = run(conditional, replicates=40, seed=1, engine=engine, progress=False).replicates
     assert (table["n_enrolled"] >= 15).all() and (table["n_enrolled"] == 15).mean() > 0.9
     last_in = pd.to_datetime(table["last_patient_in_date"])
     assert ((last_in > pd.Timestamp(AS_OF)) & (last_in <= pd.Timestamp(AS_OF) + pd.Timedelta(days=28))).mean() > 0.9

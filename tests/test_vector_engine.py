@@ -262,13 +262,13 @@ def test_a_futility_stop_closes_the_lockstep_and_a_later_loss_is_replaced_by_nob
     assert e.target.tolist() == [3]
 
 
-def test_the_vector_engine_refuses_only_a_forecast_naming_it() -> None:
-    """A forecast's trial state is the one thing left for des: priors, replacement and looks all run on vector."""
+def test_auto_picks_the_vector_engine_for_a_forecast_and_the_simpy_layout_is_for_runs_alone() -> None:
+    """A forecast's trial state runs on vector (tests/test_vector_forecast.py); des_seeded_histories refuses it."""
     model = _model("simon")
     _, forecast = forecast_models(model, ObservedTrial((), outcomes_known=True), dt.date(2025, 11, 14))
-    with pytest.raises(EngineError, match=r"forecast's trial state; use the des engine"):
-        sim.run(forecast, replicates=10, engine="vector", progress=False)
-    assert choose_engine(forecast) == "des"
+    assert choose_engine(forecast) == "vector"
+    with pytest.raises(EngineError, match=r"from the study start; a forecast has its own layout"):
+        des_seeded_histories(forecast, 1, 0, 5)
     others = ("efficacy.orr_prior={beta=[3, 12]}", "trial.replace_non_evaluable=true")
     assert {choose_engine(_model("simon", [extra])) for extra in others} == {"vector"}
 

@@ -107,7 +107,7 @@ def _responders(text: str) -> int:
 
 def _run_settings(args: argparse.Namespace) -> RunSettings:
     """The run settings of a forecast, its checkpoints in ``OUT/chunks``; an engine that cannot forecast is refused."""
-    settings = run_settings(args, "des", checkpoint_dir=None if args.out is None else args.out / "chunks")
+    settings = run_settings(args, checkpoint_dir=None if args.out is None else args.out / "chunks")
     if not resolve_engine(settings.engine).forecasts:
         forecasting = ", ".join(name for name in ENGINES if resolve_engine(name).forecasts)
         raise UsageError(f"--engine {settings.engine} cannot start from a running trial; use one of {forecasting}")
@@ -136,7 +136,8 @@ def handle_forecast(args: argparse.Namespace) -> int:
         settings=_run_settings(args),
     )
     document = forecast_document(result)
-    text = forecast_text(result, scenario_heading(args.scenario, scenario, args.seed, args.overrides))
+    heading = scenario_heading(args.scenario, scenario, args.seed, args.overrides, result.conditional.engine)
+    text = forecast_text(result, heading)
     for note in result.notes:
         print(f"trialsim: {note}", file=sys.stderr)
     print(json.dumps(document, indent=2) if args.json else text)

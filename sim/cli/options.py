@@ -322,7 +322,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
         choices=tuple(ENGINES),
         default=None,
         help="the simulation engine: des (SimPy), vector (numpy, whole chunks), auto (vector where the scenario "
-        "allows, else des), reference (the independent per-patient engine); default auto, des for forecast "
+        "allows, else des), reference (the independent per-patient engine; not for forecasts); default auto "
         "(docs/engines.md)",
     )
     p.add_argument(
@@ -343,8 +343,7 @@ def run_settings(args: argparse.Namespace, default_engine: str = "auto", **fixed
     """The run settings a simulating command's options give (``fixed``: what the command itself decides).
 
     Every command defaults to ``auto``, the vector engine wherever the scenario allows it and the
-    SimPy engine where it does not (docs/engines.md); ``forecast`` to the SimPy engine, the one
-    that starts from a running trial.
+    SimPy engine where it does not (docs/engines.md), forecasts included.
     """
     if getattr(args, "scheduler", None) is not None and args.backend != "dask":
         raise UsageError("--scheduler is the address of a Dask scheduler and needs --backend dask")

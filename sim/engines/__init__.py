@@ -71,7 +71,7 @@ def resolve_engine(engine: str | Engine | ReplicateFunction) -> Engine:
 
 
 def choose_engine(model: TrialModel) -> str:
-    """``vector`` when the vector engine can simulate ``model``, else ``des`` (a forecast's trial state)."""
+    """``vector`` when the vector engine can simulate ``model`` (forecasts included), else ``des``."""
     return "des" if resolve_engine("vector").unsupported(model) is not None else "vector"
 
 

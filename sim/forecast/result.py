@@ -154,6 +154,7 @@ def forecast_document(f: Forecast) -> dict[str, Any]:
         },
         "replicates": f.conditional.summary.replicates,
         "seed": f.conditional.seed,
+        "engine": f.conditional.engine,
         "p_enrollment_complete_by_close": _estimate(f.p_enrollment_complete_by_close),
         "enrollment_complete_date": dates("enrollment_complete_date"),
         "primary_cutoff_date": dates("primary_cutoff_date"),

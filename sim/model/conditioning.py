@@ -13,8 +13,8 @@ response yet responds later with exactly the model's conditional probability.
 
 Recorded dates: the last scan and progression fall on scan days, and scan offsets are independent
 uniforms a priori, so each candidate's offset of that scan is set to the recorded one
-(:func:`_force_scan_offsets`) and the match requires the recorded days: exact, at little cost. A
-recorded death is moved onto its day after acceptance (:func:`_with_recorded_deaths`): the patient
+(:func:`force_scan_offsets`) and the match requires the recorded days: exact, at little cost. A
+recorded death is moved onto its day after acceptance (:func:`with_recorded_deaths`): the patient
 has no future, and only the analyses' OS and PFS times read it. See docs/forecast.md.
 :func:`status_probabilities` estimates the same dated statuses' probabilities: the ORR's likelihood.
 """
@@ -44,8 +44,11 @@ __all__ = [
     "StatusLikelihood",
     "best_scan",
     "draw_given_status",
+    "force_scan_offsets",
     "status_at",
+    "status_matches",
     "status_probabilities",
+    "with_recorded_deaths",
 ]
 
 MAX_CANDIDATES = 200_000
@@ -101,7 +104,7 @@ def status_at(
     )
 
 
-def _matches(found: KnownOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+def status_matches(found: KnownOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
     """Whether each candidate's status equals the status of the patient in ``rows`` it was drawn for.
 
     Where the patient's last scan or progression is dated, the candidate's must fall on that day;
@@ -123,7 +126,7 @@ def _matches(found: KnownOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp]
     return np.asarray(same)
 
 
-def _force_scan_offsets(
+def force_scan_offsets(
     latent: LatentOutcomes, wanted: KnownOutcomes, rows: NDArray[np.intp], dose: NDArray[np.float64], schedule: Schedule
 ) -> LatentOutcomes:
     """``latent`` with the scan a patient's recorded last scan or progression fell on moved to that day.
@@ -157,7 +160,7 @@ def _force_scan_offsets(
     return dataclasses.replace(latent, scan_offset_days=offsets)
 
 
-def _with_recorded_deaths(
+def with_recorded_deaths(
     journeys: PatientJourneys, wanted: KnownOutcomes, dose: NDArray[np.float64]
 ) -> PatientJourneys:
     """``journeys`` with each recorded death on its recorded day (noon), treatment ended by death with it.
@@ -202,10 +205,10 @@ def draw_given_status(
     drawn = 0
     while pending.size:
         rows = np.repeat(pending, np.where(wanted.conditioned[pending], _ROUND, 1))
-        latent = _force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], model.schedule)
+        latent = force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], model.schedule)
         candidates = plan_journeys(model, latent)
         found = status_at(candidates, dose[rows], as_of_day, model.schedule.sd_min_days)
-        ok = np.flatnonzero(_matches(found, wanted, rows) | ~wanted.conditioned[rows])
+        ok = np.flatnonzero(status_matches(found, wanted, rows) | ~wanted.conditioned[rows])
         patients, first = np.unique(rows[ok], return_index=True)  # rows ascend: the earliest candidate wins
         blocks.append((patients, candidates.take(ok[first])))
         pending = np.setdiff1d(pending, patients)
@@ -220,7 +223,7 @@ def draw_given_status(
         return plan_journeys(model, model.draw(rng, 0))
     order = np.argsort(np.concatenate([patients for patients, _ in blocks]), kind="stable")
     journeys = PatientJourneys.concatenate([journeys for _, journeys in blocks]).take(order)
-    return _with_recorded_deaths(journeys, wanted, dose)
+    return with_recorded_deaths(journeys, wanted, dose)
 
 
 @dataclass(frozen=True)
@@ -257,9 +260,9 @@ def _match_counts(
     days = np.full(size, dose)
     out = np.zeros(len(models))
     for column, model in enumerate(models):
-        latent = _force_scan_offsets(model.draw(np.random.default_rng(seed), size), wanted, each, days, model.schedule)
+        latent = force_scan_offsets(model.draw(np.random.default_rng(seed), size), wanted, each, days, model.schedule)
         found = status_at(plan_journeys(model, latent), days, as_of_day, model.schedule.sd_min_days)
-        out[column] = np.count_nonzero(_matches(found, wanted, each))
+        out[column] = np.count_nonzero(status_matches(found, wanted, each))
     return out
 
 

@@ -46,7 +46,7 @@ class VectorEngine:
     """A history engine that simulates a span of replicates together in numpy (module docstring)."""
 
     name: str = "vector"
-    forecasts: bool = False
+    forecasts: bool = True
 
     def unsupported(self, model: TrialModel) -> str | None:
         """Why this engine cannot simulate ``model`` (:func:`.refusals.unsupported`), or None."""

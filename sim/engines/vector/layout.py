@@ -13,6 +13,11 @@ still more draws ``sample_size`` at a time from its own stream,
 whole and keeps its own replicates, so results do not depend on the chunk size, the jobs or the
 backend (chunk sizes that are multiples of the block waste nothing).
 
+**Forecast layout** (a model with a start state). The same blocks, block ``b`` drawing from
+``SeedSequence(seed, spawn_key=(FORECAST_STREAM, b))`` in the order of :mod:`.forecast_start`; a
+replicate needing more new patients than were drawn up front draws them from
+``SeedSequence(seed, spawn_key=(FORECAST_OVERFLOW_STREAM, i))``.
+
 **SimPy layout** (:func:`des_seeded_histories`). Replicate ``i`` draws from child ``i`` of
 ``SeedSequence(seed)`` exactly as :func:`sim.engines.des.simulate_trial` does; slow, one generator per
 replicate, and the test that the two engines' recruitment rules are the same.
@@ -30,9 +35,10 @@ from ...model.history import HistoryBatch
 from ...model.patient_model import LatentOutcomes
 from ...model.recruitment import arrival_days, site_rates
 from ...model.trial_model import TrialModel
-from ..contract import replicate_seeds
+from ..contract import EngineError, replicate_seeds
 from .arrivals import Arrivals, block_arrivals, screened_draws
 from .enrollment import PatientsFor, simulate_fixed_target
+from .forecast import simulate_forecast
 from .refusals import refuse
 from .replacement import MorePatients, simulate_replacing
 
@@ -48,6 +54,12 @@ VECTOR_STREAM = 0x76656374
 
 OVERFLOW_STREAM = VECTOR_STREAM + 1
 """First spawn key of a replicate's own stream of patients beyond those drawn in its block."""
+
+FORECAST_STREAM = VECTOR_STREAM + 2
+"""First spawn key of a forecast's block streams: a forecast draws apart from a run from the study start."""
+
+FORECAST_OVERFLOW_STREAM = VECTOR_STREAM + 3
+"""First spawn key of a forecast replicate's own stream of new patients beyond those drawn in its block."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,9 +131,11 @@ def simulate_histories(model: TrialModel, seed: int, start: int, stop: int) -> H
     """The histories of replicates ``start..stop-1`` (the blocks they touch are simulated whole)."""
     refuse(model)
     first_block, last_block = start // SEED_BLOCK, (stop - 1) // SEED_BLOCK
-    arrivals, streams, models = _block_streams(model, seed, first_block, last_block)
     base = first_block * SEED_BLOCK
     replicates = (last_block - first_block + 1) * SEED_BLOCK
+    if model.start is not None:
+        return _forecast(model, seed, first_block, last_block).span(start - base, stop - base)
+    arrivals, streams, models = _block_streams(model, seed, first_block, last_block)
     if model.scenario.trial.replace_non_evaluable:
         each = np.full(SEED_BLOCK, 2 * model.scenario.trial.sample_size)
         latent = LatentOutcomes.concatenate([models.draw(rng, each, b * SEED_BLOCK) for b, rng in enumerate(streams)])
@@ -133,6 +147,15 @@ def simulate_histories(model: TrialModel, seed: int, start: int, stop: int) -> H
     return every.span(start - base, stop - base)
 
 
+def _forecast(model: TrialModel, seed: int, first_block: int, last_block: int) -> HistoryBatch:
+    """The forecast replicates of blocks ``first_block..last_block``, each block from its stream."""
+    blocks = range(first_block, last_block + 1)
+    streams = [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(FORECAST_STREAM, b))) for b in blocks]
+    replicates = range(first_block * SEED_BLOCK, (last_block + 1) * SEED_BLOCK)
+    overflow = [np.random.SeedSequence(seed, spawn_key=(FORECAST_OVERFLOW_STREAM, r)) for r in replicates]
+    return simulate_forecast(model, streams, overflow)
+
+
 def des_seeded_histories(model: TrialModel, seed: int, start: int, stop: int) -> HistoryBatch:
     """Replicates ``start..stop-1`` drawn from the SimPy engine's own streams, enrolled by this engine.
 
@@ -141,9 +164,11 @@ def des_seeded_histories(model: TrialModel, seed: int, start: int, stop: int) ->
     ``sample_size``), one generator per replicate, so it is slow. Without paused looks the SimPy
     engine hands out screening draws in arrival order, as here, and the histories are equal
     replicate by replicate: the test of this engine's recruitment and look logic. (A paused look
-    skips arrivals, which shifts the SimPy engine's later screening draws.)
+    skips arrivals, which shifts the SimPy engine's later screening draws.) Runs from the study start only.
     """
     refuse(model)
+    if model.start is not None:
+        raise EngineError("des_seeded_histories simulates from the study start; a forecast has its own layout")
     rec, trial = model.scenario.recruitment, model.scenario.trial
     arrivals, latent, streams = [], [], []
     true_orr = []

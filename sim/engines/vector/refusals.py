@@ -10,8 +10,6 @@ __all__ = ["refuse", "unsupported"]
 
 def unsupported(model: TrialModel) -> str | None:
     """Why the vector engine cannot simulate ``model`` (naming the field), or None when it can."""
-    if model.start is not None:
-        return "the vector engine cannot start from a forecast's trial state; use the des engine"
     return None
 
 

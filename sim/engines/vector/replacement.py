@@ -17,6 +17,7 @@ earlier patients, so all replicates take their k-th enrollment together, step by
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,10 +31,24 @@ from .arrivals import Arrivals
 from .enrollment import Enrollment, design_stops, history_batch
 from .lockstep_looks import LockstepLooks
 
-__all__ = ["MorePatients", "enroll_replacing", "simulate_replacing"]
+__all__ = ["AlreadyEnrolled", "MorePatients", "draw_more", "enroll_replacing", "scenario_looks", "simulate_replacing"]
 
 MorePatients = Callable[[int], LatentOutcomes]
 """Draws ``sample_size`` more patients for replicate ``r`` (its own stream, so any chunk draws the same)."""
+
+
+@dataclass(frozen=True)
+class AlreadyEnrolled:
+    """A forecast's start: the patients every replicate has enrolled at the as-of date, as patients 0 to n-1.
+
+    ``known[r, k]`` is the day patient k's loss is known and replaced (-inf: before the as-of date, so
+    already; inf: never), ``dose[r, k]`` their first dose; ``pinned`` marks the arrivals known to be in
+    screening at the as-of date, screened whatever enrollment is doing.
+    """
+
+    known: NDArray[np.float64]
+    dose: NDArray[np.float64]
+    pinned: NDArray[np.bool_]
 
 
 def _inside(
@@ -55,6 +70,7 @@ def enroll_replacing(
     known_after: NDArray[np.float64],
     drawn: NDArray[np.int64],
     looks: LockstepLooks | None = None,
+    start: AlreadyEnrolled | None = None,
 ) -> tuple[Enrollment, NDArray[np.bool_]]:
     """Enrollment with replacement, and the replicates that ran out of drawn patients.
 
@@ -63,7 +79,8 @@ def enroll_replacing(
     loss is known on ``enrollment + (days to first dose + known_after)`` (the SimPy engine's sum).
     A replicate that needs patient ``drawn[r]`` stops there and is flagged: the caller draws more
     and runs again. ``looks`` (fresh for each run) settles the interim looks as their patients
-    enroll and holds what they found (:mod:`.lockstep_looks`).
+    enroll and holds what they found (:mod:`.lockstep_looks`). ``start`` gives a forecast's enrolled
+    patients: the looks they complete are settled first, as the SimPy engine's monitor does at once.
     """
     looks = looks or LockstepLooks((), False, np.inf, known_after[:, :0], known_after[:, :0], _never)
     capacity = evaluable.shape[1]
@@ -83,6 +100,17 @@ def enroll_replacing(
     rank = np.full(owner.shape, -1, dtype=np.int64)
     needs_more = np.zeros(replicates, dtype=bool)
     pauses: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
+    pinned = np.zeros(candidate.shape, dtype=bool) if start is None else start.pinned[candidate]
+    if start is not None:
+        already = start.known.shape[1]
+        count[:], known[:, :already], dose[:, :already] = already, start.known, start.dose
+        everyone = np.arange(replicates)
+        for size in [n for n in looks.sizes if n <= already]:
+            stopped, closed = looks.after_enrollment(everyone, np.full(replicates, size), dose, last)
+            known[stopped] = np.where(known[stopped] <= looks.closes[stopped, None], known[stopped], np.inf)
+            for begin, end in closed:
+                pauses.append((begin, end))
+                blocked |= (c_day > begin[c_owner]) & (c_day < end[c_owner])
     active = has_candidates.copy()
     while active.any():
         live = np.flatnonzero(active)
@@ -91,15 +119,15 @@ def enroll_replacing(
         later = np.where(known[live] > last[live, None], known[live], np.inf).min(axis=1, initial=np.inf)
         resume = np.where(full, later, last[live])
         if full.any():
-            start, end = np.full(replicates, np.inf), np.full(replicates, -np.inf)
-            start[live[full]], end[live[full]] = last[live[full]], resume[full]
-            pauses.append((start, end))
-            blocked |= (c_day > start[c_owner]) & (c_day < end[c_owner])
+            begin, end = np.full(replicates, np.inf), np.full(replicates, -np.inf)
+            begin[live[full]], end[live[full]] = last[live[full]], resume[full]
+            pauses.append((begin, end))
+            blocked |= (c_day > begin[c_owner]) & (c_day < end[c_owner])
         after = np.full(replicates, np.inf)
         after[live] = resume
         allowed = (c_decision > after[c_owner]) & (c_decision >= looks.not_before[c_owner])
         allowed &= c_decision < looks.closes[c_owner]
-        open_position = np.where(~blocked & allowed, positions, candidate.shape[0])
+        open_position = np.where((~blocked | pinned) & allowed, positions, candidate.shape[0])
         nearest = np.full(replicates, candidate.shape[0])
         nearest[has_candidates] = np.minimum.reduceat(open_position, first[has_candidates])
         chosen = live[
@@ -124,16 +152,18 @@ def enroll_replacing(
         dose[chosen, k] = c_decision[p] + arrivals.dose_days[arrival]
         stopped, closed = looks.after_enrollment(chosen, count, dose, last)
         known[stopped] = np.where(known[stopped] <= looks.closes[stopped, None], known[stopped], np.inf)
-        for start, end in closed:
-            pauses.append((start, end))
-            blocked |= (c_day > start[c_owner]) & (c_day < end[c_owner])
+        for begin, end in closed:
+            pauses.append((begin, end))
+            blocked |= (c_day > begin[c_owner]) & (c_day < end[c_owner])
         active[chosen] = True
-    limit = sample_size + np.count_nonzero(np.isfinite(known), axis=1)
+    limit = sample_size + np.count_nonzero(known < np.inf, axis=1)
     forever = np.full(replicates, np.inf), np.full(replicates, -np.inf)
     full_for_good = count >= limit
     forever[0][full_for_good] = last[full_for_good]
     forever[1][full_for_good] = np.inf
     screened = ~_inside(arrivals.day, owner, [*pauses, forever])
+    if start is not None:
+        screened |= start.pinned
     enrollment = Enrollment(
         screened=screened,
         enrolled=rank >= 0,
@@ -158,7 +188,7 @@ def simulate_replacing(
     rows = np.arange(replicates * per_replicate).reshape(replicates, per_replicate)
     drawn = np.full(replicates, per_replicate, dtype=np.int64)
     while True:
-        looks = _looks(model, journeys, rows)
+        looks = scenario_looks(model, journeys, rows)
         enrollment, short = enroll_replacing(
             arrivals,
             replicates,
@@ -172,10 +202,10 @@ def simulate_replacing(
         if not short.any():
             records = looks.look_records()
             return history_batch(arrivals, enrollment, journeys, rows, records, replicates, model.scenario.efficacy.orr)
-        journeys, rows, drawn = _draw_more(model, journeys, rows, drawn, np.flatnonzero(short), more)
+        journeys, rows, drawn = draw_more(model, journeys, rows, drawn, np.flatnonzero(short), more)
 
 
-def _looks(model: TrialModel, journeys: PatientJourneys, rows: NDArray[np.intp]) -> LockstepLooks:
+def scenario_looks(model: TrialModel, journeys: PatientJourneys, rows: NDArray[np.intp]) -> LockstepLooks:
     """The scenario's interim looks, to be settled in the lockstep: patient k of replicate r is ``rows[r, k]``."""
 
     def stops(responders: NDArray[np.int64], n: int) -> NDArray[np.bool_]:
@@ -196,7 +226,7 @@ def _never(responders: NDArray[np.int64], n: int) -> NDArray[np.bool_]:
     return np.zeros(responders.shape, dtype=bool)
 
 
-def _draw_more(
+def draw_more(
     model: TrialModel,
     journeys: PatientJourneys,
     rows: NDArray[np.intp],
