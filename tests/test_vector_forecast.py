@@ -86,6 +86,7 @@ CASES = {
     "made_up": lambda: _made_up([]),
     "orr_law": lambda: _with_orr_law(_made_up([])),
     "learned_hazards": lambda: _made_up(["forecast.learn_hazards=true"]),
+    "learned_pfs": lambda: _made_up(["forecast.learn_pfs=true", "forecast.likelihood_matches=30"]),
     "screening_counts": lambda: _made_up([], screened=True),
     "look_held": lambda: _made_up(SIMON[:-1] + ["monitoring.stage1_patients=7"], looks=[1]),
     "look_pending_paused": lambda: _made_up(SIMON),
@@ -102,6 +103,8 @@ def _figures(summary: OperatingCharacteristics) -> dict[str, Estimate]:
         "early_stop": summary.early_stop,
         "orr_mean": summary.orr_mean,
         "decision_months": summary.decision_months,
+        "median_pfs": summary.median_pfs,
+        "median_os": summary.median_os,
     }
     for name, quantiles in summary.timeline.items():
         figures.update({f"{name}_q{q:g}": estimate for q, estimate in quantiles.items()})

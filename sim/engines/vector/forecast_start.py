@@ -1,6 +1,6 @@
 """What a block of forecast replicates draws at the as-of date, in the order of the vector forecast's seed layout.
 
-Each replicate's patient model (its true ORR from the posterior, then its learned hazards), its
+Each replicate's patient model (its true ORR from the posterior, then its learned hazards and PFS), its
 screen-failure probability, the first doses of the patients not yet dosed, the enrolled patients'
 futures given their status (:mod:`.conditioned`), the screening arrivals (:mod:`.forecast_arrivals`)
 and the new patients each replicate may enroll: the SimPy engine's draws at the start of a forecast
@@ -66,7 +66,7 @@ def _replicate_models(
     model: TrialModel, state: TrialState, rng: np.random.Generator, replicates: int
 ) -> tuple[list[PatientModel], NDArray[np.float64]]:
     """Each replicate's patient model and true ORR: from the forecast's posterior (one uniform each), then each
-    replicate's learned hazards; the scenario's model, shared, when neither is drawn."""
+    replicate's learned hazards and PFS hazard ratio; the scenario's model, shared, when none is drawn."""
     law = state.orr_posterior
     if law is None:
         models = [model.patients] * replicates
@@ -76,6 +76,8 @@ def _replicate_models(
         models = [model.with_orr(float(orr)) for orr in true_orr]
     if state.hazards is not None:
         models = [state.hazards.draw(rng, m) for m in models]
+    if state.pfs_hazard is not None:  # a forecast learning the PFS: each replicate's hazard ratio given its ORR
+        models = [state.pfs_hazard.draw(rng, m) for m in models]
     return models, true_orr
 
 
