@@ -28,10 +28,12 @@ from sim.engines.des import simulate_trial
 from sim.engines.vector import SEED_BLOCK, simulate_histories
 from sim.engines.vector.conditioned import conditioned_journeys
 from sim.forecast import ObservedTrial, parse_observed, parse_screening
+from sim.forecast.orr_posterior import NODES
+from sim.forecast.pfs_posterior import PfsPosterior, hazard_nodes, prior_shape
 from sim.forecast.state import forecast_model, start_state
 from sim.forecast.synthetic import observed_frame
 from sim.model.conditioning import status_at
-from sim.model.trial_model import TrialModel
+from sim.model.trial_model import TrialModel, orr_ceiling
 from sim.runs.runner import replicate_seeds
 from sim.scenario import load_scenario
 from sim.stats.beta_mixture import BetaMixture
@@ -82,11 +84,22 @@ def _with_orr_law(model: TrialModel) -> TrialModel:
     return dataclasses.replace(model, start=dataclasses.replace(model.start, orr_posterior=BetaMixture.beta(4, 14)))
 
 
+def _with_pfs_law(model: TrialModel) -> TrialModel:
+    """The same start with each replicate's PFS hazard ratio drawn from its prior (a likelihood of 1): the engines
+    must apply the same law (its estimation is tests/test_forecast_pfs.py's)."""
+    assert model.start is not None
+    hazards = hazard_nodes(model)
+    ceilings = np.array([orr_ceiling(model.scenario, float(h)) for h in hazards])
+    ones = np.ones((model.start.n_enrolled, hazards.size, NODES))
+    law = PfsPosterior(model.scenario, prior_shape(model), hazards, ceilings, ones)
+    return dataclasses.replace(model, start=dataclasses.replace(model.start, pfs_hazard=law))
+
+
 CASES = {
     "made_up": lambda: _made_up([]),
     "orr_law": lambda: _with_orr_law(_made_up([])),
     "learned_hazards": lambda: _made_up(["forecast.learn_hazards=true"]),
-    "learned_pfs": lambda: _made_up(["forecast.learn_pfs=true", "forecast.likelihood_matches=30"]),
+    "learned_pfs": lambda: _with_pfs_law(_made_up([])),
     "screening_counts": lambda: _made_up([], screened=True),
     "look_held": lambda: _made_up(SIMON[:-1] + ["monitoring.stage1_patients=7"], looks=[1]),
     "look_pending_paused": lambda: _made_up(SIMON),
