@@ -174,21 +174,22 @@ class _Enrollment:
         decision = self.env.timeout(ends, value=(site, index, consent))
         decision.callbacks.append(self._decide)
 
-    def on_arrival(self, site: int) -> None:
-        """A patient consents to screening; a screen failure is known when screening ends.
+    def on_arrival(self, site: int, day: float) -> None:
+        """A patient consents to screening on ``day`` (now, or before anything else happens); a screen
+        failure is known when screening ends.
 
         In a forecast, an arrival before the as-of date counts only if still in screening then:
         one that failed or finished screening before it is already in the data.
         """
         i = self._drawn
         self._drawn += 1
-        if self.env.now < self.as_of and (self.fails[i] or self.env.now + self.screening_days[i] < self.as_of):
+        if day < self.as_of and (self.fails[i] or day + self.screening_days[i] < self.as_of):
             return
         self.n_screened += 1
         if self.fails[i]:
             self.n_failed += 1
             return
-        decision = self.env.timeout(self.screening_days[i], value=(site, i, self.env.now))
+        decision = self.env.timeout(self.screening_days[i] + (day - self.env.now), value=(site, i, day))
         decision.callbacks.append(self._decide)
 
     def _decide(self, event: simpy.Event) -> None:

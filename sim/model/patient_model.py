@@ -25,12 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import integrate, optimize
 
-from ..arrays import by_column
 from ..distributions import Exponential, SurvivalDistribution
 from ..scenario.model import Efficacy, Safety, Schedule
 from ..units import DAYS_PER_MONTH
@@ -86,6 +86,8 @@ class LatentOutcomes:
     @staticmethod
     def concatenate(parts: Sequence[LatentOutcomes]) -> LatentOutcomes:
         """Blocks of latent outcomes one after another."""
+        if len(parts) == 1:
+            return parts[0]
         arrays = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(LatentOutcomes)}
         return LatentOutcomes(**arrays)
 
@@ -133,15 +135,10 @@ def solve_post_progression_survival(
     return Exponential(math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12)))
 
 
-def _piecewise_uniform(
-    rng_u: NDArray[np.float64], knots: NDArray[np.float64], mass: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Map uniforms through the inverse CDF of a density that is constant between ``knots``."""
-    if rng_u.size == 0:
-        return rng_u
+def _cdf_at_knots(mass: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The CDF at the knots of a density constant between them, from the mass of each piece."""
     cdf = np.concatenate(([0.0], np.cumsum(mass)))
-    cdf /= cdf[-1]
-    return np.interp(rng_u, cdf, knots)
+    return cdf / cdf[-1]
 
 
 @dataclass(frozen=True)
@@ -183,24 +180,39 @@ class PatientModel:
         """u_L: the PFS quantile below which nobody can be a confirmed responder."""
         return float(self.efficacy.pfs.cdf(earliest_sure_confirmation_day(self.schedule) / DAYS_PER_MONTH))
 
-    def _pfs_uniforms(self, rng: np.random.Generator, responder: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """U for each patient from g_R (responders) or g_N (the rest), as set out in the module doc."""
+    @cached_property
+    def _pfs_mixture(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """The knots of g_R and g_N (module doc) and the CDF of each at them, computed once per model."""
         orr = self.efficacy.orr
         a = self.efficacy.response_pfs_association
         u_l = self.pfs_u_lower
-        top = 1.0 - orr
-        knots = np.array([0.0, u_l, top, 1.0])
+        knots = np.array([0.0, u_l, 1.0 - orr, 1.0])
         widths = np.diff(knots)
         g_r = np.zeros(3)
         if orr > 0:
             base = (1.0 - a) / (1.0 - u_l)
             g_r = np.array([0.0, base, base + a / orr])
         g_n = (1.0 - orr * g_r) / (1.0 - orr)
+        non_responders = _cdf_at_knots(g_n * widths)
+        responders = _cdf_at_knots(g_r * widths) if orr > 0 else non_responders  # nobody responds at 0
+        return knots, responders, non_responders
+
+    @cached_property
+    def _ae_per_cycle(self) -> NDArray[np.float64]:
+        """Each cycle's AE probability, the last given repeating to ``max_cycles``."""
+        probs = np.asarray(self.safety.ae_probability_by_cycle, dtype=float)
+        return np.concatenate((probs, np.full(max(0, self.max_cycles - probs.size), probs[-1])))[: self.max_cycles]
+
+    def _pfs_uniforms(self, rng: np.random.Generator, responder: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """U for each patient from g_R (responders) or g_N (the rest), as set out in the module doc.
+
+        Each uniform goes through the inverse CDF of its own density (piecewise linear between the knots).
+        """
+        knots, responders, non_responders = self._pfs_mixture
         uniforms = rng.random(size=(responder.shape[0],))
-        out = np.empty_like(uniforms)
-        out[responder] = _piecewise_uniform(uniforms[responder], knots, g_r * widths)
-        out[~responder] = _piecewise_uniform(uniforms[~responder], knots, g_n * widths)
-        return out
+        return np.where(
+            responder, np.interp(uniforms, responders, knots), np.interp(uniforms, non_responders, knots)
+        )
 
     def _response_onset(self, rng: np.random.Generator, pfs_day: NDArray[np.float64]) -> NDArray[np.float64]:
         """Onset day truncated so that a confirmation scan surely precedes the PFS event."""
@@ -233,19 +245,9 @@ class PatientModel:
         withdrawal = self._exit_day(rng, sa.withdrawal_per_month, n)
         lost = self._exit_day(rng, sa.loss_to_follow_up_per_month, n)
 
-        probs = np.asarray(sa.ae_probability_by_cycle)
-        per_cycle = np.concatenate((probs, np.full(max(0, self.max_cycles - probs.size), probs[-1])))[: self.max_cycles]
-        ae_occurs = rng.random((n, self.max_cycles)) < per_cycle
-        consequence = rng.random((n, self.max_cycles))
-        discontinues = ae_occurs & (consequence < sa.ae_discontinuation_share)
-        interrupts = ae_occurs & ~discontinues & (consequence < sa.ae_discontinuation_share + sa.ae_interruption_share)
-        low, high = sa.interruption_days
-        delay = rng.integers(low, high + 1, (n, self.max_cycles))
-        interrupts = by_column(interrupts)
-        interruption_days = by_column(delay)
-        interruption_days *= interrupts  # the delay where an AE interrupts, else 0
+        ae_occurs, interrupts, discontinues, interruption_days = self._adverse_events(rng, n)
         w = sc.scan_window_days
-        offsets = rng.integers(-w, w + 1, (n, self.max_scans))
+        offsets = rng.integers(-w, w + 1, (self.max_scans, n)).T  # column-major as drawn (sim.arrays)
         deviations = rng.spawn(1)[0]
         missed, transient, new_therapy = self._protocol_deviations(deviations, responder)
         unscheduled, fraction = self._unscheduled_progressions(deviations, n)
@@ -258,17 +260,42 @@ class PatientModel:
             response_onset_day=onset,
             withdrawal_day=withdrawal,
             lost_to_follow_up_day=lost,
-            ae_occurs=by_column(ae_occurs),
+            ae_occurs=ae_occurs,
             ae_interrupts=interrupts,
-            ae_discontinues=by_column(discontinues),
+            ae_discontinues=discontinues,
             interruption_days=interruption_days,
-            scan_offset_days=by_column(offsets),
-            scan_missed=by_column(missed),
+            scan_offset_days=offsets,
+            scan_missed=missed,
             transient_response=transient,
             new_therapy_delay_days=new_therapy,
             unscheduled_progression=unscheduled,
             unscheduled_fraction=fraction,
         )
+
+    def _adverse_events(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int64]]:
+        """Each cycle's grade >= 3 AE, whether it interrupts or discontinues, and the delay it causes.
+
+        One uniform ``u`` per cycle decides all three: with the cycle's probability ``p`` and the
+        shares ``d`` (discontinuation) and ``i`` (interruption), an AE is ``u < p``; it discontinues
+        when ``u < p d`` and interrupts when ``p d <= u < p (d + i)``, so given an AE each happens
+        in its share; given an interruption, ``(u - p d) / (p i)`` is uniform again and picks the
+        delay among the whole days of ``safety.interruption_days``. Drawn cycle by cycle for all
+        patients, so the matrices are column-major as drawn (:mod:`sim.arrays`), with no copy.
+        """
+        sa, p = self.safety, self._ae_per_cycle
+        d, i = sa.ae_discontinuation_share, sa.ae_interruption_share
+        u = rng.random((self.max_cycles, n)).T
+        discontinues = u < p * d
+        interrupts = (u < p * min(d + i, 1.0)) ^ discontinues  # u < p d implies u < p (d + i)
+        days = np.zeros(u.shape, dtype=np.int64, order="F")
+        rows, cycles = np.nonzero(interrupts)
+        if rows.size:
+            low, high = sa.interruption_days
+            share = (u[rows, cycles] - p[cycles] * d) / (p[cycles] * i)
+            days[rows, cycles] = low + np.minimum(share * (high - low + 1), high - low).astype(np.int64)
+        return u < p, interrupts, discontinues, days
 
     def _missed_scans(self, rng: np.random.Generator, n: int) -> NDArray[np.bool_]:
         """Which scheduled scans each patient misses: the first draws of ``rng``, a fresh stream.
@@ -279,7 +306,7 @@ class PatientModel:
         """
         p = self.schedule.missed_scan_probability
         if p > 0 or not isinstance(rng.bit_generator, np.random.PCG64 | np.random.PCG64DXSM):
-            return rng.random((n, self.max_scans)) < p
+            return rng.random((self.max_scans, n)).T < p
         rng.bit_generator.advance(n * self.max_scans)
         return np.zeros((n, self.max_scans), dtype=bool, order="F")
 
