@@ -6,6 +6,7 @@ import os
 
 import joblib
 import pytest
+from joblib.externals.loky import reusable_executor
 
 from sim.cli import build_parser
 from sim.cli.early_workers import RUN_DEFAULTS, workers_wanted
@@ -40,18 +41,26 @@ def test_workers_are_started_early_only_for_a_run_that_uses_loky_workers(words: 
     assert workers_wanted(words) == wanted
 
 
-def test_all_cores_are_as_many_as_the_machine_has() -> None:
+def test_all_cores_are_as_many_as_the_machine_has_and_more_are_not_started_early() -> None:
     cores = os.cpu_count() or 1
     assert workers_wanted(["run", "--jobs", "-1", "--replicates", "100000"]) == (cores if cores > 1 else 0)
+    assert workers_wanted(["oc", "--jobs", str(cores + 1)]) == 0
+
+
+def test_a_command_that_fails_waits_for_its_workers_quietly() -> None:
+    """Closing without the run: joblib's tasks finish (withdrawing one breaks loky's manager thread)."""
+    warm = start_workers(2)
+    warm.close()
+    assert warm.pending is None
+    warm.close()  # twice is harmless
 
 
 def test_the_run_dispatches_to_the_workers_started_early() -> None:
     """joblib hands the run the executor started early: the run's tasks land on those very processes."""
     warm = start_workers(2)
-    assert warm.pending is not None
-    started = set(warm.pending)
     warm.finish()
+    started = set(reusable_executor._executor._processes)  # the worker processes' ids
     assert len(started) == 2 and os.getpid() not in started
     parallel = Dispatch(2, None)._parallel(4)
     used = set(parallel(joblib.delayed(os.getpid)() for _ in range(8)))
-    assert used <= started
+    assert used <= started and set(reusable_executor._executor._processes) == started

@@ -38,12 +38,18 @@ def _options(words: Sequence[str]) -> argparse.Namespace | None:
 
 
 def workers_wanted(words: Sequence[str]) -> int:
-    """How many loky workers the command ``words`` will dispatch to; 0 when it runs in this process or elsewhere."""
+    """How many loky workers the command ``words`` will dispatch to; 0 when it runs in this process or elsewhere.
+
+    Also 0 when it asks for more workers than the machine has cores: those are started when needed.
+    """
     command = next((w for w in words if not w.startswith("-")), None)
     given = _options(words) if command in SIMULATING else None
     if given is None or given.jobs is None or given.backend not in (None, "loky") or given.scheduler is not None:
         return 0
-    jobs = (os.cpu_count() or 1) if given.jobs == -1 else given.jobs
+    cores = os.cpu_count() or 1
+    jobs = cores if given.jobs == -1 else given.jobs
+    if jobs > cores:  # more workers than cores: a rare wish, not worth starting a crowd ahead of time
+        return 0
     if command == "run" and given.chunk_size > 0:
         jobs = min(jobs, math.ceil(given.replicates / given.chunk_size))  # never more workers than chunks
     return jobs if jobs > 1 else 0

@@ -189,7 +189,8 @@ class _Enrollment:
         if self.fails[i]:
             self.n_failed += 1
             return
-        decision = self.env.timeout(self.screening_days[i] + (day - self.env.now), value=(site, i, day))
+        ahead = max(day - self.env.now, 0.0)  # 0 on the day itself (the clock may be an ulp past it)
+        decision = self.env.timeout(self.screening_days[i] + ahead, value=(site, i, day))
         decision.callbacks.append(self._decide)
 
     def _decide(self, event: simpy.Event) -> None:

@@ -15,7 +15,6 @@ import importlib
 import os
 import threading
 import time
-import warnings
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -70,11 +69,14 @@ class WarmWorkers:
             self.pending = None
 
     def close(self) -> None:
-        """Give the workers up without waiting (the command failed); joblib's note that it cancelled them is no news."""
-        if self.pending is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                self.pending.close()
+        """Let the workers finish their imports before the command ends, whatever happened to it.
+
+        A task joblib has sent cannot be withdrawn cleanly: loky's manager thread fails on its
+        result. A worker that died has nothing left to wait for.
+        """
+        try:
+            self.finish()
+        except Exception:  # whatever the executor of a dead worker raises: the command has ended anyway
             self.pending = None
 
 
