@@ -83,11 +83,10 @@ def vector_stages(model: TrialModel, replicates: int) -> None:
     patients, cycles, scans = int(enrollment.count.sum()), model.patients.max_cycles, model.patients.max_scans
     rng = np.random.default_rng(1)
 
-    def random_numbers() -> None:  # per cycle: AE or not, its consequence, a delay; per scan: an offset
-        for draw in (rng.random, rng.random):
-            draw((patients, cycles))
-        rng.integers(0, 8, (patients, cycles))
-        rng.integers(-7, 8, (patients, scans))
+    def random_numbers() -> None:  # per patient: eight uniforms; per cycle: one uniform; per scan: an offset
+        rng.random((8, patients))
+        rng.random((cycles, patients))
+        rng.integers(-7, 8, (scans, patients))
 
     batch = simulate_histories(model, 1, 0, size)
     test = response_test(model.scenario.analysis)

@@ -62,7 +62,8 @@ def test_the_shape_032_example_warns_of_a_plateau_no_target_constrains(capsys) -
     """The example of issue 8: accepted, but the warning names the plateau and the option that would constrain it."""
     assert main([*ARGV, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["parameters"]["pfs"]["shape"] == pytest.approx(0.32, abs=0.005)
+    # seed to seed the fitted shape spreads by about 0.005 (0.310 to 0.322 over seeds 1 to 3): 4 of those
+    assert doc["parameters"]["pfs"]["shape"] == pytest.approx(0.32, abs=0.02)
     plateau = [w for w in doc["warnings"] if w.startswith("the fit implies a scan-dated PFS plateau")]
     assert len(plateau) == 1, doc["warnings"]
     assert re.fullmatch(

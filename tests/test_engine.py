@@ -174,7 +174,7 @@ def _desk(model, consent: list[float], screening: list[int], *, fails=None, dose
     def arrivals():
         for day in consent:
             yield env.timeout(day - env.now)
-            desk.on_arrival(0)
+            desk.on_arrival(0, env.now)
 
     env.process(arrivals())
     env.run(until=model.horizon_day)

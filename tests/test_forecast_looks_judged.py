@@ -33,7 +33,8 @@ TRIGGERS = {
 def test_judged_by_agrees_with_the_engine_for_patients_without_a_pending_response(overrides) -> None:
     """Simulated trials without missed scans: judged_by (from the file) equals judged_days < the as-of date's end.
 
-    Patients whose CR/PR awaits confirmation are left out: the file cannot tell (module doc of looks).
+    Patients whose CR/PR awaits confirmation are left out: the file cannot tell (module doc of looks); so are
+    those who withdrew or were lost after a treatment that ended otherwise (the file has one end reason).
     Without required confirmation the file's ``confirmed`` is set false: any CR/PR still counts.
     """
     scenario = load_scenario("base", ["schedule.missed_scan_probability=0.0", *overrides])
@@ -48,11 +49,15 @@ def test_judged_by_agrees_with_the_engine_for_patients_without_a_pending_respons
             frame.loc[frame["best_response"].isin(["CR", "PR"]), "confirmed"] = "false"
         observed = parse_observed(frame, scenario, AS_OF, "synthetic")
         enrolled = np.flatnonzero(history.enrollment_day < end)
-        truth = history.first_dose_day[enrolled] + judged_days(history.journeys.take(enrolled), trigger) < end
-        for patient, engine in zip(observed.patients, truth):
+        journeys = history.journeys.take(enrolled)
+        truth = history.first_dose_day[enrolled] + judged_days(journeys, trigger) < end
+        left = history.first_dose_day[enrolled] + journeys.follow_up_end_day < end
+        for patient, engine, gone in zip(observed.patients, truth, left):
             pending = patient.best_response in ("CR", "PR") and not counts_as_confirmed(patient, scenario)
             if patient.first_dose_date is None or (pending and trigger.kind == "assessments"):
                 continue
+            if gone and patient.treatment_end_reason not in ("withdrawal", "lost_to_follow_up"):
+                continue  # withdrew or was lost after treatment ended otherwise: the file has no column for it
             assert judged_by(patient, AS_OF, scenario) == bool(engine), patient
             compared += 1
             judged += bool(engine)

@@ -144,6 +144,6 @@ def test_screening_arrivals_skips_arrivals_while_paused() -> None:
 
     seen: list[tuple[float, int]] = []
     env.process(full_between(2.5, 4.5))
-    env.process(screening_arrivals(env, np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.5]), 7, paused, lambda s: seen.append((env.now, s))))
+    env.process(screening_arrivals(env, np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.5]), 7, paused, lambda s, day: seen.append((day, s))))
     env.run()
     assert seen == [(1.0, 7), (2.0, 7), (5.0, 7), (6.5, 7)]

@@ -187,8 +187,10 @@ NEVER_FULL = [*REPLACING, "recruitment.sites.0.screened_per_month=1.5"]
 )
 def test_replacement_with_looks_on_the_simpy_engines_draws_gives_its_histories(case: str, extra: list[str]) -> None:
     model = _model(case, extra)
-    vector = des_seeded_histories(model, 5, 0, 100)
-    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(5, 0, 100)])
+    # a seed under which no replicate fills (at seed 5 one does since issue 25 redrew the AEs): a full trial
+    # reopened by a loss skips arrivals in the SimPy engine (the test below)
+    vector = des_seeded_histories(model, 6, 0, 100)
+    simpy = HistoryBatch.from_histories([simulate_trial(model, s) for s in replicate_seeds(6, 0, 100)])
     _assert_same_histories(vector, simpy)
     sample_size = model.scenario.trial.sample_size
     assert (simpy.enrollment_target > sample_size).mean() > 0.5  # losses were replaced

@@ -67,12 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trialsim {__version__}")
         return 0
     args: argparse.Namespace | None = None
+    from .early_workers import early_workers
+
+    workers = early_workers(words)  # their imports overlap this process's
     from .options import UsageError, error_text
 
     try:
         args = build_parser(next((w for w in words if not w.startswith("-")), None)).parse_args(words)
         args.command_line = shlex.join(["trialsim", *words])
-        return int(args.handler(args))
+        status = int(args.handler(args))
+        workers.finish()
+        return status
     except (UsageError, TrialsimError) as exc:
         print(f"trialsim: error: {error_text(exc)}", file=sys.stderr)
         return 2
@@ -83,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (``trialsim benchmarks | head``): stop quietly, as a shell tool does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:
+        workers.close()  # a command that failed before its run leaves them unused
 
 
 def _what_is_kept(args: argparse.Namespace | None) -> str:

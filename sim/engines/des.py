@@ -21,7 +21,7 @@ from ..model.conditioning import draw_given_status
 from ..model.history import HistoryBatch, TrialHistory
 from ..model.journey import PatientJourneys, plan_journeys
 from ..model.monitoring import Look, LookTrigger, judged_days, monitor_process
-from ..model.patient_model import LatentOutcomes, PatientModel
+from ..model.patient_model import LatentOutcomes, PatientDraws, PatientModel
 from ..model.recruitment import arrival_days, delayed_activation, screening_arrivals, site_rates
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
@@ -174,21 +174,23 @@ class _Enrollment:
         decision = self.env.timeout(ends, value=(site, index, consent))
         decision.callbacks.append(self._decide)
 
-    def on_arrival(self, site: int) -> None:
-        """A patient consents to screening; a screen failure is known when screening ends.
+    def on_arrival(self, site: int, day: float) -> None:
+        """A patient consents to screening on ``day`` (now, or before anything else happens); a screen
+        failure is known when screening ends.
 
         In a forecast, an arrival before the as-of date counts only if still in screening then:
         one that failed or finished screening before it is already in the data.
         """
         i = self._drawn
         self._drawn += 1
-        if self.env.now < self.as_of and (self.fails[i] or self.env.now + self.screening_days[i] < self.as_of):
+        if day < self.as_of and (self.fails[i] or day + self.screening_days[i] < self.as_of):
             return
         self.n_screened += 1
         if self.fails[i]:
             self.n_failed += 1
             return
-        decision = self.env.timeout(self.screening_days[i], value=(site, i, self.env.now))
+        ahead = max(day - self.env.now, 0.0)  # 0 on the day itself (the clock may be an ulp past it)
+        decision = self.env.timeout(self.screening_days[i] + ahead, value=(site, i, day))
         decision.callbacks.append(self._decide)
 
     def _decide(self, event: simpy.Event) -> None:
@@ -255,16 +257,21 @@ def simulate_trials(model: TrialModel, seeds: Sequence[np.random.SeedSequence]) 
     """:func:`simulate_trial` of each seed, with the first block of every replicate's patients planned at once.
 
     Each replicate draws its patients from a stream of its own, so drawing every replicate's first
-    block before any simulation changes no draw; planning their journeys in one call (the journey is
-    computed patient by patient) saves numpy's fixed cost per call, most of a replicate's planning
-    time. A forecast's replicates, whose first patients are the trial's own, plan one at a time.
+    block before any simulation changes no draw; turning the random numbers into outcomes and
+    planning their journeys in one call each (both are computed patient by patient) saves numpy's
+    fixed cost per call, most of a replicate's drawing and planning time. A forecast's replicates,
+    whose first patients are the trial's own, plan one at a time.
     """
     streams = [_Streams(*seed.spawn(4)) for seed in seeds]
     patients = [_replicate_patients(model, s.start) for s in streams]
     firsts: list[PatientJourneys | None] = [None] * len(seeds)
     if model.start is None and seeds:
         block = model.scenario.trial.sample_size
-        latent = LatentOutcomes.concatenate([p.draw(s.patients, block) for p, s in zip(patients, streams)])
+        draws = [p.random_numbers(s.patients, block) for p, s in zip(patients, streams)]
+        if all(p is model.patients for p in patients):  # one model: its outcomes in one call, too
+            latent = model.patients.outcomes(PatientDraws.concatenate(draws))
+        else:
+            latent = LatentOutcomes.concatenate([p.outcomes(d) for p, d in zip(patients, draws)])
         planned = plan_journeys(model.patients, latent)
         firsts = [planned.take(slice(r * block, (r + 1) * block)) for r in range(len(seeds))]
     return [_simulate(model, s, p, first) for s, p, first in zip(streams, patients, firsts)]

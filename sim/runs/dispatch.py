@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType, TracebackType
@@ -31,10 +29,9 @@ from ..engines.chunk import run_chunk
 from ..engines.contract import RunPlan
 from ..errors import TrialsimError
 from .checkpoints import code_fingerprint
+from .workers import watch_parent
 
 __all__ = ["INSTALL_HINT", "BackendError", "ChunkTask", "Dispatch", "watch_parent"]
-
-_WATCHER = "trialsim-parent-watch"
 
 INSTALL_HINT = 'the dask backend needs the dask extra: pip install "trialsim[dask]"'
 """What ``backend="dask"`` says when Dask is not installed."""
@@ -42,28 +39,6 @@ INSTALL_HINT = 'the dask backend needs the dask extra: pip install "trialsim[das
 
 class BackendError(ValueError, TrialsimError):
     """A backend cannot be used here (not installed, or a scheduler that cannot be reached)."""
-
-
-def watch_parent(driver: int, parent: int | None = None) -> None:
-    """In a worker process, exit as soon as the process that started it is gone.
-
-    A worker whose run was killed (SIGKILL leaves no chance to shut it down) is re-parented and
-    would otherwise compute, or block on a full pipe, for ever. One daemon thread per process,
-    found by its name, polls the parent process id once a second. ``parent`` is the process to
-    outlive, by default this process's parent now: a loky worker names the driver, so that it
-    also exits when the driver died while it was starting. A Dask worker of a ``LocalCluster`` is
-    a child of the driver too; on a remote cluster the parent is its nanny.
-    """
-    if os.getpid() == driver or any(t.name == _WATCHER for t in threading.enumerate()):
-        return
-    parent = os.getppid() if parent is None else parent
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name=_WATCHER, daemon=True).start()
 
 
 @dataclass(frozen=True)

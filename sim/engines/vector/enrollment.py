@@ -161,8 +161,9 @@ def simulate_fixed_target(
     journeys, journey_row = journeys_of_enrolled(model, patients_for, enrollment, replicates)
     active = np.ones(replicates, dtype=bool)
     previous = np.full(replicates, -np.inf)
-    judged_after = judged_days(journeys, model.look_trigger)
-    for n in model.rule.look_sizes:
+    looks = model.rule.look_sizes
+    judged_after = judged_days(journeys, model.look_trigger) if looks else np.zeros(0)  # only a look judges
+    for n in looks:
         reached = np.flatnonzero(active & (enrollment.count >= n))
         decision = arrivals.day + arrivals.screening_days
         enrolled_day = _enrolled_matrix(decision, arrivals, enrollment, replicates, target)
