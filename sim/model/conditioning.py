@@ -43,6 +43,7 @@ __all__ = [
     "MAX_CANDIDATES",
     "StatusLikelihood",
     "best_scan",
+    "candidate_matches",
     "draw_given_status",
     "force_scan_offsets",
     "status_at",
@@ -166,9 +167,16 @@ def with_recorded_deaths(
     """``journeys`` with each recorded death on its recorded day (noon), treatment ended by death with it.
 
     A dead patient has no future: the death day only dates the OS and PFS events the analyses
-    read. The accepted draw already died before the as-of date, after its last scan and progression.
+    read. The accepted draw already died before the as-of date, after its last scan and progression,
+    and still shows its status with the death moved (:func:`candidate_matches`).
     """
-    recorded = wanted.day("death")
+    return _moved_deaths(journeys, wanted.day("death"), dose)
+
+
+def _moved_deaths(
+    journeys: PatientJourneys, recorded: NDArray[np.float64], dose: NDArray[np.float64]
+) -> PatientJourneys:
+    """:func:`with_recorded_deaths` with the recorded death days (from study start; NaN: none) row by row."""
     rows = np.flatnonzero(np.isfinite(recorded))
     if rows.size == 0:
         return journeys
@@ -182,6 +190,30 @@ def with_recorded_deaths(
         treatment_end_day=end,
         response_closed_day=np.minimum(journeys.response_closed_day, death),
     )
+
+
+def candidate_matches(
+    candidates: PatientJourneys,
+    wanted: KnownOutcomes,
+    rows: NDArray[np.intp],
+    dose: NDArray[np.float64],
+    as_of_day: float,
+    sd_min_days: float,
+) -> NDArray[np.bool_]:
+    """Whether each candidate, drawn for the patient in ``rows`` and dosed on ``dose``, shows that patient's status
+    at the as-of date: as drawn, and again with a recorded death moved onto its day.
+
+    Moving a death later can carry it past the candidate's loss to follow-up or the end of its
+    survival follow-up, where no death is recorded: such a candidate cannot have the patient's
+    recorded death, and is rejected (it once left a dead patient alive in one replicate in twenty).
+    """
+    ok = status_matches(status_at(candidates, dose, as_of_day, sd_min_days), wanted, rows)
+    recorded = wanted.day("death")[rows]
+    moved = np.flatnonzero(ok & np.isfinite(recorded))
+    if moved.size:
+        shifted = _moved_deaths(candidates.take(moved), recorded[moved], dose[moved])
+        ok[moved] = status_matches(status_at(shifted, dose[moved], as_of_day, sd_min_days), wanted, rows[moved])
+    return ok
 
 
 def draw_given_status(
@@ -207,8 +239,8 @@ def draw_given_status(
         rows = np.repeat(pending, np.where(wanted.conditioned[pending], _ROUND, 1))
         latent = force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], model.schedule)
         candidates = plan_journeys(model, latent)
-        found = status_at(candidates, dose[rows], as_of_day, model.schedule.sd_min_days)
-        ok = np.flatnonzero(status_matches(found, wanted, rows) | ~wanted.conditioned[rows])
+        matching = candidate_matches(candidates, wanted, rows, dose[rows], as_of_day, model.schedule.sd_min_days)
+        ok = np.flatnonzero(matching | ~wanted.conditioned[rows])
         patients, first = np.unique(rows[ok], return_index=True)  # rows ascend: the earliest candidate wins
         blocks.append((patients, candidates.take(ok[first])))
         pending = np.setdiff1d(pending, patients)
@@ -261,8 +293,9 @@ def _match_counts(
     out = np.zeros(len(models))
     for column, model in enumerate(models):
         latent = force_scan_offsets(model.draw(np.random.default_rng(seed), size), wanted, each, days, model.schedule)
-        found = status_at(plan_journeys(model, latent), days, as_of_day, model.schedule.sd_min_days)
-        out[column] = np.count_nonzero(status_matches(found, wanted, each))
+        journeys = plan_journeys(model, latent)
+        matching = candidate_matches(journeys, wanted, each, days, as_of_day, model.schedule.sd_min_days)
+        out[column] = np.count_nonzero(matching)
     return out
 
 

@@ -25,9 +25,8 @@ from numpy.typing import NDArray
 from ...model.conditioning import (
     MAX_CANDIDATES,
     ConditioningError,
+    candidate_matches,
     force_scan_offsets,
-    status_at,
-    status_matches,
     with_recorded_deaths,
 )
 from ...model.journey import PatientJourneys, plan_journeys
@@ -104,8 +103,9 @@ class _Rejection:
     def accept(self, group: NDArray[np.intp], patient: NDArray[np.intp], candidates: PatientJourneys) -> None:
         """Keep, per group and patient, the first matches still wanted among ``candidates`` (in draw order)."""
         n = self.dose.shape[0]
-        found = status_at(candidates, self.dose[patient], self.as_of_day, self.sd_min_days)
-        ok = status_matches(found, self.wanted, patient) | ~self.wanted.conditioned[patient]
+        dose = self.dose[patient]
+        matching = candidate_matches(candidates, self.wanted, patient, dose, self.as_of_day, self.sd_min_days)
+        ok = matching | ~self.wanted.conditioned[patient]
         key = group * n + patient  # ascending: candidates come group by group, patient by patient
         self.drawn += np.bincount(key, minlength=self.sizes.size).reshape(self.sizes.shape)
         self.matched += np.bincount(key, weights=ok, minlength=self.sizes.size).reshape(self.sizes.shape)
