@@ -23,6 +23,7 @@ from scipy import integrate, stats
 from sim.forecast import ObservedPatient, ObservedTrial
 from sim.forecast.orr_posterior import NODES, OrrPosterior
 from sim.forecast.pfs_posterior import (
+    PfsError,
     PfsPosterior,
     grid_models,
     hazard_nodes,
@@ -235,3 +236,11 @@ def test_a_drawn_ratio_multiplies_every_pfs_hazard() -> None:
     assert dataclasses.replace(patients, efficacy=model.patients.efficacy) == dataclasses.replace(
         model.with_orr(0.3), efficacy=model.patients.efficacy
     )
+
+
+def test_an_orr_no_ratio_carries_is_refused_naming_the_fields() -> None:
+    """An ORR above every ceiling in the range has no PFS to draw: a PfsError names forecast.learn_pfs and the ORR."""
+    model = _model()
+    law = _closed_form_law(model)
+    with pytest.raises(PfsError, match=r"forecast\.learn_pfs: no PFS hazard ratio .* carries an ORR of 0\.9500"):
+        law.draw(np.random.default_rng(1), model.with_orr(0.95))

@@ -14,7 +14,8 @@ machinery), estimated on a grid: :data:`HAZARD_NODES` ratios spanning the prior'
 :data:`~.orr_posterior.NODES` ORRs on ``[0, c(h)]``.
 
 Between the nodes ``L_i`` is interpolated linearly in ``x = p / c(h)``, and across ratios ``log L_i`` by a
-cubic spline in ``log h``, and the posterior is taken as constant on :data:`HAZARD_CELLS` by
+cubic spline in ``log h`` (linear in ``L`` for a patient with a zero at some ratio), and the posterior
+is taken as constant on :data:`HAZARD_CELLS` by
 :data:`~.orr_posterior.CELLS` cells. A replicate
 draws its ORR from the marginal (:meth:`PfsPosterior.orr_law`, an :class:`~.orr_posterior.OrrPosterior`
 whose likelihood is the grid summed over ``h``), then its ratio given that ORR
@@ -33,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import interpolate, optimize, stats
 
+from ..errors import TrialsimError
 from ..model.conditioning import LIKELIHOOD_MATCHES, MAX_CANDIDATES, status_probabilities
 from ..model.patient_model import PatientModel
 from ..model.pfs_link import pfs_at, with_hazard_ratio
@@ -48,6 +50,7 @@ __all__ = [
     "HAZARD_NODES",
     "PRIOR_TAIL",
     "HazardSummary",
+    "PfsError",
     "PfsPosterior",
     "grid_models",
     "hazard_nodes",
@@ -66,6 +69,10 @@ HAZARD_CELLS = 200
 
 PRIOR_TAIL = 0.001
 """The hazard ratios span the prior's quantiles from this to one minus it; the prior is cut outside."""
+
+class PfsError(ValueError, TrialsimError):
+    """The joint posterior cannot give a PFS for an ORR; the message names the fields."""
+
 
 EDGE_CELLS = 3
 """The cells at each end of the range whose posterior mass :meth:`PfsPosterior.summary` reports."""
@@ -151,23 +158,37 @@ class PfsPosterior:
         """``patients`` (a replicate's, at its ORR) with the PFS hazard ratio drawn from its posterior given that ORR.
 
         One uniform: a hazard cell by its posterior mass in the ORR's column, then the prior's
-        distribution function inverted within the cell; a ratio whose ceiling falls below the
-        ORR (near the cell's upper edge) is moved down to the largest one that carries it.
+        distribution function inverted within the cell, up to the largest ratio whose ceiling
+        carries the ORR (below the cell's upper edge only in the cell where the ceiling crosses it).
         """
         p = float(patients.efficacy.orr)
-        column = min(int(p / self.orr_edges[-1] * CELLS), CELLS - 1)
-        weights = self.hazard_masses * self.table[:, column]
-        if weights.sum() <= 0:
-            raise ValueError(f"no PFS hazard ratio in the posterior's range carries an ORR of {p:.4f}")
+        weights = self.hazard_masses * self.table[:, self._column(p)]
         cumulative = np.cumsum(weights)
         v = rng.random() * cumulative[-1]
         cell = min(int(np.searchsorted(cumulative, v, side="right")), HAZARD_CELLS - 1)
         share = float(np.clip((v - (cumulative[cell] - weights[cell])) / weights[cell], 0.0, 1.0))
-        low, high = stats.gamma.cdf(self.hazard_edges[cell : cell + 2], self.shape, scale=1.0 / self.shape)
+        top = self._largest_ratio(p, float(self.hazard_edges[cell + 1]))
+        ends = np.array([self.hazard_edges[cell], max(top, float(self.hazard_edges[cell]))])
+        low, high = stats.gamma.cdf(ends, self.shape, scale=1.0 / self.shape)
         h = float(stats.gamma.ppf(low + share * (high - low), self.shape, scale=1.0 / self.shape))
-        h = min(h, self._largest_ratio(p, float(self.hazard_edges[cell + 1])))
         efficacy = dataclasses.replace(patients.efficacy, pfs=with_hazard_ratio(patients.efficacy.pfs, h))
         return dataclasses.replace(patients, efficacy=efficacy)
+
+    def _column(self, p: float) -> int:
+        """The ORR cell holding ``p``, or the nearer neighbour with mass when rounding put ``p`` on an empty edge.
+
+        Raises :class:`PfsError` when no ratio in the range carries ``p`` (the data rule the scenario's
+        ORR out at every PFS the range holds: the conditional run cannot be drawn).
+        """
+        column = min(int(p / self.orr_edges[-1] * CELLS), CELLS - 1)
+        for near in (column, column - 1, column + 1):
+            inside = p <= self.orr_edges[-1] and 0 <= near < CELLS
+            if inside and (self.hazard_masses * self.table[:, near]).sum() > 0:
+                return near
+        raise PfsError(
+            f"forecast.learn_pfs: no PFS hazard ratio from {self.hazards[0]:.3f} to {self.hazards[-1]:.3f} carries an "
+            f"ORR of {p:.4f} given the patients' statuses; lower efficacy.orr or revise efficacy.pfs"
+        )
 
     def _largest_ratio(self, p: float, upper: float) -> float:
         """The largest ratio up to ``upper`` whose ceiling carries ORR ``p`` (``upper`` itself when it does)."""

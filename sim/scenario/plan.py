@@ -217,7 +217,7 @@ class Forecast:
         c.boolean,
         False,
         "learn a PFS hazard ratio together with the ORR from every patient's status (a two-dimensional likelihood, "
-        "about seven times the ORR's alone to compute), each replicate drawing its PFS from the posterior",
+        "about nine times the ORR's alone to compute), each replicate drawing its PFS from the posterior",
     )
     hazard_prior_months: float = _f(
         c.number(0, 100_000, strict_min=True),
