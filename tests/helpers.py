@@ -145,3 +145,21 @@ def stable_patients(n: int, last_scan_day: float | None = None) -> KnownOutcomes
         np.full(n, -1, np.int8),
         last_scan_day=np.full(n, np.nan if last_scan_day is None else last_scan_day),
     )
+
+
+def assert_figures_agree(des: dict[str, Estimate], vector: dict[str, Estimate], same_reach: bool = True) -> int:
+    """Each figure of the two engines within 4 combined MCSE; returns how many were compared.
+
+    A figure not finite on either side (a quantile never reached) is skipped; with ``same_reach``
+    it must then be not finite on both.
+    """
+    compared = 0
+    for figure, a in des.items():
+        b = vector[figure]
+        if not (math.isfinite(a.value) and math.isfinite(b.value)):
+            assert not same_reach or math.isfinite(a.value) == math.isfinite(b.value), figure
+            continue
+        bound = 4 * math.hypot(a.mcse, b.mcse)
+        assert abs(a.value - b.value) <= bound, f"{figure}: des {a.value:.4f} vs vector {b.value:.4f} (4 MCSE {bound:.4f})"
+        compared += 1
+    return compared

@@ -12,8 +12,6 @@ on the SimPy engine's own streams is ``tests/test_vector_engine.py``.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 import sim
@@ -21,6 +19,7 @@ from sim.analysis.summary import OperatingCharacteristics
 from sim.scenario import load_scenario
 from sim.stats.mcse import Estimate
 from tests.data.make_golden import CASES
+from tests.helpers import assert_figures_agree
 
 SIMPY_REPLICATES, VECTOR_REPLICATES = 1200, 4000
 REPLACING = ["trial.replace_non_evaluable=true", "safety.withdrawal_per_month=0.15"]
@@ -69,15 +68,5 @@ def test_engines_agree_within_four_combined_mcse(case: str) -> None:
     scenario = load_scenario(name, overrides)
     des = sim.run(scenario, replicates=SIMPY_REPLICATES, seed=101, engine="des", chunk_size=400, progress=False)
     vector = sim.run(scenario, replicates=VECTOR_REPLICATES, seed=202, engine="vector", chunk_size=1000, progress=False)
-    compared = 0
-    for figure, a in _figures(des.summary).items():
-        b = _figures(vector.summary)[figure]
-        if not (math.isfinite(a.value) and math.isfinite(b.value)):
-            assert math.isfinite(a.value) == math.isfinite(b.value), figure
-            continue
-        bound = 4 * math.hypot(a.mcse, b.mcse)
-        assert abs(a.value - b.value) <= bound, (
-            f"{figure}: des {a.value:.4f} vs vector {b.value:.4f} (4 MCSE {bound:.4f})"
-        )
-        compared += 1
+    compared = assert_figures_agree(_figures(des.summary), _figures(vector.summary))
     assert compared >= 14

@@ -36,11 +36,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
 from ..model.conditioning import LIKELIHOOD_MATCHES, MAX_CANDIDATES, status_probabilities
+from ..model.patient_model import PatientModel
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
 from ..stats.beta_mixture import BetaMixture
 
-__all__ = ["CELLS", "NODES", "OrrPosterior", "status_posterior"]
+__all__ = ["CELLS", "NODES", "OrrPosterior", "status_posterior", "statuses_likelihood"]
 
 SEED = 20_260_026
 """The likelihood's own seed: a numerical integral, the same for every run seed."""
@@ -209,8 +210,17 @@ def status_posterior(
     if not state.outcomes.conditioned.any():
         return prior
     orrs = np.linspace(0.0, state.orr_ceiling, nodes)
+    pooled, halves = statuses_likelihood([model.with_orr(float(p)) for p in orrs], state, target, cap, seed)
+    return OrrPosterior(prior, state.orr_ceiling, orrs, pooled, halves)
+
+
+def statuses_likelihood(
+    models: list[PatientModel], state: TrialState, target: int, cap: int, seed: int, rows: int = 1
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each patient's status probability under each of ``models`` (a grid of ``rows`` rows), both halves pooled,
+    and from each half alone (the likelihood's own error): :func:`status_probabilities` on ``state``."""
     estimate = status_probabilities(
-        [model.with_orr(float(p)) for p in orrs],
+        models,
         state.outcomes,
         state.first_dose_day,
         state.as_of_day,
@@ -218,6 +228,6 @@ def status_posterior(
         target=target,
         cap=cap,
         patient_id=state.patient_id,
+        rows=rows,
     )
-    halves = np.stack([estimate.estimate(0), estimate.estimate(1)])
-    return OrrPosterior(prior, state.orr_ceiling, orrs, estimate.estimate(), halves)
+    return estimate.estimate(), np.stack([estimate.estimate(0), estimate.estimate(1)])

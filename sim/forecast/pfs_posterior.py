@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from scipy import interpolate, optimize, stats
 
 from ..errors import TrialsimError
-from ..model.conditioning import LIKELIHOOD_MATCHES, MAX_CANDIDATES, status_probabilities
+from ..model.conditioning import LIKELIHOOD_MATCHES, MAX_CANDIDATES
 from ..model.patient_model import PatientModel
 from ..model.pfs_link import pfs_at, with_hazard_ratio
 from ..model.trial_model import TrialModel, orr_ceiling
@@ -43,7 +43,7 @@ from ..model.trial_state import TrialState
 from ..scenario.model import Scenario
 from ..stats.beta_mixture import BetaMixture
 from .hazards import PRIOR_MIN_EVENTS
-from .orr_posterior import CELLS, NODES, SEED, OrrPosterior
+from .orr_posterior import CELLS, NODES, SEED, OrrPosterior, statuses_likelihood
 
 __all__ = [
     "HAZARD_CELLS",
@@ -144,11 +144,16 @@ class PfsPosterior:
         """The likelihood of all the patients on (hazard cell, ORR cell), scaled to a peak of 1; 0 where p > c(h)."""
         return _grid_likelihood(self, self.likelihood)
 
+    @cached_property
+    def half_tables(self) -> tuple[NDArray[np.float64], ...]:
+        """:attr:`table` from each half of the draws alone (none without halves): the likelihood's own error."""
+        return () if self.halves is None else tuple(_grid_likelihood(self, h) for h in self.halves)
+
     def orr_law(self, prior: BetaMixture) -> OrrPosterior:
         """The ORR's marginal posterior under ``prior``: its likelihood is the grid summed over the ratio's prior."""
         halves = None
-        if self.halves is not None:
-            halves = np.stack([self.hazard_masses @ _grid_likelihood(self, h) for h in self.halves])[:, None, :]
+        if self.half_tables:
+            halves = np.stack([self.hazard_masses @ t for t in self.half_tables])[:, None, :]
         mid = (self.orr_edges[1:] + self.orr_edges[:-1]) / 2.0
         marginal = (self.hazard_masses @ self.table)[None, :]
         ceiling = float(self.orr_edges[-1])
@@ -196,16 +201,18 @@ class PfsPosterior:
             return upper
         return float(optimize.brentq(lambda h: orr_ceiling(self.scenario, h) - p, 1e-9, upper, xtol=1e-12))
 
-    def summary(self, prior: BetaMixture) -> HazardSummary:
-        """The ratio's posterior under the ORR ``prior``, and the scenario's PFS median at its mean and ends."""
-        mass = self.hazard_masses * (self.table @ np.diff(prior.cdf(self.orr_edges)))
+    def summary(self, prior: BetaMixture, table: NDArray[np.float64] | None = None) -> HazardSummary:
+        """The ratio's posterior under the ORR ``prior`` (from ``table``, :attr:`table` by default), and the
+        scenario's PFS median at its mean and ends."""
+        grid = self.table if table is None else table
+        mass = self.hazard_masses * (grid @ np.diff(prior.cdf(self.orr_edges)))
         return _summary(self, mass / mass.sum())
 
     def likelihood_error(self, prior: BetaMixture) -> dict[str, float] | None:
         """Half the gap between the ratio's posteriors from each half of the draws: mean, q05, q95 (None without)."""
-        if self.halves is None:
+        if not self.half_tables:
             return None
-        laws = [dataclasses.replace(self, likelihood=h, halves=None).summary(prior) for h in self.halves]
+        laws = [self.summary(prior, t) for t in self.half_tables]
         return {name: abs(getattr(laws[0], name) - getattr(laws[1], name)) / 2.0 for name in ("mean", "q05", "q95")}
 
     def __repr__(self) -> str:
@@ -219,12 +226,13 @@ def _grid_likelihood(law: PfsPosterior, likelihood: NDArray[np.float64]) -> NDAr
     each ratio, then across ratios by :func:`_across_ratios`."""
     mid = np.sqrt(law.hazard_edges[1:] * law.hazard_edges[:-1])
     p = (law.orr_edges[1:] + law.orr_edges[:-1]) / 2.0
+    spline = interpolate.CubicSpline(np.log(law.hazards), np.eye(law.hazards.size))(np.log(mid))
     out = np.full((HAZARD_CELLS, CELLS), -np.inf)
     for m, h in enumerate(mid):
         x = p / law.cell_ceilings[m]
         inside = x <= 1.0
         at_nodes = np.stack([_along_orr(likelihood[:, i, :], x[inside]) for i in range(law.hazards.size)])
-        values = _across_ratios(law.hazards, at_nodes, float(h))
+        values = _across_ratios(law.hazards, at_nodes, float(h), spline[m])
         with np.errstate(divide="ignore"):
             out[m, inside] = np.log(values).sum(axis=0)
     peak = out.max()
@@ -240,9 +248,12 @@ def _along_orr(rows: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.
     return np.asarray(rows[:, left] * (1.0 - frac) + rows[:, left + 1] * frac)
 
 
-def _across_ratios(hazards: NDArray[np.float64], at_nodes: NDArray[np.float64], h: float) -> NDArray[np.float64]:
+def _across_ratios(
+    hazards: NDArray[np.float64], at_nodes: NDArray[np.float64], h: float, spline: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """The likelihood at ratio ``h`` from its values at the ratios (``at_nodes``, first axis): ``log L`` by a cubic
-    spline in ``log h`` where every ratio's value is positive, else ``L`` linear between the two around ``h``.
+    spline in ``log h`` (``spline``: its weights on the ratios at ``h``) where every ratio's value is positive,
+    else ``L`` linear between the two around ``h``.
 
     The spline is within 0.4% of both closed forms of tests/test_forecast_pfs.py (a patient still
     progression-free, ``-h H(t)``; one who progressed, ``log(S(a)^h - S(b)^h)``); linear
@@ -251,9 +262,8 @@ def _across_ratios(hazards: NDArray[np.float64], at_nodes: NDArray[np.float64], 
     j = min(int(np.searchsorted(hazards, h, side="right")) - 1, hazards.size - 2)
     w = (h - hazards[j]) / (hazards[j + 1] - hazards[j])
     linear = (1.0 - w) * at_nodes[j] + w * at_nodes[j + 1]
-    weights = interpolate.CubicSpline(np.log(hazards), np.eye(hazards.size))(math.log(h))
     positive = np.all(at_nodes > 0, axis=0)
-    logs = np.tensordot(weights, np.log(np.where(positive, at_nodes, 1.0)), axes=1)
+    logs = np.tensordot(spline, np.log(np.where(positive, at_nodes, 1.0)), axes=1)
     return np.where(positive, np.exp(logs), linear)
 
 
@@ -311,20 +321,9 @@ def pfs_posterior(
     n, shape = state.n_enrolled, prior_shape(model)
     if not state.outcomes.conditioned.any():
         return PfsPosterior(model.scenario, shape, hazards, ceilings, np.ones((n, HAZARD_NODES, NODES)))
-    estimate = status_probabilities(
-        grid_models(model, hazards),
-        state.outcomes,
-        state.first_dose_day,
-        state.as_of_day,
-        seed,
-        target=target,
-        cap=cap,
-        patient_id=state.patient_id,
-        rows=HAZARD_NODES,
-    )
-    halves = np.stack([estimate.estimate(0), estimate.estimate(1)]).reshape(2, n, HAZARD_NODES, NODES)
-    pooled = estimate.estimate().reshape(n, HAZARD_NODES, NODES)
-    return PfsPosterior(model.scenario, shape, hazards, ceilings, pooled, halves)
+    pooled, halves = statuses_likelihood(grid_models(model, hazards), state, target, cap, seed, rows=HAZARD_NODES)
+    grid = (n, HAZARD_NODES, NODES)
+    return PfsPosterior(model.scenario, shape, hazards, ceilings, pooled.reshape(grid), halves.reshape(2, *grid))
 
 
 EDGE_NOTE = 0.01

@@ -79,13 +79,19 @@ def screened_draws(
     replicate: NDArray[np.int64],
     day: NDArray[np.float64],
     site: NDArray[np.int64],
+    failing: NDArray[np.float64] | None = None,
 ) -> Arrivals:
-    """Arrivals in order with their screening draws as the SimPy engine makes them (failure, screening, dose delay)."""
+    """Arrivals in order with their screening draws as the SimPy engine makes them (failure, screening, dose delay).
+
+    ``failing`` gives each replicate its own screen-failure probability (a forecast's posterior draw);
+    without it every arrival fails with the scenario's.
+    """
     rec = model.scenario.recruitment
     n = day.shape[0]
     low, high = rec.screening_days
     dose_low, dose_high = rec.enrollment_to_first_dose_days
-    fails = np.asarray(rng.random(n) < rec.screen_failure_probability, dtype=bool)
+    probability = rec.screen_failure_probability if failing is None else failing[replicate]
+    fails = np.asarray(rng.random(n) < probability, dtype=bool)
     screening = np.asarray(rng.integers(low, high + 1, n), dtype=np.int64)
     dose = np.asarray(rng.integers(dose_low, dose_high + 1, n), dtype=np.int64)
     return Arrivals(replicate, day, site, fails, screening, dose)

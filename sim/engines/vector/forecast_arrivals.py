@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from ...model.recruitment import SiteRates, pending_screening_ends, site_rates
 from ...model.trial_model import TrialModel
 from ...model.trial_state import TrialState
-from .arrivals import Arrivals
+from .arrivals import Arrivals, screened_draws
 
 __all__ = ["forecast_arrivals"]
 
@@ -43,7 +43,7 @@ def forecast_arrivals(
         days.append(day)
         owners.append(owner)
         sites.append(np.full(day.shape, index, dtype=np.int64))
-    drawn = _screening_draws(model, rng, np.concatenate(owners), np.concatenate(days), np.concatenate(sites), failing)
+    drawn = screened_draws(rng, model, np.concatenate(owners), np.concatenate(days), np.concatenate(sites), failing)
     known = (drawn.day >= state.as_of_day) | (~drawn.fails & (drawn.day + drawn.screening_days >= state.as_of_day))
     pending = _pending(model, state, rng, replicates)
     every = Arrivals.concatenate([drawn.take(np.flatnonzero(known)), pending])
@@ -77,25 +77,6 @@ def _site_arrivals(
         ramp = np.clip((candidates - start) / rates.ramp_days, 0.0, 1.0)
     keep = rng.random(owner.shape[0]) * calendar.peak < calendar.factors_at(candidates) * ramp
     return candidates[keep], owner[keep]
-
-
-def _screening_draws(
-    model: TrialModel,
-    rng: np.random.Generator,
-    replicate: NDArray[np.int64],
-    day: NDArray[np.float64],
-    site: NDArray[np.int64],
-    failing: NDArray[np.float64],
-) -> Arrivals:
-    """Each arrival's screen failure (at its replicate's probability), screening length and delay to first dose."""
-    rec = model.scenario.recruitment
-    n = day.shape[0]
-    low, high = rec.screening_days
-    dose_low, dose_high = rec.enrollment_to_first_dose_days
-    fails = np.asarray(rng.random(n) < failing[replicate], dtype=bool)
-    screening = np.asarray(rng.integers(low, high + 1, n), dtype=np.int64)
-    dose = np.asarray(rng.integers(dose_low, dose_high + 1, n), dtype=np.int64)
-    return Arrivals(replicate, day, site, fails, screening, dose)
 
 
 def _pending(model: TrialModel, state: TrialState, rng: np.random.Generator, replicates: int) -> Arrivals:
