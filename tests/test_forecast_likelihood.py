@@ -14,8 +14,8 @@ from sim.forecast import ObservedPatient, ObservedTrial
 from sim.forecast.orr_posterior import NODES, OrrPosterior
 from sim.forecast.result import forecast_models
 from sim.forecast.state import forecast_model
-from sim.model.conditioning import status_probabilities
 from sim.model.recist import confirmation_lag_scans, earliest_sure_confirmation_day
+from sim.model.status_likelihood import status_probabilities
 from sim.model.trial_model import TrialModel
 from sim.runs.runner import run
 from sim.scenario import load_scenario

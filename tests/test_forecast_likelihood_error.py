@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from sim.forecast.orr_posterior import OrrPosterior
-from sim.model.conditioning import ConditioningError, status_probabilities
+from sim.model.conditioning import ConditioningError
 from sim.model.recist import Response
+from sim.model.status_likelihood import status_probabilities
 from sim.model.trial_model import TrialModel
 from sim.model.trial_state import KnownOutcomes
 from sim.scenario import load_scenario

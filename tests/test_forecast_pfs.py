@@ -31,10 +31,10 @@ from sim.forecast.pfs_posterior import (
     prior_shape,
 )
 from sim.forecast.result import conditional_model
-from sim.model.conditioning import status_probabilities
 from sim.model.journey import END_REASONS
 from sim.model.pfs_link import ProportionalHazards
 from sim.model.recist import Response
+from sim.model.status_likelihood import status_probabilities
 from sim.model.trial_model import TrialModel, orr_ceiling
 from sim.model.trial_state import KnownOutcomes, RatePosterior, TrialState
 from sim.runs.runner import run

@@ -13,7 +13,7 @@ time to response, so ``L_i`` falls steeply in ``p``; leaving such patients out (
 on settled patients alone did) overstates the ORR.
 
 ``L_i`` is estimated at :data:`NODES` equally spaced ORRs on ``[0, c]`` by the forecast's own
-conditioning machinery (:func:`sim.model.conditioning.status_probabilities`), and interpolated
+conditioning machinery (:func:`sim.model.status_likelihood.status_probabilities`), and interpolated
 linearly between them. Each patient has their own draws, until each node's estimate rests on
 about 400 matches: the patients' errors are independent and each a few percent. The draws come
 in two independent halves; the posterior from each half alone measures the likelihood's own
@@ -35,8 +35,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
-from ..model.conditioning import LIKELIHOOD_MATCHES, MAX_CANDIDATES, status_probabilities
+from ..model.conditioning import MAX_CANDIDATES
 from ..model.patient_model import PatientModel
+from ..model.status_likelihood import LIKELIHOOD_MATCHES, status_probabilities
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
 from ..stats.beta_mixture import BetaMixture

@@ -8,7 +8,7 @@ prior Gamma(k, k), mean 1, worth ``k = max(w ln 2 / m, 2)`` progressions: ``w`` 
 non-responders' PFS laws, and ``h`` moves the ORR's ceiling (``c(h)``, the share progression-free when
 a response at the first scan is surely confirmed). Their prior is the product of the two priors
 restricted to the pairs the model can carry, ``p <= c(h)``, and their likelihood is each patient's
-status probability ``L_i(p, h)`` (:func:`sim.model.conditioning.status_probabilities`, the ORR's own
+status probability ``L_i(p, h)`` (:func:`sim.model.status_likelihood.status_probabilities`, the ORR's own
 machinery), estimated on a grid: :data:`HAZARD_NODES` ratios spanning the prior's
 :data:`PRIOR_TAIL` to ``1 - PRIOR_TAIL`` quantiles, geometrically, and at each ratio
 :data:`~.orr_posterior.NODES` ORRs on ``[0, c(h)]``.
@@ -35,9 +35,10 @@ from numpy.typing import NDArray
 from scipy import interpolate, optimize, stats
 
 from ..errors import TrialsimError
-from ..model.conditioning import LIKELIHOOD_MATCHES, MAX_CANDIDATES
+from ..model.conditioning import MAX_CANDIDATES
 from ..model.patient_model import PatientModel
 from ..model.pfs_link import pfs_at, with_hazard_ratio
+from ..model.status_likelihood import LIKELIHOOD_MATCHES
 from ..model.trial_model import TrialModel, orr_ceiling
 from ..model.trial_state import TrialState
 from ..scenario.model import Scenario

@@ -16,15 +16,13 @@ uniforms a priori, so each candidate's offset of that scan is set to the recorde
 (:func:`force_scan_offsets`) and the match requires the recorded days: exact, at little cost. A
 recorded death is moved onto its day after acceptance (:func:`with_recorded_deaths`): the patient
 has no future, and only the analyses' OS and PFS times read it. See docs/forecast.md.
-:func:`status_probabilities` estimates the same dated statuses' probabilities: the ORR's likelihood.
+:func:`sim.model.status_likelihood.status_probabilities` estimates the same dated statuses'
+probabilities: the ORR's likelihood.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,34 +30,25 @@ from numpy.typing import NDArray
 from ..errors import TrialsimError
 from ..scenario.model import Schedule
 from .journey import END_REASONS, PatientJourneys, plan_journeys
-from .observe import observe
+from .observe import best_response, death_seen, known_status, visible
 from .patient_model import LatentOutcomes, PatientModel
 from .recist import Response
 from .trial_state import KnownOutcomes
 
 __all__ = [
     "ConditioningError",
-    "LIKELIHOOD_MATCHES",
     "MAX_CANDIDATES",
-    "StatusLikelihood",
     "best_scan",
     "candidate_matches",
     "draw_given_status",
     "force_scan_offsets",
     "status_at",
     "status_matches",
-    "status_probabilities",
     "with_recorded_deaths",
 ]
 
 MAX_CANDIDATES = 200_000
 """Candidates drawn for one patient (per ORR, in the likelihood) before the status is declared impossible."""
-
-LIKELIHOOD_MATCHES = 400
-"""Matches the likelihood draws for at each ORR (relative SE about 5%), within :data:`MAX_CANDIDATES`."""
-
-NEGLIGIBLE = 0.1
-"""A patient's likelihood below this share of its peak does not need the likelihood's target of matches."""
 
 _ROUND = 64
 """Candidates per patient per round of rejection."""
@@ -89,19 +78,22 @@ def status_at(
     the last scan, of progression and of death known then (NaN where none).
     """
     cut = float(np.nextafter(day, -np.inf))
-    seen = observe(journeys, first_dose_day, cut, sd_min_days)
+    seen = visible(journeys, first_dose_day, cut)
+    status = known_status(seen)
+    best = best_response(seen, status, sd_min_days)
+    dead = death_seen(seen)
     ended = first_dose_day + journeys.treatment_end_day <= cut
     progressed = first_dose_day + journeys.progression_day <= cut
-    scans = np.where(seen.known_scans, journeys.scan_day, -np.inf).max(axis=1, initial=-np.inf)
+    scans = np.where(seen.known, journeys.scan_day, -np.inf).max(axis=1, initial=-np.inf)
     return KnownOutcomes(
-        best_scan=best_scan(journeys.scan_status, seen.known_scans),
-        confirmed=np.isin(seen.best_overall_response, (Response.CR, Response.PR)),
+        best_scan=best_scan(status, seen.known),
+        confirmed=(best == Response.CR) | (best == Response.PR),
         progressed=progressed,
-        dead=seen.os_event,
+        dead=dead,
         end_reason=np.where(ended, journeys.treatment_end_reason, -1).astype(np.int8),
         last_scan_day=np.where(np.isfinite(scans), np.floor(first_dose_day + scans), np.nan),
         progression_day=np.where(progressed, np.floor(first_dose_day + journeys.progression_day), np.nan),
-        death_day=np.where(seen.os_event, np.floor(first_dose_day + journeys.death_day), np.nan),
+        death_day=np.where(dead, np.floor(first_dose_day + journeys.death_day), np.nan),
     )
 
 
@@ -234,15 +226,16 @@ def draw_given_status(
     # an unconditioned row's status is never compared; any day before the cutoff lets it see the row
     dose = np.where(wanted.conditioned, first_dose_day, as_of_day - 1.0)
     pending = np.arange(dose.shape[0])
+    window = model.windowed(as_of_day - dose.min(initial=as_of_day))  # statuses need no more; the kept plan all
     drawn = 0
     while pending.size:
         rows = np.repeat(pending, np.where(wanted.conditioned[pending], _ROUND, 1))
         latent = force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], model.schedule)
-        candidates = plan_journeys(model, latent)
+        candidates = plan_journeys(window, latent.first(window.max_cycles, window.max_scans))
         matching = candidate_matches(candidates, wanted, rows, dose[rows], as_of_day, model.schedule.sd_min_days)
         ok = np.flatnonzero(matching | ~wanted.conditioned[rows])
         patients, first = np.unique(rows[ok], return_index=True)  # rows ascend: the earliest candidate wins
-        blocks.append((patients, candidates.take(ok[first])))
+        blocks.append((patients, plan_journeys(model, latent.take(ok[first]))))
         pending = np.setdiff1d(pending, patients)
         drawn += _ROUND
         if pending.size and drawn >= MAX_CANDIDATES:
@@ -256,139 +249,3 @@ def draw_given_status(
     order = np.argsort(np.concatenate([patients for patients, _ in blocks]), kind="stable")
     journeys = PatientJourneys.concatenate([journeys for _, journeys in blocks]).take(order)
     return with_recorded_deaths(journeys, wanted, dose)
-
-
-@dataclass(frozen=True)
-class StatusLikelihood:
-    """Matching draws per patient and model, from two independent halves of each patient's draws.
-
-    ``matches`` has shape (2, patients, models) and ``draws`` (2, patients); a patient whose
-    status is not known has one match in one draw (probability 1). The halves let the caller
-    measure the estimate's own Monte Carlo error.
-    """
-
-    matches: NDArray[np.float64]
-    draws: NDArray[np.float64]
-
-    def estimate(self, half: int | None = None) -> NDArray[np.float64]:
-        """P(status | model) per patient and model: both halves pooled, or one half."""
-        if half is None:
-            return np.asarray(self.matches.sum(axis=0) / self.draws.sum(axis=0)[:, None])
-        return np.asarray(self.matches[half] / self.draws[half][:, None])
-
-
-def _match_counts(
-    models: Sequence[PatientModel],
-    wanted: KnownOutcomes,
-    row: int,
-    dose: float,
-    as_of_day: float,
-    rng: np.random.Generator,
-    size: int,
-) -> NDArray[np.float64]:
-    """Candidates among ``size`` whose status matches patient ``row``'s, per model, on common random numbers."""
-    seed = int(rng.integers(2**63))
-    each = np.full(size, row)
-    days = np.full(size, dose)
-    out = np.zeros(len(models))
-    for column, model in enumerate(models):
-        latent = force_scan_offsets(model.draw(np.random.default_rng(seed), size), wanted, each, days, model.schedule)
-        journeys = plan_journeys(model, latent)
-        matching = candidate_matches(journeys, wanted, each, days, as_of_day, model.schedule.sd_min_days)
-        out[column] = np.count_nonzero(matching)
-    return out
-
-
-def _short(matches: NDArray[np.float64], target: float) -> float:
-    """The fewest matches over the models that need ``target``: 0 while a row of models has a hole to fill
-    (:func:`_holes`), else the fewest among those with at least :data:`NEGLIGIBLE` of the most.
-
-    ``matches`` has one row per row of models (one row, or one per PFS hazard ratio). Where a
-    patient's likelihood is below :data:`NEGLIGIBLE` of its peak, that patient alone has already
-    cut the posterior tenfold; those models keep the draws the others needed, rather than up to
-    the cap.
-    """
-    if not (matches > 0).any():
-        return 0.0
-    if any(_holes(row, matches.max()).size for row in matches):
-        return 0.0
-    return float(matches[matches >= NEGLIGIBLE * matches.max()].min())
-
-
-def _holes(row: NDArray[np.float64], most: float) -> NDArray[np.intp]:
-    """Models of ``row`` without a match between its first and last with at least :data:`NEGLIGIBLE` of ``most``
-    matches (the grid's most), or with any match when ``most`` is under 1 / NEGLIGIBLE.
-
-    Zeros outside that span are the model's own limits (a confirmed responder at ORR 0) or its
-    thin tails (an ORR near its ceiling, a PFS hazard ratio at which the status is rare), where
-    the patient alone cuts the posterior tenfold: interpolating through a zero there changes
-    little, and drawing on to fill it could take every candidate up to the cap. A row without
-    such a span (the whole row thin) has none.
-    """
-    hit = np.flatnonzero(row >= max(NEGLIGIBLE * most, 1.0))
-    if hit.size == 0:
-        return hit
-    return hit[0] + np.flatnonzero(row[hit[0] : hit[-1] + 1] == 0)
-
-
-def status_probabilities(
-    models: Sequence[PatientModel],
-    wanted: KnownOutcomes,
-    first_dose_day: NDArray[np.float64],
-    as_of_day: float,
-    seed: int,
-    target: int = LIKELIHOOD_MATCHES,
-    cap: int = MAX_CANDIDATES,
-    batch: int = 2_000,
-    patient_id: tuple[str, ...] = (),
-    rows: int = 1,
-) -> StatusLikelihood:
-    """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
-
-    Each patient gets their own streams, two independent halves spawned from ``seed``, so their
-    estimates' errors are independent; within a patient the models share their random numbers,
-    so the estimates vary smoothly from one model to the next. Each half draws until no row of
-    models has a hole (:func:`_holes`) and every model with at least :data:`NEGLIGIBLE` of the
-    patient's peak has ``target / 2`` (relative SE about ``1 / sqrt(target)`` pooled), or ``cap / 2``
-    candidates: the cap of :func:`draw_given_status`. ``models`` may be a grid of ``rows`` rows
-    laid out row after row (ORRs along a row, a PFS hazard ratio per row). Raises
-    :class:`ConditioningError` naming the patient when no model matches, or when a hole is left
-    (one the interpolation would fill with zero).
-    """
-    k, n = len(models), first_dose_day.shape[0]
-    matches, draws = np.ones((2, n, k)), np.ones((2, n))
-    streams = np.random.SeedSequence(seed).spawn(n)
-    for row in np.flatnonzero(wanted.conditioned):
-        for half, stream in enumerate(streams[row].spawn(2)):
-            rng = np.random.default_rng(stream)
-            found, drawn, size = np.zeros(k), 0, min(batch, cap // 2)
-            while size > 0:
-                found += _match_counts(models, wanted, int(row), float(first_dose_day[row]), as_of_day, rng, size)
-                drawn += size
-                fewest = _short(found.reshape(rows, -1), target)
-                if fewest >= target / 2:
-                    break
-                wanted_more = drawn * (target / 2 / max(fewest, 1.0) - 1.0)
-                size = int(min(cap // 2 - drawn, max(batch, math.ceil(wanted_more))))
-            matches[half, row], draws[half, row] = found, drawn
-        who = patient_id[row] if patient_id else str(row)
-        _check_support(matches[:, row].sum(axis=0).reshape(rows, -1), who, models, cap)
-    return StatusLikelihood(matches, draws)
-
-
-def _check_support(found: NDArray[np.float64], who: str, models: Sequence[PatientModel], cap: int) -> None:
-    """Refuse a status no model matches, or with a hole in a row of models (:func:`_holes`)."""
-    if not (found > 0).any():
-        raise ConditioningError(
-            f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
-            "recorded at the as-of date at any ORR; check the row, or the scenario's efficacy and safety assumptions"
-        )
-    for r, row in enumerate(found):
-        holes = _holes(row, found.max())
-        if holes.size:
-            orr = models[r * found.shape[1] + int(holes[0])].efficacy.orr
-            raise ConditioningError(
-                f"patient {who}: no draw of the scenario's patient model in {cap:,} matches the status "
-                f"recorded at the as-of date at an ORR of {orr:.3f}, though some do at lower and higher ORRs; "
-                "check the row, or the scenario's efficacy and safety assumptions"
-            )

@@ -22,7 +22,19 @@ from .journey import END_REASONS, PatientJourneys
 from .recist import Response, best_overall_response, responding_scan
 from .trial_model import TrialModel
 
-__all__ = ["ObservedData", "Visible", "cutoff_day", "fda_censoring", "observe", "outcomes", "responses", "visible"]
+__all__ = [
+    "ObservedData",
+    "Visible",
+    "best_response",
+    "cutoff_day",
+    "death_seen",
+    "fda_censoring",
+    "known_status",
+    "observe",
+    "outcomes",
+    "responses",
+    "visible",
+]
 
 _AE_STOP = END_REASONS.index("adverse_event")
 
@@ -109,13 +121,28 @@ def visible(
     return Visible(treated, j, dose, day, column, known)
 
 
+def known_status(seen: Visible) -> NDArray[np.int8]:
+    """Each scan's reading where it is known at the cutoff, NO_SCAN (0) elsewhere."""
+    return or_zero(seen.journeys.scan_status, seen.known)
+
+
+def best_response(seen: Visible, status: NDArray[np.int8], sd_min_days: float) -> NDArray[np.int8]:
+    """Best overall response at the cutoff from the known readings ``status`` (:func:`known_status`)."""
+    j = seen.journeys
+    return best_overall_response(j.scan_day, status, seen.dose + j.confirmation_day <= seen.day, sd_min_days)
+
+
+def death_seen(seen: Visible) -> NDArray[np.bool_]:
+    """Whether each death is recorded by the cutoff: on or before it, and within follow-up."""
+    j = seen.journeys
+    return np.asarray((seen.dose + j.death_day <= seen.day) & (j.death_day <= j.follow_up_end_day))
+
+
 def responses(seen: Visible, sd_min_days: float) -> dict[str, NDArray[Any]]:
     """Best overall response, any response (confirmed or not) and evaluability at the cutoff."""
-    j = seen.journeys
-    status = or_zero(j.scan_status, seen.known)  # NO_SCAN is 0
-    confirmed = seen.dose + j.confirmation_day <= seen.day
+    status = known_status(seen)
     return {
-        "best_overall_response": best_overall_response(j.scan_day, status, confirmed, sd_min_days),
+        "best_overall_response": best_response(seen, status, sd_min_days),
         "any_response": np.asarray(responding_scan(status).any(axis=1)),
         "evaluable": np.asarray(seen.known.any(axis=1)),
     }
@@ -125,21 +152,21 @@ def outcomes(seen: Visible, pfs_censoring: str) -> dict[str, NDArray[Any]]:
     """PFS and OS (months), cycles, AEs and treatment status at the cutoff (see :func:`observe`)."""
     j, dose, day, known = seen.journeys, seen.dose, seen.day, seen.known
     contact_end = np.minimum(day - dose, j.follow_up_end_day)
-    death_seen = (dose + j.death_day <= day) & (j.death_day <= j.follow_up_end_day)
+    dead = death_seen(seen)
     pd_seen = dose + j.progression_day <= day
     last_scan = or_zero(j.scan_day, known).max(axis=1, initial=0.0)
-    pfs_event = pd_seen | death_seen
-    pfs_day = np.where(pd_seen, j.progression_day, np.where(death_seen, j.death_day, last_scan))
+    pfs_event = pd_seen | dead
+    pfs_day = np.where(pd_seen, j.progression_day, np.where(dead, j.death_day, last_scan))
     if pfs_censoring == "fda":
         pfs_day, pfs_event = fda_censoring(j, dose, day, known, pfs_day, pfs_event)
-    os_day = np.where(death_seen, j.death_day, contact_end)
+    os_day = np.where(dead, j.death_day, contact_end)
     started = dose[:, None] + j.cycle_start_day <= seen.column
     ended = dose + j.treatment_end_day <= day
     return {
         "pfs_months": pfs_day / DAYS_PER_MONTH,
         "pfs_event": pfs_event,
         "os_months": os_day / DAYS_PER_MONTH,
-        "os_event": death_seen,
+        "os_event": dead,
         "cycles_received": started.sum(axis=1),
         "ae_count": (j.ae_in_cycle & started).sum(axis=1),
         "ae_discontinued": ended & (j.treatment_end_reason == _AE_STOP),

@@ -22,148 +22,30 @@ The joint model, in days from first dose (see docs/model.md for the derivation):
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import integrate, optimize
 
-from ..distributions import Exponential, SurvivalDistribution
+from ..distributions import SurvivalDistribution
 from ..scenario.model import Efficacy, Safety, Schedule
 from ..units import DAYS_PER_MONTH
+from .latent import COURSE, LatentOutcomes, PatientDraws
+from .post_progression import ModelError, solve_post_progression_survival
 from .recist import confirmation_lag_scans, earliest_sure_confirmation_day
 
 __all__ = [
+    "COURSE",
     "PatientModel",
     "PatientDraws",
     "LatentOutcomes",
     "ModelError",
     "solve_post_progression_survival",
 ]
-
-class ModelError(ValueError):
-    """The scenario's efficacy numbers cannot hold together: ``field`` and what is wrong with it.
-
-    The message is ``"{field} {detail}"``; the trial model turns it into a ScenarioError as it is.
-    """
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field} {detail}")
-        self.field = field
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class LatentOutcomes:
-    """Latent outcomes of a block of patients (days from first dose; arrays of one row each)."""
-
-    pfs_event_day: NDArray[np.float64]
-    death_first: NDArray[np.bool_]
-    death_day: NDArray[np.float64]
-    responder: NDArray[np.bool_]
-    complete_response: NDArray[np.bool_]
-    response_onset_day: NDArray[np.float64]
-    withdrawal_day: NDArray[np.float64]
-    lost_to_follow_up_day: NDArray[np.float64]
-    ae_occurs: NDArray[np.bool_]
-    ae_interrupts: NDArray[np.bool_]
-    ae_discontinues: NDArray[np.bool_]
-    interruption_days: NDArray[np.int64]
-    scan_offset_days: NDArray[np.int64]
-    scan_missed: NDArray[np.bool_]
-    transient_response: NDArray[np.bool_]
-    new_therapy_delay_days: NDArray[np.float64]
-    unscheduled_progression: NDArray[np.bool_]
-    unscheduled_fraction: NDArray[np.float64]
-
-    @property
-    def size(self) -> int:
-        """Patients in the block."""
-        return int(self.pfs_event_day.shape[0])
-
-    @staticmethod
-    def concatenate(parts: Sequence[LatentOutcomes]) -> LatentOutcomes:
-        """Blocks of latent outcomes one after another."""
-        if len(parts) == 1:
-            return parts[0]
-        arrays = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(LatentOutcomes)}
-        return LatentOutcomes(**arrays)
-
-
-@dataclass(frozen=True)
-class PatientDraws:
-    """The random numbers behind a block of patients' latent outcomes, as drawn (one entry per patient).
-
-    ``uniforms`` has one row per scalar outcome (responder, PFS, onset, CR, death first, post-progression
-    survival, withdrawal, loss to follow-up); ``cycles`` one uniform per cycle and ``offsets`` one per
-    scan, column-major; ``missed`` and the rows of ``deviations`` (transient response, new therapy, its
-    delay, then unscheduled assessment and its place when the scenario has them) come from the
-    deviations stream. Turning them into outcomes (:meth:`PatientModel.outcomes`) draws nothing, so the
-    SimPy engine draws each replicate's numbers from its own stream and turns them all at once.
-    """
-
-    uniforms: NDArray[np.float64]
-    cycles: NDArray[np.float64]
-    offsets: NDArray[np.int64]
-    missed: NDArray[np.bool_]
-    deviations: NDArray[np.float64]
-
-    @staticmethod
-    def concatenate(parts: Sequence[PatientDraws]) -> PatientDraws:
-        """Blocks drawn one after another (rows of ``uniforms`` and ``deviations`` are per outcome)."""
-        return PatientDraws(
-            uniforms=np.concatenate([p.uniforms for p in parts], axis=1),
-            cycles=np.concatenate([p.cycles for p in parts]),
-            offsets=np.concatenate([p.offsets for p in parts]),
-            missed=np.concatenate([p.missed for p in parts]),
-            deviations=np.concatenate([p.deviations for p in parts], axis=1),
-        )
-
-
-def _overall_survival_sf(pfs: SurvivalDistribution, pps: SurvivalDistribution, death_share: float, t: float) -> float:
-    """P(OS > t) when OS = T for deaths first and T + PPS otherwise (months).
-
-    The convolution is integrated over u = F(s), which needs only the PFS quantile function.
-    """
-    if t <= 0:
-        return 1.0
-    reach = float(pfs.cdf(t))
-    conv, _ = integrate.quad(lambda u: float(pps.sf(t - float(pfs.quantile(u)))), 0.0, reach, limit=200)
-    return float(pfs.sf(t)) + (1.0 - death_share) * conv
-
-
-def solve_post_progression_survival(
-    pfs: SurvivalDistribution, os_median_months: float, death_share: float
-) -> SurvivalDistribution:
-    """The exponential post-progression survival that makes the OS median exactly ``os_median_months``."""
-    if os_median_months <= pfs.median:
-        raise ModelError(
-            "efficacy.os_median_months",
-            f"({os_median_months:g}) must exceed the PFS median "
-            f"({pfs.median:g}): OS includes PFS"
-        )
-    if death_share >= 1.0:
-        raise ModelError(
-            "efficacy.os_median_months",
-            "cannot be met when death_without_progression_share is 1 "
-            "(then OS equals PFS); lower the share or give post_progression_survival"
-        )
-
-    def gap(log_median: float) -> float:
-        pps = Exponential(math.exp(log_median))
-        return _overall_survival_sf(pfs, pps, death_share, os_median_months) - 0.5
-
-    lo, hi = math.log(1e-3), math.log(1e3)
-    if gap(lo) > 0 or gap(hi) < 0:
-        raise ModelError(
-            "efficacy.os_median_months",
-            f"({os_median_months:g}) cannot be reached by any post-progression survival with this PFS and "
-            "death_without_progression_share; lower the share or change efficacy.os_median_months"
-        )
-    return Exponential(math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12)))
 
 
 def _cdf_at_knots(mass: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -182,6 +64,7 @@ class PatientModel:
     post_progression_survival: SurvivalDistribution
     max_cycles: int
     max_scans: int
+    window_days: float = math.inf
 
     @classmethod
     def from_scenario(cls, efficacy: Efficacy, safety: Safety, schedule: Schedule, horizon_days: float) -> PatientModel:
@@ -200,11 +83,29 @@ class PatientModel:
                 f"({efficacy.orr:g}) must be below the share of patients still "
                 f"progression-free on day {confirm_day:g}, when a response seen at the first scan is "
                 f"surely confirmed ({still_free:.3f}); lower efficacy.orr, lengthen "
-                "efficacy.pfs.median_months or shorten schedule.scan_interval_days"
+                "efficacy.pfs.median_months or shorten schedule.scan_interval_days",
             )
         max_cycles = max(1, int(schedule.max_treatment_months * DAYS_PER_MONTH // schedule.cycle_days))
         max_scans = int(math.ceil((horizon_days + schedule.scan_window_days) / schedule.scan_interval_days)) + 1
         return cls(efficacy, safety, schedule, pps, max_cycles, max_scans)
+
+    def windowed(self, days: float) -> PatientModel:
+        """This model planning only the cycles and scans that can start within ``days`` of first dose, and a scan more.
+
+        A status ``days`` after first dose is the same under both (``tests/test_windowed_journeys.py``):
+        a later cycle or scan, a stop for AE or maximum duration at the end of a later cycle, are
+        all after it; the one scan more is the one an unscheduled assessment can move into the
+        window. Only what falls within the window is the patient's: the stop for maximum duration
+        it plans at the end of its own last cycle lies beyond. It turns the full model's draws
+        cut to its widths (:meth:`PatientDraws.first`) and never draws itself. Nothing cut, it is
+        this model.
+        """
+        sc = self.schedule
+        cycles = min(self.max_cycles, max(0, math.floor(days / sc.cycle_days)) + 1)
+        scans = min(self.max_scans, max(0, math.floor((days + sc.scan_window_days) / sc.scan_interval_days)) + 1)
+        if (cycles, scans) == (self.max_cycles, self.max_scans):
+            return self
+        return dataclasses.replace(self, max_cycles=cycles, max_scans=scans, window_days=min(days, self.window_days))
 
     @property
     def pfs_u_lower(self) -> float:
@@ -240,9 +141,7 @@ class PatientModel:
         Each uniform goes through the inverse CDF of its own density (piecewise linear between the knots).
         """
         knots, responders, non_responders = self._pfs_mixture
-        return np.where(
-            responder, np.interp(uniforms, responders, knots), np.interp(uniforms, non_responders, knots)
-        )
+        return np.where(responder, np.interp(uniforms, responders, knots), np.interp(uniforms, non_responders, knots))
 
     def _response_onset(self, uniforms: NDArray[np.float64], pfs_day: NDArray[np.float64]) -> NDArray[np.float64]:
         """Onset day truncated so that a confirmation scan surely precedes the PFS event."""
@@ -271,6 +170,8 @@ class PatientModel:
         The few calls are what a small block costs (the SimPy engine draws a replicate's patients as a
         block); cycles and scans are drawn one after another for all patients, column-major as drawn.
         """
+        if self.window_days < math.inf:
+            raise ValueError("a windowed patient model turns the full model's draws (PatientDraws.first), never draws")
         uniforms = rng.random((8, n))
         cycles = rng.random((self.max_cycles, n)).T
         w = self.schedule.scan_window_days
@@ -280,40 +181,51 @@ class PatientModel:
         rows = 5 if self.schedule.unscheduled_progression_share > 0 else 3  # the first three rows are the same
         return PatientDraws(uniforms, cycles, offsets, missed, deviations.random((rows, n)))
 
-    def outcomes(self, draws: PatientDraws) -> LatentOutcomes:
-        """The latent outcomes the random numbers ``draws`` give under this model (module doc); nothing is drawn."""
-        e, sa = self.efficacy, self.safety
+    def outcomes(self, draws: PatientDraws, like: LatentOutcomes | None = None) -> LatentOutcomes:
+        """The latent outcomes the random numbers ``draws`` give under this model (module doc); nothing is drawn.
+
+        ``like`` holds the outcomes of the same draws under a model with this one's safety and
+        schedule: the parts that depend on neither the efficacy nor the response (:data:`COURSE`)
+        are taken from it as they are (the likelihood turns one set of draws under many ORRs).
+        """
+        e = self.efficacy
         u = draws.uniforms
         responder = u[0] < e.orr
         pfs_day = e.pfs.quantile(self._pfs_uniforms(u[1], responder)) * DAYS_PER_MONTH
         onset = np.where(responder, self._response_onset(u[2], pfs_day), np.inf)
-        complete = responder & (u[3] < e.complete_response_share)
         death_first = u[4] < e.death_without_progression_share
         pps_day = self.post_progression_survival.quantile(u[5]) * DAYS_PER_MONTH
-        death_day = np.where(death_first, pfs_day, pfs_day + pps_day)
-        ae_occurs, interrupts, discontinues, interruption_days = self._adverse_events(draws.cycles)
-        transient, new_therapy = self._protocol_deviations(draws.deviations, responder)
-        unscheduled, fraction = self._unscheduled_progressions(draws.deviations)
+        course = self._course(draws) if like is None else {name: getattr(like, name) for name in COURSE}
         return LatentOutcomes(
             pfs_event_day=pfs_day,
             death_first=death_first,
-            death_day=death_day,
+            death_day=np.where(death_first, pfs_day, pfs_day + pps_day),
             responder=responder,
-            complete_response=complete,
+            complete_response=responder & (u[3] < e.complete_response_share),
             response_onset_day=onset,
-            withdrawal_day=self._exit_day(u[6], sa.withdrawal_per_month),
-            lost_to_follow_up_day=self._exit_day(u[7], sa.loss_to_follow_up_per_month),
-            ae_occurs=ae_occurs,
-            ae_interrupts=interrupts,
-            ae_discontinues=discontinues,
-            interruption_days=interruption_days,
-            scan_offset_days=draws.offsets,
-            scan_missed=draws.missed,
-            transient_response=transient,
-            new_therapy_delay_days=new_therapy,
-            unscheduled_progression=unscheduled,
-            unscheduled_fraction=fraction,
+            # a transient response is for patients without a confirmed one
+            transient_response=~responder & (draws.deviations[0] < e.unconfirmed_response_share),
+            **course,
         )
+
+    def _course(self, draws: PatientDraws) -> dict[str, NDArray[Any]]:
+        """The outcomes (:data:`COURSE`) that depend only on the safety and the schedule."""
+        sa, u = self.safety, draws.uniforms
+        ae_occurs, interrupts, discontinues, interruption_days = self._adverse_events(draws.cycles)
+        unscheduled, fraction = self._unscheduled_progressions(draws.deviations)
+        return {
+            "withdrawal_day": self._exit_day(u[6], sa.withdrawal_per_month),
+            "lost_to_follow_up_day": self._exit_day(u[7], sa.loss_to_follow_up_per_month),
+            "ae_occurs": ae_occurs,
+            "ae_interrupts": interrupts,
+            "ae_discontinues": discontinues,
+            "interruption_days": interruption_days,
+            "scan_offset_days": draws.offsets,
+            "scan_missed": draws.missed,
+            "new_therapy_delay_days": self._new_therapy(draws.deviations),
+            "unscheduled_progression": unscheduled,
+            "unscheduled_fraction": fraction,
+        }
 
     def _adverse_events(
         self, u: NDArray[np.float64]
@@ -351,22 +263,18 @@ class PatientModel:
         rng.bit_generator.advance(n * self.max_scans)
         return np.zeros((n, self.max_scans), dtype=bool, order="F")
 
-    def _protocol_deviations(
-        self, deviations: NDArray[np.float64], responder: NDArray[np.bool_]
-    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-        """Transient (never confirmed) responses and the delay to new anticancer therapy.
+    def _new_therapy(self, deviations: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The delay to new anticancer therapy, uniform on the whole days of ``safety.new_therapy_days``.
 
-        From their own stream (spawned from the block's, after the missed scans), so scenarios
-        without them draw everything else exactly as before. A transient response is for patients
-        without a confirmed one; the new-therapy delay, uniform on the whole days of
-        ``safety.new_therapy_days``, counts from a treatment end that is not progression or death,
-        infinite when the patient never starts one.
+        From the deviations stream (spawned from the block's, after the missed scans; its first row
+        decides a transient response), so scenarios without it draw everything else exactly as
+        before. It counts from a treatment end that is not progression or death, and is infinite
+        for a patient who never starts one.
         """
-        sa, e = self.safety, self.efficacy
-        transient = ~responder & (deviations[0] < e.unconfirmed_response_share)
+        sa = self.safety
         low, high = sa.new_therapy_days
         days = low + np.minimum(deviations[2] * (high - low + 1), high - low).astype(np.int64)
-        return transient, np.where(deviations[1] < sa.new_therapy_probability, days, np.inf)
+        return np.where(deviations[1] < sa.new_therapy_probability, days, np.inf)
 
     def _unscheduled_progressions(
         self, deviations: NDArray[np.float64]

@@ -100,8 +100,14 @@ class _Rejection:
             size = np.where(conditioned, np.ceil((k + 0.5 * np.sqrt(k)) / rate[None, :]), k)
         return np.asarray(np.where(k > 0, np.minimum(size, ROUND_ROWS), 0), dtype=np.int64)
 
-    def accept(self, group: NDArray[np.intp], patient: NDArray[np.intp], candidates: PatientJourneys) -> None:
-        """Keep, per group and patient, the first matches still wanted among ``candidates`` (in draw order)."""
+    def accept(
+        self, group: NDArray[np.intp], patient: NDArray[np.intp], candidates: PatientJourneys
+    ) -> NDArray[np.intp]:
+        """Keep, per group and patient, the first matches still wanted among ``candidates`` (in draw order).
+
+        ``candidates`` need only show each status (:meth:`PatientModel.windowed`); the caller stores the
+        full journeys of the candidates this returns, in ``parts``.
+        """
         n = self.dose.shape[0]
         dose = self.dose[patient]
         matching = candidate_matches(candidates, self.wanted, patient, dose, self.as_of_day, self.sd_min_days)
@@ -115,9 +121,9 @@ class _Rejection:
         keep = rank < self.remaining[g, i]
         g, i, slot = g[keep], i[keep], self.taken[g[keep], i[keep]] + rank[keep]
         self.rows[self.replicate_of[self.offsets[g] + slot], i] = self.stored + np.arange(g.shape[0])
-        self.parts.append(candidates.take(hits[keep]))
         self.stored += int(g.shape[0])
         self.taken += np.bincount(g * n + i, minlength=self.sizes.size).reshape(self.sizes.shape)
+        return np.asarray(hits[keep])
 
     def check(self) -> None:
         """Refuse a status the model (nearly) never gives, naming the patient, as the SimPy engine does."""
@@ -154,6 +160,7 @@ def conditioned_journeys(
     groups = model_groups(models)
     group_models = [models[int(members[0])] for members in groups]
     state = _Rejection(wanted, dose, as_of_day, schedule.sd_min_days, groups, patient_id)
+    window = models[0].windowed(as_of_day - dose.min(initial=as_of_day))  # statuses need no more; the kept plan all
     first = True
     while n and (state.remaining > 0).any():
         sizes = state.round_sizes(first)
@@ -161,7 +168,9 @@ def conditioned_journeys(
         for part in _batches(sizes):
             latent, group, patient = _candidates(group_models, part, rng)
             latent = force_scan_offsets(latent, wanted, patient, dose[patient], schedule)
-            state.accept(group, patient, plan_journeys(models[0], latent))
+            found = plan_journeys(window, latent.first(window.max_cycles, window.max_scans))
+            kept = state.accept(group, patient, found)
+            state.parts.append(plan_journeys(models[0], latent.take(kept)))
         state.check()
     if not n:
         return plan_journeys(models[0], models[0].draw(rng, 0))
