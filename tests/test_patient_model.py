@@ -144,3 +144,29 @@ def test_protocol_deviations_have_their_shares(scenario_with) -> None:
     delays = latent.new_therapy_delay_days[starts]
     assert delays.min() == 14 and delays.max() == 42
     assert _share_within_4_se(delays <= 27, 14 / 29)
+
+
+@pytest.mark.parametrize("kind", ["orr", "pfs", "safety"])
+def test_outcomes_under_many_models_are_each_blocks_own(scenario_with, kind: str) -> None:
+    """outcomes_under turns each block exactly as its own model's outcomes would, whichever shortcut it takes."""
+    from dataclasses import fields, replace
+
+    from sim.model.patient_model import LatentOutcomes, outcomes_under
+
+    model = TrialModel.from_scenario(scenario_with())
+    orrs = (0.0, 0.12, 0.3, 0.05)
+    models = [model.with_orr(o) for o in orrs]
+    if kind == "pfs":
+        models = [model.with_orr(o, h) for o, h in zip(orrs, (1.0, 1.3, 0.8, 1.0))]
+    if kind == "safety":
+        models[2] = replace(models[2], safety=replace(models[2].safety, withdrawal_per_month=0.2))
+    sizes = [300, 0, 500, 200]
+    draws = model.patients.random_numbers(np.random.default_rng(5), sum(sizes))
+    ends = np.cumsum(sizes)
+    own = LatentOutcomes.concatenate(
+        [m.outcomes(draws.rows(int(e - k), int(e))) for m, e, k in zip(models, ends, sizes)]
+    )
+    found = outcomes_under(models, sizes, draws)
+    for f in fields(LatentOutcomes):
+        assert np.array_equal(getattr(found, f.name), getattr(own, f.name)), f.name
+    assert found.responder[:300].sum() == 0 and found.responder[300:800].mean() > 0.2

@@ -21,7 +21,7 @@ from ..model.conditioning import draw_given_status
 from ..model.history import HistoryBatch, TrialHistory
 from ..model.journey import PatientJourneys, plan_journeys
 from ..model.monitoring import Look, LookTrigger, judged_days, monitor_process
-from ..model.patient_model import LatentOutcomes, PatientDraws, PatientModel
+from ..model.patient_model import PatientDraws, PatientModel, outcomes_under
 from ..model.recruitment import arrival_days, delayed_activation, screening_arrivals, site_rates
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
@@ -271,7 +271,7 @@ def simulate_trials(model: TrialModel, seeds: Sequence[np.random.SeedSequence]) 
         if all(p is model.patients for p in patients):  # one model: its outcomes in one call, too
             latent = model.patients.outcomes(PatientDraws.concatenate(draws))
         else:
-            latent = LatentOutcomes.concatenate([p.outcomes(d) for p, d in zip(patients, draws)])
+            latent = outcomes_under(patients, [block] * len(draws), PatientDraws.concatenate(draws))
         planned = plan_journeys(model.patients, latent)
         firsts = [planned.take(slice(r * block, (r + 1) * block)) for r in range(len(seeds))]
     return [_simulate(model, s, p, first) for s, p, first in zip(streams, patients, firsts)]

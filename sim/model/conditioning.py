@@ -42,6 +42,7 @@ __all__ = [
     "candidate_matches",
     "draw_given_status",
     "force_scan_offsets",
+    "forced_offsets",
     "status_at",
     "status_matches",
     "with_recorded_deaths",
@@ -132,7 +133,19 @@ def force_scan_offsets(
     so a patient with a recorded progression keeps the model's offsets: the match on the
     recorded day alone, by rejection, conditions on it exactly.
     """
-    offsets = latent.scan_offset_days
+    offsets = forced_offsets(latent.scan_offset_days, wanted, rows, dose, schedule)
+    return latent if offsets is latent.scan_offset_days else dataclasses.replace(latent, scan_offset_days=offsets)
+
+
+def forced_offsets(
+    offsets: NDArray[np.int64],
+    wanted: KnownOutcomes,
+    rows: NDArray[np.intp],
+    dose: NDArray[np.float64],
+    schedule: Schedule,
+) -> NDArray[np.int64]:
+    """The scan offsets of :func:`force_scan_offsets`: ``offsets`` itself when no recorded day moves one."""
+    original = offsets
     interval = schedule.scan_interval_days
     off_schedule = schedule.unscheduled_progression_share > 0
     progressed = np.isfinite(wanted.day("progression")[rows])
@@ -145,12 +158,10 @@ def force_scan_offsets(
         scan = np.rint(day[index] / interval).astype(np.intp)
         usable = (scan >= 1) & (scan <= offsets.shape[1])
         index, scan = index[usable], scan[usable]
-        if offsets is latent.scan_offset_days:
+        if offsets is original:
             offsets = offsets.copy(order="F")
         offsets[index, scan - 1] = (day[index] - scan * interval).astype(offsets.dtype)
-    if offsets is latent.scan_offset_days:
-        return latent
-    return dataclasses.replace(latent, scan_offset_days=offsets)
+    return offsets
 
 
 def with_recorded_deaths(

@@ -106,6 +106,16 @@ class PatientDraws:
     missed: NDArray[np.bool_]
     deviations: NDArray[np.float64]
 
+    def rows(self, start: int, stop: int) -> PatientDraws:
+        """The numbers of patients ``start..stop-1`` (views)."""
+        return PatientDraws(
+            uniforms=self.uniforms[:, start:stop],
+            cycles=self.cycles[start:stop],
+            offsets=self.offsets[start:stop],
+            missed=self.missed[start:stop],
+            deviations=self.deviations[:, start:stop],
+        )
+
     @staticmethod
     def concatenate(parts: Sequence[PatientDraws]) -> PatientDraws:
         """Blocks drawn one after another (rows of ``uniforms`` and ``deviations`` are per outcome)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "PatientDraws",
     "LatentOutcomes",
     "ModelError",
+    "outcomes_under",
     "solve_post_progression_survival",
 ]
 
@@ -181,35 +183,42 @@ class PatientModel:
         rows = 5 if self.schedule.unscheduled_progression_share > 0 else 3  # the first three rows are the same
         return PatientDraws(uniforms, cycles, offsets, missed, deviations.random((rows, n)))
 
-    def outcomes(self, draws: PatientDraws, like: LatentOutcomes | None = None) -> LatentOutcomes:
-        """The latent outcomes the random numbers ``draws`` give under this model (module doc); nothing is drawn.
+    def outcomes(self, draws: PatientDraws) -> LatentOutcomes:
+        """The latent outcomes the random numbers ``draws`` give under this model (module doc); nothing is drawn."""
+        return LatentOutcomes(**self.efficacy_outcomes(draws), **self.course(draws))
 
-        ``like`` holds the outcomes of the same draws under a model with this one's safety and
-        schedule: the parts that depend on neither the efficacy nor the response (:data:`COURSE`)
-        are taken from it as they are (the likelihood turns one set of draws under many ORRs).
+    def efficacy_outcomes(self, draws: PatientDraws) -> dict[str, NDArray[Any]]:
+        """The latent outcomes that depend on the efficacy: response, PFS and death (all but :data:`COURSE`).
+
+        With :meth:`course`, what :meth:`outcomes` gives; apart, so that models sharing their
+        safety and schedule turn the course of a set of draws once (:func:`outcomes_under`).
         """
+        u = draws.uniforms
+        responder = u[0] < self.efficacy.orr
+        return self._efficacy_given(draws, responder, self._pfs_uniforms(u[1], responder))
+
+    def _efficacy_given(
+        self, draws: PatientDraws, responder: NDArray[np.bool_], pfs_uniforms: NDArray[np.float64]
+    ) -> dict[str, NDArray[Any]]:
+        """:meth:`efficacy_outcomes` given who responds and each patient's PFS uniform (after the mixture)."""
         e = self.efficacy
         u = draws.uniforms
-        responder = u[0] < e.orr
-        pfs_day = e.pfs.quantile(self._pfs_uniforms(u[1], responder)) * DAYS_PER_MONTH
-        onset = np.where(responder, self._response_onset(u[2], pfs_day), np.inf)
+        pfs_day = e.pfs.quantile(pfs_uniforms) * DAYS_PER_MONTH
         death_first = u[4] < e.death_without_progression_share
         pps_day = self.post_progression_survival.quantile(u[5]) * DAYS_PER_MONTH
-        course = self._course(draws) if like is None else {name: getattr(like, name) for name in COURSE}
-        return LatentOutcomes(
-            pfs_event_day=pfs_day,
-            death_first=death_first,
-            death_day=np.where(death_first, pfs_day, pfs_day + pps_day),
-            responder=responder,
-            complete_response=responder & (u[3] < e.complete_response_share),
-            response_onset_day=onset,
+        return {
+            "pfs_event_day": pfs_day,
+            "death_first": death_first,
+            "death_day": np.where(death_first, pfs_day, pfs_day + pps_day),
+            "responder": responder,
+            "complete_response": responder & (u[3] < e.complete_response_share),
+            "response_onset_day": np.where(responder, self._response_onset(u[2], pfs_day), np.inf),
             # a transient response is for patients without a confirmed one
-            transient_response=~responder & (draws.deviations[0] < e.unconfirmed_response_share),
-            **course,
-        )
+            "transient_response": ~responder & (draws.deviations[0] < e.unconfirmed_response_share),
+        }
 
-    def _course(self, draws: PatientDraws) -> dict[str, NDArray[Any]]:
-        """The outcomes (:data:`COURSE`) that depend only on the safety and the schedule."""
+    def course(self, draws: PatientDraws) -> dict[str, NDArray[Any]]:
+        """The latent outcomes (:data:`COURSE`) that depend only on the safety and the schedule."""
         sa, u = self.safety, draws.uniforms
         ae_occurs, interrupts, discontinues, interruption_days = self._adverse_events(draws.cycles)
         unscheduled, fraction = self._unscheduled_progressions(draws.deviations)
@@ -289,3 +298,38 @@ class PatientModel:
             n = deviations.shape[1]
             return np.zeros(n, dtype=bool), np.zeros(n)
         return deviations[3] < share, deviations[4]
+
+
+def outcomes_under(models: Sequence[PatientModel], sizes: Sequence[int], draws: PatientDraws) -> LatentOutcomes:
+    """The draws turned block by block, the first ``sizes[0]`` rows under ``models[0]`` and so on.
+
+    Always the blocks' own :meth:`PatientModel.outcomes`, stacked, value for value; computed
+    patient by patient, most of it at once: the course when the models share their safety and
+    schedule (one scenario's replicates), and the efficacy too, but for the response mixture,
+    when they differ only in their ORR (a prior's, or a posterior's, draws).
+    """
+    first = models[0]
+    if len(models) == 1:
+        return first.outcomes(draws)
+    ends = np.cumsum(sizes)
+    blocks = [draws.rows(int(e - k), int(e)) for e, k in zip(ends, sizes)]
+    if any((m.safety, m.schedule) != (first.safety, first.schedule) for m in models):
+        return LatentOutcomes.concatenate([m.outcomes(d) for m, d in zip(models, blocks)])
+    if all(_same_but_orr(m, first) for m in models):
+        u = draws.uniforms
+        responder = u[0] < np.repeat([m.efficacy.orr for m in models], sizes)
+        starts = ends - np.asarray(sizes)
+        mixed = [m._pfs_uniforms(u[1, a:e], responder[a:e]) for m, a, e in zip(models, starts, ends)]
+        efficacy = first._efficacy_given(draws, responder, np.concatenate(mixed))
+    else:
+        parts = [m.efficacy_outcomes(d) for m, d in zip(models, blocks)]
+        efficacy = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return LatentOutcomes(**efficacy, **first.course(draws))
+
+
+def _same_but_orr(model: PatientModel, other: PatientModel) -> bool:
+    """Whether the two models differ at most in their ORR (its mixture's knots follow it)."""
+    if model is other:
+        return True
+    same_efficacy = dataclasses.replace(model.efficacy, orr=other.efficacy.orr) == other.efficacy
+    return same_efficacy and model.post_progression_survival == other.post_progression_survival

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .conditioning import MAX_CANDIDATES, ConditioningError, candidate_matches, force_scan_offsets
+from .conditioning import MAX_CANDIDATES, ConditioningError, candidate_matches, forced_offsets
 from .journey import plan_journeys
 from .patient_model import LatentOutcomes, PatientModel
 from .trial_state import KnownOutcomes
@@ -77,14 +77,12 @@ def _match_counts(
     days = np.full(size, dose)
     window = base.windowed(as_of_day - dose)
     draws = base.random_numbers(np.random.default_rng(seed), size).first(window.max_cycles, window.max_scans)
-    course: LatentOutcomes | None = None
+    course = window.course(draws)
+    course["scan_offset_days"] = forced_offsets(draws.offsets, wanted, each, days, base.schedule)
     out = np.zeros(len(models))
     for column, model in enumerate(models):
         cut = model.windowed(as_of_day - dose)
-        latent = cut.outcomes(draws, course)
-        if course is None:
-            latent = course = force_scan_offsets(latent, wanted, each, days, model.schedule)
-        journeys = plan_journeys(cut, latent)
+        journeys = plan_journeys(cut, LatentOutcomes(**cut.efficacy_outcomes(draws), **course))
         matching = candidate_matches(journeys, wanted, each, days, as_of_day, model.schedule.sd_min_days)
         out[column] = np.count_nonzero(matching)
     return out

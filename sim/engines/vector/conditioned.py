@@ -30,7 +30,7 @@ from ...model.conditioning import (
     with_recorded_deaths,
 )
 from ...model.journey import PatientJourneys, plan_journeys
-from ...model.patient_model import LatentOutcomes, PatientModel
+from ...model.patient_model import LatentOutcomes, PatientModel, outcomes_under
 from ...model.trial_state import KnownOutcomes
 
 __all__ = ["ROUND_ROWS", "conditioned_journeys", "model_groups"]
@@ -197,14 +197,14 @@ def _candidates(
     models: Sequence[PatientModel], sizes: NDArray[np.int64], rng: np.random.Generator
 ) -> tuple[LatentOutcomes, NDArray[np.intp], NDArray[np.intp]]:
     """``sizes[g, i]`` candidates of patient i from group g's model ``models[g]``: group by group, patient by patient,
-    one draw per group."""
-    parts, groups, patients = [], [], []
+    from one draw of random numbers (the models share their schedule), each group's turned under its model."""
+    active = np.flatnonzero(sizes.sum(axis=1) > 0)
+    each = sizes[active].sum(axis=1)
     n = sizes.shape[1]
-    for g in np.flatnonzero(sizes.sum(axis=1) > 0).tolist():
-        parts.append(models[g].draw(rng, int(sizes[g].sum())))
-        patients.append(np.repeat(np.arange(n), sizes[g]))
-        groups.append(np.full(int(sizes[g].sum()), g, dtype=np.intp))
-    return LatentOutcomes.concatenate(parts), np.concatenate(groups), np.concatenate(patients)
+    patients = np.concatenate([np.repeat(np.arange(n), sizes[g]) for g in active.tolist()])
+    drawing = [models[g] for g in active.tolist()]
+    latent = outcomes_under(drawing, each.tolist(), drawing[0].random_numbers(rng, int(each.sum())))
+    return latent, np.repeat(active, each), patients
 
 
 def _rows_of(wanted: KnownOutcomes, rows: NDArray[np.intp]) -> KnownOutcomes:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from ...arrays import take_rows
 from ...model.journey import PatientJourneys, plan_journeys
-from ...model.patient_model import LatentOutcomes, PatientModel
+from ...model.patient_model import LatentOutcomes, PatientModel, outcomes_under
 from ...model.trial_model import TrialModel
 from ...model.trial_state import TrialState
 from .arrivals import Arrivals
@@ -98,8 +98,9 @@ def draw_patients(models: Sequence[PatientModel], rng: np.random.Generator, each
     groups = model_groups(models)
     if each == 0:  # the trial is full and nobody is replaced: nothing to draw
         return models[0].draw(rng, 0)
-    parts = [models[int(members[0])].draw(rng, each * members.shape[0]) for members in groups]
-    drawn = LatentOutcomes.concatenate(parts)
+    drawing = [models[int(members[0])] for members in groups]
+    sizes = [each * members.shape[0] for members in groups]
+    drawn = outcomes_under(drawing, sizes, drawing[0].random_numbers(rng, sum(sizes)))
     if len(groups) == 1:
         return drawn
     owner = np.concatenate(groups)  # drawn's j-th run of ``each`` patients belongs to replicate owner[j]

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...model.history import HistoryBatch
-from ...model.patient_model import LatentOutcomes
+from ...model.patient_model import LatentOutcomes, PatientDraws, outcomes_under
 from ...model.recruitment import arrival_days, site_rates
 from ...model.trial_model import TrialModel
 from ..contract import EngineError, replicate_seeds
@@ -73,10 +73,9 @@ class _ReplicateModels:
         """``counts[i]`` patients for replicate ``first + i``, replicate after replicate from ``rng``."""
         if self.true_orr is None:
             return self.model.patients.draw(rng, int(counts.sum()))
-        orrs = self.true_orr[first : first + counts.shape[0]]
-        return LatentOutcomes.concatenate(
-            [self.model.with_orr(float(o)).draw(rng, int(k)) for o, k in zip(orrs, counts)]
-        )
+        models = [self.model.with_orr(float(o)) for o in self.true_orr[first : first + counts.shape[0]]]
+        draws = [m.random_numbers(rng, int(k)) for m, k in zip(models, counts)]
+        return outcomes_under(models, counts.tolist(), PatientDraws.concatenate(draws))
 
 
 def _true_orrs(model: TrialModel, rng: np.random.Generator) -> NDArray[np.float64] | None:
