@@ -66,13 +66,14 @@ def test_a_rare_status_draws_until_every_orr_has_400_matches() -> None:
 
 
 def test_each_patient_has_independent_draws_and_the_estimate_is_deterministic() -> None:
-    """Two patients with one status get independent estimates (their errors do not add up), the same for a seed."""
+    """Two patients with one status get independent estimates (their errors do not add up), the same for a seed
+    however many processes share them."""
     model = _model()
     models = [model.with_orr(p) for p in (0.1, 0.3)]
     wanted = _patients(2, Response.SD, False)
     args = (models, wanted, np.full(2, DOSE), DOSE + 4 * 42 + 1.0)
-    one, again = status_probabilities(*args, 5), status_probabilities(*args, 5)
-    assert np.array_equal(one.matches, again.matches)
+    one, again = status_probabilities(*args, 5), status_probabilities(*args, 5, jobs=2)  # two loky processes
+    assert np.array_equal(one.matches, again.matches) and np.array_equal(one.draws, again.draws)
     assert not np.array_equal(one.matches[:, 0], one.matches[:, 1])
     assert not np.array_equal(one.matches[0], one.matches[1])  # the halves too
     p, n = one.estimate(), one.draws.sum(axis=0)[:, None]

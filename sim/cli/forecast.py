@@ -165,6 +165,7 @@ def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any],
 def _handle_grid(args: argparse.Namespace) -> int:
     """``forecast --vary``: each cell's forecast from the same observed patients, one row per cell."""
     axes = vary_axes(args.vary)
+    jobs = _run_settings(args).n_jobs  # the likelihood's processes, as the runs'
     if args.out is not None:
         output_folder(args.out, files=["forecast_grid.csv"])
 
@@ -173,7 +174,13 @@ def _handle_grid(args: argparse.Namespace) -> int:
         screening = None if args.screened is None else read_screening(args.screened, scenario, observed)
         model = TrialModel.from_scenario(scenario)
         state = start_state(
-            model, observed, args.as_of, vague_rate_prior=args.vague_rate_prior, screening=screening, looks=args.look
+            model,
+            observed,
+            args.as_of,
+            vague_rate_prior=args.vague_rate_prior,
+            screening=screening,
+            looks=args.look,
+            jobs=jobs,
         )
         return forecast_model(model, state)
 
@@ -182,7 +189,7 @@ def _handle_grid(args: argparse.Namespace) -> int:
         conditional = build_cells(args.scenario, args.overrides, axes, conditional_model)
     # each cell's ORR posterior: its own prior times the likelihood of the statuses under its own model
     predictive = [
-        Cell(c.setting, forecast_model(c.model, predictive_state(c.model, c.model.start)))
+        Cell(c.setting, forecast_model(c.model, predictive_state(c.model, c.model.start, jobs=jobs)))
         for c in conditional
         if c.model.start is not None
     ]

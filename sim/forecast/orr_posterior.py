@@ -198,6 +198,7 @@ def status_posterior(
     target: int = LIKELIHOOD_MATCHES,
     cap: int = MAX_CANDIDATES,
     seed: int = SEED,
+    jobs: int | None = 1,
 ) -> BetaMixture | OrrPosterior:
     """The ORR's posterior given the statuses in ``state``; the prior itself when no status is known.
 
@@ -205,21 +206,30 @@ def status_posterior(
     replicates of the assurance run (tests/test_assurance.py). ``nodes``, ``target`` (matches per
     node) and ``cap`` (draws per node) set the likelihood's resolution; ``seed`` its draws (a
     calibration study varies it from trial to trial, so that the likelihood's errors are independent
-    across trials). Raises :class:`~sim.model.conditioning.ConditioningError` naming a patient whose
+    across trials); ``jobs`` the processes its patients are spread over (the result is the same for
+    any number). Raises :class:`~sim.model.conditioning.ConditioningError` naming a patient whose
     status no draw matches at some ORR between two that it does.
     """
     if not state.outcomes.conditioned.any():
         return prior
     orrs = np.linspace(0.0, state.orr_ceiling, nodes)
-    pooled, halves = statuses_likelihood([model.with_orr(float(p)) for p in orrs], state, target, cap, seed)
+    models = [model.with_orr(float(p)) for p in orrs]
+    pooled, halves = statuses_likelihood(models, state, target, cap, seed, jobs=jobs)
     return OrrPosterior(prior, state.orr_ceiling, orrs, pooled, halves)
 
 
 def statuses_likelihood(
-    models: list[PatientModel], state: TrialState, target: int, cap: int, seed: int, rows: int = 1
+    models: list[PatientModel],
+    state: TrialState,
+    target: int,
+    cap: int,
+    seed: int,
+    rows: int = 1,
+    jobs: int | None = 1,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Each patient's status probability under each of ``models`` (a grid of ``rows`` rows), both halves pooled,
-    and from each half alone (the likelihood's own error): :func:`status_probabilities` on ``state``."""
+    and from each half alone (the likelihood's own error): :func:`status_probabilities` on ``state``, its
+    patients' halves spread over ``jobs`` processes."""
     estimate = status_probabilities(
         models,
         state.outcomes,
@@ -230,5 +240,6 @@ def statuses_likelihood(
         cap=cap,
         patient_id=state.patient_id,
         rows=rows,
+        jobs=jobs,
     )
     return estimate.estimate(), np.stack([estimate.estimate(0), estimate.estimate(1)])

@@ -71,6 +71,7 @@ HAZARD_CELLS = 200
 PRIOR_TAIL = 0.001
 """The hazard ratios span the prior's quantiles from this to one minus it; the prior is cut outside."""
 
+
 class PfsError(ValueError, TrialsimError):
     """The joint posterior cannot give a PFS for an ORR; the message names the fields."""
 
@@ -310,11 +311,12 @@ def pfs_posterior(
     target: int = LIKELIHOOD_MATCHES,
     cap: int = MAX_CANDIDATES,
     seed: int = SEED,
+    jobs: int | None = 1,
 ) -> PfsPosterior:
     """The joint posterior of the ORR and the PFS hazard ratio given the statuses in ``state`` (module docstring).
 
     Without any known status the likelihood is 1 everywhere and nothing is drawn: the prior
-    restricted to the pairs the model can carry. ``target``, ``cap`` and ``seed`` are the
+    restricted to the pairs the model can carry. ``target``, ``cap``, ``seed`` and ``jobs`` are the
     likelihood's, as for :func:`~.orr_posterior.status_posterior`.
     """
     hazards = hazard_nodes(model)
@@ -322,7 +324,9 @@ def pfs_posterior(
     n, shape = state.n_enrolled, prior_shape(model)
     if not state.outcomes.conditioned.any():
         return PfsPosterior(model.scenario, shape, hazards, ceilings, np.ones((n, HAZARD_NODES, NODES)))
-    pooled, halves = statuses_likelihood(grid_models(model, hazards), state, target, cap, seed, rows=HAZARD_NODES)
+    pooled, halves = statuses_likelihood(
+        grid_models(model, hazards), state, target, cap, seed, rows=HAZARD_NODES, jobs=jobs
+    )
     grid = (n, HAZARD_NODES, NODES)
     return PfsPosterior(model.scenario, shape, hazards, ceilings, pooled.reshape(grid), halves.reshape(2, *grid))
 

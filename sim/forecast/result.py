@@ -341,18 +341,22 @@ def forecast(
             "the observed file gives no outcomes: the forecast conditions on enrollment alone, and its "
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
-    state = start_state(model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks)
+    settings = settings_with(settings, changes)
+    jobs = settings.n_jobs
+    state = start_state(
+        model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks, jobs=jobs
+    )
     prior, sceptical = orr_prior(model), sceptical_prior(model)
     pfs = state.pfs_hazard if isinstance(state.pfs_hazard, PfsPosterior) else None
     if pfs is not None:
         notes += pfs_notes(pfs, prior.law)
-    predictive = predictive_state(model, state, prior)
+    predictive = predictive_state(model, state, prior, jobs)
     doubting = with_prior(predictive, sceptical)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KnownRateWarning)
         other_sites = site_posteriors(model, observed, as_of, not vague_rate_prior, screening)
     starts = [state, predictive, doubting, with_rates(state, other_sites)]
-    runs = _runs([forecast_model(model, s) for s in starts], settings_with(settings, changes))
+    runs = _runs([forecast_model(model, s) for s in starts], settings)
     return Forecast(
         as_of=as_of,
         observed=observed,

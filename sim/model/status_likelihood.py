@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from joblib import Parallel, delayed
 from numpy.typing import NDArray
 
 from .conditioning import MAX_CANDIDATES, ConditioningError, candidate_matches, forced_offsets
@@ -131,6 +132,7 @@ def status_probabilities(
     batch: int = 2_000,
     patient_id: tuple[str, ...] = (),
     rows: int = 1,
+    jobs: int | None = 1,
 ) -> StatusLikelihood:
     """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
 
@@ -140,29 +142,70 @@ def status_probabilities(
     models has a hole (:func:`_holes`) and every model with at least :data:`NEGLIGIBLE` of the
     patient's peak has ``target / 2`` (relative SE about ``1 / sqrt(target)`` pooled), or ``cap / 2``
     candidates: the cap of :func:`draw_given_status`. ``models`` may be a grid of ``rows`` rows
-    laid out row after row (ORRs along a row, a PFS hazard ratio per row). Raises
-    :class:`ConditioningError` naming the patient when no model matches, or when a hole is left
-    (one the interpolation would fill with zero).
+    laid out row after row (ORRs along a row, a PFS hazard ratio per row). The halves are spread
+    over ``jobs`` processes (joblib's ``n_jobs``); having their own streams, they give the same
+    estimates for any number. Raises :class:`ConditioningError` naming the patient when no model
+    matches, or when a hole is left (one the interpolation would fill with zero).
     """
     k, n = len(models), first_dose_day.shape[0]
     matches, draws = np.ones((2, n, k)), np.ones((2, n))
     streams = np.random.SeedSequence(seed).spawn(n)
-    for row in np.flatnonzero(wanted.conditioned):
-        for half, stream in enumerate(streams[row].spawn(2)):
-            rng = np.random.default_rng(stream)
-            found, drawn, size = np.zeros(k), 0, min(batch, cap // 2)
-            while size > 0:
-                found += _match_counts(models, wanted, int(row), float(first_dose_day[row]), as_of_day, rng, size)
-                drawn += size
-                fewest = _short(found.reshape(rows, -1), target)
-                if fewest >= target / 2:
-                    break
-                wanted_more = drawn * (target / 2 / max(fewest, 1.0) - 1.0)
-                size = int(min(cap // 2 - drawn, max(batch, math.ceil(wanted_more))))
-            matches[half, row], draws[half, row] = found, drawn
+    conditioned = np.flatnonzero(wanted.conditioned).tolist()
+    halves = [(row, half) for row in conditioned for half in (0, 1)]
+    children = {row: streams[row].spawn(2) for row in conditioned}
+    task = delayed(_half_counts)
+    found = Parallel(n_jobs=jobs)(
+        task(
+            models,
+            wanted,
+            row,
+            float(first_dose_day[row]),
+            as_of_day,
+            children[row][half],
+            _Stop(target, cap, batch, rows),
+        )
+        for row, half in halves
+    )
+    for (row, half), (counts, drawn) in zip(halves, found):
+        matches[half, row], draws[half, row] = counts, drawn
+    for row in conditioned:
         who = patient_id[row] if patient_id else str(row)
         _check_support(matches[:, row].sum(axis=0).reshape(rows, -1), who, models, cap)
     return StatusLikelihood(matches, draws)
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """When a half stops drawing: ``target`` matches (both halves), ``cap`` draws (both), in batches of ``batch``
+    at least, over a grid of ``rows`` rows of models."""
+
+    target: int
+    cap: int
+    batch: int
+    rows: int
+
+
+def _half_counts(
+    models: Sequence[PatientModel],
+    wanted: KnownOutcomes,
+    row: int,
+    dose: float,
+    as_of_day: float,
+    stream: np.random.SeedSequence,
+    stop: _Stop,
+) -> tuple[NDArray[np.float64], int]:
+    """One half of patient ``row``'s draws (:func:`status_probabilities`): matches per model, and the draws."""
+    rng = np.random.default_rng(stream)
+    found, drawn, size = np.zeros(len(models)), 0, min(stop.batch, stop.cap // 2)
+    while size > 0:
+        found += _match_counts(models, wanted, row, dose, as_of_day, rng, size)
+        drawn += size
+        fewest = _short(found.reshape(stop.rows, -1), stop.target)
+        if fewest >= stop.target / 2:
+            break
+        wanted_more = drawn * (stop.target / 2 / max(fewest, 1.0) - 1.0)
+        size = int(min(stop.cap // 2 - drawn, max(stop.batch, math.ceil(wanted_more))))
+    return found, drawn
 
 
 def _check_support(found: NDArray[np.float64], who: str, models: Sequence[PatientModel], cap: int) -> None:
