@@ -3,7 +3,8 @@
 Usage: python benchmarks/forecast_speed.py [--replicates N] [--repeats N]
 
 The made-up file on the base scenario, as ``trialsim forecast`` builds it: the start state and the
-ORR's posterior (the likelihood, the same computation whichever engine runs) are timed once; then
+ORR's posterior (the likelihood, the same computation whichever engine runs) are timed once on one
+core and once spread over two processes (``--jobs 2``); then
 the forecast's four runs (conditional, predictive, sceptical, rate sensitivity) of ``--replicates``
 each, on one core, per engine, the fastest of ``--repeats``. ``x des`` divides the SimPy engine's
 time by the engine's. Not a test: speed depends on the machine; the docs quote only what this
@@ -18,6 +19,7 @@ import os
 import time
 from pathlib import Path
 
+from joblib import Parallel, delayed
 from machine import machine_line
 
 from sim.forecast import read_observed
@@ -40,8 +42,9 @@ AS_OF = dt.date(2026, 11, 15)
 RUN_NAMES = ("conditional", "predictive", "sceptical", "rate sensitivity")
 
 
-def forecast_models() -> tuple[list[TrialModel], float]:
-    """The four runs' models of the made-up file's forecast, and the seconds the ORR's posterior took."""
+def forecast_models() -> tuple[list[TrialModel], float, float]:
+    """The four runs' models of the made-up file's forecast, and the seconds the ORR's posterior took on one core
+    and spread over two processes (the second after a first small call has started them)."""
     scenario = load_scenario("base")
     model = TrialModel.from_scenario(scenario)
     observed = read_observed(OBSERVED, scenario, AS_OF)
@@ -49,10 +52,14 @@ def forecast_models() -> tuple[list[TrialModel], float]:
     started = time.perf_counter()
     predictive = predictive_state(model, state, orr_prior(model))
     likelihood = time.perf_counter() - started
+    Parallel(n_jobs=2)(delayed(abs)(x) for x in range(2))
+    started = time.perf_counter()
+    predictive_state(model, state, orr_prior(model), jobs=2)
+    spread = time.perf_counter() - started
     doubting = with_prior(predictive, sceptical_prior(model))
     other_sites = site_posteriors(model, observed, AS_OF, True)
     starts = [state, predictive, doubting, with_rates(state, other_sites)]
-    return [forecast_model(model, s) for s in starts], likelihood
+    return [forecast_model(model, s) for s in starts], likelihood, spread
 
 
 def seconds(model: TrialModel, engine: str, replicates: int, repeats: int) -> float:
@@ -73,8 +80,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     print(machine_line())
-    models, likelihood = forecast_models()
-    print(f"  the made-up file, {args.replicates} replicates a run, one core; the ORR's likelihood {likelihood:.1f} s")
+    models, likelihood, spread = forecast_models()
+    print(f"  the made-up file; the ORR's likelihood {likelihood:.1f} s on one core, {spread:.1f} s on two processes")
+    print(f"  {args.replicates} replicates a run, one core")
     print(f"  {'run':18s} {'des s':>7s} {'vector s':>9s} {'x des':>6s}")
     totals = {"des": 0.0, "vector": 0.0}
     for name, model in zip(RUN_NAMES, models):
