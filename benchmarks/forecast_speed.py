@@ -19,7 +19,6 @@ import os
 import time
 from pathlib import Path
 
-from joblib import Parallel, delayed
 from machine import machine_line
 
 from sim.forecast import read_observed
@@ -34,7 +33,9 @@ from sim.forecast.state import (
     with_rates,
 )
 from sim.model.trial_model import TrialModel
+from sim.runs.dispatch import Dispatch
 from sim.runs.runner import run
+from sim.runs.workers import start_workers
 from sim.scenario import load_scenario
 
 OBSERVED = Path(__file__).resolve().parents[1] / "scenarios" / "observed_made_up.csv"
@@ -52,9 +53,10 @@ def forecast_models() -> tuple[list[TrialModel], float, float]:
     started = time.perf_counter()
     predictive = predictive_state(model, state, orr_prior(model))
     likelihood = time.perf_counter() - started
-    Parallel(n_jobs=2)(delayed(abs)(x) for x in range(2))
+    start_workers(2).finish()  # as the command line starts them, ahead of the work
     started = time.perf_counter()
-    predictive_state(model, state, orr_prior(model), jobs=2)
+    with Dispatch(2, "loky") as workers:
+        predictive_state(model, state, orr_prior(model), workers.map)
     spread = time.perf_counter() - started
     doubting = with_prior(predictive, sceptical_prior(model))
     other_sites = site_posteriors(model, observed, AS_OF, True)

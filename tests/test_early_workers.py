@@ -34,6 +34,7 @@ def test_the_early_reading_knows_the_run_defaults() -> None:
         (["run", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:8786"], 0),
         (["run", "--jobs", "two"], 0),  # the full parser reports it
         (["oc", "--jobs", "2", "--replicates", "10"], 2),  # a grid: many cells
+        (["forecast", "base", "--jobs", "2", "--replicates", "200"], 2),  # the likelihood, then four runs
         (["check", "--jobs", "2"], 0),
     ],
 )
@@ -63,4 +64,16 @@ def test_the_run_dispatches_to_the_workers_started_early() -> None:
     assert len(started) == 2 and os.getpid() not in started
     parallel = Dispatch(2, None)._parallel(4)
     used = set(parallel(joblib.delayed(os.getpid)() for _ in range(8)))
+    assert used <= started and set(reusable_executor._executor._processes) == started
+
+
+def test_a_forecasts_likelihood_runs_on_the_workers_started_early() -> None:
+    """The likelihood's patients go to the run's workers (Dispatch.map), in order, with no new processes."""
+    warm = start_workers(2)
+    warm.finish()
+    started = set(reusable_executor._executor._processes)
+    with Dispatch(2, "loky") as workers:
+        found = workers.map(divmod, [(n, 3) for n in range(9)])
+        used = set(workers.map(os.getpid, [()] * 6))
+    assert found == [divmod(n, 3) for n in range(9)]
     assert used <= started and set(reusable_executor._executor._processes) == started

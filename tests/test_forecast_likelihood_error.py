@@ -13,6 +13,7 @@ from sim.model.recist import Response
 from sim.model.status_likelihood import status_probabilities
 from sim.model.trial_model import TrialModel
 from sim.model.trial_state import KnownOutcomes
+from sim.runs.dispatch import Dispatch
 from sim.scenario import load_scenario
 from sim.stats.beta_mixture import BetaMixture
 
@@ -72,7 +73,8 @@ def test_each_patient_has_independent_draws_and_the_estimate_is_deterministic() 
     models = [model.with_orr(p) for p in (0.1, 0.3)]
     wanted = _patients(2, Response.SD, False)
     args = (models, wanted, np.full(2, DOSE), DOSE + 4 * 42 + 1.0)
-    one, again = status_probabilities(*args, 5), status_probabilities(*args, 5, jobs=2)  # two loky processes
+    with Dispatch(2, "loky") as workers:  # two loky processes, as a forecast's likelihood with --jobs 2
+        one, again = status_probabilities(*args, 5), status_probabilities(*args, 5, spread=workers.map)
     assert np.array_equal(one.matches, again.matches) and np.array_equal(one.draws, again.draws)
     assert not np.array_equal(one.matches[:, 0], one.matches[:, 1])
     assert not np.array_equal(one.matches[0], one.matches[1])  # the halves too

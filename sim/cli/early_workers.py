@@ -15,8 +15,8 @@ from ..runs.workers import WarmWorkers, start_workers
 
 __all__ = ["RUN_DEFAULTS", "early_workers", "workers_wanted"]
 
-SIMULATING = ("run", "oc", "sweep")
-"""The commands that dispatch chunks to workers."""
+SIMULATING = ("run", "oc", "sweep", "forecast")
+"""The commands that dispatch chunks to workers (a forecast its likelihood's patients too)."""
 
 RUN_DEFAULTS = (1000, 250)
 """``trialsim run``'s replicates and chunk size when not given (``tests/test_cli.py`` pins them to the library's)."""

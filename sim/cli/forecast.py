@@ -30,6 +30,7 @@ from ..forecast.result import RUNS, date_quantile
 from ..forecast.state import forecast_model, predictive_state, sceptical_prior, start_state, with_prior
 from ..model.trial_model import TrialModel
 from ..reports import forecast_text
+from ..runs.dispatch import Dispatch
 from ..runs.folder import write_run
 from ..runs.settings import RunSettings
 from ..runs.sweep import Cell, GridCell, build_cells, run_grid
@@ -165,9 +166,10 @@ def _write(args: argparse.Namespace, result: Forecast, document: dict[str, Any],
 def _handle_grid(args: argparse.Namespace) -> int:
     """``forecast --vary``: each cell's forecast from the same observed patients, one row per cell."""
     axes = vary_axes(args.vary)
-    jobs = _run_settings(args).n_jobs  # the likelihood's processes, as the runs'
     if args.out is not None:
         output_folder(args.out, files=["forecast_grid.csv"])
+    settings = _run_settings(args)
+    likelihood = Dispatch(settings.n_jobs, settings.backend, settings.scheduler)  # the runs' workers
 
     def conditional_model(scenario: Scenario) -> TrialModel:
         observed = read_observed(args.observed, scenario, args.as_of)
@@ -180,19 +182,19 @@ def _handle_grid(args: argparse.Namespace) -> int:
             vague_rate_prior=args.vague_rate_prior,
             screening=screening,
             looks=args.look,
-            jobs=jobs,
+            spread=likelihood.map,
         )
         return forecast_model(model, state)
 
-    with warnings.catch_warnings(record=True) as caught:
+    with likelihood, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KnownRateWarning)
         conditional = build_cells(args.scenario, args.overrides, axes, conditional_model)
-    # each cell's ORR posterior: its own prior times the likelihood of the statuses under its own model
-    predictive = [
-        Cell(c.setting, forecast_model(c.model, predictive_state(c.model, c.model.start, jobs=jobs)))
-        for c in conditional
-        if c.model.start is not None
-    ]
+        # each cell's ORR posterior: its own prior times the likelihood of the statuses under its own model
+        predictive = [
+            Cell(c.setting, forecast_model(c.model, predictive_state(c.model, c.model.start, spread=likelihood.map)))
+            for c in conditional
+            if c.model.start is not None
+        ]
     sceptical = [
         Cell(p.setting, forecast_model(p.model, with_prior(p.model.start, sceptical_prior(p.model))))
         for p in predictive
@@ -206,7 +208,7 @@ def _handle_grid(args: argparse.Namespace) -> int:
         for run, part in zip(RUNS, (conditional, predictive, sceptical))
         for c in part
     ]
-    grid = run_grid(cells, _run_settings(args), keep_replicates=True, label="forecast grid")
+    grid = run_grid(cells, settings, keep_replicates=True, label="forecast grid")
     n = len(conditional)
     runs = grid.cells[:n], grid.cells[n : 2 * n], grid.cells[2 * n :]
     table = _grid_table(*runs, scenario=load_scenario(args.scenario, args.overrides))

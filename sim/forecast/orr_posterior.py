@@ -37,7 +37,7 @@ from scipy import optimize, stats
 
 from ..model.conditioning import MAX_CANDIDATES
 from ..model.patient_model import PatientModel
-from ..model.status_likelihood import LIKELIHOOD_MATCHES, status_probabilities
+from ..model.status_likelihood import LIKELIHOOD_MATCHES, Spread, serially, status_probabilities
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
 from ..stats.beta_mixture import BetaMixture
@@ -198,7 +198,7 @@ def status_posterior(
     target: int = LIKELIHOOD_MATCHES,
     cap: int = MAX_CANDIDATES,
     seed: int = SEED,
-    jobs: int | None = 1,
+    spread: Spread = serially,
 ) -> BetaMixture | OrrPosterior:
     """The ORR's posterior given the statuses in ``state``; the prior itself when no status is known.
 
@@ -206,15 +206,15 @@ def status_posterior(
     replicates of the assurance run (tests/test_assurance.py). ``nodes``, ``target`` (matches per
     node) and ``cap`` (draws per node) set the likelihood's resolution; ``seed`` its draws (a
     calibration study varies it from trial to trial, so that the likelihood's errors are independent
-    across trials); ``jobs`` the processes its patients are spread over (the result is the same for
-    any number). Raises :class:`~sim.model.conditioning.ConditioningError` naming a patient whose
+    across trials); ``spread`` where its patients run (:data:`~sim.model.status_likelihood.Spread`; the
+    result is the same wherever). Raises :class:`~sim.model.conditioning.ConditioningError` naming a patient whose
     status no draw matches at some ORR between two that it does.
     """
     if not state.outcomes.conditioned.any():
         return prior
     orrs = np.linspace(0.0, state.orr_ceiling, nodes)
     models = [model.with_orr(float(p)) for p in orrs]
-    pooled, halves = statuses_likelihood(models, state, target, cap, seed, jobs=jobs)
+    pooled, halves = statuses_likelihood(models, state, target, cap, seed, spread=spread)
     return OrrPosterior(prior, state.orr_ceiling, orrs, pooled, halves)
 
 
@@ -225,11 +225,11 @@ def statuses_likelihood(
     cap: int,
     seed: int,
     rows: int = 1,
-    jobs: int | None = 1,
+    spread: Spread = serially,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Each patient's status probability under each of ``models`` (a grid of ``rows`` rows), both halves pooled,
     and from each half alone (the likelihood's own error): :func:`status_probabilities` on ``state``, its
-    patients' halves spread over ``jobs`` processes."""
+    patients' halves run by ``spread``."""
     estimate = status_probabilities(
         models,
         state.outcomes,
@@ -240,6 +240,6 @@ def statuses_likelihood(
         cap=cap,
         patient_id=state.patient_id,
         rows=rows,
-        jobs=jobs,
+        spread=spread,
     )
     return estimate.estimate(), np.stack([estimate.estimate(0), estimate.estimate(1)])

@@ -38,7 +38,7 @@ from ..errors import TrialsimError
 from ..model.conditioning import MAX_CANDIDATES
 from ..model.patient_model import PatientModel
 from ..model.pfs_link import pfs_at, with_hazard_ratio
-from ..model.status_likelihood import LIKELIHOOD_MATCHES
+from ..model.status_likelihood import LIKELIHOOD_MATCHES, Spread, serially
 from ..model.trial_model import TrialModel, orr_ceiling
 from ..model.trial_state import TrialState
 from ..scenario.model import Scenario
@@ -311,12 +311,12 @@ def pfs_posterior(
     target: int = LIKELIHOOD_MATCHES,
     cap: int = MAX_CANDIDATES,
     seed: int = SEED,
-    jobs: int | None = 1,
+    spread: Spread = serially,
 ) -> PfsPosterior:
     """The joint posterior of the ORR and the PFS hazard ratio given the statuses in ``state`` (module docstring).
 
     Without any known status the likelihood is 1 everywhere and nothing is drawn: the prior
-    restricted to the pairs the model can carry. ``target``, ``cap``, ``seed`` and ``jobs`` are the
+    restricted to the pairs the model can carry. ``target``, ``cap``, ``seed`` and ``spread`` are the
     likelihood's, as for :func:`~.orr_posterior.status_posterior`.
     """
     hazards = hazard_nodes(model)
@@ -325,7 +325,7 @@ def pfs_posterior(
     if not state.outcomes.conditioned.any():
         return PfsPosterior(model.scenario, shape, hazards, ceilings, np.ones((n, HAZARD_NODES, NODES)))
     pooled, halves = statuses_likelihood(
-        grid_models(model, hazards), state, target, cap, seed, rows=HAZARD_NODES, jobs=jobs
+        grid_models(model, hazards), state, target, cap, seed, rows=HAZARD_NODES, spread=spread
     )
     grid = (n, HAZARD_NODES, NODES)
     return PfsPosterior(model.scenario, shape, hazards, ceilings, pooled.reshape(grid), halves.reshape(2, *grid))

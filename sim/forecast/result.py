@@ -22,6 +22,7 @@ import pandas as pd
 from ..analysis.summary import QUANTILES
 from ..model.trial_model import TrialModel
 from ..model.trial_state import TrialState
+from ..runs.dispatch import Dispatch
 from ..runs.runner import ProgressBar, RunResult, run_many
 from ..runs.settings import RunSettings, settings_with
 from ..scenario.model import Scenario
@@ -342,15 +343,21 @@ def forecast(
             "conditional power and predictive probability ignore the patients' outcomes so far",
         )
     settings = settings_with(settings, changes)
-    jobs = settings.n_jobs
-    state = start_state(
-        model, observed, as_of, vague_rate_prior=vague_rate_prior, screening=screening, looks=looks, jobs=jobs
-    )
     prior, sceptical = orr_prior(model), sceptical_prior(model)
+    with Dispatch(settings.n_jobs, settings.backend, settings.scheduler) as likelihood:  # on the runs' workers
+        state = start_state(
+            model,
+            observed,
+            as_of,
+            vague_rate_prior=vague_rate_prior,
+            screening=screening,
+            looks=looks,
+            spread=likelihood.map,
+        )
+        predictive = predictive_state(model, state, prior, likelihood.map)
     pfs = state.pfs_hazard if isinstance(state.pfs_hazard, PfsPosterior) else None
     if pfs is not None:
         notes += pfs_notes(pfs, prior.law)
-    predictive = predictive_state(model, state, prior, jobs)
     doubting = with_prior(predictive, sceptical)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KnownRateWarning)

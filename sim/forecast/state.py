@@ -23,6 +23,7 @@ from ..model.conditioning import draw_given_status
 from ..model.journey import END_REASONS
 from ..model.recist import Response
 from ..model.recruitment import site_rates
+from ..model.status_likelihood import Spread, serially
 from ..model.trial_model import TrialModel
 from ..model.trial_state import UNKNOWN, KnownOutcomes, RatePosterior, TrialState
 from ..stats.beta_mixture import BetaMixture
@@ -213,14 +214,14 @@ def start_state(
     vague_rate_prior: bool = False,
     screening: ScreeningCounts | None = None,
     looks: Sequence[int] = (),
-    jobs: int | None = 1,
+    spread: Spread = serially,
 ) -> TrialState:
     """The state the engine starts a forecast from, under the scenario's ORR (see :func:`predictive_state`).
 
     ``screening`` (counts per site) updates those sites' rates from their screened patients, gives
     their patients still in screening, and the screen-failure probability's posterior. ``looks``
     gives the responders each interim look already held counted, in order (:mod:`.looks`).
-    ``jobs``: the processes the learned PFS's likelihood is spread over (``forecast.learn_pfs``).
+    ``spread`` runs the learned PFS's likelihood (``forecast.learn_pfs``; :data:`~sim.model.status_likelihood.Spread`).
     """
     if as_of >= model.scenario.trial.study_end:
         raise ForecastError(f"--as-of ({as_of}) must be before trial.study_end ({model.scenario.trial.study_end})")
@@ -256,7 +257,7 @@ def start_state(
     if not model.scenario.forecast.learn_pfs:
         return state
     matches = model.scenario.forecast.likelihood_matches
-    return dataclasses.replace(state, pfs_hazard=pfs_posterior(model, state, target=matches, jobs=jobs))
+    return dataclasses.replace(state, pfs_hazard=pfs_posterior(model, state, target=matches, spread=spread))
 
 
 @dataclass(frozen=True)
@@ -296,21 +297,21 @@ def sceptical_prior(model: TrialModel) -> OrrPrior:
 
 
 def predictive_state(
-    model: TrialModel, state: TrialState, prior: OrrPrior | None = None, jobs: int | None = 1
+    model: TrialModel, state: TrialState, prior: OrrPrior | None = None, spread: Spread = serially
 ) -> TrialState:
     """``state`` with each replicate's ORR drawn from its posterior given every patient's status so far.
 
     The prior is :func:`orr_prior`'s unless ``prior`` is given. A state that learns the PFS
     (``forecast.learn_pfs``) draws the ORR from its margin of the joint posterior, on that
-    posterior's range (the ceiling of the smallest PFS hazard ratio). ``jobs``: the processes the
-    likelihood is spread over.
+    posterior's range (the ceiling of the smallest PFS hazard ratio). ``spread`` runs the likelihood
+    (:data:`~sim.model.status_likelihood.Spread`).
     """
     law = (orr_prior(model) if prior is None else prior).law
     if isinstance(state.pfs_hazard, PfsPosterior):
         margin = state.pfs_hazard.orr_law(law)
         return dataclasses.replace(state, orr_posterior=margin, orr_ceiling=margin.ceiling)
     matches = model.scenario.forecast.likelihood_matches
-    posterior = status_posterior(law, model, state, target=matches, jobs=jobs)
+    posterior = status_posterior(law, model, state, target=matches, spread=spread)
     return dataclasses.replace(state, orr_posterior=posterior)
 
 

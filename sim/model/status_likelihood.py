@@ -10,11 +10,11 @@ halves are independent, so the estimate's own Monte Carlo error can be measured.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
 from numpy.typing import NDArray
 
 from .conditioning import MAX_CANDIDATES, ConditioningError, candidate_matches, forced_offsets
@@ -22,7 +22,17 @@ from .journey import plan_journeys
 from .patient_model import LatentOutcomes, PatientModel
 from .trial_state import KnownOutcomes
 
-__all__ = ["LIKELIHOOD_MATCHES", "NEGLIGIBLE", "StatusLikelihood", "status_probabilities"]
+__all__ = ["LIKELIHOOD_MATCHES", "NEGLIGIBLE", "Spread", "StatusLikelihood", "serially", "status_probabilities"]
+
+Spread = Callable[[Callable[..., Any], Sequence[tuple[Any, ...]]], list[Any]]
+"""Runs ``function(*arguments)`` for each tuple of arguments and returns the results in order: :func:`serially`,
+or on a run's workers (:meth:`sim.runs.dispatch.Dispatch.map`)."""
+
+
+def serially(function: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Each call in turn, in this process (:data:`Spread`)."""
+    return [function(*a) for a in arguments]
+
 
 LIKELIHOOD_MATCHES = 400
 """Matches the likelihood draws for at each ORR (relative SE about 5%), within :data:`MAX_CANDIDATES`."""
@@ -132,7 +142,7 @@ def status_probabilities(
     batch: int = 2_000,
     patient_id: tuple[str, ...] = (),
     rows: int = 1,
-    jobs: int | None = 1,
+    spread: Spread = serially,
 ) -> StatusLikelihood:
     """P(each patient's status at ``as_of_day`` | model), one column per model: the likelihood of the statuses.
 
@@ -142,9 +152,9 @@ def status_probabilities(
     models has a hole (:func:`_holes`) and every model with at least :data:`NEGLIGIBLE` of the
     patient's peak has ``target / 2`` (relative SE about ``1 / sqrt(target)`` pooled), or ``cap / 2``
     candidates: the cap of :func:`draw_given_status`. ``models`` may be a grid of ``rows`` rows
-    laid out row after row (ORRs along a row, a PFS hazard ratio per row). The halves are spread
-    over ``jobs`` processes (joblib's ``n_jobs``); having their own streams, they give the same
-    estimates for any number. Raises :class:`ConditioningError` naming the patient when no model
+    laid out row after row (ORRs along a row, a PFS hazard ratio per row). ``spread`` runs the
+    patients' halves (:data:`Spread`); having their own streams, they give the same estimates
+    wherever they run. Raises :class:`ConditioningError` naming the patient when no model
     matches, or when a hole is left (one the interpolation would fill with zero).
     """
     k, n = len(models), first_dose_day.shape[0]
@@ -153,19 +163,11 @@ def status_probabilities(
     conditioned = np.flatnonzero(wanted.conditioned).tolist()
     halves = [(row, half) for row in conditioned for half in (0, 1)]
     children = {row: streams[row].spawn(2) for row in conditioned}
-    task = delayed(_half_counts)
-    found = Parallel(n_jobs=jobs)(
-        task(
-            models,
-            wanted,
-            row,
-            float(first_dose_day[row]),
-            as_of_day,
-            children[row][half],
-            _Stop(target, cap, batch, rows),
-        )
-        for row, half in halves
-    )
+    stop = _Stop(target, cap, batch, rows)
+    calls = [
+        (models, wanted, row, float(first_dose_day[row]), as_of_day, children[row][half], stop) for row, half in halves
+    ]
+    found = spread(_half_counts, calls)
     for (row, half), (counts, drawn) in zip(halves, found):
         matches[half, row], draws[half, row] = counts, drawn
     for row in conditioned:
