@@ -146,14 +146,15 @@ def test_protocol_deviations_have_their_shares(scenario_with) -> None:
     assert _share_within_4_se(delays <= 27, 14 / 29)
 
 
-@pytest.mark.parametrize("kind", ["orr", "pfs", "safety"])
+@pytest.mark.parametrize("kind", ["orr", "pfs", "link", "safety"])
 def test_outcomes_under_many_models_are_each_blocks_own(scenario_with, kind: str) -> None:
     """outcomes_under turns each block exactly as its own model's outcomes would, whichever shortcut it takes."""
     from dataclasses import fields, replace
 
-    from sim.model.patient_model import LatentOutcomes, outcomes_under
+    from sim.model.patient_model import COURSE, LatentOutcomes, outcomes_under
 
-    model = TrialModel.from_scenario(scenario_with())
+    link = ("efficacy.pfs_orr_link={hazard_ratio = 0.8, reference_orr = 0.15}",) if kind == "link" else ()
+    model = TrialModel.from_scenario(scenario_with(*link))
     orrs = (0.0, 0.12, 0.3, 0.05)
     models = [model.with_orr(o) for o in orrs]
     if kind == "pfs":
@@ -167,6 +168,8 @@ def test_outcomes_under_many_models_are_each_blocks_own(scenario_with, kind: str
         [m.outcomes(draws.rows(int(e - k), int(e))) for m, e, k in zip(models, ends, sizes)]
     )
     found = outcomes_under(models, sizes, draws)
+    assert set(model.patients.course(draws)) == set(COURSE)
+    assert {f.name for f in fields(LatentOutcomes)} == set(COURSE) | set(model.patients.efficacy_outcomes(draws))
     for f in fields(LatentOutcomes):
         assert np.array_equal(getattr(found, f.name), getattr(own, f.name)), f.name
     assert found.responder[:300].sum() == 0 and found.responder[300:800].mean() > 0.2

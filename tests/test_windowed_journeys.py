@@ -14,8 +14,9 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from sim.model.conditioning import candidate_matches, status_at
+from sim.model.conditioning import candidate_matches, force_scan_offsets, status_at
 from sim.model.journey import plan_journeys
+from sim.model.status_likelihood import _match_counts
 from sim.model.trial_model import TrialModel
 from sim.model.trial_state import KnownOutcomes
 from sim.scenario import load_scenario
@@ -76,3 +77,35 @@ def test_the_window_covers_the_scans_and_cycles_that_can_start_within_it() -> No
     assert model.windowed(1e6) is model  # nothing cut: the same model, which draws
     with pytest.raises(ValueError, match="windowed"):
         cut.random_numbers(np.random.default_rng(1), 3)
+
+
+def _counts_in_full(models, wanted, row: int, dose: float, as_of_day: float, seed: int, size: int) -> list[int]:
+    """The likelihood's matches as first written: each model drawing its own candidates and planning them in full."""
+    each, days = np.full(size, row), np.full(size, dose)
+    out = []
+    for model in models:
+        latent = force_scan_offsets(model.draw(np.random.default_rng(seed), size), wanted, each, days, model.schedule)
+        found = candidate_matches(
+            plan_journeys(model, latent), wanted, each, days, as_of_day, model.schedule.sd_min_days
+        )
+        out.append(int(np.count_nonzero(found)))
+    return out
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_likelihoods_matches_are_those_of_full_plans_drawn_model_by_model(variant: str) -> None:
+    """Shared draws, the course turned once and the windowed plan change no match: recorded days (forced scan
+    offsets), fractional first doses and recorded deaths included."""
+    trial = TrialModel.from_scenario(load_scenario("base", VARIANTS[variant]))
+    models = [trial.with_orr(p) for p in (0.0, 0.1, 0.25)]
+    dose = np.array([3.4, 40.7, 95.2, 150.9, 210.5, 260.1, 300.3, 333.8, 12.5, 70.2, 180.6, 240.4])
+    as_of_day = 380.0
+    patients = plan_journeys(models[1], models[1].draw(np.random.default_rng(4), dose.shape[0]))
+    wanted = status_at(patients, dose, as_of_day, models[1].schedule.sd_min_days)
+    recorded = [np.isfinite(wanted.day(name)).sum() for name in ("last_scan", "progression", "death")]
+    assert recorded[0] >= 9 and recorded[1] >= 2 and recorded[2] >= 2
+    for row in range(dose.shape[0]):
+        seed = int(np.random.default_rng(row).integers(2**63))
+        shared = _match_counts(models, wanted, row, float(dose[row]), as_of_day, np.random.default_rng(row), 1500)
+        full = _counts_in_full(models, wanted, row, float(dose[row]), as_of_day, seed, 1500)
+        assert shared.tolist() == full, row

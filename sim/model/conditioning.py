@@ -44,6 +44,7 @@ __all__ = [
     "force_scan_offsets",
     "forced_offsets",
     "status_at",
+    "status_journeys",
     "status_matches",
     "with_recorded_deaths",
 ]
@@ -219,6 +220,16 @@ def candidate_matches(
     return ok
 
 
+def status_journeys(model: PatientModel, latent: LatentOutcomes, days: float) -> PatientJourneys:
+    """The journeys of ``latent`` planned only as far as a status ``days`` after first dose needs.
+
+    Every patient shows the status of the full plan up to ``days`` (:meth:`PatientModel.windowed`);
+    rejection matches on these and plans in full only the candidates it keeps.
+    """
+    window = model.windowed(days)
+    return plan_journeys(window, latent.first(window.max_cycles, window.max_scans))
+
+
 def draw_given_status(
     model: PatientModel,
     wanted: KnownOutcomes,
@@ -237,12 +248,12 @@ def draw_given_status(
     # an unconditioned row's status is never compared; any day before the cutoff lets it see the row
     dose = np.where(wanted.conditioned, first_dose_day, as_of_day - 1.0)
     pending = np.arange(dose.shape[0])
-    window = model.windowed(as_of_day - dose.min(initial=as_of_day))  # statuses need no more; the kept plan all
+    days = as_of_day - dose.min(initial=as_of_day)  # what the statuses need; the kept are planned in full
     drawn = 0
     while pending.size:
         rows = np.repeat(pending, np.where(wanted.conditioned[pending], _ROUND, 1))
         latent = force_scan_offsets(model.draw(rng, rows.size), wanted, rows, dose[rows], model.schedule)
-        candidates = plan_journeys(window, latent.first(window.max_cycles, window.max_scans))
+        candidates = status_journeys(model, latent, days)
         matching = candidate_matches(candidates, wanted, rows, dose[rows], as_of_day, model.schedule.sd_min_days)
         ok = np.flatnonzero(matching | ~wanted.conditioned[rows])
         patients, first = np.unique(rows[ok], return_index=True)  # rows ascend: the earliest candidate wins

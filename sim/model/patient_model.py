@@ -66,7 +66,7 @@ class PatientModel:
     post_progression_survival: SurvivalDistribution
     max_cycles: int
     max_scans: int
-    window_days: float = math.inf
+    planned_days: float = math.inf
 
     @classmethod
     def from_scenario(cls, efficacy: Efficacy, safety: Safety, schedule: Schedule, horizon_days: float) -> PatientModel:
@@ -107,7 +107,7 @@ class PatientModel:
         scans = min(self.max_scans, max(0, math.floor((days + sc.scan_window_days) / sc.scan_interval_days)) + 1)
         if (cycles, scans) == (self.max_cycles, self.max_scans):
             return self
-        return dataclasses.replace(self, max_cycles=cycles, max_scans=scans, window_days=min(days, self.window_days))
+        return dataclasses.replace(self, max_cycles=cycles, max_scans=scans, planned_days=min(days, self.planned_days))
 
     @property
     def pfs_u_lower(self) -> float:
@@ -172,7 +172,7 @@ class PatientModel:
         The few calls are what a small block costs (the SimPy engine draws a replicate's patients as a
         block); cycles and scans are drawn one after another for all patients, column-major as drawn.
         """
-        if self.window_days < math.inf:
+        if self.planned_days < math.inf:
             raise ValueError("a windowed patient model turns the full model's draws (PatientDraws.first), never draws")
         uniforms = rng.random((8, n))
         cycles = rng.random((self.max_cycles, n)).T
@@ -313,7 +313,8 @@ def outcomes_under(models: Sequence[PatientModel], sizes: Sequence[int], draws: 
         return first.outcomes(draws)
     ends = np.cumsum(sizes)
     blocks = [draws.rows(int(e - k), int(e)) for e, k in zip(ends, sizes)]
-    if any((m.safety, m.schedule) != (first.safety, first.schedule) for m in models):
+    course = (first.safety, first.schedule, first.max_cycles, first.max_scans)
+    if any((m.safety, m.schedule, m.max_cycles, m.max_scans) != course for m in models):
         return LatentOutcomes.concatenate([m.outcomes(d) for m, d in zip(models, blocks)])
     if all(_same_but_orr(m, first) for m in models):
         u = draws.uniforms

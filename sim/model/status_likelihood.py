@@ -91,9 +91,8 @@ def _match_counts(
     course = window.course(draws)
     course["scan_offset_days"] = forced_offsets(draws.offsets, wanted, each, days, base.schedule)
     out = np.zeros(len(models))
-    for column, model in enumerate(models):
-        cut = model.windowed(as_of_day - dose)
-        journeys = plan_journeys(cut, LatentOutcomes(**cut.efficacy_outcomes(draws), **course))
+    for column, model in enumerate(models):  # planning reads only the schedule and widths, which they share
+        journeys = plan_journeys(window, LatentOutcomes(**model.efficacy_outcomes(draws), **course))
         matching = candidate_matches(journeys, wanted, each, days, as_of_day, model.schedule.sd_min_days)
         out[column] = np.count_nonzero(matching)
     return out

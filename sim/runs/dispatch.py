@@ -143,11 +143,14 @@ class Dispatch:
     def map(self, function: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``function(*a)`` for each ``a`` of ``arguments``, in order, on this dispatch's workers.
 
-        For work before a run that splits as chunks do (a forecast's likelihood, patient by patient):
-        it goes to the same workers, which joblib then hands on to the run.
+        For work before a run that splits as chunks do (a forecast's likelihood, patient by patient).
+        On loky it goes to the same workers, which joblib then hands on to the run; a Dask dispatch
+        without a scheduler starts a local cluster of its own.
         """
         calls = (joblib.delayed(_indexed)(i, function, a) for i, a in enumerate(arguments))
-        found = dict(self._parallel(len(arguments))(calls)) if arguments else {}
+        # as many workers as the run will want, however few the tasks: loky would end the others
+        width = max(len(arguments), self.n_jobs if self.n_jobs is not None and self.n_jobs > 0 else 1)
+        found = dict(self._parallel(width)(calls)) if arguments else {}
         return [found[i] for i in range(len(arguments))]
 
     def _parallel(self, tasks: int) -> joblib.Parallel:

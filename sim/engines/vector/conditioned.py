@@ -27,6 +27,7 @@ from ...model.conditioning import (
     ConditioningError,
     candidate_matches,
     force_scan_offsets,
+    status_journeys,
     with_recorded_deaths,
 )
 from ...model.journey import PatientJourneys, plan_journeys
@@ -101,14 +102,16 @@ class _Rejection:
         return np.asarray(np.where(k > 0, np.minimum(size, ROUND_ROWS), 0), dtype=np.int64)
 
     def accept(
-        self, group: NDArray[np.intp], patient: NDArray[np.intp], candidates: PatientJourneys
-    ) -> NDArray[np.intp]:
-        """Keep, per group and patient, the first matches still wanted among ``candidates`` (in draw order).
+        self, group: NDArray[np.intp], patient: NDArray[np.intp], latent: LatentOutcomes, model: PatientModel
+    ) -> None:
+        """Keep, per group and patient, the first matches still wanted among the candidates ``latent`` (in draw order).
 
-        ``candidates`` need only show each status (:meth:`PatientModel.windowed`); the caller stores the
-        full journeys of the candidates this returns, in ``parts``.
+        They are matched on journeys planned only as far as their statuses need
+        (:func:`~sim.model.conditioning.status_journeys`); the kept are planned in full (``model``: the
+        schedule's) and stored in ``parts``.
         """
         n = self.dose.shape[0]
+        candidates = status_journeys(model, latent, self.as_of_day - self.dose.min(initial=self.as_of_day))
         dose = self.dose[patient]
         matching = candidate_matches(candidates, self.wanted, patient, dose, self.as_of_day, self.sd_min_days)
         ok = matching | ~self.wanted.conditioned[patient]
@@ -121,9 +124,9 @@ class _Rejection:
         keep = rank < self.remaining[g, i]
         g, i, slot = g[keep], i[keep], self.taken[g[keep], i[keep]] + rank[keep]
         self.rows[self.replicate_of[self.offsets[g] + slot], i] = self.stored + np.arange(g.shape[0])
+        self.parts.append(plan_journeys(model, latent.take(hits[keep])))
         self.stored += int(g.shape[0])
         self.taken += np.bincount(g * n + i, minlength=self.sizes.size).reshape(self.sizes.shape)
-        return np.asarray(hits[keep])
 
     def check(self) -> None:
         """Refuse a status the model (nearly) never gives, naming the patient, as the SimPy engine does."""
@@ -160,7 +163,6 @@ def conditioned_journeys(
     groups = model_groups(models)
     group_models = [models[int(members[0])] for members in groups]
     state = _Rejection(wanted, dose, as_of_day, schedule.sd_min_days, groups, patient_id)
-    window = models[0].windowed(as_of_day - dose.min(initial=as_of_day))  # statuses need no more; the kept plan all
     first = True
     while n and (state.remaining > 0).any():
         sizes = state.round_sizes(first)
@@ -168,9 +170,7 @@ def conditioned_journeys(
         for part in _batches(sizes):
             latent, group, patient = _candidates(group_models, part, rng)
             latent = force_scan_offsets(latent, wanted, patient, dose[patient], schedule)
-            found = plan_journeys(window, latent.first(window.max_cycles, window.max_scans))
-            kept = state.accept(group, patient, found)
-            state.parts.append(plan_journeys(models[0], latent.take(kept)))
+            state.accept(group, patient, latent, models[0])
         state.check()
     if not n:
         return plan_journeys(models[0], models[0].draw(rng, 0))
