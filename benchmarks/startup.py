@@ -2,9 +2,10 @@
 
 Usage: python benchmarks/startup.py [--repeats N]
 
-Times ``trialsim --version``, ``trialsim check`` and ``trialsim run --replicates 200 --jobs 1``, each
-the fastest of ``--repeats`` runs (other work on the machine only slows a run down), and prints the
-machine. Not a test: speed depends on the machine; docs quote only what this printed.
+Times ``trialsim --version``, ``trialsim check`` and ``trialsim run --replicates 200 --jobs 1``, and
+a fresh interpreter importing what a loky worker imports before its first chunk, each the fastest
+of ``--repeats`` runs (other work on the machine only slows a run down), and prints the machine.
+Not a test: speed depends on the machine; docs quote only what this printed.
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ COMMANDS = (
 """What a user types, and the words after ``trialsim``."""
 
 
-def _fastest(words: list[str], repeats: int) -> float:
-    """The fastest of ``repeats`` whole-process runs of ``trialsim`` with ``words``, in seconds."""
-    program = shutil.which("trialsim") or str(sys.executable)
-    prefix = [program] if program.endswith("trialsim") else [program, "-m", "sim.cli"]
+WORKER = "from sim.runs.workers import import_worker_modules; import_worker_modules()"
+"""What a worker process runs before its first chunk (:mod:`sim.runs.workers`)."""
+
+
+def _fastest(command: list[str], repeats: int) -> float:
+    """The fastest of ``repeats`` whole-process runs of ``command``, in seconds."""
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run([*prefix, *words], check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True)
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -42,9 +45,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    program = shutil.which("trialsim") or str(sys.executable)
+    prefix = [program] if program.endswith("trialsim") else [program, "-m", "sim.cli"]
+    timed = [(shown, [*prefix, *words]) for shown, words in COMMANDS]
+    timed.append(("a worker's imports (python -c ...)", [sys.executable, "-c", WORKER]))
     print(machine_line())
-    for shown, words in COMMANDS:
-        print(f"  {_fastest(words, args.repeats):6.2f} s  (fastest of {args.repeats})  {shown}")
+    for shown, command in timed:
+        print(f"  {_fastest(command, args.repeats):6.2f} s  (fastest of {args.repeats})  {shown}")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 __all__ = [
     "SurvivalDistribution",
@@ -239,7 +240,7 @@ class Exponential(_Base):
 
     @property
     def scipy(self) -> Any:
-        return stats.expon(scale=1.0 / self.rate)
+        return scipy.stats.expon(scale=1.0 / self.rate)
 
 
 @dataclass(frozen=True, repr=False)
@@ -266,7 +267,7 @@ class Weibull(_Shaped):
 
     @property
     def scipy(self) -> Any:
-        return stats.weibull_min(self.shape, scale=self.scale)
+        return scipy.stats.weibull_min(self.shape, scale=self.scale)
 
 
 @dataclass(frozen=True, repr=False)
@@ -290,7 +291,7 @@ class LogLogistic(_Shaped):
 
     @property
     def scipy(self) -> Any:
-        return stats.fisk(self.shape, scale=self.median_months)
+        return scipy.stats.fisk(self.shape, scale=self.median_months)
 
 
 @dataclass(frozen=True, repr=False)
@@ -313,7 +314,7 @@ class LogNormal(_Shaped):
 
     @property
     def scipy(self) -> Any:
-        return stats.lognorm(self.shape, scale=self.median_months)
+        return scipy.stats.lognorm(self.shape, scale=self.median_months)
 
 
 @dataclass(frozen=True, repr=False)

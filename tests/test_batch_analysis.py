@@ -156,7 +156,9 @@ def test_an_empty_batch_gives_empty_columns() -> None:
 
 
 @pytest.mark.parametrize("method", ["exact", "wilson", "jeffreys"])
-def test_batched_response_tests_equal_the_tabulated_test(method: str) -> None:
+@pytest.mark.parametrize("tabulated", [0, 30, 60])
+def test_batched_response_tests_equal_the_tabulated_test(method: str, tabulated: int) -> None:
+    """Bit for bit, whether a count is read from the driver's tables (up to ``tabulated``) or computed."""
     from sim.stats.proportions import ResponseRateTest
     from sim.stats.proportions_batch import response_tests
 
@@ -164,7 +166,7 @@ def test_batched_response_tests_equal_the_tabulated_test(method: str) -> None:
     k = np.tile(np.arange(0, 61), 61)
     keep = k <= n
     k, n = k[keep], n[keep]
-    got = response_tests(ResponseRateTest(0.1, method, 0.9), k, n)
+    got = response_tests(ResponseRateTest(0.1, method, 0.9).tabulate_through(tabulated), k, n)
     reference = ResponseRateTest(0.1, method, 0.9)
     for j in range(k.shape[0]):
         expected = reference(int(k[j]), int(n[j]))

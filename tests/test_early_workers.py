@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import pickle
+import subprocess
+import sys
 
 import joblib
 import pytest
@@ -77,3 +80,34 @@ def test_a_forecasts_likelihood_runs_on_the_workers_started_early() -> None:
         used = set(workers.map(os.getpid, [()] * 6))
     assert found == [divmod(n, 3) for n in range(9)]
     assert used <= started and set(reusable_executor._executor._processes) == started
+
+
+WORKER_PROBE = """
+import importlib, pickle, sys
+from sim.runs.workers import WORKER_MODULES
+for module in WORKER_MODULES:
+    importlib.import_module(module)
+imported = 'scipy.stats' in sys.modules
+from sim.engines.chunk import run_chunk
+tables = run_chunk(pickle.loads(sys.stdin.buffer.read()), 0, 40)
+print(imported, 'scipy.stats' in sys.modules, len(tables.replicates))
+"""
+"""A fresh process doing what a loky worker does: its imports, then one chunk of a plan from the driver."""
+
+
+@pytest.mark.parametrize("engine", ["des", "vector"])
+@pytest.mark.parametrize("case", ["base", "simon", "replace_evaluable"])
+def test_a_worker_never_imports_scipy_stats(engine: str, case: str) -> None:
+    """The driver tabulates the test, so a worker's chunk reads it and skips a third of a worker's start-up."""
+    from sim.engines import resolve_engine
+    from sim.engines.contract import RunPlan
+    from sim.model.trial_model import TrialModel
+    from sim.scenario import load_scenario
+    from tests.data.make_golden import CASES
+
+    name, overrides = CASES[case]
+    plan = RunPlan(TrialModel.from_scenario(load_scenario(name, overrides)), 7, resolve_engine(engine), True)
+    probe = subprocess.run(
+        [sys.executable, "-c", WORKER_PROBE], input=pickle.dumps(plan), capture_output=True, check=True
+    )
+    assert probe.stdout.decode().split() == ["False", "False", "40"]

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..analysis.batch import analyse_batch, response_test
+from ..analysis.batch import analyse_batch
 from ..analysis.records import LOOK_COLUMNS, PATIENT_COLUMNS, REPLICATE_COLUMNS, ChunkTables, Column, conform, stored
 from ..analysis.tables import look_columns, patient_frame
 from ..model.history import HistoryBatch
 from ..model.trial_model import TrialModel
+from ..stats.proportions import ResponseRateTest
 from .contract import ChunkEngine, RunPlan
 
 __all__ = ["run_chunk", "tabulate"]
@@ -29,12 +30,14 @@ def run_chunk(plan: RunPlan, start: int, stop: int) -> ChunkTables:
     if isinstance(plan.engine, ChunkEngine):
         return plan.engine.run_chunk(plan, start, stop)
     batch = plan.engine.histories(plan.model, plan.seed, start, stop)
-    return tabulate(batch, plan.model, start, plan.keep_patients)
+    return tabulate(batch, plan.model, start, plan.keep_patients, plan.response_test)
 
 
-def tabulate(batch: HistoryBatch, model: TrialModel, start: int, keep_patients: bool) -> ChunkTables:
+def tabulate(
+    batch: HistoryBatch, model: TrialModel, start: int, keep_patients: bool, test: ResponseRateTest
+) -> ChunkTables:
     """The replicate, look and (when kept) patient tables of a batch whose first replicate is ``start``."""
-    columns, primary_day, final_day = analyse_batch(batch, model, response_test(model.scenario.analysis))
+    columns, primary_day, final_day = analyse_batch(batch, model, test)
     replicates = {"replicate": np.arange(start, start + batch.n_replicates, dtype=np.int64), **columns}
     patients = patient_frame(batch, model, start, primary_day, final_day) if keep_patients else None
     return ChunkTables(

@@ -22,10 +22,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..analysis.batch import response_test
 from ..analysis.records import ChunkTables
 from ..errors import TrialsimError
 from ..model.history import HistoryBatch, TrialHistory
 from ..model.trial_model import TrialModel
+from ..stats.proportions import ResponseRateTest
 
 __all__ = [
     "ChunkEngine",
@@ -36,6 +38,7 @@ __all__ = [
     "ReplicateFunction",
     "RunPlan",
     "as_engine",
+    "most_analysed",
     "refuse",
     "replicate_seeds",
 ]
@@ -164,12 +167,21 @@ def _function_name(function: Callable[..., object]) -> str:
     return _REGISTERED.get(path, path)
 
 
+MOST_TABULATED = 200
+"""The largest count a run's driver tabulates the test for: 20,000 (k, n) pairs, 0.5 MB in every task
+sent to a worker. A larger trial's workers compute their counts' values themselves."""
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """What every replicate of a run shares: the model, the root seed, the engine and what to keep.
 
     ``driver`` is the process that dispatches the chunks; workers watch it (see
-    :func:`sim.runs.dispatch.watch_parent`).
+    :func:`sim.runs.dispatch.watch_parent`). ``response_test`` is the analysis's test; with the
+    exact interval the driver tabulates it for every count a replicate can analyse
+    (:func:`most_analysed`, at most :data:`MOST_TABULATED`), so that the workers read every
+    p-value and interval from its tables and never import ``scipy.stats``. The other intervals
+    cost a root search per (k, n), too many to tabulate ahead: workers tabulate the counts they meet.
     """
 
     model: TrialModel
@@ -177,11 +189,28 @@ class RunPlan:
     engine: Engine
     keep_patients: bool = False
     driver: int = field(default_factory=os.getpid)
+    response_test: ResponseRateTest = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        test = response_test(self.model.scenario.analysis)
+        if test.method == "exact":  # one call of each kernel; other intervals solve for each (k, n) alone
+            test.tabulate_through(min(most_analysed(self.model), MOST_TABULATED))
+        object.__setattr__(self, "response_test", test)
 
     def fingerprint(self, chunk_size: int) -> str:
         """Identifies the settings a checkpoint folder's chunks were computed with."""
         text = repr((self.model.identity, self.seed, chunk_size, self.keep_patients, self.engine.name))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def most_analysed(model: TrialModel) -> int:
+    """The most patients a replicate usually analyses: the sample size, twice it when losses are replaced.
+
+    Twice is the vector engine's limit; the SimPy engine may replace beyond it, rarely, and such a
+    count is computed where it occurs (:func:`sim.stats.proportions_batch.response_tests`).
+    """
+    trial = model.scenario.trial
+    return trial.sample_size * (2 if trial.replace_non_evaluable else 1)
 
 
 def replicate_seeds(seed: int, start: int, stop: int) -> list[np.random.SeedSequence]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy
 from numpy.typing import ArrayLike, NDArray
-from scipy import integrate, optimize
 
 from ..distributions import DistributionError, SurvivalDistribution
 from ..scenario.model import Efficacy, PfsOrrLink
@@ -54,7 +54,7 @@ class ProportionalHazards(SurvivalDistribution):
 
     def mean(self) -> float:
         """The integral of the survival function, numerically (no closed form in general)."""
-        value, _ = integrate.quad(lambda t: float(self.sf(t)), 0.0, math.inf, limit=200)
+        value, _ = scipy.integrate.quad(lambda t: float(self.sf(t)), 0.0, math.inf, limit=200)
         return float(value)
 
     def parameters(self) -> dict[str, Any]:
@@ -119,4 +119,4 @@ def linked_ceiling(efficacy: Efficacy, confirm_months: float) -> float:
 
     if gap(1.0) > 0:
         return 1.0
-    return float(optimize.brentq(gap, 0.0, 1.0, xtol=1e-14))
+    return float(scipy.optimize.brentq(gap, 0.0, 1.0, xtol=1e-14))

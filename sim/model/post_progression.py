@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import integrate, optimize
+import scipy
 
 from ..distributions import Exponential, SurvivalDistribution
 
@@ -36,7 +36,7 @@ def _overall_survival_sf(pfs: SurvivalDistribution, pps: SurvivalDistribution, d
     if t <= 0:
         return 1.0
     reach = float(pfs.cdf(t))
-    conv, _ = integrate.quad(lambda u: float(pps.sf(t - float(pfs.quantile(u)))), 0.0, reach, limit=200)
+    conv, _ = scipy.integrate.quad(lambda u: float(pps.sf(t - float(pfs.quantile(u)))), 0.0, reach, limit=200)
     return float(pfs.sf(t)) + (1.0 - death_share) * conv
 
 
@@ -67,4 +67,4 @@ def solve_post_progression_survival(
             f"({os_median_months:g}) cannot be reached by any post-progression survival with this PFS and "
             "death_without_progression_share; lower the share or change efficacy.os_median_months",
         )
-    return Exponential(math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12)))
+    return Exponential(math.exp(scipy.optimize.brentq(gap, lo, hi, xtol=1e-12)))

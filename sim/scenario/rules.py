@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from scipy import stats
+import scipy
 
 from ..stats.designs import posterior_prob_above, predictive_probability, simon_characteristics
 from ..stats.proportions import critical_responders
@@ -75,7 +75,6 @@ class DesignRule(Protocol):
         """Exact operating characteristics at ``orr``, or None where no closed form is kept."""
         ...
 
-
     def words(self) -> str:
         """The rule as the report names it ("the exact test", "the Simon design's final rule", ...)."""
         ...
@@ -112,8 +111,7 @@ class SingleStageRule:
     def exact(self, orr: float) -> Exact:
         """P(at least the critical count of ``sample_size``); nothing stops early."""
         r = self.threshold(self.sample_size)
-        return Exact(float(stats.binom.sf(r - 1, self.sample_size, orr)), 0.0, float(self.sample_size))
-
+        return Exact(float(scipy.stats.binom.sf(r - 1, self.sample_size, orr)), 0.0, float(self.sample_size))
 
     def words(self) -> str:
         """The exact test, as the report names it."""
@@ -169,7 +167,6 @@ class SimonRule:
         """Simon's PET, E[N] and P(reject) (:func:`sim.stats.designs.simon_characteristics`)."""
         pet, expected_n, reject = simon_characteristics(self.r1, self.n1, self.r, self.sample_size, orr)
         return Exact(reject, pet, expected_n)
-
 
     def words(self) -> str:
         """Simon's final rule, as the report names it."""
@@ -231,7 +228,6 @@ class BayesianRule:
     def exact(self, orr: float) -> None:
         """None: the looks' predictive rule has no closed form kept here; the simulation estimates it."""
         return None
-
 
     def words(self) -> str:
         """The Bayesian rule, as the report names it."""

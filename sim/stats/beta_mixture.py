@@ -20,8 +20,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
+from scipy import special
 
 __all__ = ["BetaMixture", "JEFFREYS"]
 
@@ -72,12 +73,12 @@ class BetaMixture:
     def cdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """P(ORR <= x) under the untruncated mixture."""
         x = np.asarray(x, dtype=float)
-        return np.asarray(sum(w * stats.beta.cdf(x, a, b) for w, a, b in zip(self.weights, self.a, self.b)))
+        return np.asarray(sum(w * scipy.stats.beta.cdf(x, a, b) for w, a, b in zip(self.weights, self.a, self.b)))
 
     def pdf(self, x: ArrayLike, ceiling: float = 1.0) -> NDArray[np.float64]:
         """The density, truncated to [0, ``ceiling``] and renormalised."""
         x = np.asarray(x, dtype=float)
-        dens = sum(w * stats.beta.pdf(x, a, b) for w, a, b in zip(self.weights, self.a, self.b))
+        dens = sum(w * scipy.stats.beta.pdf(x, a, b) for w, a, b in zip(self.weights, self.a, self.b))
         return np.where(x <= ceiling, dens, 0.0) / self.mass_below(ceiling)
 
     def mass_below(self, ceiling: float) -> float:
@@ -86,7 +87,9 @@ class BetaMixture:
 
     def mean(self, ceiling: float = 1.0) -> float:
         """Mean of the truncated mixture: E[p 1(p <= c)] = a / (a + b) F_{a+1,b}(c) per component."""
-        parts = [w * a / (a + b) * stats.beta.cdf(ceiling, a + 1, b) for w, a, b in zip(self.weights, self.a, self.b)]
+        parts = [
+            w * a / (a + b) * scipy.stats.beta.cdf(ceiling, a + 1, b) for w, a, b in zip(self.weights, self.a, self.b)
+        ]
         return float(sum(parts)) / self.mass_below(ceiling)
 
     def quantile(self, q: float, ceiling: float = 1.0) -> float:
@@ -94,18 +97,18 @@ class BetaMixture:
         if len(self.weights) == 1:
             return float(self.draw(q, ceiling))
         target = q * self.mass_below(ceiling)
-        return float(optimize.brentq(lambda x: float(self.cdf(x)) - target, 0.0, ceiling, xtol=1e-12))
+        return float(scipy.optimize.brentq(lambda x: float(self.cdf(x)) - target, 0.0, ceiling, xtol=1e-12))
 
     def draw(self, u: ArrayLike, ceiling: float = 1.0) -> NDArray[np.float64]:
         """True ORRs from uniforms ``u`` under the mixture truncated at ``ceiling`` (module docstring)."""
         u = np.asarray(u, dtype=float)
-        masses = np.array([w * stats.beta.cdf(ceiling, a, b) for w, a, b in zip(self.weights, self.a, self.b)])
+        masses = np.array([w * scipy.stats.beta.cdf(ceiling, a, b) for w, a, b in zip(self.weights, self.a, self.b)])
         cumulative = np.cumsum(masses)
         v = u * cumulative[-1]
         j = np.minimum(np.searchsorted(cumulative, v, side="right"), len(masses) - 1)
         below = np.where(j > 0, cumulative[j - 1], 0.0)
         within = (v - below) / self._w[j]
-        return np.asarray(stats.beta.ppf(within, np.asarray(self.a)[j], np.asarray(self.b)[j]))
+        return np.asarray(scipy.stats.beta.ppf(within, np.asarray(self.a)[j], np.asarray(self.b)[j]))
 
     def posterior(self, responders: int, non_responders: int) -> BetaMixture:
         """The mixture after ``responders`` and ``non_responders`` settled patients (module docstring)."""

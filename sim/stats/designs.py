@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy
 from numpy.typing import NDArray
-from scipy import optimize, stats
 
 from .proportions import critical_responders
 
@@ -67,7 +67,7 @@ class SingleStageDesign:
 
     def power(self, p1: float) -> float:
         """Exact probability of rejecting H0 when the true ORR is ``p1``."""
-        return float(stats.binom.sf(self.r - 1, self.n, p1))
+        return float(scipy.stats.binom.sf(self.r - 1, self.n, p1))
 
 
 def single_stage(n: int, p0: float, alpha: float) -> SingleStageDesign:
@@ -76,7 +76,7 @@ def single_stage(n: int, p0: float, alpha: float) -> SingleStageDesign:
     p0 = _check_open_unit("p0", p0)
     alpha = _check_open_unit("alpha", alpha)
     r = critical_responders(n, p0, alpha)
-    return SingleStageDesign(n=n, p0=p0, alpha=alpha, r=r, attained_alpha=float(stats.binom.sf(r - 1, n, p0)))
+    return SingleStageDesign(n=n, p0=p0, alpha=alpha, r=r, attained_alpha=float(scipy.stats.binom.sf(r - 1, n, p0)))
 
 
 def smallest_single_stage(p0: float, p1: float, alpha: float, power: float, nmax: int) -> SingleStageDesign | None:
@@ -105,9 +105,9 @@ def min_detectable_orr(n: int, p0: float, alpha: float, power: float = 0.8) -> f
         raise ValueError(f"no number of responders out of n={design.n} is significant at alpha={alpha}")
 
     def shortfall(p: float) -> float:
-        return float(stats.binom.sf(design.r - 1, design.n, p)) - power
+        return float(scipy.stats.binom.sf(design.r - 1, design.n, p)) - power
 
-    p = float(optimize.brentq(shortfall, 0.0, 1.0, xtol=1e-15, rtol=4 * np.finfo(float).eps))
+    p = float(scipy.optimize.brentq(shortfall, 0.0, 1.0, xtol=1e-15, rtol=4 * np.finfo(float).eps))
     while shortfall(math.nextafter(p, 0.0)) >= 0.0:
         p = math.nextafter(p, 0.0)
     while shortfall(p) < 0.0:
@@ -159,16 +159,16 @@ def simon_characteristics(r1: int, n1: int, r: int, n: int, p: float) -> tuple[f
     if not 0 <= r1 < n1 < n or r < r1:
         raise ValueError(f"need 0 <= r1 < n1 < n and r >= r1, got r1={r1}, n1={n1}, r={r}, n={n}")
     x1 = np.arange(r1 + 1, n1 + 1)
-    pet = float(stats.binom.cdf(r1, n1, p))
-    reject = float(np.sum(stats.binom.pmf(x1, n1, p) * stats.binom.sf(r - x1, n - n1, p)))
+    pet = float(scipy.stats.binom.cdf(r1, n1, p))
+    reject = float(np.sum(scipy.stats.binom.pmf(x1, n1, p) * scipy.stats.binom.sf(r - x1, n - n1, p)))
     return pet, n1 + (1.0 - pet) * (n - n1), reject
 
 
 def _tail_table(nmax: int, p: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """pmf[m, x] = P(Bin(m, p) = x) and gt[m, j + 1] = P(Bin(m, p) > j), j = -1..nmax, m = 0..nmax."""
     m = np.arange(nmax + 1)[:, None]
-    pmf = np.asarray(stats.binom.pmf(np.arange(nmax + 1)[None, :], m, p), dtype=float)
-    gt = np.asarray(stats.binom.sf(np.arange(-1, nmax + 1)[None, :], m, p), dtype=float)
+    pmf = np.asarray(scipy.stats.binom.pmf(np.arange(nmax + 1)[None, :], m, p), dtype=float)
+    gt = np.asarray(scipy.stats.binom.sf(np.arange(-1, nmax + 1)[None, :], m, p), dtype=float)
     return pmf, gt
 
 
@@ -270,9 +270,7 @@ def simon_designs_by_n(p0: float, p1: float, alpha: float, power: float, nmax: i
     if not p1 > p0:
         raise ValueError(f"p1 must exceed p0, got p0={p0}, p1={p1}")
     rows = _candidates(p0, p1, _check_open_unit("alpha", alpha), _check_open_unit("power", power), nmax)
-    return {
-        int(n): _describe("optimal", _pick(rows[rows[:, 0] == n], 4, 0), p0, p1) for n in np.unique(rows[:, 0])
-    }
+    return {int(n): _describe("optimal", _pick(rows[rows[:, 0] == n], 4, 0), p0, p1) for n in np.unique(rows[:, 0])}
 
 
 def _check_prior(a: float, b: float) -> tuple[float, float]:
@@ -290,7 +288,7 @@ def posterior_prob_above(p0: float, k: int, n: int, a: float, b: float) -> float
     _check_size("n", n, minimum=0)
     if not 0 <= k <= n:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    return float(stats.beta.sf(p0, a + k, b + n - k))
+    return float(scipy.stats.beta.sf(p0, a + k, b + n - k))
 
 
 def predictive_probability(k: int, n: int, n_max: int, p0: float, theta_t: float, a: float, b: float) -> float:
@@ -320,6 +318,6 @@ def predictive_probability(k: int, n: int, n_max: int, p0: float, theta_t: float
         raise ValueError(f"need 0 <= k <= n <= n_max, got k={k}, n={n}, n_max={n_max}")
     p0, theta_t = _check_open_unit("p0", p0), _check_open_unit("theta_t", theta_t)
     future = np.arange(n_max - n + 1)
-    weight = stats.betabinom.pmf(future, n_max - n, a + k, b + n - k)
-    final = stats.beta.sf(p0, a + k + future, b + (n_max - n) - future + n - k)
+    weight = scipy.stats.betabinom.pmf(future, n_max - n, a + k, b + n - k)
+    final = scipy.stats.beta.sf(p0, a + k + future, b + (n_max - n) - future + n - k)
     return float(np.sum(weight[final > theta_t]))

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy
 from numpy.typing import ArrayLike
-from scipy import stats
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
@@ -123,9 +123,9 @@ def _extreme_bound(p: float, n: int) -> float | None:
     rule of three); the Beta quantile gives it exactly.
     """
     if p == 0.0:
-        return float(stats.beta.ppf(0.95, 1, n))
+        return float(scipy.stats.beta.ppf(0.95, 1, n))
     if p == 1.0:
-        return float(stats.beta.ppf(0.05, n, 1))
+        return float(scipy.stats.beta.ppf(0.05, n, 1))
     return None
 
 

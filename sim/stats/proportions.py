@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import scipy
 from numpy.typing import NDArray
-from scipy import stats
 
 __all__ = [
     "CI_METHODS",
@@ -53,8 +53,13 @@ def _check_probability(name: str, value: float, *, closed: bool) -> float:
     return value
 
 
+def _greater_p_values(k: NDArray[np.int64], n: int | NDArray[np.int64], p0: float) -> NDArray[np.float64]:
+    """The exact one-sided p-value P(X >= k) of each of ``k`` responders in ``n`` against ``p0``."""
+    return np.asarray(np.minimum(scipy.stats.binom.sf(k - 1, n, p0), 1.0))
+
+
 def _clopper_pearson(
-    k: NDArray[np.int64], n: int, conf_level: float
+    k: NDArray[np.int64], n: int | NDArray[np.int64], conf_level: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Exact (Clopper-Pearson) limits for each of ``k`` responders in ``n``: beta quantiles.
 
@@ -63,15 +68,15 @@ def _clopper_pearson(
     """
     tail = (1.0 - conf_level) / 2.0
     with np.errstate(invalid="ignore"):
-        low = np.where(k == 0, 0.0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1))
-        high = np.where(k == n, 1.0, stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
+        low = np.where(k == 0, 0.0, scipy.stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1))
+        high = np.where(k == n, 1.0, scipy.stats.beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)))
     return low, high
 
 
 def _jeffreys_ci(k: int, n: int, conf_level: float) -> tuple[float, float]:
     """Equal-tailed Beta(k + 1/2, n - k + 1/2) interval; lower 0 at k = 0, upper 1 at k = n."""
     tail = (1.0 - conf_level) / 2.0
-    posterior = stats.beta(k + 0.5, n - k + 0.5)
+    posterior = scipy.stats.beta(k + 0.5, n - k + 0.5)
     low = 0.0 if k == 0 else float(posterior.ppf(tail))
     high = 1.0 if k == n else float(posterior.isf(tail))
     return low, high
@@ -79,7 +84,7 @@ def _jeffreys_ci(k: int, n: int, conf_level: float) -> tuple[float, float]:
 
 def _agresti_coull_ci(k: int, n: int, conf_level: float) -> tuple[float, float]:
     """Wald interval after adding z^2/2 successes and z^2/2 failures, clipped to [0, 1]."""
-    z = float(stats.norm.isf((1.0 - conf_level) / 2.0))
+    z = float(scipy.stats.norm.isf((1.0 - conf_level) / 2.0))
     n_tilde = n + z * z
     p_tilde = (k + z * z / 2.0) / n_tilde
     half = z * math.sqrt(p_tilde * (1.0 - p_tilde) / n_tilde)
@@ -114,7 +119,7 @@ def proportion_ci(k: int, n: int, method: str = "exact", conf_level: float = 0.9
         low, high = _clopper_pearson(np.array([k]), n, conf_level)
         return float(low[0]), float(high[0])
     if method in _SCIPY_METHODS:
-        ci = stats.binomtest(k, n).proportion_ci(confidence_level=conf_level, method=_SCIPY_METHODS[method])
+        ci = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=conf_level, method=_SCIPY_METHODS[method])
         return float(ci.low), float(ci.high)
     if method == "jeffreys":
         return _jeffreys_ci(k, n, conf_level)
@@ -127,7 +132,7 @@ def one_sided_p_value(k: int, n: int, p0: float) -> float:
     k, n = _check_counts(k, n)
     if n == 0:
         return math.nan
-    return float(stats.binomtest(k, n, p0, alternative="greater").pvalue)
+    return float(scipy.stats.binomtest(k, n, p0, alternative="greater").pvalue)
 
 
 @dataclass(frozen=True)
@@ -177,9 +182,32 @@ class ResponseRateTest:
             self._tables[n] = self._tabulate(n)
         return self._tables[n]
 
+    def tabulate_through(self, n_max: int) -> ResponseRateTest:
+        """This test with its tables for every n = 1..``n_max`` computed now; returns itself.
+
+        A run's driver does this once, so that its workers read every analysis from the tables and
+        never import ``scipy.stats`` (much of a worker's start-up). The exact test is evaluated for
+        every (k, n) pair in one call of each kernel, the same elementwise values as per n.
+        """
+        if self.method != "exact":
+            for size in range(1, n_max + 1):
+                self.table(size)
+            return self
+        n, k = np.tril_indices(n_max + 1)  # row n holds k = 0..n and starts at n (n + 1) / 2
+        p_value = _greater_p_values(k, n, self.p0)
+        low, high = _clopper_pearson(k, n, self.conf_level)
+        for size in range(1, n_max + 1):
+            rows = slice(size * (size + 1) // 2, (size + 1) * (size + 2) // 2)
+            self._tables.setdefault(size, (p_value[rows], low[rows], high[rows]))
+        return self
+
+    def tabulated(self, n: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Whether each of ``n`` has its table already (see :meth:`tabulate_through`)."""
+        return np.isin(n, np.fromiter(self._tables, dtype=np.int64, count=len(self._tables)))
+
     def _tabulate(self, n: int) -> tuple[NDArray[np.float64], ...]:
         k = np.arange(n + 1)
-        p_value = np.minimum(stats.binom.sf(k - 1, n, self.p0), 1.0)
+        p_value = _greater_p_values(k, n, self.p0)
         if self.method == "exact":
             low, high = _clopper_pearson(k, n, self.conf_level)
         else:
@@ -225,7 +253,7 @@ def critical_responders(n: int, p0: float, alpha: float) -> int:
     _, n = _check_counts(0, n)
     p0 = _check_probability("p0", p0, closed=True)
     alpha = _check_probability("alpha", alpha, closed=False)
-    tails = stats.binom.sf(np.arange(-1, n + 1), n, p0)  # tails[r] = P(X >= r), r = 0..n+1
+    tails = scipy.stats.binom.sf(np.arange(-1, n + 1), n, p0)  # tails[r] = P(X >= r), r = 0..n+1
     tails = np.minimum(tails, 1.0)  # binomtest clips its p-value at 1
     passing = np.flatnonzero(tails <= alpha)
     return int(passing[0]) if passing.size else n + 1

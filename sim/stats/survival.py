@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import scipy
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 __all__ = [
     "CONF_TYPES",
@@ -252,7 +252,7 @@ def kaplan_meier(
     if t.size == 0:
         return _empty_fit(conf_type, conf_level)
 
-    curve = stats.ecdf(stats.CensoredData(uncensored=t[e], right=t[~e])).sf
+    curve = scipy.stats.ecdf(scipy.stats.CensoredData(uncensored=t[e], right=t[~e])).sf
     event_times, n_risk, n_event, n_censor = _risk_sets(t, e)
     rows = np.searchsorted(curve.quantiles, event_times)  # exact matches: same data
     survival = curve.probabilities[rows]
@@ -260,7 +260,7 @@ def kaplan_meier(
     with np.errstate(invalid="ignore"):
         std_err = survival * np.sqrt(greenwood)  # 0 * inf -> NaN where S = 0, as R
     if conf_type == "log":
-        ci_low, ci_high = _log_band(survival, greenwood, float(stats.norm.isf((1.0 - conf_level) / 2.0)))
+        ci_low, ci_high = _log_band(survival, greenwood, float(scipy.stats.norm.isf((1.0 - conf_level) / 2.0)))
     else:
         low, high = _scipy_band(curve, conf_type, conf_level)
         ci_low, ci_high = low[rows], high[rows]
