@@ -167,9 +167,9 @@ def _function_name(function: Callable[..., object]) -> str:
     return _REGISTERED.get(path, path)
 
 
-MOST_TABULATED = 200
-"""The largest count a run's driver tabulates the test for: 20,000 (k, n) pairs, 0.5 MB in every task
-sent to a worker. A larger trial's workers compute their counts' values themselves."""
+MOST_TABULATED = 100
+"""The largest count a run's driver tabulates the test for: about 5,000 (k, n) pairs, 140 kB in every task
+sent to a worker. A larger trial's chunks compute their counts' values themselves."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class RunPlan:
     exact interval the driver tabulates it for every count a replicate can analyse
     (:func:`most_analysed`, at most :data:`MOST_TABULATED`), so that the workers read every
     p-value and interval from its tables and never import ``scipy.stats``. The other intervals
-    cost a root search per (k, n), too many to tabulate ahead: workers tabulate the counts they meet.
+    cost a root search per (k, n), too many to tabulate ahead: each chunk tabulates the counts it meets.
     """
 
     model: TrialModel
@@ -206,8 +206,8 @@ class RunPlan:
 def most_analysed(model: TrialModel) -> int:
     """The most patients a replicate usually analyses: the sample size, twice it when losses are replaced.
 
-    Twice is the vector engine's limit; the SimPy engine may replace beyond it, rarely, and such a
-    count is computed where it occurs (:func:`sim.stats.proportions_batch.response_tests`).
+    Twice is what the vector engine draws up front; either engine may replace beyond it, rarely,
+    and such a count is computed where it occurs (:func:`sim.stats.proportions_batch.response_tests`).
     """
     trial = model.scenario.trial
     return trial.sample_size * (2 if trial.replace_non_evaluable else 1)

@@ -203,7 +203,7 @@ class ResponseRateTest:
 
     def tabulated(self, n: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Whether each of ``n`` has its table already (see :meth:`tabulate_through`)."""
-        return np.isin(n, np.fromiter(self._tables, dtype=np.int64, count=len(self._tables)))
+        return np.isin(n, np.array(list(self._tables), dtype=np.int64))  # list(): one step, whatever other threads add
 
     def _tabulate(self, n: int) -> tuple[NDArray[np.float64], ...]:
         k = np.arange(n + 1)
