@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy
+import scipy as sp  # not ``scipy``: each distribution has a property of that name
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
@@ -240,7 +240,7 @@ class Exponential(_Base):
 
     @property
     def scipy(self) -> Any:
-        return scipy.stats.expon(scale=1.0 / self.rate)
+        return sp.stats.expon(scale=1.0 / self.rate)
 
 
 @dataclass(frozen=True, repr=False)
@@ -267,7 +267,7 @@ class Weibull(_Shaped):
 
     @property
     def scipy(self) -> Any:
-        return scipy.stats.weibull_min(self.shape, scale=self.scale)
+        return sp.stats.weibull_min(self.shape, scale=self.scale)
 
 
 @dataclass(frozen=True, repr=False)
@@ -291,7 +291,7 @@ class LogLogistic(_Shaped):
 
     @property
     def scipy(self) -> Any:
-        return scipy.stats.fisk(self.shape, scale=self.median_months)
+        return sp.stats.fisk(self.shape, scale=self.median_months)
 
 
 @dataclass(frozen=True, repr=False)
@@ -314,7 +314,7 @@ class LogNormal(_Shaped):
 
     @property
     def scipy(self) -> Any:
-        return scipy.stats.lognorm(self.shape, scale=self.median_months)
+        return sp.stats.lognorm(self.shape, scale=self.median_months)
 
 
 @dataclass(frozen=True, repr=False)

@@ -83,10 +83,9 @@ def test_a_forecasts_likelihood_runs_on_the_workers_started_early() -> None:
 
 
 WORKER_PROBE = """
-import importlib, pickle, sys
-from sim.runs.workers import WORKER_MODULES
-for module in WORKER_MODULES:
-    importlib.import_module(module)
+import pickle, sys
+from sim.runs.workers import import_worker_modules
+import_worker_modules()
 imported = 'scipy.stats' in sys.modules
 from sim.engines.chunk import run_chunk
 tables = run_chunk(pickle.loads(sys.stdin.buffer.read()), 0, 40)
@@ -98,7 +97,7 @@ print(imported, 'scipy.stats' in sys.modules, len(tables.replicates))
 @pytest.mark.parametrize("engine", ["des", "vector"])
 @pytest.mark.parametrize("case", ["base", "simon", "replace_evaluable"])
 def test_a_worker_never_imports_scipy_stats(engine: str, case: str) -> None:
-    """The driver tabulates the test, so a worker's chunk reads it and skips a third of a worker's start-up."""
+    """The driver tabulates the test, so a worker's chunk reads it and never loads ``scipy.stats`` (docs/engines.md)."""
     from sim.engines import resolve_engine
     from sim.engines.contract import RunPlan
     from sim.model.trial_model import TrialModel
